@@ -1,0 +1,145 @@
+//! The browser's CORS decision, as a pure function of what traffic shows.
+//!
+//! [`classify`] takes one [`Exchange`] plus what pairing and the rest of the traffic know about it
+//! ([`Context`]) and returns what Chromium (and Firefox) would conclude: zero or one blocking
+//! failure, warnings, security findings and notes. No I/O, no clock, no globals.
+
+mod check;
+mod facts;
+pub mod fix;
+mod kind;
+mod message;
+
+pub use facts::{Origin, RequestFacts, request_facts};
+pub use kind::{CorsError, Kind, VerdictClass};
+
+use crate::model::{Exchange, Pairing};
+use serde::Serialize;
+
+/// Credentials mode of the request as far as traffic can prove it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Credentials {
+    /// `Cookie` (or HTTP auth) seen on the request: credentials mode "include".
+    Include,
+    /// Nothing proves it either way (no cookie seen, or the recording was sanitized).
+    Unknown,
+}
+
+/// How sure a verdict is.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(tag = "level", content = "assumption", rename_all = "snake_case")]
+pub enum Confidence {
+    Certain,
+    /// The verdict rests on the stated assumption.
+    Inferred(String),
+}
+
+/// Where an exchange stands with respect to CORS.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ExchangeType {
+    /// A cross-origin request that needs no preflight.
+    Simple,
+    /// An OPTIONS request carrying `Access-Control-Request-Method`.
+    Preflight,
+    /// A cross-origin request that needs (or had) a preflight.
+    Actual,
+}
+
+/// Why an exchange is outside CORS (and so is never counted as a CORS failure).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum NotCors {
+    /// No `Origin` header and no other sign of a CORS-mode request.
+    NoOrigin,
+    /// `Origin` equals the request URL's origin.
+    SameOrigin,
+    /// `Sec-Fetch-Mode` is `no-cors`, `navigate`, `same-origin` or `websocket`.
+    Mode(String),
+    /// A WebSocket upgrade (not subject to CORS).
+    WebSocket,
+    /// The request failed for a reason that is not CORS (a `net::` error such as
+    /// `ERR_BLOCKED_BY_ORB`, connection refused, mixed content, blocked by client).
+    NetworkError(String),
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Scope {
+    Cors(ExchangeType),
+    NotCors(NotCors),
+}
+
+/// One conclusion about an exchange.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Verdict {
+    pub kind: Kind,
+    /// Chromium `CorsError` as the DevTools protocol spells it (e.g. `AllowOriginMismatch`);
+    /// `None` where Chromium raises no CORS error (network errors, warnings, findings).
+    pub cors_error: Option<CorsError>,
+    /// Firefox reason code as MDN names it (e.g. `CORSMissingAllowOrigin`).
+    pub firefox_error: Option<&'static str>,
+    /// The method, header name or header value that failed (Chromium's "hint").
+    pub failed_parameter: Option<String>,
+    /// The console message Chromium prints (for blocked verdicts), the DevTools issue text for
+    /// warnings, or our one-line statement for findings and notes.
+    pub message: String,
+    pub confidence: Confidence,
+    /// The headers that decided it, as (name, value) with sensitive values redacted.
+    pub evidence: Vec<(String, String)>,
+}
+
+impl Verdict {
+    pub fn class(&self) -> VerdictClass {
+        self.kind.class()
+    }
+}
+
+/// The outcome of [`classify`].
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Classification {
+    pub scope: Scope,
+    /// The request's `Origin` as sent (may be `null`).
+    pub origin: Option<String>,
+    /// At most one blocked verdict (the first check that fails, in the browser's order),
+    /// followed by warnings, findings and notes.
+    pub verdicts: Vec<Verdict>,
+}
+
+impl Classification {
+    pub fn blocked(&self) -> Option<&Verdict> {
+        self.verdicts
+            .iter()
+            .find(|v| v.class() == VerdictClass::Blocked)
+    }
+
+    pub fn exchange_type(&self) -> Option<&ExchangeType> {
+        match &self.scope {
+            Scope::Cors(t) => Some(t),
+            Scope::NotCors(_) => None,
+        }
+    }
+}
+
+/// What the rest of the traffic tells about an exchange.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct Context<'a> {
+    /// For an actual request: the preflight that guarded it. For a preflight: the actual
+    /// request that followed it.
+    pub partner: Option<&'a Exchange>,
+    pub pairing: Pairing,
+    /// The previous hop when this request follows a redirect.
+    pub previous_hop: Option<&'a Exchange>,
+    /// The first URL of the redirect chain (for "(redirected from '…')").
+    pub first_url: Option<&'a str>,
+    /// The page's origin when it differs from the wire `Origin` (a redirect-tainted `null`).
+    pub page_origin: Option<&'a str>,
+    /// Credentials seen elsewhere: the same client sent `Cookie` to the same host.
+    pub credentials_hint: Option<Credentials>,
+}
+
+/// Classifies one exchange as the browser would.
+pub fn classify(exchange: &Exchange, ctx: &Context<'_>) -> Classification {
+    check::classify(exchange, ctx)
+}

@@ -1,0 +1,444 @@
+//! The narrow types between the pipeline stages: an [`Exchange`] is one HTTP request and its
+//! response (or the absence of one), whatever source it came from.
+
+use std::borrow::Cow;
+use std::fmt;
+use std::net::{IpAddr, SocketAddr};
+use std::sync::Arc;
+
+/// Nanoseconds since the Unix epoch, taken from the input (packet or HAR timestamps), never
+/// from the wall clock, so that a run over a file is deterministic.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Default)]
+pub struct Timestamp(pub i64);
+
+impl Timestamp {
+    pub const fn from_secs(s: i64) -> Self {
+        Timestamp(s.saturating_mul(1_000_000_000))
+    }
+    pub const fn from_micros(us: i64) -> Self {
+        Timestamp(us.saturating_mul(1_000))
+    }
+    pub fn as_secs_f64(self) -> f64 {
+        self.0 as f64 / 1e9
+    }
+    /// Signed difference in nanoseconds.
+    pub fn since(self, earlier: Timestamp) -> i64 {
+        self.0.saturating_sub(earlier.0)
+    }
+    pub fn plus_secs(self, s: u64) -> Timestamp {
+        Timestamp(
+            self.0
+                .saturating_add((s as i64).saturating_mul(1_000_000_000)),
+        )
+    }
+
+    /// RFC 3339 in UTC with millisecond precision, as HAR writes it.
+    pub fn to_rfc3339(self) -> String {
+        let secs = self.0.div_euclid(1_000_000_000);
+        let millis = self.0.rem_euclid(1_000_000_000) / 1_000_000;
+        let days = secs.div_euclid(86_400);
+        let rem = secs.rem_euclid(86_400);
+        let (y, m, d) = civil_from_days(days);
+        format!(
+            "{y:04}-{m:02}-{d:02}T{:02}:{:02}:{:02}.{millis:03}Z",
+            rem / 3600,
+            (rem / 60) % 60,
+            rem % 60
+        )
+    }
+
+    /// Parses the RFC 3339 / ISO 8601 timestamps HAR producers write
+    /// (`2024-05-01T10:00:00.123Z`, `2024-05-01T12:00:00.123+02:00`, fractional digits 0..9).
+    pub fn parse_rfc3339(s: &str) -> Option<Timestamp> {
+        let b = s.as_bytes();
+        let num = |r: std::ops::Range<usize>| -> Option<i64> {
+            let part = b.get(r)?;
+            if part.is_empty() || !part.iter().all(u8::is_ascii_digit) {
+                return None;
+            }
+            std::str::from_utf8(part).ok()?.parse().ok()
+        };
+        if b.len() < 19 || b[4] != b'-' || b[7] != b'-' || !(b[10] == b'T' || b[10] == b' ') {
+            return None;
+        }
+        let (y, mo, d) = (num(0..4)?, num(5..7)?, num(8..10)?);
+        let (h, mi, se) = (num(11..13)?, num(14..16)?, num(17..19)?);
+        if !(1..=12).contains(&mo) || !(1..=31).contains(&d) || h > 23 || mi > 59 || se > 60 {
+            return None;
+        }
+        let mut i = 19;
+        let mut nanos = 0i64;
+        if b.get(i) == Some(&b'.') {
+            i += 1;
+            let start = i;
+            while i < b.len() && b[i].is_ascii_digit() {
+                if i - start < 9 {
+                    nanos = nanos * 10 + i64::from(b[i] - b'0');
+                }
+                i += 1;
+            }
+            for _ in (i - start).min(9)..9 {
+                nanos *= 10;
+            }
+        }
+        let offset = match b.get(i) {
+            None | Some(b'Z') | Some(b'z') => 0,
+            Some(&sign @ (b'+' | b'-')) => {
+                let oh = num(i + 1..i + 3)?;
+                let om = if b.get(i + 3) == Some(&b':') {
+                    num(i + 4..i + 6)?
+                } else {
+                    num(i + 3..i + 5).unwrap_or(0)
+                };
+                let off = oh * 3600 + om * 60;
+                if sign == b'+' { off } else { -off }
+            }
+            _ => return None,
+        };
+        let days = days_from_civil(y, mo as u32, d as u32);
+        let secs = days * 86_400 + h * 3600 + mi * 60 + se - offset;
+        Some(Timestamp(
+            secs.checked_mul(1_000_000_000)?.checked_add(nanos)?,
+        ))
+    }
+}
+
+// Howard Hinnant's civil-from-days algorithms (public domain).
+fn days_from_civil(y: i64, m: u32, d: u32) -> i64 {
+    let y = if m <= 2 { y - 1 } else { y };
+    let era = y.div_euclid(400);
+    let yoe = y - era * 400;
+    let mp = (i64::from(m) + 9) % 12;
+    let doy = (153 * mp + 2) / 5 + i64::from(d) - 1;
+    let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+    era * 146_097 + doe - 719_468
+}
+
+fn civil_from_days(z: i64) -> (i64, u32, u32) {
+    let z = z + 719_468;
+    let era = z.div_euclid(146_097);
+    let doe = z - era * 146_097;
+    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
+    let y = yoe + era * 400;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let d = (doy - (153 * mp + 2) / 5 + 1) as u32;
+    let m = if mp < 10 { mp + 3 } else { mp - 9 } as u32;
+    (if m <= 2 { y + 1 } else { y }, m, d)
+}
+
+/// Header lines in wire order, with their original bytes and repetitions. Stored in one buffer
+/// so that a message costs two allocations however many headers it has.
+#[derive(Clone, Default, PartialEq, Eq)]
+pub struct Headers {
+    buf: Vec<u8>,
+    /// (name start, name end == value start, value end) into `buf`.
+    spans: Vec<(u32, u32, u32)>,
+}
+
+impl Headers {
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    pub fn with_capacity(lines: usize, bytes: usize) -> Self {
+        Headers {
+            buf: Vec::with_capacity(bytes),
+            spans: Vec::with_capacity(lines),
+        }
+    }
+
+    /// Appends one header line. Lines that would push the block past 4 GiB are dropped.
+    pub fn push(&mut self, name: &[u8], value: &[u8]) {
+        let start = self.buf.len();
+        let Some(end) = start
+            .checked_add(name.len())
+            .and_then(|n| n.checked_add(value.len()))
+        else {
+            return;
+        };
+        if u32::try_from(end).is_err() {
+            return;
+        }
+        self.buf.extend_from_slice(name);
+        self.buf.extend_from_slice(value);
+        self.spans
+            .push((start as u32, (start + name.len()) as u32, end as u32));
+    }
+
+    pub fn len(&self) -> usize {
+        self.spans.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.spans.is_empty()
+    }
+
+    /// Header lines as (name, raw value) in wire order.
+    pub fn iter(&self) -> impl Iterator<Item = (&str, &[u8])> + '_ {
+        self.spans.iter().map(move |&(a, b, c)| {
+            let name = std::str::from_utf8(&self.buf[a as usize..b as usize]).unwrap_or("");
+            (name, &self.buf[b as usize..c as usize])
+        })
+    }
+
+    /// All values of `name` (ASCII case-insensitive), in wire order.
+    pub fn get_all<'a, 'n>(
+        &'a self,
+        name: &'n str,
+    ) -> impl Iterator<Item = &'a [u8]> + use<'a, 'n> {
+        self.iter()
+            .filter(move |(n, _)| n.eq_ignore_ascii_case(name))
+            .map(|(_, v)| v)
+    }
+
+    /// The first value of `name`.
+    pub fn get(&self, name: &str) -> Option<&[u8]> {
+        self.get_all(name).next()
+    }
+
+    /// The first value of `name` as text (lossy for non-UTF-8 bytes).
+    pub fn get_str(&self, name: &str) -> Option<Cow<'_, str>> {
+        self.get(name).map(String::from_utf8_lossy)
+    }
+
+    pub fn contains(&self, name: &str) -> bool {
+        self.get(name).is_some()
+    }
+
+    pub fn count(&self, name: &str) -> usize {
+        self.get_all(name).count()
+    }
+
+    /// All lines of `name` joined with ", ", the way Chromium's `GetNormalizedHeader` and the
+    /// Fetch standard combine repeated headers. `None` when the header is absent.
+    pub fn combined(&self, name: &str) -> Option<Cow<'_, [u8]>> {
+        let mut it = self.get_all(name);
+        let first = it.next()?;
+        match it.next() {
+            None => Some(Cow::Borrowed(first)),
+            Some(second) => {
+                let mut out = first.to_vec();
+                for v in std::iter::once(second).chain(it) {
+                    out.extend_from_slice(b", ");
+                    out.extend_from_slice(v);
+                }
+                Some(Cow::Owned(out))
+            }
+        }
+    }
+
+    /// As [`Headers::combined`], as text.
+    pub fn combined_str(&self, name: &str) -> Option<String> {
+        self.combined(name)
+            .map(|v| String::from_utf8_lossy(&v).into_owned())
+    }
+}
+
+impl fmt::Debug for Headers {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let mut l = f.debug_list();
+        for (n, v) in self.iter() {
+            l.entry(&(n, crate::redact::header_value(n, v)));
+        }
+        l.finish()
+    }
+}
+
+impl<N: AsRef<[u8]>, V: AsRef<[u8]>> FromIterator<(N, V)> for Headers {
+    fn from_iter<T: IntoIterator<Item = (N, V)>>(iter: T) -> Self {
+        let mut h = Headers::new();
+        for (n, v) in iter {
+            h.push(n.as_ref(), v.as_ref());
+        }
+        h
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Request {
+    /// The method exactly as sent (case matters: `patch` is not `PATCH`).
+    pub method: String,
+    /// Absolute URL where known (HAR, or `http://` + Host + target for packet captures).
+    pub url: String,
+    pub http_version: String,
+    pub headers: Headers,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Response {
+    pub status: u16,
+    pub headers: Headers,
+}
+
+/// What a client-side recorder (HAR) says happened when no usable response exists, or when the
+/// browser refused a response it received.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct ClientFailure {
+    /// `_error` (Chrome DevTools) or `_failureText` (Playwright), e.g. `net::ERR_FAILED`.
+    pub error_text: Option<String>,
+    /// The status field as written: 0 or -1 for a failed request.
+    pub status_field: i64,
+}
+
+/// Facts only a client-side recording has (HAR fields prefixed with `_` and `pageref`).
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct ClientHints {
+    /// `_resourceType`: `fetch`, `xhr`, `preflight`, `document`, `script`...
+    pub resource_type: Option<String>,
+    /// `_initiator.type`
+    pub initiator_type: Option<String>,
+    /// `_initiator.requestId` (set on preflight entries: the id of the actual request)
+    pub initiator_request_id: Option<String>,
+    /// `_initiator.url`
+    pub initiator_url: Option<String>,
+    /// `_requestId` where the producer writes one (chrome-har, some tools).
+    pub request_id: Option<String>,
+    /// `_fromCache` or a `cache.beforeRequest` hit.
+    pub from_cache: bool,
+    /// `serverIPAddress`
+    pub server_ip: Option<IpAddr>,
+    /// The page (document) URL the request belongs to, when the recording says.
+    pub page_url: Option<String>,
+    /// The recording was sanitized (cookies and Authorization stripped), so the absence of
+    /// `Cookie` proves nothing about credentials.
+    pub sanitized: bool,
+    /// The producer, e.g. `WebInspector`, `Firefox`, `Playwright`.
+    pub producer: Option<String>,
+}
+
+/// Where an exchange came from, for error messages and the report.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SourceRef {
+    pub input: Arc<str>,
+    pub location: Location,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Location {
+    /// Index into `log.entries` (0-based).
+    HarEntry(u64),
+    /// 1-based packet numbers of the request's first packet and the response's first packet.
+    Packets { request: u64, response: Option<u64> },
+}
+
+impl SourceRef {
+    /// A single number to identify the exchange within its input: entry index or first packet.
+    pub fn index(&self) -> u64 {
+        match self.location {
+            Location::HarEntry(i) => i,
+            Location::Packets { request, .. } => request,
+        }
+    }
+}
+
+impl fmt::Display for SourceRef {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self.location {
+            Location::HarEntry(i) => write!(f, "{}: entry {}", self.input, i),
+            Location::Packets { request, .. } => write!(f, "{}: packet {}", self.input, request),
+        }
+    }
+}
+
+/// One HTTP request and its response (or its absence).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Exchange {
+    pub source: SourceRef,
+    /// When the request started.
+    pub time: Timestamp,
+    pub client: Option<SocketAddr>,
+    pub server: Option<SocketAddr>,
+    /// Connection id where known (TCP flow number, HAR `connection`).
+    pub connection: Option<u64>,
+    pub request: Request,
+    /// `None`: no response was seen (capture ended, connection reset, or the browser never
+    /// exposed one).
+    pub response: Option<Response>,
+    /// Set when a client-side recording marks the request as failed.
+    pub failure: Option<ClientFailure>,
+    pub hints: ClientHints,
+}
+
+impl Exchange {
+    /// OPTIONS carrying `Access-Control-Request-Method`.
+    pub fn is_preflight(&self) -> bool {
+        self.request.method.eq_ignore_ascii_case("OPTIONS")
+            && self
+                .request
+                .headers
+                .contains("access-control-request-method")
+    }
+
+    pub fn origin(&self) -> Option<Cow<'_, str>> {
+        self.request.headers.get_str("origin")
+    }
+}
+
+/// What pairing learned about the preflight / actual-request relation of an exchange.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Pairing {
+    /// Not a preflight, and pairing had nothing to say (simple request, or not CORS).
+    #[default]
+    Unpaired,
+    /// A preflight whose actual request followed (the browser accepted the preflight).
+    PreflightFollowed,
+    /// A preflight with no actual request seen within the window. `capture_open` is true when
+    /// the input ended before the window closed, so the absence proves less.
+    PreflightAlone { capture_open: bool },
+    /// An actual request preceded by its preflight.
+    ActualAfterPreflight,
+    /// A request that needs a preflight but none was visible (cached by Max-Age, or outside the
+    /// capture, or a recorder that drops preflights).
+    ActualWithoutPreflight,
+}
+
+/// Capture health counters from packet sources, so that a spike of failures can be told apart
+/// from a capture problem. HAR inputs leave them at zero.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, serde::Serialize)]
+pub struct CaptureHealth {
+    pub packets: u64,
+    pub bytes: u64,
+    /// TCP connections seen.
+    pub flows: u64,
+    /// Holes in a TCP stream that were skipped (segments never captured).
+    pub gaps: u64,
+    pub gap_bytes: u64,
+    pub out_of_order_segments: u64,
+    pub retransmitted_segments: u64,
+    /// Packets cut by the snapshot length before the end of their TCP payload.
+    pub truncated_packets: u64,
+    /// IP fragments are not reassembled: counted and skipped.
+    pub ip_fragments_skipped: u64,
+    /// Frames that are not IPv4/IPv6 TCP (ARP, UDP, unknown link types...).
+    pub non_tcp_packets: u64,
+    /// Frames whose link/IP/TCP headers did not decode.
+    pub decode_errors: u64,
+    pub http_parse_errors: u64,
+    /// Flows dropped by the flow or memory caps (oldest first).
+    pub flows_evicted: u64,
+    /// Requests whose response was never seen (reset, capture ended).
+    pub unanswered_requests: u64,
+    /// Responses with no request seen (the capture started mid-exchange or missed a direction).
+    pub orphan_responses: u64,
+}
+
+impl CaptureHealth {
+    pub fn add(&mut self, o: &CaptureHealth) {
+        self.packets += o.packets;
+        self.bytes += o.bytes;
+        self.flows += o.flows;
+        self.gaps += o.gaps;
+        self.gap_bytes += o.gap_bytes;
+        self.out_of_order_segments += o.out_of_order_segments;
+        self.retransmitted_segments += o.retransmitted_segments;
+        self.truncated_packets += o.truncated_packets;
+        self.ip_fragments_skipped += o.ip_fragments_skipped;
+        self.non_tcp_packets += o.non_tcp_packets;
+        self.decode_errors += o.decode_errors;
+        self.http_parse_errors += o.http_parse_errors;
+        self.flows_evicted += o.flows_evicted;
+        self.unanswered_requests += o.unanswered_requests;
+        self.orphan_responses += o.orphan_responses;
+    }
+}

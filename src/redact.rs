@@ -1,0 +1,123 @@
+//! Values that never leave the process: credentials and query strings.
+
+use std::borrow::Cow;
+
+/// Header names whose values are secrets. Names and the auth scheme stay; values do not.
+pub fn is_sensitive_header(name: &str) -> bool {
+    let n = name.to_ascii_lowercase();
+    matches!(
+        n.as_str(),
+        "cookie" | "set-cookie" | "set-cookie2" | "authorization" | "proxy-authorization"
+    ) || n.contains("api-key")
+        || n.contains("apikey")
+        || n.contains("api_key")
+        || n.contains("token")
+        || n.contains("secret")
+        || n.contains("password")
+        || n.contains("session")
+        || n.contains("csrf")
+        || n.contains("xsrf")
+        || n.contains("auth")
+}
+
+/// The value of a header as it may appear in any output.
+pub fn header_value<'a>(name: &str, value: &'a [u8]) -> Cow<'a, str> {
+    if !is_sensitive_header(name) {
+        return String::from_utf8_lossy(value);
+    }
+    let lower = name.to_ascii_lowercase();
+    if lower == "authorization" || lower == "proxy-authorization" {
+        // Keep the scheme (`Bearer`, `Basic`): it tells which auth is in play, not the secret.
+        let text = String::from_utf8_lossy(value);
+        if let Some((scheme, _)) = text.trim().split_once(' ') {
+            if !scheme.is_empty()
+                && scheme
+                    .bytes()
+                    .all(|b| b.is_ascii_alphanumeric() || b == b'-')
+            {
+                return Cow::Owned(format!("{scheme} [redacted]"));
+            }
+        }
+    }
+    Cow::Borrowed("[redacted]")
+}
+
+/// A URL with its query string and fragment values removed (names kept) and userinfo masked.
+pub fn url(u: &str) -> Cow<'_, str> {
+    let (before_frag, _frag) = match u.split_once('#') {
+        Some((a, b)) => (a, Some(b)),
+        None => (u, None),
+    };
+    let (base, query) = match before_frag.split_once('?') {
+        Some((a, q)) => (a, Some(q)),
+        None => (before_frag, None),
+    };
+    let base = mask_userinfo(base);
+    if query.is_none() && before_frag.len() == u.len() && matches!(base, Cow::Borrowed(_)) {
+        return Cow::Borrowed(u);
+    }
+    let mut out = base.into_owned();
+    if let Some(q) = query {
+        out.push('?');
+        let mut first = true;
+        for pair in q.split('&') {
+            if !first {
+                out.push('&');
+            }
+            first = false;
+            let name = pair.split_once('=').map_or(pair, |(n, _)| n);
+            out.push_str(name);
+            if pair.contains('=') {
+                out.push_str("=[redacted]");
+            }
+        }
+    }
+    Cow::Owned(out)
+}
+
+fn mask_userinfo(base: &str) -> Cow<'_, str> {
+    if let Some(scheme_end) = base.find("://") {
+        let rest = &base[scheme_end + 3..];
+        let auth_end = rest.find('/').unwrap_or(rest.len());
+        if let Some(at) = rest[..auth_end].rfind('@') {
+            return Cow::Owned(format!(
+                "{}[redacted]@{}",
+                &base[..scheme_end + 3],
+                &rest[at + 1..]
+            ));
+        }
+    }
+    Cow::Borrowed(base)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn redacts_credentials_keeps_scheme() {
+        assert_eq!(
+            header_value("Authorization", b"Bearer abc.def"),
+            "Bearer [redacted]"
+        );
+        assert_eq!(header_value("Cookie", b"sid=1"), "[redacted]");
+        assert_eq!(header_value("X-API-Key", b"k"), "[redacted]");
+        assert_eq!(
+            header_value("Origin", b"https://a.example"),
+            "https://a.example"
+        );
+    }
+
+    #[test]
+    fn redacts_query_values_and_userinfo() {
+        assert_eq!(
+            url("https://a.example/x?token=s3&b"),
+            "https://a.example/x?token=[redacted]&b"
+        );
+        assert_eq!(
+            url("https://u:p@a.example/x"),
+            "https://[redacted]@a.example/x"
+        );
+        assert_eq!(url("https://a.example/x"), "https://a.example/x");
+    }
+}
