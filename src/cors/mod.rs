@@ -137,6 +137,9 @@ pub struct Context<'a> {
     pub page_origin: Option<&'a str>,
     /// Credentials seen elsewhere: the same client sent `Cookie` to the same host.
     pub credentials_hint: Option<Credentials>,
+    /// How many distinct `Origin` values this server has echoed in ACAO so far (bounded count,
+    /// kept by the pipeline): many unrelated origins reflected means "reflects anything".
+    pub distinct_reflected_origins: u32,
 }
 
 /// Classifies one exchange as the browser would.

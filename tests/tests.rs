@@ -1,0 +1,8 @@
+//! One integration-test binary (so the suite links once); one module per capability.
+
+mod util;
+
+mod browser;
+mod cli;
+mod har;
+mod pcap;
