@@ -12,12 +12,15 @@ pub mod aggregate;
 pub mod context;
 pub mod cors;
 pub mod event;
+pub mod metrics;
 pub mod model;
 pub mod net;
 pub mod pair;
 pub mod redact;
 pub mod report;
+pub mod serve;
 pub mod source;
+pub mod watch;
 
 use aggregate::{Aggregate, Limits};
 use context::Observations;
@@ -55,6 +58,13 @@ impl<'s> Analyzer<'s> {
 
     pub fn add_health(&mut self, h: &model::CaptureHealth) {
         self.aggregate.health.add(h);
+    }
+
+    /// The aggregate so far (pairing statistics included), for a running report.
+    pub fn snapshot(&self) -> Aggregate {
+        let mut a = self.aggregate.clone();
+        a.pairing = self.pairer.stats();
+        a
     }
 
     /// Settles everything still held and returns the aggregate.
@@ -128,7 +138,7 @@ impl<'s> Analyzer<'s> {
         };
         let classification = cors::classify(ex, &ctx);
         self.observations.observe(ex, hop.as_ref());
-        let Some(event) = Event::new(ex, &classification, pairing, partner) else {
+        let Some(mut event) = Event::new(ex, &classification, pairing, partner) else {
             self.count_not_cors(&classification);
             return false;
         };
@@ -139,7 +149,8 @@ impl<'s> Analyzer<'s> {
             cors::ExchangeType::Preflight => t.preflight += 1,
             cors::ExchangeType::Actual => t.actual += 1,
         }
-        self.aggregate.add(&event, count_block);
+        event.counted = count_block;
+        self.aggregate.add(&event);
         (self.sink)(&event);
         event.blocked
     }
