@@ -402,9 +402,10 @@ app.MapControllers().RequireAuthorization();"#,
 pub(super) static NO_REDIRECT_ON_PREFLIGHT: Snippets = [
     (
         Express,
-        r#"app.use(cors(corsOptions));  // ends preflights with 204 here...
-app.use(forceHttps);         // ...so this redirect never meets one
-// express.static answers "/docs" with 301 to "/docs/"; turn that off for API paths.
+        r#"app.use(cors({ origin: 'https://app.example.com' }));  // ends preflights with 204...
+app.use((req, res, next) =>  // ...so this https redirect never meets one
+  req.secure ? next() : res.redirect(308, `https://${req.hostname}${req.originalUrl}`));
+// express.static answers "/docs" with 301 to "/docs/"; switch that off.
 app.use(express.static('public', { redirect: false }));"#,
     ),
     (
@@ -531,9 +532,11 @@ source.registerCorsConfiguration("/api/**", config);"#,
     ),
     (
         Apache,
-        r#"SetEnvIf Origin "^(https://app\.example\.com)$" CORS_ORIGIN=$1
-Header always set Access-Control-Allow-Origin "%{CORS_ORIGIN}e" env=CORS_ORIGIN
-Header always set Access-Control-Allow-Credentials "true" env=CORS_ORIGIN
+        r#"# The allowed origin itself, never "*", plus the credentials flag.
+<If "%{req:Origin} == 'https://app.example.com'">
+    Header always set Access-Control-Allow-Origin "https://app.example.com"
+    Header always set Access-Control-Allow-Credentials "true"
+</If>
 Header always merge Vary "Origin""#,
     ),
 ];
@@ -559,11 +562,9 @@ pub(super) static ALLOW_METHODS: Snippets = [
     ),
     (
         FastApi,
-        r#"app.add_middleware(
-    CORSMiddleware,
-    allow_origins=["https://app.example.com"],
-    allow_methods=["GET", "POST", "PUT", "PATCH", "DELETE"],  # the default is GET only
-)"#,
+        r#"# Starlette's default is GET only: list every method the page uses, upper case.
+app.add_middleware(CORSMiddleware, allow_origins=["https://app.example.com"],
+                   allow_methods=["GET", "POST", "PUT", "PATCH", "DELETE"])"#,
     ),
     (
         Flask,
@@ -749,11 +750,9 @@ pub(super) static EXPOSE_HEADERS: Snippets = [
     ),
     (
         FastApi,
-        r#"app.add_middleware(
-    CORSMiddleware,
-    allow_origins=["https://app.example.com"],
-    expose_headers=["X-Total-Count", "Content-Disposition"],
-)"#,
+        r#"# Response headers script may read besides the CORS-safelisted ones.
+app.add_middleware(CORSMiddleware, allow_origins=["https://app.example.com"],
+                   expose_headers=["X-Total-Count", "Content-Disposition"])"#,
     ),
     (
         Flask,
@@ -948,11 +947,9 @@ pub(super) static MAX_AGE: Snippets = [
     ),
     (
         FastApi,
-        r#"app.add_middleware(
-    CORSMiddleware,
-    allow_origins=["https://app.example.com"],
-    max_age=7200,  # Starlette's default is 600
-)"#,
+        r#"# Starlette's default is 600 seconds; Chromium honours up to 7200.
+app.add_middleware(CORSMiddleware, allow_origins=["https://app.example.com"],
+                   max_age=7200)"#,
     ),
     (
         Flask,
@@ -1080,6 +1077,7 @@ app.use('/files', createProxyMiddleware({
     (
         FastApi,
         r#"import httpx
+from fastapi import Response
 
 @app.get("/files/{name}")
 async def files(name: str):
@@ -1092,6 +1090,7 @@ async def files(name: str):
     (
         Flask,
         r#"import requests
+from flask import Response
 
 @app.get("/files/<name>")
 def files(name):
@@ -1103,6 +1102,7 @@ def files(name):
     (
         Django,
         r#"import requests
+from django.http import HttpResponse
 
 def files(request, name):
     # Proxy instead of redirect: one origin for the page, credentials stay here.
@@ -1161,7 +1161,9 @@ res.cookie('session', token, { httpOnly: true, secure: true, sameSite: 'none' })
     ),
     (
         FastApi,
-        r#"@app.post("/login")
+        r#"from fastapi import Response
+
+@app.post("/login")
 def login(response: Response):
     response.set_cookie("session", new_session_token(), httponly=True,
                         secure=True, samesite="none")
