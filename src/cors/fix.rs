@@ -154,8 +154,17 @@ pub fn fix(kind: Kind) -> &'static Fix {
         Kind::SecWildcardPlusCredentialsConfig => &c::SEC_WILDCARD_PLUS_CREDENTIALS_CONFIG,
         Kind::SecMissingVaryOrigin => &c::SEC_MISSING_VARY_ORIGIN,
         Kind::SecPnaOptInReflected => &c::SEC_PNA_OPT_IN_REFLECTED,
-        // `cors_blocked_unknown` and any kind added before it gets an entry.
-        _ => &c::BLOCKED_UNKNOWN,
+        _ => by_id(kind.id()),
+    }
+}
+
+/// Entries for kinds that other work adds to `kind.rs` (matched by their stable id so that
+/// either side can land first), and the diagnostic fallback for `cors_blocked_unknown` and
+/// any kind that has no entry yet.
+fn by_id(id: &str) -> &'static Fix {
+    match id {
+        "preflight_followed_despite_failure" => &catalogue::PREFLIGHT_FOLLOWED_DESPITE_FAILURE,
+        _ => &catalogue::BLOCKED_UNKNOWN,
     }
 }
 
@@ -181,6 +190,7 @@ mod tests {
         "safelist_overflow_preflight",
         "redirect_new_preflight",
         "cors_blocked_unknown",
+        "preflight_followed_despite_failure",
     ];
 
     fn server_fixable(kind: Kind) -> bool {
@@ -221,6 +231,20 @@ mod tests {
             if let Some(other) = titles.insert(f.title, kind) {
                 panic!("{kind} and {other} share the title {:?}", f.title);
             }
+        }
+    }
+
+    #[test]
+    fn kinds_named_by_id_get_their_entries() {
+        let unknown = by_id("cors_blocked_unknown");
+        assert!(std::ptr::eq(unknown, &catalogue::BLOCKED_UNKNOWN));
+        assert!(unknown.title.contains("reason not in the recording"));
+        assert!(unknown.summary.contains("HAR") && unknown.summary.contains("corswatch"));
+        let followed = by_id("preflight_followed_despite_failure");
+        assert!(!std::ptr::eq(followed, unknown));
+        for f in [unknown, followed] {
+            assert!(!f.why.is_empty() && !f.summary.is_empty() && f.client.is_some());
+            assert!(f.stacks.is_empty());
         }
     }
 

@@ -827,6 +827,24 @@ pub(super) static SEC_PNA_OPT_IN_REFLECTED: Fix = Fix {
     client: None,
 };
 
+pub(super) static PREFLIGHT_FOLLOWED_DESPITE_FAILURE: Fix = Fix {
+    title: "Actual request sent although its preflight fails",
+    why: "A preflight response fails a CORS check, yet the actual request followed it. A \
+          browser never does that, so either the two were paired wrongly (another client or \
+          tab, an earlier preflight still cached) or the client is not a browser (curl, a \
+          server, a mobile app) or fakes preflights (Playwright with request routing). The \
+          blocked verdict it contradicts is withdrawn.",
+    summary: "Check who sent the request (`User-Agent`, `Sec-Fetch-Mode`): CORS does not apply \
+              to non-browser clients. If browsers call this endpoint too, fix the preflight \
+              failure anyway, since a real browser would stop there, and capture again to \
+              confirm the pairing.",
+    stacks: NO_STACKS,
+    client: Some(
+        "Test CORS without request interception: Playwright's `page.route` answers \
+         preflights itself and hides their failures.",
+    ),
+};
+
 // ---------------------------------------------------------------- fallback
 
 /// For `cors_blocked_unknown` (blocked, reason not in the recording) and any kind added
