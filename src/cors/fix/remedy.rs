@@ -329,6 +329,8 @@ app.use('/api', apiRouter);"#,
     # "return" runs in the rewrite phase, before auth_basic/auth_request (access phase).
     if ($request_method = OPTIONS) {
         add_header Access-Control-Allow-Origin "https://app.example.com";
+        add_header Access-Control-Allow-Credentials "true";
+        add_header Access-Control-Allow-Methods "GET, POST, PUT, DELETE";
         add_header Access-Control-Allow-Headers "Authorization, Content-Type";
         return 204;
     }
