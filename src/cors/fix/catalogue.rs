@@ -201,7 +201,7 @@ pub(super) static WILDCARD_WITH_CREDENTIALS: Fix = Fix {
 };
 
 pub(super) static ACAC_INVALID: Fix = Fix {
-    title: "Access-Control-Allow-Credentials missing or not `true`",
+    title: "Access-Control-Allow-Credentials missing or not true",
     why: "For a credentialed request the browser requires `Access-Control-Allow-Credentials` to \
           be exactly `true` (lower case, once, unquoted) in addition to an exact origin. It was \
           absent or had another value (`True`, `\"true\"`, `true, true`), so Chromium reports \
