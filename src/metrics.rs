@@ -218,7 +218,8 @@ impl Metrics {
     }
 
     /// Counts one event.
-    pub fn event(&self, ev: &Event, counted: bool) {
+    pub fn event(&self, ev: &Event) {
+        let counted = ev.counted;
         let t = match ev.exchange_type {
             ExchangeType::Simple => "simple",
             ExchangeType::Preflight => "preflight",

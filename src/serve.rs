@@ -39,7 +39,7 @@ impl Shared {
         *r = Arc::new(json);
     }
 
-    fn report(&self) -> Arc<String> {
+    pub fn report(&self) -> Arc<String> {
         match self.report.lock() {
             Ok(r) => r.clone(),
             Err(p) => p.into_inner().clone(),

@@ -308,7 +308,7 @@ fn process(rx: Receiver<Feed>, shared: &Shared, pairing: PairConfig, name: &str,
         ..InputInfo::default()
     };
     let mut analyzer = Analyzer::new(pairing, Limits::default(), |ev: &Event| {
-        shared.metrics.event(ev, ev.counted);
+        shared.metrics.event(ev);
     });
     let mut drops = (0u64, 0u64);
     let mut last_publish = Instant::now();
