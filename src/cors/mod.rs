@@ -5,13 +5,17 @@
 //! failure, warnings, security findings and notes. No I/O, no clock, no globals.
 
 mod check;
+mod findings;
 mod facts;
 pub mod fix;
 mod kind;
 mod message;
+#[cfg(test)]
+mod tests;
 
 pub use facts::{Origin, RequestFacts, request_facts};
 pub use kind::{CorsError, Kind, VerdictClass};
+pub use message::firefox_line;
 
 use crate::model::{Exchange, Pairing};
 use serde::Serialize;
