@@ -73,7 +73,8 @@ pub(super) fn classify(ex: &Exchange, ctx: &Context<'_>) -> Classification {
             NetError::InvalidRedirect if is_preflight => {}
             NetError::Lna(which) => {
                 c.scope = Scope::Cors(exchange_type(ex, ctx, is_preflight));
-                c.verdicts.push(lna_verdict(ex, ctx, which, c.origin.as_deref()));
+                c.verdicts
+                    .push(lna_verdict(ex, ctx, which, c.origin.as_deref()));
                 return c;
             }
             NetError::InvalidRedirect | NetError::Other => {
@@ -293,7 +294,9 @@ fn credentials(
     match ctx.credentials_hint {
         Some(Credentials::Include) => (
             Credentials::Include,
-            Some("credentials mode taken from other requests of this client to this host, which carried cookies"),
+            Some(
+                "credentials mode taken from other requests of this client to this host, which carried cookies",
+            ),
         ),
         _ => (Credentials::Unknown, None),
     }
@@ -409,10 +412,10 @@ fn mismatch_kind(o: &str, acao: &str, redirected: bool) -> Kind {
     if acao == "null" {
         return Kind::AcaoNullMismatch;
     }
-    if let Some(rest) = acao.strip_prefix(o) {
-        if rest.starts_with('/') {
-            return Kind::AcaoTrailingSlash;
-        }
+    if let Some(rest) = acao.strip_prefix(o)
+        && rest.starts_with('/')
+    {
+        return Kind::AcaoTrailingSlash;
     }
     let (Some(a), Some(b)) = (split_url(acao), split_url(o)) else {
         return Kind::AcaoMismatch;
@@ -499,7 +502,14 @@ fn check_actual(
         .filter(|r| !r.headers.is_empty() || r.status > 0);
     let Some(resp) = resp else {
         return if har_failed {
-            Some(blocked_without_headers(ex, ctx, o, creds, creds_assumption, line))
+            Some(blocked_without_headers(
+                ex,
+                ctx,
+                o,
+                creds,
+                creds_assumption,
+                line,
+            ))
         } else {
             None
         };
@@ -519,10 +529,10 @@ fn check_actual(
             confidence(creds_assumption),
         )),
         Ok(()) => {
-            if is_redirect(resp.status) {
-                if let Some(v) = redirect_userinfo(ex, resp, line) {
-                    return Some(v);
-                }
+            if is_redirect(resp.status)
+                && let Some(v) = redirect_userinfo(ex, resp, line)
+            {
+                return Some(v);
             }
             if har_failed && creds == Credentials::Unknown {
                 // The browser refused a response that passes without credentials: it must
@@ -659,13 +669,13 @@ fn blocked_without_headers(
         if let Some(v) = preflight_blocked(pf, Some(ex), o, include, creds_assumption, line) {
             return v;
         }
-        if creds == Credentials::Unknown {
-            if let Some(mut v) = preflight_blocked(pf, Some(ex), o, true, None, line) {
-                v.confidence = Confidence::Inferred(
-                    "the browser blocked the request although its preflight passes without credentials, so the request was credentialed; no Cookie is visible".into(),
-                );
-                return v;
-            }
+        if creds == Credentials::Unknown
+            && let Some(mut v) = preflight_blocked(pf, Some(ex), o, true, None, line)
+        {
+            v.confidence = Confidence::Inferred(
+                "the browser blocked the request although its preflight passes without credentials, so the request was credentialed; no Cookie is visible".into(),
+            );
+            return v;
         }
         return blocked_unknown(
             ex,
@@ -697,8 +707,10 @@ fn blocked_unknown(ex: &Exchange, line: &Line, assumption: &str) -> Verdict {
 }
 
 fn credentials_not_sent(ex: &Exchange, ctx: &Context<'_>, resp: &Response, out: &mut Vec<Verdict>) {
+    // With an Authorization header the 401 is about the token, not cookies.
     if !matches!(resp.status, 401 | 403)
         || ex.request.headers.contains("cookie")
+        || ex.request.headers.contains("authorization")
         || ex.hints.sanitized
     {
         return;
@@ -737,18 +749,19 @@ fn check_preflight(
 ) {
     let include = creds == Credentials::Include;
     let mut blocked = preflight_blocked(ex, ctx.partner, o, include, creds_assumption, line);
-    if blocked.is_none() && creds == Credentials::Unknown {
-        if let Pairing::PreflightAlone { capture_open } = ctx.pairing {
-            // No actual request followed, and only credentials explain it.
-            if let Some(mut v) = preflight_blocked(ex, ctx.partner, o, true, None, line) {
-                v.confidence = Confidence::Inferred(if capture_open {
-                    "no actual request followed before the capture ended; assuming it was credentialed".into()
-                } else {
-                    "no actual request followed; assuming it was credentialed".into()
-                });
-                blocked = Some(v);
-            }
-        }
+    // No actual request followed, and only credentials explain it.
+    if blocked.is_none()
+        && creds == Credentials::Unknown
+        && let Pairing::PreflightAlone { capture_open } = ctx.pairing
+        && let Some(mut v) = preflight_blocked(ex, ctx.partner, o, true, None, line)
+    {
+        v.confidence = Confidence::Inferred(if capture_open {
+            "no actual request followed before the capture ended; assuming it was credentialed"
+                .into()
+        } else {
+            "no actual request followed; assuming it was credentialed".into()
+        });
+        blocked = Some(v);
     }
     if let Some(v) = blocked {
         push_preflight_blocked(out, ctx, v);
@@ -761,6 +774,10 @@ fn check_preflight(
 fn push_preflight_blocked(out: &mut Vec<Verdict>, ctx: &Context<'_>, v: Verdict) {
     if ctx.pairing != Pairing::PreflightFollowed {
         out.push(v);
+        return;
+    }
+    if v.kind == Kind::PreflightNoResponse && v.confidence != Confidence::Certain {
+        // The capture missed the answer; the browser evidently got one.
         return;
     }
     out.push(Verdict {
@@ -914,10 +931,10 @@ fn preflight_blocked(
         };
         let mut ev = status_ev();
         ev.extend(access_evidence(pf, resp, &f).into_iter().skip(1));
-        if let Some(a) = actual {
-            if matches!(f, AccessFail::Wildcard | AccessFail::Credentials(_)) {
-                push_header(&mut ev, &a.request.headers, "Cookie");
-            }
+        if let Some(a) = actual
+            && matches!(f, AccessFail::Wildcard | AccessFail::Credentials(_))
+        {
+            push_header(&mut ev, &a.request.headers, "Cookie");
         }
         let conf = if matches!(f, AccessFail::Wildcard | AccessFail::Credentials(_)) {
             conf()
@@ -989,10 +1006,7 @@ fn preflight_blocked(
     let safelisted = ["GET", "HEAD", "POST"]
         .iter()
         .any(|m| m.eq_ignore_ascii_case(&method));
-    if !safelisted
-        && !methods.iter().any(|m| *m == method.as_bytes())
-        && !(has_star(&methods) && !include)
-    {
+    if !safelisted && !methods.contains(&method.as_bytes()) && (!has_star(&methods) || include) {
         let kind = if methods
             .iter()
             .any(|m| m.eq_ignore_ascii_case(method.as_bytes()))
@@ -1026,7 +1040,7 @@ fn preflight_blocked(
         .map(|e| String::from_utf8_lossy(e).to_ascii_lowercase())
         .collect();
     let star = allowed.iter().any(|a| a == "*");
-    if !(star && !include) {
+    if !star || include {
         let requested = requested_headers(pf, actual);
         if let Some(missing) = requested.iter().find(|n| !allowed.contains(n)) {
             let kind = if star {
@@ -1086,7 +1100,11 @@ fn preflight_extras(
         .map(|e| String::from_utf8_lossy(e).to_ascii_lowercase())
         .collect();
 
-    if let Some(resp) = ex.response.as_ref().filter(|r| (200..300).contains(&r.status)) {
+    if let Some(resp) = ex
+        .response
+        .as_ref()
+        .filter(|r| (200..300).contains(&r.status))
+    {
         let rh = &resp.headers;
         // Authorization covered only by `*`: allowed today, with a deprecation warning.
         let allowed: Vec<String> = list_elements(rh, ACAH)
@@ -1113,7 +1131,9 @@ fn preflight_extras(
         // Max-Age above the browsers' caps.
         if let Some(v) = rh.get(ACMA) {
             let v = trim_ows(v);
-            let secs = std::str::from_utf8(v).ok().and_then(|s| s.parse::<u64>().ok());
+            let secs = std::str::from_utf8(v)
+                .ok()
+                .and_then(|s| s.parse::<u64>().ok());
             if let Some(secs) = secs.filter(|s| *s > 7200) {
                 let firefox = if secs > 86_400 {
                     " and Firefox at 86400 s (24 hours)"
@@ -1175,7 +1195,10 @@ fn preflight_extras(
     if ctx.previous_hop.is_some() {
         let mut ev = base_evidence(ex);
         if let Some(prev) = ctx.previous_hop {
-            ev.push(("previous".into(), redact::url(&prev.request.url).into_owned()));
+            ev.push((
+                "previous".into(),
+                redact::url(&prev.request.url).into_owned(),
+            ));
         }
         out.push(Verdict {
             kind: Kind::RedirectNewPreflight,
@@ -1250,7 +1273,10 @@ fn pna(ex: &Exchange, _o: &str, resp: &Response, line: &Line, out: &mut Vec<Verd
     let acapn = rh.get(ACAPN).map(trim_ows);
     if acapn != Some(b"true".as_slice()) {
         let (err, hint) = match acapn {
-            None => (CorsError::PreflightMissingAllowPrivateNetwork, space.to_owned()),
+            None => (
+                CorsError::PreflightMissingAllowPrivateNetwork,
+                space.to_owned(),
+            ),
             Some(v) => (
                 CorsError::PreflightInvalidAllowPrivateNetwork,
                 format!("{}|{space}", String::from_utf8_lossy(v)),
@@ -1291,7 +1317,10 @@ fn pna(ex: &Exchange, _o: &str, resp: &Response, line: &Line, out: &mut Vec<Verd
             evidence: ev,
         };
         // At most one blocked verdict.
-        if !out.iter().any(|x| x.class() == super::VerdictClass::Blocked) {
+        if !out
+            .iter()
+            .any(|x| x.class() == super::VerdictClass::Blocked)
+        {
             out.push(v);
         }
     }
@@ -1385,9 +1414,7 @@ fn no_cors_notes(ex: &Exchange, out: &mut Vec<Verdict>) {
         return;
     }
     let ct = ex.request.headers.get("content-type").map(trim_ows);
-    let plain = ct.is_none_or(|v| {
-        v.len() >= 10 && v[..10].eq_ignore_ascii_case(b"text/plain")
-    });
+    let plain = ct.is_none_or(|v| v.len() >= 10 && v[..10].eq_ignore_ascii_case(b"text/plain"));
     let status = ex.response.as_ref().map(|r| r.status);
     if plain && status.is_some_and(|s| (400..500).contains(&s)) {
         push_header(&mut ev, &ex.request.headers, "Content-Type");

@@ -107,9 +107,7 @@ pub(crate) fn split_url(s: &str) -> Option<UrlParts<'_>> {
     if !is_scheme(scheme) {
         return None;
     }
-    let auth_end = after
-        .find(['/', '?', '#', '\\'])
-        .unwrap_or(after.len());
+    let auth_end = after.find(['/', '?', '#', '\\']).unwrap_or(after.len());
     let (authority, rest) = after.split_at(auth_end);
     let (has_userinfo, hostport) = match authority.rfind('@') {
         Some(at) => (true, &authority[at + 1..]),
@@ -178,7 +176,9 @@ pub(crate) fn gurl_parseable(v: &str) -> bool {
     let rest = rest.trim_start_matches(['/', '\\']);
     let auth_end = rest.find(['/', '?', '#', '\\']).unwrap_or(rest.len());
     let authority = &rest[..auth_end];
-    let hostport = authority.rfind('@').map_or(authority, |at| &authority[at + 1..]);
+    let hostport = authority
+        .rfind('@')
+        .map_or(authority, |at| &authority[at + 1..]);
     let (host, port) = if hostport.starts_with('[') {
         match hostport.find(']') {
             Some(close) => (&hostport[..=close], hostport[close + 1..].strip_prefix(':')),
@@ -192,7 +192,11 @@ pub(crate) fn gurl_parseable(v: &str) -> bool {
     };
     if host.is_empty()
         || host.bytes().any(|b| {
-            b <= b' ' || matches!(b, b'<' | b'>' | b'^' | b'|' | b'"' | b'`' | b'{' | b'}' | 0x7f)
+            b <= b' '
+                || matches!(
+                    b,
+                    b'<' | b'>' | b'^' | b'|' | b'"' | b'`' | b'{' | b'}' | 0x7f
+                )
         })
     {
         return false;
@@ -259,7 +263,18 @@ fn is_cors_unsafe_byte(b: u8) -> bool {
     (b < 0x20 && b != b'\t')
         || matches!(
             b,
-            b'"' | b'(' | b')' | b':' | b'<' | b'>' | b'?' | b'@' | b'[' | b'\\' | b']' | b'{' | b'}'
+            b'"' | b'('
+                | b')'
+                | b':'
+                | b'<'
+                | b'>'
+                | b'?'
+                | b'@'
+                | b'['
+                | b'\\'
+                | b']'
+                | b'{'
+                | b'}'
         )
         || b == 0x7f
 }
@@ -321,7 +336,11 @@ fn simple_range(value: &[u8]) -> bool {
     if !digits(end) {
         return false;
     }
-    let num = |s: &[u8]| std::str::from_utf8(s).ok().and_then(|t| t.parse::<u128>().ok());
+    let num = |s: &[u8]| {
+        std::str::from_utf8(s)
+            .ok()
+            .and_then(|t| t.parse::<u128>().ok())
+    };
     match (num(start), num(end)) {
         (Some(a), Some(b)) => a <= b,
         _ => false,
@@ -427,9 +446,10 @@ pub struct RequestFacts {
 /// preflight: the facts of the request it guards (ACRH names, always needing a preflight).
 pub fn request_facts(ex: &Exchange) -> RequestFacts {
     if ex.is_preflight() {
-        let mut names: Vec<String> = list_elements(&ex.request.headers, "access-control-request-headers")
-            .map(|e| String::from_utf8_lossy(e).to_ascii_lowercase())
-            .collect();
+        let mut names: Vec<String> =
+            list_elements(&ex.request.headers, "access-control-request-headers")
+                .map(|e| String::from_utf8_lossy(e).to_ascii_lowercase())
+                .collect();
         names.sort();
         names.dedup();
         return RequestFacts {
@@ -511,15 +531,74 @@ pub(crate) fn is_loopback_host(host: &str) -> bool {
 /// Two-label public suffixes common enough to matter; without them `example.co.uk` would be
 /// taken for the site `co.uk`. Shared-hosting suffixes (`github.io`...) are public suffixes too.
 const TWO_LABEL_SUFFIXES: &[&str] = &[
-    "co.uk", "org.uk", "ac.uk", "gov.uk", "me.uk", "ltd.uk", "plc.uk", "com.au", "net.au",
-    "org.au", "edu.au", "gov.au", "co.nz", "org.nz", "co.jp", "ne.jp", "or.jp", "ac.jp", "com.br",
-    "net.br", "org.br", "gov.br", "com.cn", "net.cn", "org.cn", "gov.cn", "co.in", "net.in",
-    "org.in", "co.za", "org.za", "com.mx", "com.ar", "com.tr", "com.sg", "com.hk", "co.kr",
-    "or.kr", "com.tw", "co.il", "com.my", "co.id", "com.ua", "com.pl", "co.th", "com.vn",
-    "github.io", "gitlab.io", "herokuapp.com", "netlify.app", "vercel.app", "pages.dev",
-    "workers.dev", "web.app", "firebaseapp.com", "glitch.me", "repl.co", "azurewebsites.net",
-    "cloudfront.net", "s3.amazonaws.com", "ngrok.io", "ngrok-free.app", "onrender.com",
-    "fly.dev", "surge.sh", "blogspot.com", "appspot.com", "now.sh",
+    "co.uk",
+    "org.uk",
+    "ac.uk",
+    "gov.uk",
+    "me.uk",
+    "ltd.uk",
+    "plc.uk",
+    "com.au",
+    "net.au",
+    "org.au",
+    "edu.au",
+    "gov.au",
+    "co.nz",
+    "org.nz",
+    "co.jp",
+    "ne.jp",
+    "or.jp",
+    "ac.jp",
+    "com.br",
+    "net.br",
+    "org.br",
+    "gov.br",
+    "com.cn",
+    "net.cn",
+    "org.cn",
+    "gov.cn",
+    "co.in",
+    "net.in",
+    "org.in",
+    "co.za",
+    "org.za",
+    "com.mx",
+    "com.ar",
+    "com.tr",
+    "com.sg",
+    "com.hk",
+    "co.kr",
+    "or.kr",
+    "com.tw",
+    "co.il",
+    "com.my",
+    "co.id",
+    "com.ua",
+    "com.pl",
+    "co.th",
+    "com.vn",
+    "github.io",
+    "gitlab.io",
+    "herokuapp.com",
+    "netlify.app",
+    "vercel.app",
+    "pages.dev",
+    "workers.dev",
+    "web.app",
+    "firebaseapp.com",
+    "glitch.me",
+    "repl.co",
+    "azurewebsites.net",
+    "cloudfront.net",
+    "s3.amazonaws.com",
+    "ngrok.io",
+    "ngrok-free.app",
+    "onrender.com",
+    "fly.dev",
+    "surge.sh",
+    "blogspot.com",
+    "appspot.com",
+    "now.sh",
 ];
 
 /// Approximate registrable domain ("site") of a host: the last two labels, or three under a

@@ -109,10 +109,10 @@ fn cacheable(h: &Headers) -> bool {
             fresh = true;
         }
         for p in ["max-age=", "s-maxage="] {
-            if let Some(n) = e.strip_prefix(p) {
-                if n.trim_matches('"').parse::<u64>().is_ok_and(|n| n > 0) {
-                    fresh = true;
-                }
+            if let Some(n) = e.strip_prefix(p)
+                && n.trim_matches('"').parse::<u64>().is_ok_and(|n| n > 0)
+            {
+                fresh = true;
             }
         }
     }
@@ -211,19 +211,18 @@ pub(super) fn security(
             ev,
         ));
     }
-    if let Some(acao_host) = Origin::parse(acao).and_then(|x| x.host().map(str::to_owned)) {
-        if let Some(hosting) = shared_hosting(&acao_host) {
-            // An app and its API both on the same hosting are one owner's, not a third party.
-            if shared_hosting(&req_host) != Some(hosting) {
-                out.push(finding(
-                    Kind::SecThirdPartyOriginTrusted,
-                    format!(
-                        "The server trusts '{acao}', an origin on shared hosting ({hosting}) where others can publish code."
-                    ),
-                    ev.clone(),
-                ));
-            }
-        }
+    // An app and its API both on the same hosting are one owner's, not a third party.
+    if let Some(acao_host) = Origin::parse(acao).and_then(|x| x.host().map(str::to_owned))
+        && let Some(hosting) = shared_hosting(&acao_host)
+        && shared_hosting(&req_host) != Some(hosting)
+    {
+        out.push(finding(
+            Kind::SecThirdPartyOriginTrusted,
+            format!(
+                "The server trusts '{acao}', an origin on shared hosting ({hosting}) where others can publish code."
+            ),
+            ev.clone(),
+        ));
     }
     if reflected && !o_host.is_empty() && !req_site.is_empty() {
         let same_site = o_host == req_site || o_host.ends_with(&format!(".{req_site}"));

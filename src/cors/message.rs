@@ -44,10 +44,10 @@ impl Line {
     pub fn chromium(&self, err: CorsError, hint: &str) -> String {
         let mut s = String::with_capacity(200 + self.url.len());
         let _ = write!(s, "Access to {} at '{}' ", self.kind, self.url);
-        if let Some(first) = &self.first_url {
-            if first != &self.url {
-                let _ = write!(s, "(redirected from '{first}') ");
-            }
+        if let Some(first) = &self.first_url
+            && first != &self.url
+        {
+            let _ = write!(s, "(redirected from '{first}') ");
         }
         let _ = write!(
             s,
@@ -57,7 +57,12 @@ impl Line {
         if has_preflight_prefix(err) {
             s.push_str("Response to preflight request doesn't pass access control check: ");
         }
-        s.push_str(&reason(err, &encode_hint(hint), self.kind == "fetch", self.is_xhr()));
+        s.push_str(&reason(
+            err,
+            &encode_hint(hint),
+            self.kind == "fetch",
+            self.is_xhr(),
+        ));
         s
     }
 }
@@ -127,9 +132,9 @@ fn reason(err: CorsError, hint: &str, fetch: bool, xhr: bool) -> String {
         InvalidAllowCredentials | PreflightInvalidAllowCredentials => format!(
             "The value of the 'Access-Control-Allow-Credentials' header in the response is '{hint}' which must be 'true' when the request's credentials mode is 'include'.{xhr_creds}"
         ),
-        CorsDisabledScheme => format!(
-            "Cross origin requests are only supported for protocol schemes: {hint}."
-        ),
+        CorsDisabledScheme => {
+            format!("Cross origin requests are only supported for protocol schemes: {hint}.")
+        }
         PreflightInvalidStatus => "It does not have HTTP ok status.".into(),
         PreflightDisallowedRedirect => "Redirect is not allowed for a preflight request.".into(),
         PreflightMissingAllowPrivateNetwork => format!(
@@ -167,9 +172,9 @@ fn reason(err: CorsError, hint: &str, fetch: bool, xhr: bool) -> String {
                 "Request had a target IP address space of `{target}` yet the resource is in address space `{resource}`."
             )
         }
-        LocalNetworkAccessPermissionDenied => format!(
-            "Permission was denied for this request to access the `{hint}` address space."
-        ),
+        LocalNetworkAccessPermissionDenied => {
+            format!("Permission was denied for this request to access the `{hint}` address space.")
+        }
         PreflightMissingPrivateNetworkAccessId => format!(
             "No 'Private-Network-Access-Id' header was present in the preflight response for this private network request targeting the `{hint}` address space."
         ),
@@ -180,8 +185,7 @@ fn reason(err: CorsError, hint: &str, fetch: bool, xhr: bool) -> String {
 }
 
 /// The DevTools deprecation issue for `Authorization` covered only by `*` (taxonomy 2.4).
-pub(crate) const AUTHORIZATION_WILDCARD_DEPRECATION: &str =
-    "Authorization will not be covered by the wildcard symbol (*) in CORS `Access-Control-Allow-Headers` handling.";
+pub(crate) const AUTHORIZATION_WILDCARD_DEPRECATION: &str = "Authorization will not be covered by the wildcard symbol (*) in CORS `Access-Control-Allow-Headers` handling.";
 
 /// The Firefox console line for a Firefox reason code (MDN name), with ASCII quotes as MDN and
 /// most pasted logs print them. `status` is the HTTP status (or `(null)`), `param` the header
@@ -189,7 +193,9 @@ pub(crate) const AUTHORIZATION_WILDCARD_DEPRECATION: &str =
 pub fn firefox_line(code: &str, url: &str, status: Option<u16>, param: &str) -> Option<String> {
     let status = status.map_or_else(|| "(null)".to_owned(), |s| s.to_string());
     let reason = match code {
-        "CORSDidNotSucceed" => format!("(Reason: CORS request did not succeed). Status code: {status}."),
+        "CORSDidNotSucceed" => {
+            format!("(Reason: CORS request did not succeed). Status code: {status}.")
+        }
         "CORSRequestNotHttp" => "(Reason: CORS request not http).".to_owned(),
         "CORSExternalRedirectNotAllowed" => {
             "(Reason: CORS request external redirect not allowed).".to_owned()
@@ -200,23 +206,25 @@ pub fn firefox_line(code: &str, url: &str, status: Option<u16>, param: &str) -> 
         "CORSMultipleAllowOriginNotAllowed" => {
             "(Reason: Multiple CORS header 'Access-Control-Allow-Origin' not allowed).".to_owned()
         }
-        "CORSAllowOriginNotMatchingOrigin" => format!(
-            "(Reason: CORS header 'Access-Control-Allow-Origin' does not match '{param}')."
-        ),
+        "CORSAllowOriginNotMatchingOrigin" => {
+            format!("(Reason: CORS header 'Access-Control-Allow-Origin' does not match '{param}').")
+        }
         "CORSNotSupportingCredentials" => {
             return Some(format!(
                 "Cross-Origin Request Blocked: The Same Origin Policy disallows reading the remote resource at '{url}'. (Reason: Credential is not supported if the CORS header 'Access-Control-Allow-Origin' is '*')."
             ));
         }
         "CORSMethodNotFound" => {
-            "(Reason: Did not find method in CORS header 'Access-Control-Allow-Methods').".to_owned()
+            "(Reason: Did not find method in CORS header 'Access-Control-Allow-Methods')."
+                .to_owned()
         }
         "CORSMissingAllowCredentials" => {
-            "(Reason: expected 'true' in CORS header 'Access-Control-Allow-Credentials').".to_owned()
+            "(Reason: expected 'true' in CORS header 'Access-Control-Allow-Credentials')."
+                .to_owned()
         }
-        "CORSPreflightDidNotSucceed" => format!(
-            "(Reason: CORS preflight response did not succeed). Status code: {status}."
-        ),
+        "CORSPreflightDidNotSucceed" => {
+            format!("(Reason: CORS preflight response did not succeed). Status code: {status}.")
+        }
         "CORSInvalidAllowMethod" => format!(
             "(Reason: invalid token '{param}' in CORS header 'Access-Control-Allow-Methods')."
         ),
@@ -246,7 +254,13 @@ mod tests {
     #[test]
     fn firefox_lines() {
         assert_eq!(
-            firefox_line("CORSMissingAllowOrigin", "https://api.example/x", Some(404), "").unwrap(),
+            firefox_line(
+                "CORSMissingAllowOrigin",
+                "https://api.example/x",
+                Some(404),
+                ""
+            )
+            .unwrap(),
             "Cross-Origin Request Blocked: The Same Origin Policy disallows reading the remote resource at https://api.example/x. (Reason: CORS header 'Access-Control-Allow-Origin' missing). Status code: 404."
         );
         assert!(firefox_line("nope", "u", None, "").is_none());

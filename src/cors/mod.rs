@@ -5,8 +5,8 @@
 //! failure, warnings, security findings and notes. No I/O, no clock, no globals.
 
 mod check;
-mod findings;
 mod facts;
+mod findings;
 pub mod fix;
 mod kind;
 mod message;
