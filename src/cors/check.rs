@@ -78,7 +78,7 @@ pub(super) fn classify(ex: &Exchange, ctx: &Context<'_>) -> Classification {
                 return c;
             }
             NetError::InvalidRedirect | NetError::Other => {
-                if is_preflight && c.origin.is_some() {
+                if is_preflight && c.origin.is_some() && is_transport_error(text) {
                     // The browser fails the actual request with this net error; the preflight
                     // itself is where it happened.
                     c.scope = Scope::Cors(ExchangeType::Preflight);
@@ -195,11 +195,21 @@ fn net_error(text: &str) -> NetError {
     NetError::Other
 }
 
+/// A failure to get any response (connection, DNS, TLS, timeout), as opposed to the browser or
+/// an extension refusing the load (`ERR_BLOCKED_BY_*`, `blocked:`) or the page cancelling it.
+fn is_transport_error(text: &str) -> bool {
+    !(text.contains("ERR_BLOCKED_BY_")
+        || text.contains("ERR_ABORTED")
+        || text.starts_with("blocked:")
+        || text.contains("NS_BINDING_ABORTED"))
+}
+
 fn exchange_type(ex: &Exchange, ctx: &Context<'_>, is_preflight: bool) -> ExchangeType {
     if is_preflight {
         ExchangeType::Preflight
     } else if ctx.pairing == Pairing::ActualAfterPreflight
         || ctx.partner.is_some_and(Exchange::is_preflight)
+        || !matches!(ex.request.method.as_str(), "GET" | "HEAD" | "POST")
         || request_facts(ex).needs_preflight
     {
         ExchangeType::Actual
@@ -221,21 +231,19 @@ fn is_same_origin(ex: &Exchange, o: &str) -> bool {
             return false;
         }
     }
-    let Some(Origin::Tuple {
-        scheme,
-        host,
-        port: _,
-    }) = Origin::parse(o)
-    else {
+    let Some(parsed @ Origin::Tuple { .. }) = Origin::parse(o) else {
         return false;
     };
     let Some(u) = split_url(&ex.request.url) else {
         return false;
     };
-    if !u.host.eq_ignore_ascii_case(&host) {
+    if !parsed
+        .host()
+        .is_some_and(|h| u.host.eq_ignore_ascii_case(h))
+    {
         return false;
     }
-    let o_port = Origin::parse(o).and_then(|x| x.effective_port());
+    let o_port = parsed.effective_port();
     if matches!(ex.source.location, Location::Packets { .. }) {
         return match u.port {
             None => matches!(o_port, Some(80 | 443)),
@@ -243,7 +251,8 @@ fn is_same_origin(ex: &Exchange, o: &str) -> bool {
         };
     }
     let u_scheme = u.scheme.to_ascii_lowercase();
-    u_scheme == scheme && u.port.or_else(|| facts::default_port(&u_scheme)) == o_port
+    parsed.scheme() == Some(u_scheme.as_str())
+        && u.port.or_else(|| facts::default_port(&u_scheme)) == o_port
 }
 
 // ----- shared helpers -----
@@ -270,8 +279,13 @@ fn page_origin(ex: &Exchange, ctx: &Context<'_>) -> Option<String> {
     if let Some(p) = ctx.page_origin {
         return Some(p.to_owned());
     }
+    let redirected = ctx.previous_hop.is_some() || ctx.first_url.is_some();
     if let Some(o) = ex.request.headers.get("origin") {
-        return Some(String::from_utf8_lossy(trim_ows(o)).into_owned());
+        let o = trim_ows(o);
+        // After a tainting redirect the wire says `null`, but the console names the page.
+        if !(redirected && o == b"null") {
+            return Some(String::from_utf8_lossy(o).into_owned());
+        }
     }
     let referer = ex.request.headers.get_str("referer");
     referer
@@ -750,9 +764,14 @@ fn check_preflight(
     let include = creds == Credentials::Include;
     let mut blocked = preflight_blocked(ex, ctx.partner, o, include, creds_assumption, line);
     // No actual request followed, and only credentials explain it.
+    let alone = match ctx.pairing {
+        Pairing::PreflightAlone { capture_open } => Some(capture_open),
+        _ if actual_never_sent(ctx) => Some(false),
+        _ => None,
+    };
     if blocked.is_none()
         && creds == Credentials::Unknown
-        && let Pairing::PreflightAlone { capture_open } = ctx.pairing
+        && let Some(capture_open) = alone
         && let Some(mut v) = preflight_blocked(ex, ctx.partner, o, true, None, line)
     {
         v.confidence = Confidence::Inferred(if capture_open {
@@ -769,10 +788,22 @@ fn check_preflight(
     preflight_extras(ex, ctx, o, creds, line, out);
 }
 
+/// The partner actual request is a client recording's failed entry with no response: the
+/// browser created it but never sent it (its preflight failed), whatever pairing concluded.
+fn actual_never_sent(ctx: &Context<'_>) -> bool {
+    ctx.partner.is_some_and(|a| {
+        !a.is_preflight()
+            && a.failure.is_some()
+            && a.response
+                .as_ref()
+                .is_none_or(|r| r.headers.is_empty() && r.status == 0)
+    })
+}
+
 /// Pushes a preflight's blocked verdict, unless the actual request followed: then the browser
 /// accepted the preflight, and the failure becomes a note about the contradiction.
 fn push_preflight_blocked(out: &mut Vec<Verdict>, ctx: &Context<'_>, v: Verdict) {
-    if ctx.pairing != Pairing::PreflightFollowed {
+    if ctx.pairing != Pairing::PreflightFollowed || actual_never_sent(ctx) {
         out.push(v);
         return;
     }

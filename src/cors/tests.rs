@@ -1392,3 +1392,44 @@ fn hostile_input_does_not_panic() {
         }
     }
 }
+
+#[test]
+fn preflight_whose_har_actual_failed_unsent_is_not_followed() {
+    let actual = req("PUT", API)
+        .h("Origin", APP)
+        .fail("net::ERR_FAILED")
+        .ex();
+    let pf = preflight("PUT", "").status(404).ex();
+    let ctx = Context {
+        partner: Some(&actual),
+        pairing: crate::model::Pairing::PreflightFollowed,
+        ..Context::default()
+    };
+    let c = classify(&pf, &ctx);
+    assert_eq!(blocked(&c).kind, Kind::PreflightAcaoMissing);
+    // Credentials unknown, the preflight passes without them: only credentials explain it.
+    let pf = pf_ok("PUT", "")
+        .rh("Access-Control-Allow-Methods", "PUT")
+        .ex();
+    let c = classify(&pf, &ctx);
+    assert_eq!(blocked(&c).kind, Kind::PreflightCredentialsFail);
+}
+
+#[test]
+fn tainted_hop_prints_the_page_origin_from_referer() {
+    let prev = req("GET", "https://b.example/r").h("Origin", APP).ex();
+    let ex = req("GET", "https://c.example/data")
+        .h("Origin", "null")
+        .h("Referer", "https://app.example/page?q=1")
+        .status(200)
+        .ex();
+    let ctx = Context {
+        previous_hop: Some(&prev),
+        ..Context::default()
+    };
+    let c = classify(&ex, &ctx);
+    assert_eq!(
+        blocked(&c).message,
+        "Access to fetch at 'https://c.example/data' from origin 'https://app.example' has been blocked by CORS policy: No 'Access-Control-Allow-Origin' header is present on the requested resource."
+    );
+}
