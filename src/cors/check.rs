@@ -50,7 +50,16 @@ pub(super) fn classify(ex: &Exchange, ctx: &Context<'_>) -> Classification {
             no_cors_notes(ex, &mut c.verdicts);
             return c;
         }
-        Some(m @ ("navigate" | "nested-navigate" | "same-origin")) => {
+        Some("same-origin") => {
+            if let Some(v) = disallowed_by_mode(ex, ctx) {
+                c.scope = Scope::Cors(ExchangeType::Simple);
+                c.verdicts.push(v);
+            } else {
+                c.scope = Scope::NotCors(NotCors::Mode("same-origin".into()));
+            }
+            return c;
+        }
+        Some(m @ ("navigate" | "nested-navigate")) => {
             c.scope = Scope::NotCors(NotCors::Mode(m.to_owned()));
             return c;
         }
@@ -115,6 +124,10 @@ pub(super) fn classify(ex: &Exchange, ctx: &Context<'_>) -> Classification {
     let ty = exchange_type(ex, ctx, is_preflight);
     c.scope = Scope::Cors(ty);
     let line = line_for(ex, ctx, &o);
+    if let Some(v) = cors_disabled_scheme(ex, &line) {
+        c.verdicts.push(v);
+        return c;
+    }
     let (creds, creds_assumption) = credentials(ex, ctx, is_preflight);
 
     if is_preflight {
@@ -253,6 +266,69 @@ fn is_same_origin(ex: &Exchange, o: &str) -> bool {
     let u_scheme = u.scheme.to_ascii_lowercase();
     parsed.scheme() == Some(u_scheme.as_str())
         && u.port.or_else(|| facts::default_port(&u_scheme)) == o_port
+}
+
+/// A `mode: "same-origin"` request redirected to another origin (Chromium `kDisallowedByMode`).
+/// The only wire evidence of that error: a 3xx whose `Location` leaves the request's origin.
+fn disallowed_by_mode(ex: &Exchange, ctx: &Context<'_>) -> Option<Verdict> {
+    let resp = ex.response.as_ref()?;
+    if !is_redirect(resp.status) {
+        return None;
+    }
+    let loc = resp.headers.get_str("location")?;
+    let loc = loc.trim();
+    // A relative Location stays on the origin; `split_url` only takes absolute URLs.
+    let target = split_url(loc)?;
+    let here = split_url(&ex.request.url)?;
+    let cross = if matches!(ex.source.location, Location::Packets { .. }) {
+        // The captured scheme is a guess: only a host change is certain.
+        !target.host.eq_ignore_ascii_case(here.host)
+    } else {
+        Origin::parse(loc) != Origin::parse(&ex.request.url)
+    };
+    if !cross {
+        return None;
+    }
+    let own = Origin::parse(&ex.request.url).map(|o| o.serialize());
+    let page = page_origin(ex, ctx)
+        .or(own)
+        .unwrap_or_else(|| "null".into());
+    let line = line_for(ex, ctx, &page);
+    let mut evidence = Vec::new();
+    push_header(&mut evidence, &ex.request.headers, "Sec-Fetch-Mode");
+    evidence.push(("Location".into(), redact::url(loc).into_owned()));
+    Some(Verdict {
+        kind: Kind::DisallowedByMode,
+        cors_error: Some(CorsError::DisallowedByMode),
+        firefox_error: None,
+        failed_parameter: None,
+        message: line.chromium(CorsError::DisallowedByMode, ""),
+        confidence: Confidence::Certain,
+        evidence,
+    })
+}
+
+/// The schemes Chromium's message lists as CORS-enabled.
+const CORS_SCHEMES: &str =
+    "http, data, isolated-app, chrome-extension, chrome, https, chrome-untrusted";
+
+/// A failed cross-origin request to a scheme CORS does not cover (`file:`...). Only a client
+/// recording can show one; packet captures are HTTP by construction.
+fn cors_disabled_scheme(ex: &Exchange, line: &Line) -> Option<Verdict> {
+    ex.failure.as_ref()?;
+    let scheme = ex.request.url.split_once(':')?.0.to_ascii_lowercase();
+    if CORS_SCHEMES.split(", ").any(|s| s == scheme) {
+        return None;
+    }
+    Some(Verdict {
+        kind: Kind::CorsDisabledScheme,
+        cors_error: Some(CorsError::CorsDisabledScheme),
+        firefox_error: Some("CORSRequestNotHttp"),
+        failed_parameter: Some(scheme),
+        message: line.chromium(CorsError::CorsDisabledScheme, CORS_SCHEMES),
+        confidence: Confidence::Certain,
+        evidence: base_evidence(ex),
+    })
 }
 
 // ----- shared helpers -----

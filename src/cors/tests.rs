@@ -1433,3 +1433,42 @@ fn tainted_hop_prints_the_page_origin_from_referer() {
         "Access to fetch at 'https://c.example/data' from origin 'https://app.example' has been blocked by CORS policy: No 'Access-Control-Allow-Origin' header is present on the requested resource."
     );
 }
+
+#[test]
+fn disallowed_by_mode() {
+    let ex = req("GET", "https://app.example/api/me")
+        .h("Sec-Fetch-Mode", "same-origin")
+        .h("Referer", "https://app.example/")
+        .status(302)
+        .rh("Location", "https://login.example/?next=%2F")
+        .ex();
+    assert_blocked(
+        &run(&ex),
+        Kind::DisallowedByMode,
+        Some(CorsError::DisallowedByMode),
+        "Access to fetch at 'https://app.example/api/me' from origin 'https://app.example' has been blocked by CORS policy: Cross origin requests are not allowed by request mode.",
+    );
+    let ex = req("GET", "https://app.example/api/me")
+        .h("Sec-Fetch-Mode", "same-origin")
+        .status(302)
+        .rh("Location", "/login")
+        .ex();
+    let c = run(&ex);
+    assert_eq!(c.scope, Scope::NotCors(NotCors::Mode("same-origin".into())));
+    assert!(c.verdicts.is_empty());
+}
+
+#[test]
+fn cors_disabled_scheme() {
+    let ex = req("GET", "file:///C:/site/data.json")
+        .h("Origin", "null")
+        .rt("xhr")
+        .fail("net::ERR_FAILED")
+        .ex();
+    assert_blocked(
+        &run(&ex),
+        Kind::CorsDisabledScheme,
+        Some(CorsError::CorsDisabledScheme),
+        "Access to XMLHttpRequest at 'file:///C:/site/data.json' from origin 'null' has been blocked by CORS policy: Cross origin requests are only supported for protocol schemes: http, data, isolated-app, chrome-extension, chrome, https, chrome-untrusted.",
+    );
+}
