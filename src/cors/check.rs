@@ -414,6 +414,12 @@ fn base_evidence(ex: &Exchange) -> Vec<(String, String)> {
     ev
 }
 
+/// A response whose headers can be checked. A failed recording entry without headers (Playwright,
+/// old DevTools, an unsent request) has a status at most, which proves nothing.
+fn has_headers(r: &Response, failed: bool) -> bool {
+    !r.headers.is_empty() || (r.status > 0 && !failed)
+}
+
 fn is_redirect(status: u16) -> bool {
     (300..400).contains(&status) && status != 304
 }
@@ -586,10 +592,7 @@ fn check_actual(
     line: &Line,
 ) -> Option<Verdict> {
     let har_failed = ex.failure.is_some();
-    let resp = ex
-        .response
-        .as_ref()
-        .filter(|r| !r.headers.is_empty() || r.status > 0);
+    let resp = ex.response.as_ref().filter(|r| has_headers(r, har_failed));
     let Some(resp) = resp else {
         return if har_failed {
             Some(blocked_without_headers(
@@ -936,7 +939,7 @@ fn preflight_blocked(
     let resp = pf
         .response
         .as_ref()
-        .filter(|r| !r.headers.is_empty() || r.status > 0);
+        .filter(|r| has_headers(r, pf.failure.is_some()));
     let Some(resp) = resp else {
         if failure_text(pf).is_some_and(|t| net_error(t) == NetError::InvalidRedirect) {
             return Some(mk(

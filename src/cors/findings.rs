@@ -164,7 +164,11 @@ pub(super) fn security(
     }
     // A packet capture's scheme is a guess (TLS may end before the capture point).
     let https = !packets && url.is_some_and(|u| u.scheme.eq_ignore_ascii_case("https"));
-    if https && acao.len() > 7 && acao[..7].eq_ignore_ascii_case("http://") {
+    if https
+        && acao
+            .get(..7)
+            .is_some_and(|p| p.eq_ignore_ascii_case("http://"))
+    {
         let host = Origin::parse(acao).and_then(|x| x.host().map(str::to_owned));
         if !host.as_deref().is_some_and(is_loopback_host) {
             out.push(finding(

@@ -1472,3 +1472,116 @@ fn cors_disabled_scheme() {
         "Access to XMLHttpRequest at 'file:///C:/site/data.json' from origin 'null' has been blocked by CORS policy: Cross origin requests are only supported for protocol schemes: http, data, isolated-app, chrome-extension, chrome, https, chrome-untrusted.",
     );
 }
+
+#[test]
+fn no_secret_reaches_the_output() {
+    let actual = req("PUT", "https://api.example/data?token=CANARY1")
+        .h("Origin", APP)
+        .h("Cookie", "sid=CANARY2")
+        .h("Authorization", "Bearer CANARY3")
+        .h("X-Api-Key", "CANARY4")
+        .ex();
+    let pf = req("OPTIONS", "https://api.example/data?token=CANARY1")
+        .h("Origin", APP)
+        .h("Access-Control-Request-Method", "PUT")
+        .h("Access-Control-Request-Headers", "authorization,x-api-key")
+        .status(204)
+        .rh("Access-Control-Allow-Origin", "*")
+        .rh("Set-Cookie", "s=CANARY5")
+        .ex();
+    let ctx = Context {
+        partner: Some(&actual),
+        ..Context::default()
+    };
+    let c = classify(&pf, &ctx);
+    assert_eq!(blocked(&c).kind, Kind::PreflightCredentialsFail);
+    let json = serde_json::to_string(&c).unwrap();
+    assert!(!json.contains("CANARY"), "{json}");
+    let failed = req("GET", "https://api.example/data?token=CANARY1")
+        .h("Origin", APP)
+        .h("Cookie", "sid=CANARY2")
+        .status(302)
+        .rh("Access-Control-Allow-Origin", APP)
+        .rh("Access-Control-Allow-Credentials", "true")
+        .rh("Location", "https://u:CANARY6@b.example/?k=CANARY7")
+        .ex();
+    let json = serde_json::to_string(&run(&failed)).unwrap();
+    assert!(json.contains("redirect_userinfo"), "{json}");
+    assert!(!json.contains("CANARY"), "{json}");
+}
+
+mod fuzz {
+    use super::*;
+    use proptest::prelude::*;
+
+    fn text() -> impl Strategy<Value = String> {
+        prop_oneof![
+            Just(String::new()),
+            Just("https://app.example".to_owned()),
+            Just("null".to_owned()),
+            Just("*".to_owned()),
+            "[ -~]{0,40}",
+            "\\PC{0,20}",
+        ]
+    }
+
+    proptest! {
+        #[test]
+        fn classify_never_panics(
+            method in prop_oneof![Just("OPTIONS".to_owned()), Just("GET".to_owned()), "[a-zA-Z]{1,8}"],
+            url in prop_oneof![Just(API.to_owned()), text()],
+            origin in text(),
+            acao in text(),
+            acam in text(),
+            acah in text(),
+            acrh in text(),
+            location in text(),
+            status in 0u16..700,
+            fail in prop_oneof![Just(None), Just(Some("net::ERR_FAILED".to_owned())), text().prop_map(Some)],
+            cookie in any::<bool>(),
+            packets in any::<bool>(),
+        ) {
+            let mut b = req(&method, &url)
+                .h("Origin", &origin)
+                .h("Access-Control-Request-Method", &acam)
+                .h("Access-Control-Request-Headers", &acrh)
+                .status(status)
+                .rh("Access-Control-Allow-Origin", &acao)
+                .rh("Access-Control-Allow-Methods", &acam)
+                .rh("Access-Control-Allow-Headers", &acah)
+                .rh("Location", &location)
+                .rh("Access-Control-Max-Age", &acrh);
+            if cookie {
+                b = b.h("Cookie", "a=1");
+            }
+            if packets {
+                b = b.packets();
+            }
+            if let Some(f) = &fail {
+                b = b.fail(f);
+            }
+            let ex = b.ex();
+            let partner = req("PUT", &url).h("Origin", &origin).h(&acrh, &acah).ex();
+            for pairing in [
+                crate::model::Pairing::Unpaired,
+                crate::model::Pairing::PreflightFollowed,
+                crate::model::Pairing::PreflightAlone { capture_open: true },
+            ] {
+                let ctx = Context {
+                    partner: Some(&partner),
+                    pairing,
+                    previous_hop: Some(&partner),
+                    first_url: Some(&url),
+                    page_origin: Some(&origin),
+                    credentials_hint: None,
+                    distinct_reflected_origins: 5,
+                };
+                let c = classify(&ex, &ctx);
+                let blocked = c.verdicts.iter().filter(|v| v.class() == VerdictClass::Blocked).count();
+                prop_assert!(blocked <= 1);
+                let _ = classify(&partner, &ctx);
+            }
+            let _ = request_facts(&ex);
+        }
+    }
+}
