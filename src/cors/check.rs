@@ -250,22 +250,51 @@ fn is_same_origin(ex: &Exchange, o: &str) -> bool {
     let Some(u) = split_url(&ex.request.url) else {
         return false;
     };
-    if !parsed
-        .host()
-        .is_some_and(|h| u.host.eq_ignore_ascii_case(h))
-    {
-        return false;
-    }
     let o_port = parsed.effective_port();
+    let o_host = parsed.host().unwrap_or("");
     if matches!(ex.source.location, Location::Packets { .. }) {
-        return match u.port {
-            None => matches!(o_port, Some(80 | 443)),
-            Some(p) => Some(p) == o_port,
+        // Lenient host:port match: a port-less Host means a default port of either scheme.
+        let host_port_match = |host: &str, port: Option<u16>| {
+            host.eq_ignore_ascii_case(o_host)
+                && match port {
+                    None => matches!(o_port, Some(80 | 443)),
+                    Some(p) => Some(p) == o_port,
+                }
         };
+        if host_port_match(u.host, u.port) {
+            return true;
+        }
+        // Behind a reverse proxy the Host may be the backend's; the proxy names the public one.
+        return forwarded_hosts(&ex.request.headers).any(|fh| {
+            let fake = format!("http://{fh}");
+            split_url(&fake).is_some_and(|p| host_port_match(p.host, p.port))
+        });
+    }
+    if !u.host.eq_ignore_ascii_case(o_host) {
+        return false;
     }
     let u_scheme = u.scheme.to_ascii_lowercase();
     parsed.scheme() == Some(u_scheme.as_str())
         && u.port.or_else(|| facts::default_port(&u_scheme)) == o_port
+}
+
+/// `X-Forwarded-Host` values and `Forwarded: host=` parameters, as text.
+fn forwarded_hosts(h: &Headers) -> impl Iterator<Item = String> + '_ {
+    let xfh = list_elements(h, "x-forwarded-host").map(|v| String::from_utf8_lossy(v).into_owned());
+    let fwd = list_elements(h, "forwarded").flat_map(|el| {
+        el.split(|&b| b == b';')
+            .filter_map(|pair| {
+                let pair = trim_ows(pair);
+                let (k, v) = pair.split_at(pair.iter().position(|&b| b == b'=')?);
+                k.eq_ignore_ascii_case(b"host").then(|| {
+                    String::from_utf8_lossy(&v[1..])
+                        .trim_matches('"')
+                        .to_owned()
+                })
+            })
+            .collect::<Vec<_>>()
+    });
+    xfh.chain(fwd)
 }
 
 /// A `mode: "same-origin"` request redirected to another origin (Chromium `kDisallowedByMode`).

@@ -1127,6 +1127,26 @@ fn scopes() {
         .packets()
         .ex();
     assert_eq!(run(&pk).scope, Scope::Cors(ExchangeType::Simple));
+    // Behind a reverse proxy that rewrites Host.
+    for fwd in [
+        ("X-Forwarded-Host", "app.example"),
+        (
+            "Forwarded",
+            "for=1.2.3.4;host=\"app.example:443\";proto=https",
+        ),
+    ] {
+        let pk = req("POST", "http://backend:8080/login")
+            .h("Origin", APP)
+            .h(fwd.0, fwd.1)
+            .status(200)
+            .packets()
+            .ex();
+        assert_eq!(
+            run(&pk).scope,
+            Scope::NotCors(NotCors::SameOrigin),
+            "{fwd:?}"
+        );
+    }
 }
 
 // ----- security findings -----
