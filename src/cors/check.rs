@@ -1536,7 +1536,25 @@ fn lna_verdict(ex: &Exchange, ctx: &Context<'_>, which: Lna, wire_origin: Option
 
 // ----- no-cors lookalikes -----
 
+/// Notes for a script's `mode: "no-cors"` request to another origin. Images, scripts and
+/// styles load in no-cors mode all the time: those are left alone (their `Sec-Fetch-Dest` is
+/// not `empty`), and so are same-origin ones (their response is not opaque).
 fn no_cors_notes(ex: &Exchange, out: &mut Vec<Verdict>) {
+    let h = &ex.request.headers;
+    let scripted = match h.get("sec-fetch-dest").map(trim_ows) {
+        Some(d) => d.eq_ignore_ascii_case(b"empty"),
+        None => ex.hints.resource_type.as_deref().is_some_and(|t| {
+            ["fetch", "xhr", "ping", "beacon"]
+                .iter()
+                .any(|x| t.eq_ignore_ascii_case(x))
+        }),
+    };
+    let same_origin = h
+        .get("sec-fetch-site")
+        .is_some_and(|s| trim_ows(s).eq_ignore_ascii_case(b"same-origin"));
+    if !scripted || same_origin {
+        return;
+    }
     let mut ev = Vec::new();
     push_header(&mut ev, &ex.request.headers, "Sec-Fetch-Mode");
     out.push(Verdict {

@@ -1077,11 +1077,21 @@ fn non_cors_network_errors_are_never_blocked() {
 fn opaque_no_cors() {
     let c = run(&req("GET", API)
         .h("Sec-Fetch-Mode", "no-cors")
+        .h("Sec-Fetch-Dest", "empty")
+        .h("Sec-Fetch-Site", "cross-site")
         .status(200)
         .ex());
     assert_eq!(c.scope, Scope::NotCors(NotCors::Mode("no-cors".into())));
     assert!(c.blocked().is_none());
     assert_eq!(find(&c, Kind::OpaqueNoCors).class(), VerdictClass::Note);
+    // An <img> is no-cors by nature: nothing to explain.
+    let c = run(&req("GET", API)
+        .h("Sec-Fetch-Mode", "no-cors")
+        .h("Sec-Fetch-Dest", "image")
+        .status(200)
+        .ex());
+    assert_eq!(c.scope, Scope::NotCors(NotCors::Mode("no-cors".into())));
+    assert!(c.verdicts.is_empty());
 }
 
 #[test]
@@ -1089,6 +1099,7 @@ fn no_cors_headers_dropped() {
     let c = run(&req("POST", API)
         .h("Origin", APP)
         .h("Sec-Fetch-Mode", "no-cors")
+        .h("Sec-Fetch-Dest", "empty")
         .h("Content-Type", "text/plain;charset=UTF-8")
         .status(415)
         .ex());
