@@ -1011,6 +1011,7 @@ fn preflight_blocked(
     let status_ev = || {
         let mut ev = base_evidence(pf);
         ev.push((":status".into(), resp.status.to_string()));
+        push_header(&mut ev, rh, "WWW-Authenticate");
         ev
     };
 
@@ -1294,7 +1295,7 @@ fn preflight_extras(
                 });
             }
         }
-        pna(ex, o, resp, line, out);
+        pna(ex, resp, line, out);
     }
 
     // Safelisted names in ACRH: a value over the limits or a non-safelisted MIME type.
@@ -1392,7 +1393,7 @@ fn overflow_reason(h: &Headers, names: &[&str]) -> Option<String> {
 }
 
 /// Private Network Access preflights (Chromium ≈ M104–2025): warning-only by default.
-fn pna(ex: &Exchange, _o: &str, resp: &Response, line: &Line, out: &mut Vec<Verdict>) {
+fn pna(ex: &Exchange, resp: &Response, line: &Line, out: &mut Vec<Verdict>) {
     let rq = &ex.request.headers;
     if !rq
         .get(ACRPN)

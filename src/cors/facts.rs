@@ -412,7 +412,7 @@ pub(crate) fn unsafe_header_names(h: &Headers) -> Vec<String> {
     for (name, value) in h.iter() {
         let lower = name.to_ascii_lowercase();
         let value = trim_ows(value);
-        if is_browser_set(&lower, value) {
+        if lower.is_empty() || is_browser_set(&lower, value) {
             continue;
         }
         if is_safelisted(&lower, value) {
