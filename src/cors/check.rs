@@ -648,7 +648,12 @@ fn check_actual(
             resp,
             &f,
             line,
-            confidence(creds_assumption),
+            // Only the credential failures rest on the credentials assumption.
+            if matches!(f, AccessFail::Wildcard | AccessFail::Credentials(_)) {
+                confidence(creds_assumption)
+            } else {
+                Confidence::Certain
+            },
         )),
         Ok(()) => {
             if is_redirect(resp.status)

@@ -1616,3 +1616,23 @@ mod fuzz {
         }
     }
 }
+
+#[test]
+fn credentials_hint_makes_credential_verdicts_inferred() {
+    let ctx = Context {
+        credentials_hint: Some(Credentials::Include),
+        ..Context::default()
+    };
+    let c = classify(
+        &get()
+            .status(200)
+            .rh("Access-Control-Allow-Origin", "*")
+            .ex(),
+        &ctx,
+    );
+    assert_eq!(blocked(&c).kind, Kind::WildcardWithCredentials);
+    assert!(matches!(blocked(&c).confidence, Confidence::Inferred(_)));
+    let c = classify(&get().status(200).ex(), &ctx);
+    assert_eq!(blocked(&c).kind, Kind::AcaoMissing);
+    assert_eq!(blocked(&c).confidence, Confidence::Certain);
+}
