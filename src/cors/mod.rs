@@ -6,12 +6,16 @@
 
 mod check;
 mod facts;
+mod findings;
 pub mod fix;
 mod kind;
 mod message;
+#[cfg(test)]
+mod tests;
 
 pub use facts::{Origin, RequestFacts, request_facts};
 pub use kind::{CorsError, Kind, VerdictClass};
+pub use message::firefox_line;
 
 use crate::model::{Exchange, Pairing};
 use serde::Serialize;
