@@ -238,16 +238,20 @@ impl Decoder {
             health: &mut self.health,
             not_http: &mut self.not_http,
         };
+        let before = dirs[0].held_bytes() + dirs[1].held_bytes();
+        if seg.has_ack() {
+            let other = 1 - d;
+            let mut sink = Sink {
+                http,
+                side: side_of(other),
+                cx: &mut cx,
+            };
+            dirs[other].acked(seg.ack, &mut sink, &mut self.tcp);
+        }
         let dir = &mut dirs[d];
-        let before = dir.held_bytes();
-        let side = if d == 0 {
-            Side::Request
-        } else {
-            Side::Response
-        };
         let mut sink = Sink {
             http,
-            side,
+            side: side_of(d),
             cx: &mut cx,
         };
         let s = Seg {
@@ -265,7 +269,7 @@ impl Decoder {
             &mut self.tcp,
             &mut sink,
         );
-        let after = dir.held_bytes();
+        let after = dirs[0].held_bytes() + dirs[1].held_bytes();
         self.held_total = self.held_total.saturating_add(after).saturating_sub(before);
         let over = self.held_total > self.limits.max_held_total;
         let done = seg.rst() || (dirs[0].finished() && dirs[1].finished());
@@ -356,6 +360,14 @@ impl Decoder {
         for (_, k) in keys {
             self.close(k, false);
         }
+    }
+}
+
+fn side_of(dir: usize) -> Side {
+    if dir == 0 {
+        Side::Request
+    } else {
+        Side::Response
     }
 }
 

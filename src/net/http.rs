@@ -191,18 +191,39 @@ impl HttpConn {
                 return &[];
             };
             let (line, rest) = buf.split_at(nl + 1);
-            let start = if half.head.is_empty() {
-                is_start_line(side, line)
-            } else {
+            let partial = !half.head.is_empty();
+            if partial {
                 half.head.extend_from_slice(line);
-                is_start_line(side, &half.head)
-            };
-            if start {
-                if half.head.is_empty() {
-                    half.head.extend_from_slice(line);
+            }
+            let found = if partial && is_start_line(side, &half.head) {
+                Some(0)
+            } else if is_start_line(side, line) {
+                // A message often starts at a segment boundary, after a partial line of
+                // body bytes.
+                half.head.clear();
+                half.head.extend_from_slice(line);
+                half.head_packet = packet;
+                half.head_ts = ts;
+                Some(0)
+            } else if side == Side::Response {
+                // A body without a final newline runs into the next status line.
+                let cand: &[u8] = if partial { &half.head } else { line };
+                let at = find_status_line(cand);
+                if let Some(p) = at
+                    && !partial
+                {
+                    half.head.extend_from_slice(line.get(p..).unwrap_or(&[]));
                     half.head_packet = packet;
                     half.head_ts = ts;
+                    Some(0)
+                } else {
+                    at
                 }
+            } else {
+                None
+            };
+            if let Some(p) = found {
+                half.head.drain(..p.min(half.head.len()));
                 half.state = State::Head;
                 half.scan = 0;
                 return rest;
@@ -758,6 +779,19 @@ fn is_start_line(side: Side, line: &[u8]) -> bool {
                 && line[9..12].iter().all(u8::is_ascii_digit)
         }
     }
+}
+
+/// Offset of a status line that starts inside `line`.
+fn find_status_line(line: &[u8]) -> Option<usize> {
+    let mut from = 0;
+    while let Some(p) = line.get(from..)?.windows(7).position(|w| w == b"HTTP/1.") {
+        let at = from + p;
+        if is_start_line(Side::Response, line.get(at..)?) {
+            return Some(at);
+        }
+        from = at + 1;
+    }
+    None
 }
 
 fn is_tchar(b: u8) -> bool {

@@ -247,6 +247,38 @@ impl Reassembler {
         }
     }
 
+    /// The other direction acknowledged up to `ack`: bytes before it that were not captured
+    /// never will be, so holes up to there are skipped now (and the HTTP layer learns of the
+    /// loss before it parses the reply).
+    pub fn acked(&mut self, ack: u32, sink: &mut dyn StreamSink, stats: &mut TcpStats) {
+        if !self.started || self.finished {
+            return;
+        }
+        let next_seq = self.base.wrapping_add(self.offset as u32);
+        let rel = ack.wrapping_sub(next_seq) as i32;
+        if rel <= 0 {
+            return;
+        }
+        let mut target = self.offset.saturating_add(rel as u64);
+        if let Some(f) = self.fin_at {
+            // The FIN takes a sequence number but no byte.
+            target = target.min(f);
+        }
+        while self.offset < target {
+            match self.held.first_key_value() {
+                Some((&k, _)) if k <= target => self.skip_hole(sink, stats),
+                _ => {
+                    let len = target - self.offset;
+                    stats.gaps += 1;
+                    stats.gap_bytes += len;
+                    sink.gap(len);
+                    self.offset = target;
+                }
+            }
+        }
+        self.check_fin();
+    }
+
     /// End of this direction (RST, idle timeout, eviction, end of input): every hole is
     /// skipped, including one before a FIN already seen.
     pub fn flush(&mut self, sink: &mut dyn StreamSink, health: &mut TcpStats) {
