@@ -5,6 +5,7 @@
 pub mod decoder;
 pub mod http;
 pub mod link;
+pub mod synth;
 pub mod tcp;
 
 pub use decoder::{Decoder, Limits, Outcome};
