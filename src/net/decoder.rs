@@ -6,7 +6,8 @@ use super::link::{self, Frame, Segment};
 use super::tcp::{Reassembler, Seg, StreamSink, TcpStats};
 use crate::model::{CaptureHealth, Exchange, Timestamp};
 use std::collections::{HashMap, VecDeque};
-use std::net::SocketAddr;
+use std::hash::{BuildHasher, Hash, Hasher};
+use std::net::{IpAddr, SocketAddr};
 use std::sync::Arc;
 
 /// Bounds on what the decoder keeps.
@@ -37,8 +38,63 @@ impl Default for Limits {
 }
 
 /// Normalised 4-tuple: both directions of a connection share it.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
 struct FlowKey(SocketAddr, SocketAddr);
+
+impl Hash for FlowKey {
+    fn hash<H: Hasher>(&self, h: &mut H) {
+        for a in [self.0, self.1] {
+            let port = u64::from(a.port());
+            match a.ip() {
+                IpAddr::V4(ip) => h.write_u64((u64::from(u32::from(ip)) << 16) | port),
+                IpAddr::V6(ip) => {
+                    let v = u128::from(ip);
+                    h.write_u64(v as u64);
+                    h.write_u64(((v >> 64) as u64).rotate_left(16) ^ port);
+                }
+            }
+        }
+    }
+}
+
+/// A multiply-rotate hash with a per-process random seed: SipHash cost a sixth of the time per
+/// packet, and the seed keeps collisions hard to aim at from the wire.
+#[derive(Clone)]
+struct FlowHash(u64);
+
+impl FlowHash {
+    fn new() -> Self {
+        FlowHash(std::collections::hash_map::RandomState::new().hash_one(0x5eed_u64) | 1)
+    }
+}
+
+impl BuildHasher for FlowHash {
+    type Hasher = FlowHasher;
+    fn build_hasher(&self) -> FlowHasher {
+        FlowHasher(self.0)
+    }
+}
+
+struct FlowHasher(u64);
+
+impl Hasher for FlowHasher {
+    fn write(&mut self, bytes: &[u8]) {
+        for c in bytes.chunks(8) {
+            let mut w = [0u8; 8];
+            w[..c.len()].copy_from_slice(c);
+            self.write_u64(u64::from_le_bytes(w));
+        }
+    }
+    fn write_u64(&mut self, w: u64) {
+        self.0 = (self.0 ^ w)
+            .wrapping_mul(0x9e37_79b9_7f4a_7c15)
+            .rotate_left(29);
+    }
+    fn finish(&self) -> u64 {
+        let h = self.0.wrapping_mul(0xff51_afd7_ed55_8ccd);
+        h ^ (h >> 32)
+    }
+}
 
 impl FlowKey {
     fn of(a: SocketAddr, b: SocketAddr) -> Self {
@@ -60,7 +116,7 @@ struct Flow {
 pub struct Decoder {
     input: Arc<str>,
     limits: Limits,
-    flows: HashMap<FlowKey, Flow>,
+    flows: HashMap<FlowKey, Flow, FlowHash>,
     next_id: u64,
     out: VecDeque<Exchange>,
     health: CaptureHealth,
@@ -88,7 +144,7 @@ impl Decoder {
         Decoder {
             input,
             limits,
-            flows: HashMap::new(),
+            flows: HashMap::with_hasher(FlowHash::new()),
             next_id: 1,
             out: VecDeque::new(),
             health: CaptureHealth::default(),
@@ -180,40 +236,17 @@ impl Decoder {
     fn segment(&mut self, seg: Segment<'_>, ts: Timestamp, number: u64) {
         let key = FlowKey::of(seg.src, seg.dst);
         let opening = seg.syn() && !seg.has_ack();
-        if let Some(f) = self.flows.get(&key) {
+        if opening
+            && let Some(f) = self.flows.get(&key)
+            && f.client == seg.src
+            && f.dirs[0].isn().is_some_and(|isn| isn != seg.seq)
+        {
             // A new SYN from the client with another ISN: the 4-tuple was reused.
-            let reused =
-                opening && f.client == seg.src && f.dirs[0].isn().is_some_and(|isn| isn != seg.seq);
-            if reused {
-                self.close(key, false);
-            }
+            self.close(key, false);
         }
-        if !self.flows.contains_key(&key) {
-            if seg.payload.is_empty() && !seg.syn() {
-                // A pure ACK, FIN or RST of a connection we do not track.
-                return;
-            }
-            if self.flows.len() >= self.limits.max_flows {
-                self.evict();
-            }
-            let (client, server) = orient(&seg);
-            let id = self.next_id;
-            self.next_id += 1;
-            self.health.flows += 1;
-            // A direction is read from its first byte only if its SYN is the first segment.
-            let client_synced = opening && seg.src == client;
-            let server_synced = seg.syn() && seg.has_ack() && seg.src == server;
-            self.flows.insert(
-                key,
-                Flow {
-                    id,
-                    client,
-                    server,
-                    dirs: [Reassembler::new(), Reassembler::new()],
-                    http: HttpConn::new(client_synced, server_synced || client_synced),
-                    last_seen: ts,
-                },
-            );
+        let known = self.flows.contains_key(&key);
+        if !known && !self.open(key, &seg, ts) {
+            return;
         }
         let Some(flow) = self.flows.get_mut(&key) else {
             return;
@@ -276,6 +309,38 @@ impl Decoder {
         if done || over {
             self.close(key, false);
         }
+    }
+
+    /// Starts tracking a connection first seen with `seg`; false for segments that cannot open
+    /// one.
+    fn open(&mut self, key: FlowKey, seg: &Segment<'_>, ts: Timestamp) -> bool {
+        if seg.payload.is_empty() && !seg.syn() {
+            // A pure ACK, FIN or RST of a connection we do not track.
+            return false;
+        }
+        if self.flows.len() >= self.limits.max_flows {
+            self.evict();
+        }
+        let (client, server) = orient(seg);
+        let id = self.next_id;
+        self.next_id += 1;
+        self.health.flows += 1;
+        // A direction is read from its first byte only if its SYN is the first segment.
+        let opening = seg.syn() && !seg.has_ack();
+        let client_synced = opening && seg.src == client;
+        let server_synced = seg.syn() && seg.has_ack() && seg.src == server;
+        self.flows.insert(
+            key,
+            Flow {
+                id,
+                client,
+                server,
+                dirs: [Reassembler::new(), Reassembler::new()],
+                http: HttpConn::new(client_synced, server_synced || client_synced),
+                last_seen: ts,
+            },
+        );
+        true
     }
 
     /// Closes the least recently seen eighth of the flows.

@@ -122,7 +122,8 @@ impl<W: Write> Gen<W> {
         let d = usize::from(!from_client);
         for chunk in bytes.chunks(MSS) {
             let ack = c.seq[1 - d];
-            self.burst.push((from_client, c.seq[d], ack, chunk.to_vec()));
+            self.burst
+                .push((from_client, c.seq[d], ack, chunk.to_vec()));
             c.seq[d] = c.seq[d].wrapping_add(chunk.len() as u32);
         }
     }
@@ -179,7 +180,11 @@ impl<W: Write> Gen<W> {
                  Access-Control-Request-Headers: content-type, authorization\r\n\
                  User-Agent: Mozilla/5.0 (X11; Linux x86_64) Chrome/131.0\r\nAccept: */*\r\n\r\n"
             )?;
-            let allow = if kind == 0 { "content-type" } else { "content-type, authorization" };
+            let allow = if kind == 0 {
+                "content-type"
+            } else {
+                "content-type, authorization"
+            };
             write!(
                 resp,
                 "HTTP/1.1 204 No Content\r\nAccess-Control-Allow-Origin: {origin}\r\n\
@@ -193,7 +198,10 @@ impl<W: Write> Gen<W> {
             self.out.exchanges += 1;
             req.clear();
             resp.clear();
-            let json = format!("{{\"id\":{},\"name\":\"item\",\"qty\":3}}", self.rng.below(99999));
+            let json = format!(
+                "{{\"id\":{},\"name\":\"item\",\"qty\":3}}",
+                self.rng.below(99999)
+            );
             write!(
                 req,
                 "PUT {route} HTTP/1.1\r\nHost: api.example.com\r\nOrigin: {origin}\r\n\

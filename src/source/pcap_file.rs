@@ -16,6 +16,32 @@ const BUFFER: usize = 1 << 20;
 /// Largest block accepted; a corrupt length past it ends the file instead of a huge allocation.
 const MAX_BUFFER: usize = 16 << 20;
 
+/// pcap-parser's error without the borrow of the reader's buffer.
+enum ReadError {
+    Eof,
+    Incomplete,
+    TooSmall,
+    /// The input ended inside a block.
+    Cut,
+    Corrupt(String),
+}
+
+impl From<PcapError<&[u8]>> for ReadError {
+    fn from(e: PcapError<&[u8]>) -> Self {
+        match e {
+            PcapError::Eof => ReadError::Eof,
+            PcapError::Incomplete(_) => ReadError::Incomplete,
+            PcapError::BufferTooSmall => ReadError::TooSmall,
+            PcapError::UnexpectedEof => ReadError::Cut,
+            PcapError::NomError(_, k) | PcapError::OwnedNomError(_, k) => {
+                ReadError::Corrupt(format!("{k:?}"))
+            }
+            PcapError::HeaderNotRecognized => ReadError::Corrupt("unknown header".into()),
+            PcapError::ReadError => ReadError::Corrupt("read error".into()),
+        }
+    }
+}
+
 #[derive(Debug, Clone, Copy)]
 struct Interface {
     link: u32,
@@ -118,21 +144,26 @@ impl PcapSource {
             if self.decoder.ready() > 0 || !self.problems.is_empty() {
                 break false;
             }
-            match reader.next() {
+            let err = match reader.next() {
                 Ok((used, block)) => {
                     self.block(block);
-                    reader.consume(used);
+                    // No shift per block (consume would move half the buffer each time it
+                    // passes the middle); refill shifts the few bytes left when it must.
+                    reader.consume_noshift(used);
+                    continue;
                 }
-                Err(PcapError::Eof) => break true,
-                Err(PcapError::Incomplete(_)) => {
+                Err(e) => ReadError::from(e),
+            };
+            let n = self.packets + 1;
+            match err {
+                ReadError::Eof => break true,
+                ReadError::Incomplete => {
                     if reader.refill().is_err() {
-                        let n = self.packets + 1;
                         self.problem(n, "read error".into());
                         break true;
                     }
                 }
-                Err(PcapError::BufferTooSmall) => {
-                    let n = self.packets + 1;
+                ReadError::TooSmall => {
                     if self.capacity >= MAX_BUFFER {
                         self.problem(
                             n,
@@ -149,20 +180,12 @@ impl PcapSource {
                         break true;
                     }
                 }
-                Err(PcapError::UnexpectedEof) => {
-                    let n = self.packets + 1;
+                ReadError::Cut if reader.data().is_empty() => break true,
+                ReadError::Cut => {
                     self.problem(n, "the file is cut short inside this packet".into());
                     break true;
                 }
-                Err(e) => {
-                    let n = self.packets + 1;
-                    let what = match e {
-                        PcapError::NomError(_, k) => format!("{k:?}"),
-                        PcapError::OwnedNomError(_, k) => format!("{k:?}"),
-                        PcapError::HeaderNotRecognized => "unknown header".into(),
-                        PcapError::ReadError => "read error".into(),
-                        _ => "unreadable".into(),
-                    };
+                ReadError::Corrupt(what) => {
                     self.problem(
                         n,
                         format!("corrupt block ({what}); the rest of the file is skipped"),
