@@ -26,7 +26,11 @@ fn main() -> std::io::Result<()> {
     if !path.exists() {
         let t = Instant::now();
         generate(&path, mb << 20)?;
-        eprintln!("generated {} in {:.1}s", path.display(), t.elapsed().as_secs_f64());
+        eprintln!(
+            "generated {} in {:.1}s",
+            path.display(),
+            t.elapsed().as_secs_f64()
+        );
     }
     let size = std::fs::metadata(&path)?.len();
     let rss_before = peak_rss_kb();

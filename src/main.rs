@@ -2,7 +2,6 @@
 
 use anyhow::{Context as _, Result, bail};
 use clap::{Parser, Subcommand, ValueEnum};
-use corswatch::{Analyzer, watch};
 use corswatch::aggregate::Limits;
 use corswatch::cors::fix::{self, Stack};
 use corswatch::cors::{Kind, VerdictClass};
@@ -10,6 +9,7 @@ use corswatch::event::Event;
 use corswatch::pair::PairConfig;
 use corswatch::report::{self, InputInfo, ReportData, RunInfo};
 use corswatch::source::{self, InputError, SourceItem};
+use corswatch::{Analyzer, watch};
 use std::fs::File;
 use std::io::{self, IsTerminal, Read, Write};
 use std::path::PathBuf;
@@ -100,7 +100,13 @@ Unprivileged: sudo setcap cap_net_raw,cap_net_admin=eip $(which corswatch)";
 #[derive(clap::Args)]
 struct WatchArgs {
     /// Interface to capture on (`any` for all); needs the `live` feature
-    #[arg(short = 'i', long, env = "CORSWATCH_INTERFACE", conflicts_with = "replay", required_unless_present = "replay")]
+    #[arg(
+        short = 'i',
+        long,
+        env = "CORSWATCH_INTERFACE",
+        conflicts_with = "replay",
+        required_unless_present = "replay"
+    )]
     interface: Option<String>,
     /// Replay a pcap/pcapng or HAR file through the live path instead of capturing
     #[arg(long, value_name = "FILE")]
@@ -118,7 +124,11 @@ struct WatchArgs {
     #[arg(long)]
     exit_when_done: bool,
     /// BPF capture filter
-    #[arg(long, env = "CORSWATCH_FILTER", default_value = "tcp port 80 or tcp port 8080 or tcp port 3000 or tcp port 5000 or tcp port 8000")]
+    #[arg(
+        long,
+        env = "CORSWATCH_FILTER",
+        default_value = "tcp port 80 or tcp port 8080 or tcp port 3000 or tcp port 5000 or tcp port 8000"
+    )]
     filter: String,
     /// Bytes captured per packet
     #[arg(long, default_value_t = 262_144)]
@@ -462,7 +472,9 @@ impl Progress {
 fn watch(a: WatchArgs) -> Result<()> {
     let filter = tracing_subscriber::EnvFilter::try_from_env("CORSWATCH_LOG")
         .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
-    let fmt = tracing_subscriber::fmt().with_env_filter(filter).with_writer(io::stderr);
+    let fmt = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(io::stderr);
     let _ = match a.log_format {
         LogFormat::Json => fmt.json().try_init(),
         LogFormat::Text => fmt.try_init(),
@@ -473,7 +485,11 @@ fn watch(a: WatchArgs) -> Result<()> {
     let input = match (a.replay, a.interface) {
         (Some(path), _) => watch::WatchInput::Replay {
             path,
-            pace: if a.fast { watch::Pace::Fast } else { watch::Pace::Speed(a.speed) },
+            pace: if a.fast {
+                watch::Pace::Fast
+            } else {
+                watch::Pace::Speed(a.speed)
+            },
             repeat: a.repeat,
         },
         (None, Some(interface)) => watch::WatchInput::Live(watch::LiveOptions {

@@ -177,22 +177,74 @@ impl Metrics {
             registry: Registry::default(),
         };
         let r = &mut registry;
-        r.register("requests", "Cross-origin requests seen, by type (simple, preflight, actual)", m.requests.clone());
-        r.register("blocked", "Requests a browser would block, by kind, origin and route", m.blocked.clone());
-        r.register("warnings", "Requests that pass today but misbehave or will break, by kind", m.warnings.clone());
-        r.register("findings", "CORS security findings, by kind and origin", m.findings.clone());
-        r.register("notes", "Explanations and lookalikes (not failures), by kind", m.notes.clone());
-        r.register("preflights", "Preflight pairing outcomes", m.preflights.clone());
-        r.register("exchanges", "HTTP exchanges analysed (CORS or not)", m.exchanges.clone());
+        r.register(
+            "requests",
+            "Cross-origin requests seen, by type (simple, preflight, actual)",
+            m.requests.clone(),
+        );
+        r.register(
+            "blocked",
+            "Requests a browser would block, by kind, origin and route",
+            m.blocked.clone(),
+        );
+        r.register(
+            "warnings",
+            "Requests that pass today but misbehave or will break, by kind",
+            m.warnings.clone(),
+        );
+        r.register(
+            "findings",
+            "CORS security findings, by kind and origin",
+            m.findings.clone(),
+        );
+        r.register(
+            "notes",
+            "Explanations and lookalikes (not failures), by kind",
+            m.notes.clone(),
+        );
+        r.register(
+            "preflights",
+            "Preflight pairing outcomes",
+            m.preflights.clone(),
+        );
+        r.register(
+            "exchanges",
+            "HTTP exchanges analysed (CORS or not)",
+            m.exchanges.clone(),
+        );
         r.register("packets", "Packets read", m.packets.clone());
         r.register("capture_bytes", "Bytes of packets read", m.bytes.clone());
-        r.register("packets_dropped", "Packets dropped, by where: kernel, interface (libpcap stats) or queue (corswatch)", m.dropped.clone());
-        r.register("tcp_gaps", "Holes in TCP streams skipped (segments never captured)", m.gaps.clone());
+        r.register(
+            "packets_dropped",
+            "Packets dropped, by where: kernel, interface (libpcap stats) or queue (corswatch)",
+            m.dropped.clone(),
+        );
+        r.register(
+            "tcp_gaps",
+            "Holes in TCP streams skipped (segments never captured)",
+            m.gaps.clone(),
+        );
         r.register("tcp_flows", "TCP flows open", m.flows.clone());
-        r.register("http_parse_errors", "HTTP/1.x messages that did not parse", m.parse_errors.clone());
-        r.register("flows_evicted", "TCP flows dropped by the memory caps", m.evicted.clone());
-        r.register("unanswered_requests", "Requests whose response was never seen", m.unanswered.clone());
-        r.register("label_overflow", "Label values folded into `other` to bound cardinality, by label", m.overflow.clone());
+        r.register(
+            "http_parse_errors",
+            "HTTP/1.x messages that did not parse",
+            m.parse_errors.clone(),
+        );
+        r.register(
+            "flows_evicted",
+            "TCP flows dropped by the memory caps",
+            m.evicted.clone(),
+        );
+        r.register(
+            "unanswered_requests",
+            "Requests whose response was never seen",
+            m.unanswered.clone(),
+        );
+        r.register(
+            "label_overflow",
+            "Label values folded into `other` to bound cardinality, by label",
+            m.overflow.clone(),
+        );
         let build: Family<VersionLabels, Gauge> = Family::default();
         build
             .get_or_create(&VersionLabels {
@@ -205,7 +257,12 @@ impl Metrics {
         for t in ["simple", "preflight", "actual"] {
             let _ = m.requests.get_or_create(&TypeLabels { r#type: t });
         }
-        for outcome in ["failed", "followed", "no_actual", "actual_without_preflight"] {
+        for outcome in [
+            "failed",
+            "followed",
+            "no_actual",
+            "actual_without_preflight",
+        ] {
             let _ = m.preflights.get_or_create(&OutcomeLabels { outcome });
         }
         for w in ["kernel", "interface", "queue"] {
@@ -229,13 +286,18 @@ impl Metrics {
         let origin = || {
             self.origins.fold(
                 ev.origin.as_deref().unwrap_or("(none)"),
-                &self.overflow.get_or_create(&LabelLabels { label: "origin" }),
+                &self
+                    .overflow
+                    .get_or_create(&LabelLabels { label: "origin" }),
             )
         };
         for v in ev.all_verdicts() {
             match v.class {
                 VerdictClass::Blocked if counted => {
-                    let route = self.routes.fold(&ev.route, &self.overflow.get_or_create(&LabelLabels { label: "route" }));
+                    let route = self.routes.fold(
+                        &ev.route,
+                        &self.overflow.get_or_create(&LabelLabels { label: "route" }),
+                    );
                     self.blocked
                         .get_or_create(&BlockedLabels {
                             kind: v.kind,
@@ -246,7 +308,9 @@ impl Metrics {
                 }
                 VerdictClass::Blocked => {}
                 VerdictClass::Warning => {
-                    self.warnings.get_or_create(&KindLabels { kind: v.kind }).inc();
+                    self.warnings
+                        .get_or_create(&KindLabels { kind: v.kind })
+                        .inc();
                 }
                 VerdictClass::Finding => {
                     self.findings
@@ -269,7 +333,9 @@ impl Metrics {
             _ => None,
         };
         if let Some(outcome) = outcome {
-            self.preflights.get_or_create(&OutcomeLabels { outcome }).inc();
+            self.preflights
+                .get_or_create(&OutcomeLabels { outcome })
+                .inc();
         }
     }
 
@@ -287,11 +353,14 @@ impl Metrics {
         self.packets.inc_by(d(h.packets, last.packets));
         self.bytes.inc_by(d(h.bytes, last.bytes));
         self.gaps.inc_by(d(h.gaps, last.gaps));
-        self.parse_errors.inc_by(d(h.http_parse_errors, last.http_parse_errors));
+        self.parse_errors
+            .inc_by(d(h.http_parse_errors, last.http_parse_errors));
         self.evicted.inc_by(d(h.flows_evicted, last.flows_evicted));
-        self.unanswered.inc_by(d(h.unanswered_requests, last.unanswered_requests));
+        self.unanswered
+            .inc_by(d(h.unanswered_requests, last.unanswered_requests));
         *last = *h;
-        self.flows.set(i64::try_from(open_flows).unwrap_or(i64::MAX));
+        self.flows
+            .set(i64::try_from(open_flows).unwrap_or(i64::MAX));
     }
 
     /// Drop counters, cumulative: kernel and interface from libpcap, queue from corswatch.
@@ -300,9 +369,13 @@ impl Metrics {
             Ok(l) => l,
             Err(p) => p.into_inner(),
         };
-        for (i, (w, now)) in [("kernel", kernel), ("interface", interface), ("queue", queue)]
-            .into_iter()
-            .enumerate()
+        for (i, (w, now)) in [
+            ("kernel", kernel),
+            ("interface", interface),
+            ("queue", queue),
+        ]
+        .into_iter()
+        .enumerate()
         {
             let c = self.dropped.get_or_create(&WhereLabels { r#where: w });
             c.inc_by(now.saturating_sub(last[i]));
@@ -325,8 +398,10 @@ impl Metrics {
     }
 }
 
-pub const PROMETHEUS_CONTENT_TYPE: &str = prometheus_client::encoding::prometheus_text::CONTENT_TYPE;
-pub const OPENMETRICS_CONTENT_TYPE: &str = "application/openmetrics-text; version=1.0.0; charset=utf-8";
+pub const PROMETHEUS_CONTENT_TYPE: &str =
+    prometheus_client::encoding::prometheus_text::CONTENT_TYPE;
+pub const OPENMETRICS_CONTENT_TYPE: &str =
+    "application/openmetrics-text; version=1.0.0; charset=utf-8";
 
 #[cfg(test)]
 mod tests {
@@ -348,7 +423,10 @@ mod tests {
             "corswatch_label_overflow_total",
             "corswatch_build_info",
         ] {
-            assert!(text.contains(&format!("# TYPE {name} ")), "{name} missing in\n{text}");
+            assert!(
+                text.contains(&format!("# TYPE {name} ")),
+                "{name} missing in\n{text}"
+            );
         }
     }
 

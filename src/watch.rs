@@ -3,22 +3,22 @@
 //! `analyze`), which updates the metrics and the running report; a small tokio runtime serves
 //! them. Stops cleanly on SIGINT/SIGTERM.
 
+use crate::Analyzer;
+use crate::aggregate::Aggregate;
 use crate::aggregate::Limits;
 use crate::event::Event;
 use crate::metrics::{Metrics, MetricsConfig};
-use crate::aggregate::Aggregate;
 use crate::model::{Exchange, Timestamp};
 use crate::net::{self, Decoder};
 use crate::pair::PairConfig;
 use crate::report::{self, InputInfo, ReportData, RunInfo};
 use crate::serve::{self, Shared};
 use crate::source::{self, InputError, SourceItem};
-use crate::Analyzer;
 use std::net::SocketAddr;
 use std::path::PathBuf;
+use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::mpsc::{Receiver, SyncSender, TrySendError, sync_channel};
-use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 /// How a replay is paced.
@@ -35,7 +35,11 @@ pub enum WatchInput {
     /// A live interface (needs the `live` feature).
     Live(LiveOptions),
     /// A pcap/pcapng or HAR file fed through the live path with its timestamps.
-    Replay { path: PathBuf, pace: Pace, repeat: u32 },
+    Replay {
+        path: PathBuf,
+        pace: Pace,
+        repeat: u32,
+    },
 }
 
 #[derive(Debug, Clone)]
@@ -96,7 +100,8 @@ impl Batch {
     pub fn push(&mut self, ts: Timestamp, link: u32, bytes: &[u8], number: u64) {
         let start = self.data.len();
         self.data.extend_from_slice(bytes);
-        self.packets.push((ts, link, start, self.data.len(), number));
+        self.packets
+            .push((ts, link, start, self.data.len(), number));
     }
 }
 
@@ -105,7 +110,10 @@ pub enum Feed {
     Packets(Batch),
     Exchange(Box<Exchange>),
     /// Cumulative drop counts from libpcap.
-    Drops { kernel: u64, interface: u64 },
+    Drops {
+        kernel: u64,
+        interface: u64,
+    },
     Problem(InputError),
     /// The input ended (replay) or the capture stopped.
     End,
@@ -149,15 +157,20 @@ pub fn run(cfg: WatchConfig) -> Result<RunSummary, WatchError> {
     // Open the capture first, then give up privileges, then start threads: capabilities are
     // per thread on Linux, so every thread started later inherits the dropped set.
     let live = match &cfg.input {
-        WatchInput::Live(opts) => Some(crate::source::live::open(opts).map_err(WatchError::Capture)?),
+        WatchInput::Live(opts) => {
+            Some(crate::source::live::open(opts).map_err(WatchError::Capture)?)
+        }
         WatchInput::Replay { .. } => None,
     };
     let dropped = crate::source::live::drop_privileges();
-    let listener = std::net::TcpListener::bind(cfg.listen).map_err(|source| WatchError::Listen {
-        addr: cfg.listen,
-        source,
-    })?;
-    listener.set_nonblocking(true).map_err(WatchError::Runtime)?;
+    let listener =
+        std::net::TcpListener::bind(cfg.listen).map_err(|source| WatchError::Listen {
+            addr: cfg.listen,
+            source,
+        })?;
+    listener
+        .set_nonblocking(true)
+        .map_err(WatchError::Runtime)?;
 
     let shared = Arc::new(Shared::new(Metrics::new(&cfg.metrics)));
     let (tx, rx) = sync_channel::<Feed>(1024);
@@ -168,7 +181,10 @@ pub fn run(cfg: WatchConfig) -> Result<RunSummary, WatchError> {
         lossless: live.is_none(),
     };
     let (input_name, describe) = match &cfg.input {
-        WatchInput::Live(o) => (o.interface.clone(), format!("interface {} (filter: {})", o.interface, o.filter)),
+        WatchInput::Live(o) => (
+            o.interface.clone(),
+            format!("interface {} (filter: {})", o.interface, o.filter),
+        ),
         WatchInput::Replay { path, pace, .. } => (
             path.display().to_string(),
             format!(
@@ -201,7 +217,9 @@ pub fn run(cfg: WatchConfig) -> Result<RunSummary, WatchError> {
             .name("corswatch-capture".into())
             .spawn(move || {
                 match (input, live) {
-                    (WatchInput::Replay { path, pace, repeat }, _) => replay(&path, pace, repeat, &p),
+                    (WatchInput::Replay { path, pace, repeat }, _) => {
+                        replay(&path, pace, repeat, &p)
+                    }
                     (WatchInput::Live(_), Some(cap)) => crate::source::live::capture(cap, &p),
                     (WatchInput::Live(_), None) => {}
                 }
@@ -246,14 +264,14 @@ pub fn run(cfg: WatchConfig) -> Result<RunSummary, WatchError> {
     producer.stop.store(true, Ordering::Relaxed);
     drop(producer);
     let _ = producer_thread.join();
-    let summary = processing
-        .join()
-        .unwrap_or_else(|_| RunSummary::default());
+    let summary = processing.join().unwrap_or_else(|_| RunSummary::default());
     serve_result?;
     if let Some(path) = &cfg.report_out {
-        std::fs::write(path, shared.report().as_bytes()).map_err(|source| WatchError::ReportOut {
-            path: path.clone(),
-            source,
+        std::fs::write(path, shared.report().as_bytes()).map_err(|source| {
+            WatchError::ReportOut {
+                path: path.clone(),
+                source,
+            }
         })?;
     }
     eprintln!(
@@ -300,7 +318,13 @@ pub struct RunSummary {
 }
 
 /// The processing thread: decoder -> analyzer -> metrics and report.
-fn process(rx: Receiver<Feed>, shared: &Shared, pairing: PairConfig, name: &str, queue_drops: &AtomicU64) -> RunSummary {
+fn process(
+    rx: Receiver<Feed>,
+    shared: &Shared,
+    pairing: PairConfig,
+    name: &str,
+    queue_drops: &AtomicU64,
+) -> RunSummary {
     let mut decoder = Decoder::new(Arc::from(name), net::Limits::default());
     let mut run = RunInfo::default();
     let mut info = InputInfo {
@@ -312,10 +336,16 @@ fn process(rx: Receiver<Feed>, shared: &Shared, pairing: PairConfig, name: &str,
     });
     let mut drops = (0u64, 0u64);
     let mut last_publish = Instant::now();
-    let publish = |mut agg: Aggregate, decoder: &Decoder, run: &RunInfo, info: &InputInfo, drops: (u64, u64)| {
+    let publish = |mut agg: Aggregate,
+                   decoder: &Decoder,
+                   run: &RunInfo,
+                   info: &InputInfo,
+                   drops: (u64, u64)| {
         let h = decoder.health();
         shared.metrics.health(&h, decoder.open_flows());
-        shared.metrics.drops(drops.0, drops.1, queue_drops.load(Ordering::Relaxed));
+        shared
+            .metrics
+            .drops(drops.0, drops.1, queue_drops.load(Ordering::Relaxed));
         agg.health = h;
         let mut run = run.clone();
         run.inputs = vec![info.clone()];
@@ -342,7 +372,9 @@ fn process(rx: Receiver<Feed>, shared: &Shared, pairing: PairConfig, name: &str,
                         decoder.packet(ts, link, bytes, n);
                     }
                 }
-                shared.seen.fetch_add(b.packets.len() as u64, Ordering::Relaxed);
+                shared
+                    .seen
+                    .fetch_add(b.packets.len() as u64, Ordering::Relaxed);
                 while let Some(ex) = decoder.pop() {
                     info.exchanges += 1;
                     shared.metrics.exchange();
@@ -423,21 +455,26 @@ fn replay(path: &std::path::Path, pace: Pace, repeat: u32, p: &Producer) {
             Ok(source::packets::Opened::Packets(mut packets)) => {
                 let mut batch = Batch::with_capacity(256 * 1024);
                 let offset = packets_offset(round);
-                while let Some(item) = packets.next_packet() {
-                    match item {
-                        Ok(pk) => {
-                            pace_to(pk.ts);
-                            batch.push(pk.ts, pk.link, pk.data, pk.number + offset);
-                            if batch.data.len() >= 240 * 1024 || pace != Pace::Fast {
-                                let full = std::mem::replace(&mut batch, Batch::with_capacity(256 * 1024));
-                                if !p.send(Feed::Packets(full)) || p.stopped() {
-                                    return;
-                                }
-                            }
+                let mut alive = true;
+                loop {
+                    let step = packets.read(&mut |ts, link, data, n| {
+                        pace_to(ts);
+                        batch.push(ts, link, data, n + offset);
+                        if batch.data.len() >= 240 * 1024 || pace != Pace::Fast {
+                            let full =
+                                std::mem::replace(&mut batch, Batch::with_capacity(256 * 1024));
+                            alive = p.send(Feed::Packets(full)) && !p.stopped();
                         }
-                        Err(e) => {
-                            p.send(Feed::Problem(e));
-                        }
+                        alive
+                    });
+                    while let Some(e) = packets.problems.pop_front() {
+                        p.send(Feed::Problem(e));
+                    }
+                    if !alive {
+                        return;
+                    }
+                    if step == source::packets::Step::Ended {
+                        break;
                     }
                 }
                 if !batch.packets.is_empty() {

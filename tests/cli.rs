@@ -11,10 +11,23 @@ fn temp_file(name: &str, bytes: &[u8]) -> (tempfile::TempDir, std::path::PathBuf
     (dir, p)
 }
 
-fn entry(method: &str, url: &str, req: &[(&str, &str)], status: i64, resp: &[(&str, &str)], extra: &str) -> String {
+fn entry(
+    method: &str,
+    url: &str,
+    req: &[(&str, &str)],
+    status: i64,
+    resp: &[(&str, &str)],
+    extra: &str,
+) -> String {
     let hs = |h: &[(&str, &str)]| {
         h.iter()
-            .map(|(n, v)| format!(r#"{{"name":{},"value":{}}}"#, serde_json::json!(n), serde_json::json!(v)))
+            .map(|(n, v)| {
+                format!(
+                    r#"{{"name":{},"value":{}}}"#,
+                    serde_json::json!(n),
+                    serde_json::json!(v)
+                )
+            })
             .collect::<Vec<_>>()
             .join(",")
     };
@@ -27,7 +40,10 @@ fn entry(method: &str, url: &str, req: &[(&str, &str)], status: i64, resp: &[(&s
 }
 
 fn har(entries: &[String]) -> String {
-    format!(r#"{{"log":{{"version":"1.2","creator":{{"name":"test"}},"entries":[{}]}}}}"#, entries.join(","))
+    format!(
+        r#"{{"log":{{"version":"1.2","creator":{{"name":"test"}},"entries":[{}]}}}}"#,
+        entries.join(",")
+    )
 }
 
 /// A cross-origin GET whose response lacks ACAO: blocked in every browser.
@@ -35,7 +51,10 @@ fn blocked_get() -> String {
     entry(
         "GET",
         "https://api.example/data",
-        &[("Origin", "https://app.example"), ("Sec-Fetch-Mode", "cors")],
+        &[
+            ("Origin", "https://app.example"),
+            ("Sec-Fetch-Mode", "cors"),
+        ],
         200,
         &[("Content-Type", "application/json")],
         "",
@@ -45,15 +64,41 @@ fn blocked_get() -> String {
 #[test]
 fn bad_inputs_name_the_file_and_place_and_exit_2() {
     let cases: &[(&str, &[u8], &str)] = &[
-        ("not-json.har", b"{\"log\": {\"entries\": [ {\"request\": } ] }}", "not-json.har: entry 0: wrong shape"),
-        ("truncated.har", b"{\"log\":{\"entries\":[{\"request\":{\"method\":\"GET\"", "truncated.har: not valid HAR JSON at byte"),
-        ("no-entries.har", b"{\"log\":{\"version\":\"1.2\"}}", "no-entries.har: not a HAR: `log.entries` is missing"),
-        ("binary.bin", b"\x00\x01\x02\x03\xff\xfe", "binary.bin: not a HAR, pcap or pcapng file (it starts with bytes 00 01 02 03 ff fe)"),
-        ("empty.har", b"", "empty.har: not a HAR, pcap or pcapng file (it starts with nothing: the file is empty)"),
+        (
+            "not-json.har",
+            b"{\"log\": {\"entries\": [ {\"request\": } ] }}",
+            "not-json.har: entry 0: wrong shape",
+        ),
+        (
+            "truncated.har",
+            b"{\"log\":{\"entries\":[{\"request\":{\"method\":\"GET\"",
+            "truncated.har: not valid HAR JSON at byte",
+        ),
+        (
+            "no-entries.har",
+            b"{\"log\":{\"version\":\"1.2\"}}",
+            "no-entries.har: not a HAR: `log.entries` is missing",
+        ),
+        (
+            "binary.bin",
+            b"\x00\x01\x02\x03\xff\xfe",
+            "binary.bin: not a HAR, pcap or pcapng file (it starts with bytes 00 01 02 03 ff fe)",
+        ),
+        (
+            "empty.har",
+            b"",
+            "empty.har: not a HAR, pcap or pcapng file (it starts with nothing: the file is empty)",
+        ),
     ];
     for (name, bytes, expect) in cases {
         let (_d, p) = temp_file(name, bytes);
-        let out = run(corswatch().arg("analyze").arg(&p).args(["--format", "json"]), 2);
+        let out = run(
+            corswatch()
+                .arg("analyze")
+                .arg(&p)
+                .args(["--format", "json"]),
+            2,
+        );
         let err = String::from_utf8_lossy(&out.stderr);
         assert!(err.contains(expect), "{name}: stderr was {err}");
     }
@@ -61,29 +106,84 @@ fn bad_inputs_name_the_file_and_place_and_exit_2() {
 
 #[test]
 fn a_bad_entry_costs_only_itself() {
-    let body = har(&[blocked_get(), r#"{"request":[]}"#.to_string(), blocked_get()]);
+    let body = har(&[
+        blocked_get(),
+        r#"{"request":[]}"#.to_string(),
+        blocked_get(),
+    ]);
     let (_d, p) = temp_file("mixed.har", body.as_bytes());
-    let out = run(corswatch().arg("analyze").arg(&p).args(["--format", "json"]), 2);
+    let out = run(
+        corswatch()
+            .arg("analyze")
+            .arg(&p)
+            .args(["--format", "json"]),
+        2,
+    );
     let j: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
     assert_eq!(j["totals"]["exchanges"], 2);
     assert_eq!(j["problems_total"], 1);
-    assert!(j["problems"][0].as_str().unwrap().contains("mixed.har: entry 1:"));
+    assert!(
+        j["problems"][0]
+            .as_str()
+            .unwrap()
+            .contains("mixed.har: entry 1:")
+    );
     // --fail-on wins over the input problem's exit 2 when failures were found.
-    run(corswatch().arg("analyze").arg(&p).args(["--fail-on", "blocked"]), 1);
+    run(
+        corswatch()
+            .arg("analyze")
+            .arg(&p)
+            .args(["--fail-on", "blocked"]),
+        1,
+    );
 }
 
 #[test]
 fn fail_on_sets_the_exit_code() {
     let (_d, p) = temp_file("b.har", har(&[blocked_get()]).as_bytes());
     run(corswatch().arg("analyze").arg(&p), 0);
-    run(corswatch().arg("analyze").arg(&p).args(["--fail-on", "never"]), 0);
-    run(corswatch().arg("analyze").arg(&p).args(["--fail-on", "blocked"]), 1);
-    run(corswatch().arg("analyze").arg(&p).args(["--fail-on", "finding"]), 1);
-    let ok = entry("GET", "https://api.example/ok", &[("Origin", "https://app.example")], 200, &[("Access-Control-Allow-Origin", "https://app.example")], "");
+    run(
+        corswatch()
+            .arg("analyze")
+            .arg(&p)
+            .args(["--fail-on", "never"]),
+        0,
+    );
+    run(
+        corswatch()
+            .arg("analyze")
+            .arg(&p)
+            .args(["--fail-on", "blocked"]),
+        1,
+    );
+    run(
+        corswatch()
+            .arg("analyze")
+            .arg(&p)
+            .args(["--fail-on", "finding"]),
+        1,
+    );
+    let ok = entry(
+        "GET",
+        "https://api.example/ok",
+        &[("Origin", "https://app.example")],
+        200,
+        &[("Access-Control-Allow-Origin", "https://app.example")],
+        "",
+    );
     let (_d2, p2) = temp_file("ok.har", har(&[ok]).as_bytes());
-    run(corswatch().arg("analyze").arg(&p2).args(["--fail-on", "blocked"]), 0);
+    run(
+        corswatch()
+            .arg("analyze")
+            .arg(&p2)
+            .args(["--fail-on", "blocked"]),
+        0,
+    );
     // Usage errors exit 2.
-    run(corswatch().args(["analyze", "--format", "yaml"]).arg(&p2), 2);
+    run(
+        corswatch().args(["analyze", "--format", "yaml"]).arg(&p2),
+        2,
+    );
     run(corswatch().args(["explain", "no_such_kind"]), 2);
 }
 
@@ -92,12 +192,27 @@ fn stdin_and_several_inputs() {
     let body = har(&[blocked_get()]);
     let (_d, p) = temp_file("a.har", body.as_bytes());
     let mut cmd = corswatch();
-    cmd.arg("analyze").arg(&p).arg("-").args(["--format", "json"]);
-    cmd.stdin(std::process::Stdio::piped()).stdout(std::process::Stdio::piped()).stderr(std::process::Stdio::piped());
+    cmd.arg("analyze")
+        .arg(&p)
+        .arg("-")
+        .args(["--format", "json"]);
+    cmd.stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped());
     let mut child = cmd.spawn().unwrap();
-    child.stdin.take().unwrap().write_all(body.as_bytes()).unwrap();
+    child
+        .stdin
+        .take()
+        .unwrap()
+        .write_all(body.as_bytes())
+        .unwrap();
     let out = child.wait_with_output().unwrap();
-    assert_eq!(out.status.code(), Some(0), "{}", String::from_utf8_lossy(&out.stderr));
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     let j: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
     assert_eq!(j["inputs"].as_array().unwrap().len(), 2);
     assert_eq!(j["inputs"][1]["name"], "-");
@@ -107,7 +222,15 @@ fn stdin_and_several_inputs() {
 /// Canary values in every sensitive place must not appear in any output format.
 #[test]
 fn no_secret_reaches_any_output() {
-    const CANARIES: &[&str] = &["CANARY_COOKIE_1", "CANARY_BEARER_2", "CANARY_APIKEY_3", "CANARY_QUERY_4", "CANARY_SETCOOKIE_5", "CANARY_PROXY_6", "CANARY_USERINFO_7"];
+    const CANARIES: &[&str] = &[
+        "CANARY_COOKIE_1",
+        "CANARY_BEARER_2",
+        "CANARY_APIKEY_3",
+        "CANARY_QUERY_4",
+        "CANARY_SETCOOKIE_5",
+        "CANARY_PROXY_6",
+        "CANARY_USERINFO_7",
+    ];
     let req = [
         ("Origin", "https://app.example"),
         ("Cookie", "sid=CANARY_COOKIE_1"),
@@ -120,13 +243,47 @@ fn no_secret_reaches_any_output() {
         ("Set-Cookie", "s=CANARY_SETCOOKIE_5; Secure"),
     ];
     let entries = vec![
-        entry("GET", "https://api.example/x?token=CANARY_QUERY_4&a=1", &req, 200, &resp, r#","_error":"net::ERR_FAILED""#),
-        entry("GET", "https://user:CANARY_USERINFO_7@api.example/y?k=CANARY_QUERY_4", &req, 302, &[("Location", "https://user:CANARY_USERINFO_7@b.example/z?q=CANARY_QUERY_4")], ""),
-        entry("OPTIONS", "https://api.example/p?sig=CANARY_QUERY_4", &[("Origin", "https://app.example"), ("Access-Control-Request-Method", "PUT"), ("Access-Control-Request-Headers", "authorization,x-api-key")], 403, &[], ""),
+        entry(
+            "GET",
+            "https://api.example/x?token=CANARY_QUERY_4&a=1",
+            &req,
+            200,
+            &resp,
+            r#","_error":"net::ERR_FAILED""#,
+        ),
+        entry(
+            "GET",
+            "https://user:CANARY_USERINFO_7@api.example/y?k=CANARY_QUERY_4",
+            &req,
+            302,
+            &[(
+                "Location",
+                "https://user:CANARY_USERINFO_7@b.example/z?q=CANARY_QUERY_4",
+            )],
+            "",
+        ),
+        entry(
+            "OPTIONS",
+            "https://api.example/p?sig=CANARY_QUERY_4",
+            &[
+                ("Origin", "https://app.example"),
+                ("Access-Control-Request-Method", "PUT"),
+                ("Access-Control-Request-Headers", "authorization,x-api-key"),
+            ],
+            403,
+            &[],
+            "",
+        ),
     ];
     let (_d, p) = temp_file("canary.har", har(&entries).as_bytes());
     for format in ["text", "json", "events"] {
-        let out = run(corswatch().arg("analyze").arg(&p).args(["--format", format, "--notes"]), 0);
+        let out = run(
+            corswatch()
+                .arg("analyze")
+                .arg(&p)
+                .args(["--format", format, "--notes"]),
+            0,
+        );
         let all = format!("{}{}", stdout(&out), String::from_utf8_lossy(&out.stderr));
         for c in CANARIES {
             assert!(!all.contains(c), "{format} output leaks {c}:\n{all}");
@@ -136,9 +293,25 @@ fn no_secret_reaches_any_output() {
 
 #[test]
 fn json_report_matches_its_schema() {
-    let entries = vec![blocked_get(), entry("GET", "https://api.example/ok", &[("Origin", "https://app.example")], 200, &[("Access-Control-Allow-Origin", "https://app.example")], "")];
+    let entries = vec![
+        blocked_get(),
+        entry(
+            "GET",
+            "https://api.example/ok",
+            &[("Origin", "https://app.example")],
+            200,
+            &[("Access-Control-Allow-Origin", "https://app.example")],
+            "",
+        ),
+    ];
     let (_d, p) = temp_file("s.har", har(&entries).as_bytes());
-    let out = run(corswatch().arg("analyze").arg(&p).args(["--format", "json"]), 0);
+    let out = run(
+        corswatch()
+            .arg("analyze")
+            .arg(&p)
+            .args(["--format", "json"]),
+        0,
+    );
     validate(&out.stdout);
     let schema = run(corswatch().arg("schema"), 0);
     assert_eq!(stdout(&schema), corswatch::report::json::SCHEMA);
@@ -151,7 +324,9 @@ pub fn validate(report: &[u8]) {
     let mut schemas = boon::Schemas::new();
     let mut compiler = boon::Compiler::new();
     compiler.add_resource("report.schema.json", schema).unwrap();
-    let id = compiler.compile("report.schema.json", &mut schemas).unwrap();
+    let id = compiler
+        .compile("report.schema.json", &mut schemas)
+        .unwrap();
     if let Err(e) = schemas.validate(&instance, id) {
         panic!("report does not match the schema: {e:#}");
     }

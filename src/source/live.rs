@@ -163,7 +163,12 @@ pub fn drop_privileges() -> Result<bool, String> {
     if had.is_empty() {
         return Ok(false);
     }
-    for set in [CapSet::Ambient, CapSet::Inheritable, CapSet::Effective, CapSet::Permitted] {
+    for set in [
+        CapSet::Ambient,
+        CapSet::Inheritable,
+        CapSet::Effective,
+        CapSet::Permitted,
+    ] {
         caps::clear(None, set).map_err(|e| e.to_string())?;
     }
     // SAFETY: prctl with PR_SET_NO_NEW_PRIVS takes plain integer arguments.
