@@ -49,13 +49,19 @@ async function main() {
     JSON.stringify({ profile: { block_third_party_cookies: false, cookie_controls_mode: 0 } }),
   );
   const harPath = path.join(outDir, 'playwright.har');
+  // Playwright adds its own --disable-features/--enable-features (among them
+  // AvoidCorsURLLoaderRestartOnRedirect and ThirdPartyStoragePartitioning). The ground truth is
+  // stock Chromium with only FLAGS, so those two arguments are left out unless CW_PLAYWRIGHT_FEATURES=1.
+  const ignoreDefaultArgs = process.env.CW_PLAYWRIGHT_FEATURES === '1' ? [] : await playwrightFeatureArgs();
   const context = await chromium.launchPersistentContext(userDataDir, {
     executablePath: CHROMIUM,
     headless: true,
     args: FLAGS,
+    ignoreDefaultArgs,
     recordHar: { path: harPath, content: 'embed' },
   });
   const browserVersion = context.browser()?.version() ?? null;
+  const commandLine = browserCommandLine(userDataDir);
 
   // Set the API origin's cookies by a first-party navigation in a separate tab.
   const cookiePage = await context.newPage();
@@ -148,6 +154,8 @@ async function main() {
     browser_version: browserVersion,
     executable: CHROMIUM,
     flags: FLAGS,
+    command_line: commandLine,
+    playwright_feature_args_removed: ignoreDefaultArgs,
     playwright_core: JSON.parse(fs.readFileSync(new URL('./node_modules/playwright-core/package.json', import.meta.url))).version,
     page_origin: ports.page_origin,
     api_origin: ports.api_origin,
@@ -167,6 +175,36 @@ async function main() {
   for (const s of surprises) {
     console.error(`  ${s.scenario}: expected ${s.expected.cors_error ?? 'pass'}, chromium ${s.cors_error ?? (s.blocked ? 'blocked' : 'pass')}`);
   }
+}
+
+// The --disable-features/--enable-features arguments Playwright adds by default, read off the
+// command line of a probe browser.
+async function playwrightFeatureArgs() {
+  const b = await chromium.launch({ executablePath: CHROMIUM, headless: true, args: FLAGS });
+  let argv = [];
+  for (const p of fs.readdirSync('/proc').filter((p) => /^\d+$/.test(p))) {
+    try {
+      const stat = fs.readFileSync(`/proc/${p}/stat`, 'utf8');
+      const ppid = Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]);
+      if (ppid !== process.pid) continue;
+      const a = fs.readFileSync(`/proc/${p}/cmdline`, 'utf8').split('\0');
+      if (/chrom/.test(a[0]) && !a.some((x) => x.startsWith('--type='))) argv = a;
+    } catch {}
+  }
+  await b.close();
+  return argv.filter((a) => a.startsWith('--disable-features=') || a.startsWith('--enable-features='));
+}
+
+// The browser process's command line (the chromium process with our profile and no --type=).
+function browserCommandLine(userDataDir) {
+  for (const p of fs.readdirSync('/proc').filter((p) => /^\d+$/.test(p))) {
+    try {
+      const argv = fs.readFileSync(`/proc/${p}/cmdline`, 'utf8').split('\0').filter(Boolean);
+      if (argv.some((a) => a.includes(userDataDir)) && !argv.some((a) => a.startsWith('--type=')) && /chrom/.test(argv[0]))
+        return argv.slice(1).filter((a) => !a.startsWith('--user-data-dir=')).map((a) => (a.length > 200 ? a.slice(0, 200) + '…' : a));
+    } catch {}
+  }
+  return null;
 }
 
 // Runs in the page. Returns one outcome per repetition.
