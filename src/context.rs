@@ -157,6 +157,25 @@ pub fn host_of(url: &str) -> &str {
     }
 }
 
+/// The origin a client-side recording implies for a failed request whose headers lack
+/// `Origin`. Chromium's provisional request headers (all a HAR keeps for a request that never
+/// got a response) do not include it: the network service adds it on the wire. Taken from
+/// `Referer` or the page URL; `None` when that is the request's own origin.
+pub fn recorded_origin(ex: &Exchange) -> Option<String> {
+    if !matches!(ex.source.location, crate::model::Location::HarEntry(_))
+        || ex.failure.is_none()
+        || ex.request.headers.contains("origin")
+    {
+        return None;
+    }
+    let referer = ex.request.headers.get_str("referer");
+    let page = referer
+        .as_deref()
+        .or(ex.hints.page_url.as_deref())
+        .and_then(origin_of)?;
+    (Some(&page) != origin_of(&ex.request.url).as_ref()).then_some(page)
+}
+
 /// The serialized origin of an http(s) URL: `scheme://host[:port]`, default port dropped.
 pub fn origin_of(url: &str) -> Option<String> {
     let (scheme, _) = url.split_once("://")?;

@@ -110,7 +110,11 @@ impl Pairer {
         }
         self.expire(self.now, false, out);
 
-        let Some(origin) = ex.origin().map(|o| o.into_owned()) else {
+        let origin = ex
+            .origin()
+            .map(|o| o.into_owned())
+            .or_else(|| crate::context::recorded_origin(&ex));
+        let Some(origin) = origin else {
             return out.push(single(ex, Pairing::Unpaired));
         };
         let url = strip_fragment(&ex.request.url).to_string();

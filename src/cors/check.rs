@@ -28,7 +28,8 @@ pub(super) fn classify(ex: &Exchange, ctx: &Context<'_>) -> Classification {
     let h = &ex.request.headers;
     let origin = h
         .get("origin")
-        .map(|v| String::from_utf8_lossy(trim_ows(v)).into_owned());
+        .map(|v| String::from_utf8_lossy(trim_ows(v)).into_owned())
+        .or_else(|| crate::context::recorded_origin(ex));
     let mut c = Classification {
         scope: Scope::NotCors(NotCors::NoOrigin),
         origin,
