@@ -699,9 +699,9 @@ fn actual_access_verdict(
     line: &Line,
     confidence: Confidence,
 ) -> Verdict {
-    let redirected = ctx.previous_hop.is_some()
-        || ctx.first_url.is_some_and(|u| u != ex.request.url)
-        || ctx.page_origin.is_some_and(|p| p != "null");
+    // Only a seen redirect explains `Origin: null`; a sandboxed or file: page sends it too.
+    let redirected =
+        ctx.previous_hop.is_some() || ctx.first_url.is_some_and(|u| u != ex.request.url);
     let stale = ex.hints.from_cache && !vary_has_origin(&resp.headers);
     let (kind, err, hint) = match f {
         AccessFail::Wildcard => (
