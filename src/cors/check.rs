@@ -140,6 +140,16 @@ pub(super) fn classify(ex: &Exchange, ctx: &Context<'_>) -> Classification {
         }
         c.verdicts.push(v);
     }
+    if is_extension_origin(&o) {
+        // Extension pages and workers with host permissions are exempt from CORS.
+        for v in c.verdicts.iter_mut() {
+            if v.class() == super::VerdictClass::Blocked && v.confidence == Confidence::Certain {
+                v.confidence = Confidence::Inferred(
+                    "the extension lacks host permissions for this URL (with them, CORS does not apply)".into(),
+                );
+            }
+        }
+    }
 
     if let Some(resp) = ex.response.as_ref() {
         findings::security(ex, ctx, &o, resp, &mut c.verdicts);
@@ -206,6 +216,16 @@ fn net_error(text: &str) -> NetError {
         return NetError::Cors;
     }
     NetError::Other
+}
+
+fn is_extension_origin(o: &str) -> bool {
+    [
+        "chrome-extension://",
+        "moz-extension://",
+        "safari-web-extension://",
+    ]
+    .iter()
+    .any(|p| o.starts_with(p))
 }
 
 /// A failure to get any response (connection, DNS, TLS, timeout), as opposed to the browser or

@@ -1636,3 +1636,14 @@ fn credentials_hint_makes_credential_verdicts_inferred() {
     assert_eq!(blocked(&c).kind, Kind::AcaoMissing);
     assert_eq!(blocked(&c).confidence, Confidence::Certain);
 }
+
+#[test]
+fn extension_origins_are_inferred() {
+    let ex = req("GET", API)
+        .h("Origin", "chrome-extension://abcdefghijklmnop")
+        .status(200)
+        .ex();
+    let v = blocked(&run(&ex)).clone();
+    assert_eq!(v.kind, Kind::AcaoMissing);
+    assert!(matches!(v.confidence, Confidence::Inferred(_)));
+}
