@@ -40,7 +40,12 @@ pub(super) fn classify(ex: &Exchange, ctx: &Context<'_>) -> Classification {
     let upgrade_ws = h
         .get_all("upgrade")
         .any(|v| trim_ows(v).eq_ignore_ascii_case(b"websocket"));
-    if upgrade_ws || mode.as_deref() == Some("websocket") {
+    let ws_entry = ex
+        .hints
+        .resource_type
+        .as_deref()
+        .is_some_and(|t| t.eq_ignore_ascii_case("websocket"));
+    if upgrade_ws || ws_entry || mode.as_deref() == Some("websocket") {
         c.scope = Scope::NotCors(NotCors::WebSocket);
         return c;
     }
@@ -936,11 +941,17 @@ fn actual_never_sent(ctx: &Context<'_>) -> bool {
 /// Pushes a preflight's blocked verdict, unless the actual request followed: then the browser
 /// accepted the preflight, and the failure becomes a note about the contradiction.
 fn push_preflight_blocked(out: &mut Vec<Verdict>, ctx: &Context<'_>, v: Verdict) {
+    let guessed_no_response =
+        v.kind == Kind::PreflightNoResponse && v.confidence != Confidence::Certain;
+    if guessed_no_response && ctx.pairing == (Pairing::PreflightAlone { capture_open: true }) {
+        // The capture ended before the answer could be seen.
+        return;
+    }
     if ctx.pairing != Pairing::PreflightFollowed || actual_never_sent(ctx) {
         out.push(v);
         return;
     }
-    if v.kind == Kind::PreflightNoResponse && v.confidence != Confidence::Certain {
+    if guessed_no_response {
         // The capture missed the answer; the browser evidently got one.
         return;
     }
