@@ -902,9 +902,11 @@ fn check_preflight(
     let include = creds == Credentials::Include;
     let mut blocked = preflight_blocked(ex, ctx.partner, o, include, creds_assumption, line);
     // No actual request followed, and only credentials explain it.
+    // A recording that marks the preflight itself failed says as much.
+    let failed = ex.failure.is_some();
     let alone = match ctx.pairing {
         Pairing::PreflightAlone { capture_open } => Some(capture_open),
-        _ if actual_never_sent(ctx) => Some(false),
+        _ if failed || actual_never_sent(ctx) => Some(false),
         _ => None,
     };
     if blocked.is_none()
@@ -919,6 +921,13 @@ fn check_preflight(
             "no actual request followed; assuming it was credentialed".into()
         });
         blocked = Some(v);
+    }
+    if blocked.is_none() && failed {
+        blocked = Some(blocked_unknown(
+            ex,
+            line,
+            "the recording marks the preflight failed, but its response passes every check that traffic shows",
+        ));
     }
     if let Some(v) = blocked {
         push_preflight_blocked(out, ctx, v);

@@ -1647,3 +1647,21 @@ fn extension_origins_are_inferred() {
     assert_eq!(v.kind, Kind::AcaoMissing);
     assert!(matches!(v.confidence, Confidence::Inferred(_)));
 }
+
+#[test]
+fn failed_preflight_entry_with_passing_headers() {
+    // ACAO = Origin without ACAC: only a credentialed actual request fails it.
+    let pf = pf_ok("PUT", "")
+        .rh("Access-Control-Allow-Methods", "PUT")
+        .fail("net::ERR_FAILED")
+        .ex();
+    let c = run(&pf);
+    assert_eq!(blocked(&c).kind, Kind::PreflightCredentialsFail);
+    assert!(matches!(blocked(&c).confidence, Confidence::Inferred(_)));
+    let pf = pf_ok("PUT", "")
+        .rh("Access-Control-Allow-Methods", "PUT")
+        .rh("Access-Control-Allow-Credentials", "true")
+        .fail("net::ERR_FAILED")
+        .ex();
+    assert_eq!(blocked(&run(&pf)).kind, Kind::BlockedReasonUnknown);
+}
