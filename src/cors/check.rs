@@ -119,9 +119,10 @@ pub(super) fn classify(ex: &Exchange, ctx: &Context<'_>) -> Classification {
         }
     }
 
-    let Some(o) = c.origin.clone() else {
+    let Some(o) = c.origin.clone().or_else(|| provisional_origin(ex, ctx)) else {
         return c;
     };
+    c.origin.get_or_insert_with(|| o.clone());
     if is_same_origin(ex, &o) {
         c.scope = Scope::NotCors(NotCors::SameOrigin);
         return c;
@@ -231,6 +232,30 @@ fn is_extension_origin(o: &str) -> bool {
     ]
     .iter()
     .any(|p| o.starts_with(p))
+}
+
+/// The origin of a failed request whose recording kept only the renderer's provisional
+/// headers (DevTools, Playwright): those often lack `Origin`, which the network service adds.
+/// The page origin stands in when the request goes elsewhere and is CORS-mode by nature.
+fn provisional_origin(ex: &Exchange, ctx: &Context<'_>) -> Option<String> {
+    let f = ex.failure.as_ref()?;
+    if f.error_text
+        .as_deref()
+        .is_some_and(|t| net_error(t.trim()) != NetError::Cors)
+    {
+        return None;
+    }
+    let cors_type = ex.hints.resource_type.as_deref().is_none_or(|t| {
+        ["fetch", "xhr", "font", "preflight", "eventsource"]
+            .iter()
+            .any(|x| t.eq_ignore_ascii_case(x))
+    });
+    if !cors_type {
+        return None;
+    }
+    let page = page_origin(ex, ctx)?;
+    let target = Origin::parse(&ex.request.url)?;
+    (Origin::parse(&page)? != target).then_some(page)
 }
 
 /// A failure to get any response (connection, DNS, TLS, timeout), as opposed to the browser or

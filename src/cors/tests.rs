@@ -1665,3 +1665,28 @@ fn failed_preflight_entry_with_passing_headers() {
         .ex();
     assert_eq!(blocked(&run(&pf)).kind, Kind::BlockedReasonUnknown);
 }
+
+#[test]
+fn provisional_headers_without_origin() {
+    // DevTools/Playwright keep only provisional request headers for a blocked request.
+    let ex = req("GET", API)
+        .h("Referer", "https://app.example/page")
+        .rt("fetch")
+        .fail("net::ERR_FAILED")
+        .ex();
+    let c = run(&ex);
+    assert_eq!(c.origin.as_deref(), Some(APP));
+    assert_blocked(
+        &c,
+        Kind::BlockedReasonUnknown,
+        None,
+        "The browser blocked the fetch request to 'https://api.example/data' from origin 'https://app.example' (net::ERR_FAILED), and the recording does not show why.",
+    );
+    // An image is no-cors by nature: nothing is concluded.
+    let ex = req("GET", API)
+        .h("Referer", "https://app.example/page")
+        .rt("image")
+        .fail("net::ERR_FAILED")
+        .ex();
+    assert_eq!(run(&ex).scope, Scope::NotCors(NotCors::NoOrigin));
+}
