@@ -1690,3 +1690,19 @@ fn provisional_headers_without_origin() {
         .ex();
     assert_eq!(run(&ex).scope, Scope::NotCors(NotCors::NoOrigin));
 }
+
+#[test]
+fn idn_spelling_and_hint_encoding() {
+    let ex = req("GET", API)
+        .h("Origin", "https://xn--bcher-kva.example")
+        .status(200)
+        .rh("Access-Control-Allow-Origin", "https://bücher.example")
+        .ex();
+    let c = run(&ex);
+    assert_blocked(
+        &c,
+        Kind::AcaoHostSpelling,
+        Some(CorsError::AllowOriginMismatch),
+        "Access to fetch at 'https://api.example/data' from origin 'https://xn--bcher-kva.example' has been blocked by CORS policy: The 'Access-Control-Allow-Origin' header has a value 'https://b\\u00FCcher.example' that is not equal to the supplied origin. Have the server send the header with a valid value.",
+    );
+}
