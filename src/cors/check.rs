@@ -41,7 +41,12 @@ pub(super) fn classify(ex: &Exchange, ctx: &Context<'_>) -> Classification {
     let upgrade_ws = h
         .get_all("upgrade")
         .any(|v| trim_ows(v).eq_ignore_ascii_case(b"websocket"));
-    if upgrade_ws || mode.as_deref() == Some("websocket") {
+    let ws_entry = ex
+        .hints
+        .resource_type
+        .as_deref()
+        .is_some_and(|t| t.eq_ignore_ascii_case("websocket"));
+    if upgrade_ws || ws_entry || mode.as_deref() == Some("websocket") {
         c.scope = Scope::NotCors(NotCors::WebSocket);
         return c;
     }
@@ -115,9 +120,10 @@ pub(super) fn classify(ex: &Exchange, ctx: &Context<'_>) -> Classification {
         }
     }
 
-    let Some(o) = c.origin.clone() else {
+    let Some(o) = c.origin.clone().or_else(|| provisional_origin(ex, ctx)) else {
         return c;
     };
+    c.origin.get_or_insert_with(|| o.clone());
     if is_same_origin(ex, &o) {
         c.scope = Scope::NotCors(NotCors::SameOrigin);
         return c;
@@ -140,6 +146,16 @@ pub(super) fn classify(ex: &Exchange, ctx: &Context<'_>) -> Classification {
             );
         }
         c.verdicts.push(v);
+    }
+    if is_extension_origin(&o) {
+        // Extension pages and workers with host permissions are exempt from CORS.
+        for v in c.verdicts.iter_mut() {
+            if v.class() == super::VerdictClass::Blocked && v.confidence == Confidence::Certain {
+                v.confidence = Confidence::Inferred(
+                    "the extension lacks host permissions for this URL (with them, CORS does not apply)".into(),
+                );
+            }
+        }
     }
 
     if let Some(resp) = ex.response.as_ref() {
@@ -207,6 +223,40 @@ fn net_error(text: &str) -> NetError {
         return NetError::Cors;
     }
     NetError::Other
+}
+
+fn is_extension_origin(o: &str) -> bool {
+    [
+        "chrome-extension://",
+        "moz-extension://",
+        "safari-web-extension://",
+    ]
+    .iter()
+    .any(|p| o.starts_with(p))
+}
+
+/// The origin of a failed request whose recording kept only the renderer's provisional
+/// headers (DevTools, Playwright): those often lack `Origin`, which the network service adds.
+/// The page origin stands in when the request goes elsewhere and is CORS-mode by nature.
+fn provisional_origin(ex: &Exchange, ctx: &Context<'_>) -> Option<String> {
+    let f = ex.failure.as_ref()?;
+    if f.error_text
+        .as_deref()
+        .is_some_and(|t| net_error(t.trim()) != NetError::Cors)
+    {
+        return None;
+    }
+    let cors_type = ex.hints.resource_type.as_deref().is_none_or(|t| {
+        ["fetch", "xhr", "font", "preflight", "eventsource"]
+            .iter()
+            .any(|x| t.eq_ignore_ascii_case(x))
+    });
+    if !cors_type {
+        return None;
+    }
+    let page = page_origin(ex, ctx)?;
+    let target = Origin::parse(&ex.request.url)?;
+    (Origin::parse(&page)? != target).then_some(page)
 }
 
 /// A failure to get any response (connection, DNS, TLS, timeout), as opposed to the browser or
@@ -700,9 +750,9 @@ fn actual_access_verdict(
     line: &Line,
     confidence: Confidence,
 ) -> Verdict {
-    let redirected = ctx.previous_hop.is_some()
-        || ctx.first_url.is_some_and(|u| u != ex.request.url)
-        || ctx.page_origin.is_some_and(|p| p != "null");
+    // Only a seen redirect explains `Origin: null`; a sandboxed or file: page sends it too.
+    let redirected =
+        ctx.previous_hop.is_some() || ctx.first_url.is_some_and(|u| u != ex.request.url);
     let stale = ex.hints.from_cache && !vary_has_origin(&resp.headers);
     let (kind, err, hint) = match f {
         AccessFail::Wildcard => (
@@ -878,9 +928,11 @@ fn check_preflight(
     let include = creds == Credentials::Include;
     let mut blocked = preflight_blocked(ex, ctx.partner, o, include, creds_assumption, line);
     // No actual request followed, and only credentials explain it.
+    // A recording that marks the preflight itself failed says as much.
+    let failed = ex.failure.is_some();
     let alone = match ctx.pairing {
         Pairing::PreflightAlone { capture_open } => Some(capture_open),
-        _ if actual_never_sent(ctx) => Some(false),
+        _ if failed || actual_never_sent(ctx) => Some(false),
         _ => None,
     };
     if blocked.is_none()
@@ -895,6 +947,13 @@ fn check_preflight(
             "no actual request followed; assuming it was credentialed".into()
         });
         blocked = Some(v);
+    }
+    if blocked.is_none() && failed {
+        blocked = Some(blocked_unknown(
+            ex,
+            line,
+            "the recording marks the preflight failed, but its response passes every check that traffic shows",
+        ));
     }
     if let Some(v) = blocked {
         push_preflight_blocked(out, ctx, v);
@@ -917,11 +976,17 @@ fn actual_never_sent(ctx: &Context<'_>) -> bool {
 /// Pushes a preflight's blocked verdict, unless the actual request followed: then the browser
 /// accepted the preflight, and the failure becomes a note about the contradiction.
 fn push_preflight_blocked(out: &mut Vec<Verdict>, ctx: &Context<'_>, v: Verdict) {
+    let guessed_no_response =
+        v.kind == Kind::PreflightNoResponse && v.confidence != Confidence::Certain;
+    if guessed_no_response && ctx.pairing == (Pairing::PreflightAlone { capture_open: true }) {
+        // The capture ended before the answer could be seen.
+        return;
+    }
     if ctx.pairing != Pairing::PreflightFollowed || actual_never_sent(ctx) {
         out.push(v);
         return;
     }
-    if v.kind == Kind::PreflightNoResponse && v.confidence != Confidence::Certain {
+    if guessed_no_response {
         // The capture missed the answer; the browser evidently got one.
         return;
     }

@@ -1636,3 +1636,73 @@ fn credentials_hint_makes_credential_verdicts_inferred() {
     assert_eq!(blocked(&c).kind, Kind::AcaoMissing);
     assert_eq!(blocked(&c).confidence, Confidence::Certain);
 }
+
+#[test]
+fn extension_origins_are_inferred() {
+    let ex = req("GET", API)
+        .h("Origin", "chrome-extension://abcdefghijklmnop")
+        .status(200)
+        .ex();
+    let v = blocked(&run(&ex)).clone();
+    assert_eq!(v.kind, Kind::AcaoMissing);
+    assert!(matches!(v.confidence, Confidence::Inferred(_)));
+}
+
+#[test]
+fn failed_preflight_entry_with_passing_headers() {
+    // ACAO = Origin without ACAC: only a credentialed actual request fails it.
+    let pf = pf_ok("PUT", "")
+        .rh("Access-Control-Allow-Methods", "PUT")
+        .fail("net::ERR_FAILED")
+        .ex();
+    let c = run(&pf);
+    assert_eq!(blocked(&c).kind, Kind::PreflightCredentialsFail);
+    assert!(matches!(blocked(&c).confidence, Confidence::Inferred(_)));
+    let pf = pf_ok("PUT", "")
+        .rh("Access-Control-Allow-Methods", "PUT")
+        .rh("Access-Control-Allow-Credentials", "true")
+        .fail("net::ERR_FAILED")
+        .ex();
+    assert_eq!(blocked(&run(&pf)).kind, Kind::BlockedReasonUnknown);
+}
+
+#[test]
+fn provisional_headers_without_origin() {
+    // DevTools/Playwright keep only provisional request headers for a blocked request.
+    let ex = req("GET", API)
+        .h("Referer", "https://app.example/page")
+        .rt("fetch")
+        .fail("net::ERR_FAILED")
+        .ex();
+    let c = run(&ex);
+    assert_eq!(c.origin.as_deref(), Some(APP));
+    assert_blocked(
+        &c,
+        Kind::BlockedReasonUnknown,
+        None,
+        "The browser blocked the fetch request to 'https://api.example/data' from origin 'https://app.example' (net::ERR_FAILED), and the recording does not show why.",
+    );
+    // An image is no-cors by nature: nothing is concluded.
+    let ex = req("GET", API)
+        .h("Referer", "https://app.example/page")
+        .rt("image")
+        .fail("net::ERR_FAILED")
+        .ex();
+    assert_eq!(run(&ex).scope, Scope::NotCors(NotCors::NoOrigin));
+}
+
+#[test]
+fn idn_spelling_and_hint_encoding() {
+    let ex = req("GET", API)
+        .h("Origin", "https://xn--bcher-kva.example")
+        .status(200)
+        .rh("Access-Control-Allow-Origin", "https://bücher.example")
+        .ex();
+    let c = run(&ex);
+    assert_blocked(
+        &c,
+        Kind::AcaoHostSpelling,
+        Some(CorsError::AllowOriginMismatch),
+        "Access to fetch at 'https://api.example/data' from origin 'https://xn--bcher-kva.example' has been blocked by CORS policy: The 'Access-Control-Allow-Origin' header has a value 'https://b\\u00FCcher.example' that is not equal to the supplied origin. Have the server send the header with a valid value.",
+    );
+}
