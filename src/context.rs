@@ -1,8 +1,7 @@
 //! What the rest of the traffic tells about an exchange: the redirect hop it follows, whether
-//! the server echoes many origins, whether the client sends cookies to that host. Bounded maps
+//! the server echoes many origins. Bounded maps
 //! only (oldest forgotten first), because every key here comes from the wire.
 
-use crate::cors::Credentials;
 use crate::model::{Exchange, Timestamp};
 use std::collections::{HashMap, HashSet, VecDeque};
 use std::net::IpAddr;
@@ -55,7 +54,6 @@ impl<K: std::hash::Hash + Eq + Clone, V> BoundedMap<K, V> {
 pub struct Observations {
     hops: BoundedMap<(Option<IpAddr>, String), Hop>,
     reflected: BoundedMap<String, HashSet<u64>>,
-    cookies: BoundedMap<(Option<IpAddr>, String), ()>,
 }
 
 impl Observations {
@@ -64,18 +62,6 @@ impl Observations {
         let key = (ex.client.map(|c| c.ip()), ex.request.url.clone());
         let hop = self.hops.map.remove(&key)?;
         (ex.time <= hop.deadline).then_some(hop)
-    }
-
-    /// Whether the same client sent cookies to this host before.
-    pub fn credentials_hint(&self, ex: &Exchange) -> Option<Credentials> {
-        let key = (
-            ex.client.map(|c| c.ip()),
-            host_of(&ex.request.url).to_string(),
-        );
-        self.cookies
-            .map
-            .contains_key(&key)
-            .then_some(Credentials::Include)
     }
 
     /// Distinct origins this exchange's host has echoed in ACAO.
@@ -90,9 +76,6 @@ impl Observations {
     pub fn observe(&mut self, ex: &Exchange, hop: Option<&Hop>) {
         let client = ex.client.map(|c| c.ip());
         let host = host_of(&ex.request.url);
-        if ex.request.headers.contains("cookie") {
-            self.cookies.insert((client, host.to_string()), ());
-        }
         let Some(resp) = &ex.response else { return };
         if let (Some(origin), Some(acao)) =
             (ex.origin(), resp.headers.get("access-control-allow-origin"))
@@ -158,9 +141,10 @@ pub fn host_of(url: &str) -> &str {
 }
 
 /// The origin a client-side recording implies for a failed request whose headers lack
-/// `Origin`. Chromium's provisional request headers (all a HAR keeps for a request that never
-/// got a response) do not include it: the network service adds it on the wire. Taken from
-/// `Referer` or the page URL; `None` when that is the request's own origin.
+/// `Origin`, for the pairing key. Chromium's provisional request headers (all a HAR keeps for a
+/// request that never got a response) do not include it: the network service adds it on the
+/// wire. Taken from `Referer` or the page URL; `None` when that is the request's own origin.
+/// (The classifier makes the finer call on such entries itself.)
 pub fn recorded_origin(ex: &Exchange) -> Option<String> {
     if !matches!(ex.source.location, crate::model::Location::HarEntry(_))
         || ex.failure.is_none()

@@ -24,7 +24,7 @@ pub mod watch;
 
 use aggregate::{Aggregate, Limits};
 use context::Observations;
-use cors::{Context, Credentials};
+use cors::Context;
 use event::Event;
 use model::{Exchange, Pairing};
 use pair::{PairConfig, Pairer, Unit};
@@ -123,17 +123,16 @@ impl<'s> Analyzer<'s> {
                     .then(|| ex.hints.page_url.as_deref().and_then(context::origin_of))
                     .flatten()
             });
-        let credentials_hint = match (ex.is_preflight(), partner) {
-            (true, None) => self.observations.credentials_hint(ex),
-            _ => None::<Credentials>,
-        };
         let ctx = Context {
             partner,
             pairing,
             previous_hop: hop.as_ref().map(|h| h.previous.as_ref()),
             first_url: hop.as_ref().map(|h| h.first_url.as_str()),
             page_origin: page_origin.as_deref(),
-            credentials_hint,
+            // Cookies on other requests of the same client say nothing reliable about this
+            // one (real Chromium runs showed wrong inferences): the classifier infers from the
+            // preflight's own outcome instead.
+            credentials_hint: None,
             distinct_reflected_origins: self.observations.reflected_origins(ex),
         };
         let classification = cors::classify(ex, &ctx);

@@ -28,8 +28,7 @@ pub(super) fn classify(ex: &Exchange, ctx: &Context<'_>) -> Classification {
     let h = &ex.request.headers;
     let origin = h
         .get("origin")
-        .map(|v| String::from_utf8_lossy(trim_ows(v)).into_owned())
-        .or_else(|| crate::context::recorded_origin(ex));
+        .map(|v| String::from_utf8_lossy(trim_ows(v)).into_owned());
     let mut c = Classification {
         scope: Scope::NotCors(NotCors::NoOrigin),
         origin,
@@ -93,27 +92,9 @@ pub(super) fn classify(ex: &Exchange, ctx: &Context<'_>) -> Classification {
                 return c;
             }
             NetError::InvalidRedirect | NetError::Other => {
-                if is_preflight && c.origin.is_some() && is_transport_error(text) {
-                    // The browser fails the actual request with this net error; the preflight
-                    // itself is where it happened.
-                    c.scope = Scope::Cors(ExchangeType::Preflight);
-                    let o = c.origin.as_deref().unwrap_or("null");
-                    let line = line_for(ex, ctx, o);
-                    let v = Verdict {
-                        kind: Kind::PreflightNoResponse,
-                        cors_error: None,
-                        firefox_error: Some("CORSDidNotSucceed"),
-                        failed_parameter: Some(text.to_owned()),
-                        message: format!(
-                            "The preflight request to '{}' failed with {text} and got no response, so the browser fails the actual request with that error.",
-                            line.url
-                        ),
-                        confidence: Confidence::Certain,
-                        evidence: vec![("error".into(), text.to_owned())],
-                    };
-                    push_preflight_blocked(&mut c.verdicts, ctx, v);
-                    return c;
-                }
+                // Chromium reports a preflight that got no answer (refused, reset, DNS) as that
+                // net error, not as a CORS error: verified against real Chromium (scenario
+                // conn_refused_pf). It is a network failure, not a CORS one.
                 c.scope = Scope::NotCors(NotCors::NetworkError(text.to_owned()));
                 return c;
             }
@@ -256,16 +237,13 @@ fn provisional_origin(ex: &Exchange, ctx: &Context<'_>) -> Option<String> {
     }
     let page = page_origin(ex, ctx)?;
     let target = Origin::parse(&ex.request.url)?;
-    (Origin::parse(&page)? != target).then_some(page)
-}
-
-/// A failure to get any response (connection, DNS, TLS, timeout), as opposed to the browser or
-/// an extension refusing the load (`ERR_BLOCKED_BY_*`, `blocked:`) or the page cancelling it.
-fn is_transport_error(text: &str) -> bool {
-    !(text.contains("ERR_BLOCKED_BY_")
-        || text.contains("ERR_ABORTED")
-        || text.starts_with("blocked:")
-        || text.contains("NS_BINDING_ABORTED"))
+    if Origin::parse(&page)? != target {
+        return Some(page);
+    }
+    // Back at the page's own origin after a cross-origin hop (A -> B -> A): still a CORS
+    // request, and a tainted one, so the wire carried `Origin: null`.
+    let previous = ctx.previous_hop?;
+    (Origin::parse(&previous.request.url)? != target).then(|| "null".to_owned())
 }
 
 fn exchange_type(ex: &Exchange, ctx: &Context<'_>, is_preflight: bool) -> ExchangeType {
@@ -843,6 +821,14 @@ fn blocked_without_headers(
     line: &Line,
 ) -> Verdict {
     if let Some(pf) = ctx.partner.filter(|p| p.is_preflight()) {
+        // The preflight's own `Origin` is what its ACAO was checked against: after a tainting
+        // redirect it is `null`, while this entry's (provisional) headers name none.
+        let pf_origin = pf
+            .request
+            .headers
+            .get("origin")
+            .map(|v| String::from_utf8_lossy(trim_ows(v)).into_owned());
+        let o = pf_origin.as_deref().unwrap_or(o);
         let include = creds == Credentials::Include;
         if let Some(v) = preflight_blocked(pf, Some(ex), o, include, creds_assumption, line) {
             return v;
