@@ -321,8 +321,12 @@ fn agreement(input: &str) -> [usize; 5] {
         if outcome == Outcome::Inferred {
             report.push_str(&format!(
                 "\n[Inferred] {name}: chromium {} / corswatch {} ({})",
-                chrome_code.as_deref().unwrap_or(if chrome_blocked { "blocked" } else { "passed" }),
-                o.cors_error.as_deref().unwrap_or(if o.blocked { "blocked" } else { "passed" }),
+                chrome_code
+                    .as_deref()
+                    .unwrap_or(if chrome_blocked { "blocked" } else { "passed" }),
+                o.cors_error
+                    .as_deref()
+                    .unwrap_or(if o.blocked { "blocked" } else { "passed" }),
                 o.inferred.as_deref().unwrap_or("")
             ));
         }
@@ -366,15 +370,24 @@ fn devtools_har_agrees_with_chromium() {
         inferred, 0,
         "the DevTools HAR carries preflights and blocked responses' headers: every scenario must agree"
     );
-    assert!(agreed + agreed_inferred >= 110, "{agreed} + {agreed_inferred}");
+    assert!(
+        agreed + agreed_inferred >= 110,
+        "{agreed} + {agreed_inferred}"
+    );
 }
 
 #[test]
 fn pcap_agrees_with_chromium() {
     let [agreed, agreed_inferred, inferred, _none, wrong] = agreement(PCAP);
     assert_eq!(wrong, 0, "confident wrong verdicts");
-    assert_eq!(inferred, 0, "every scenario that reached the wire must agree");
-    assert!(agreed + agreed_inferred >= 110, "{agreed} + {agreed_inferred}");
+    assert_eq!(
+        inferred, 0,
+        "every scenario that reached the wire must agree"
+    );
+    assert!(
+        agreed + agreed_inferred >= 110,
+        "{agreed} + {agreed_inferred}"
+    );
 }
 
 #[test]
