@@ -256,11 +256,10 @@ impl Aggregate {
                         Kind::HeaderNotAllowed
                             | Kind::HeaderWildcardWithCredentials
                             | Kind::AcahUnparseable
-                    ) {
-                        if let Some(p) = &v.failed_parameter {
+                    )
+                        && let Some(p) = &v.failed_parameter {
                             self.request_headers.add(p, 1);
                         }
-                    }
                 }
                 VerdictClass::Warning => self.totals.warnings += 1,
                 VerdictClass::Finding => self.totals.findings += 1,

@@ -41,11 +41,10 @@ impl<K: std::hash::Hash + Eq + Clone, V> BoundedMap<K, V> {
     fn insert(&mut self, k: K, v: V) {
         if self.map.insert(k.clone(), v).is_none() {
             self.order.push_back(k);
-            if self.order.len() > MAX_KEYS {
-                if let Some(old) = self.order.pop_front() {
+            if self.order.len() > MAX_KEYS
+                && let Some(old) = self.order.pop_front() {
                     self.map.remove(&old);
                 }
-            }
         }
     }
 }
@@ -79,8 +78,7 @@ impl Observations {
         let Some(resp) = &ex.response else { return };
         if let (Some(origin), Some(acao)) =
             (ex.origin(), resp.headers.get("access-control-allow-origin"))
-        {
-            if origin.as_bytes() == acao && origin != "null" {
+            && origin.as_bytes() == acao && origin != "null" {
                 let set = self.reflected.map.get_mut(host);
                 match set {
                     Some(s) if s.len() < MAX_REFLECTED => {
@@ -94,9 +92,8 @@ impl Observations {
                     }
                 }
             }
-        }
-        if (300..400).contains(&resp.status) {
-            if let Some(loc) = resp.headers.get_str("location") {
+        if (300..400).contains(&resp.status)
+            && let Some(loc) = resp.headers.get_str("location") {
                 let next = resolve(&ex.request.url, loc.trim());
                 let (first_url, page_origin) = match hop {
                     Some(h) => (h.first_url.clone(), h.page_origin.clone()),
@@ -118,7 +115,6 @@ impl Observations {
                     },
                 );
             }
-        }
     }
 }
 

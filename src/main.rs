@@ -283,14 +283,13 @@ fn analyze(args: AnalyzeArgs) -> Result<u8> {
     };
     let limits = Limits::default();
     let mut analyzer = Analyzer::new(pairing, limits, |ev: &Event| {
-        if events_mode && write_err.is_none() {
-            if let Err(e) = serde_json::to_writer(&mut out, ev)
+        if events_mode && write_err.is_none()
+            && let Err(e) = serde_json::to_writer(&mut out, ev)
                 .map_err(io::Error::from)
                 .and_then(|()| out.write_all(b"\n"))
             {
                 write_err = Some(e);
             }
-        }
     });
 
     let mut stdin_used = false;
@@ -438,7 +437,7 @@ impl Progress {
 
     fn tick(&mut self, read: &AtomicU64) {
         self.n = self.n.wrapping_add(1);
-        if self.n % 1024 != 0 {
+        if !self.n.is_multiple_of(1024) {
             return;
         }
         if self.bar.is_none() {

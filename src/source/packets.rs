@@ -67,6 +67,9 @@ pub struct PacketReader {
     capacity: usize,
 }
 
+/// Receives each packet: (timestamp, link type, bytes, packet number); returns false to pause.
+pub type OnPacket<'a> = dyn FnMut(Timestamp, u32, &[u8], u64) -> bool + 'a;
+
 /// Whether [`PacketReader::read`] stopped because the caller asked or because the file ended.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Step {
@@ -134,7 +137,7 @@ impl PacketReader {
 
     /// Calls `f(timestamp, link type, bytes, packet number)` for each packet until `f` returns
     /// false, a problem is found, or the file ends.
-    pub fn read(&mut self, f: &mut dyn FnMut(Timestamp, u32, &[u8], u64) -> bool) -> Step {
+    pub fn read(&mut self, f: &mut OnPacket<'_>) -> Step {
         let Some(mut reader) = self.reader.take() else {
             return Step::Ended;
         };
@@ -207,7 +210,7 @@ impl PacketReader {
     fn block(
         &mut self,
         block: PcapBlockOwned<'_>,
-        f: &mut dyn FnMut(Timestamp, u32, &[u8], u64) -> bool,
+        f: &mut OnPacket<'_>,
     ) -> bool {
         match block {
             PcapBlockOwned::LegacyHeader(h) => {
@@ -358,6 +361,6 @@ mod tests {
             offset: 10,
         };
         assert_eq!(ng_timestamp(512, bin), Timestamp(10_500_000_000));
-        assert_eq!(ng_timestamp(u64::MAX, us).0 > 0, true);
+        assert!(ng_timestamp(u64::MAX, us).0 > 0);
     }
 }
