@@ -227,6 +227,7 @@ async function runScenario(sc) {
           });
         x.onerror = () => resolve({ ok: false, error: 'XMLHttpRequest error event', status: x.status });
         x.ontimeout = () => resolve({ ok: false, error: 'timeout' });
+        if (sc.xhr_upload) x.upload.onprogress = () => {};
         x.send(sc.body ?? null);
         return;
       }
