@@ -478,6 +478,19 @@ fn scenarios() -> Vec<Scn> {
         .xhr()
         .creds()
         .expect("InvalidAllowCredentials"),
+        s("cred_nocookie_wildcard", "wildcard_with_credentials", "credentials include to the third origin (no cookie there), ACAO *")
+            .creds()
+            .target(Third)
+            .resp(r(200).h("Access-Control-Allow-Origin", "*"))
+            .expect("WildcardOriginNotAllowed"),
+        s("cred_nocookie_acac_missing", "acac_invalid", "credentials include to the third origin (no cookie there), no ACAC")
+            .creds()
+            .target(Third)
+            .expect("InvalidAllowCredentials"),
+        s("cred_nocookie_ok", "success", "credentials include to the third origin (no cookie there), ACAO page + ACAC true")
+            .creds()
+            .target(Third)
+            .resp(ok_creds()),
         s(
             "nocred_acac_true_star",
             "success",

@@ -44,10 +44,14 @@ async function main() {
   // sites, so every credentialed scenario sends a third-party cookie).
   const userDataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'corswatch-chromium-'));
   fs.mkdirSync(path.join(userDataDir, 'Default'), { recursive: true });
-  fs.writeFileSync(
-    path.join(userDataDir, 'Default', 'Preferences'),
-    JSON.stringify({ profile: { block_third_party_cookies: false, cookie_controls_mode: 0 } }),
-  );
+  // Without these prefs a fresh Chromium 156 profile sends no third-party cookies (observed; set
+  // CW_NO_COOKIE_PREFS=1 to see it).
+  if (process.env.CW_NO_COOKIE_PREFS !== '1') {
+    fs.writeFileSync(
+      path.join(userDataDir, 'Default', 'Preferences'),
+      JSON.stringify({ profile: { block_third_party_cookies: false, cookie_controls_mode: 0 } }),
+    );
+  }
   const harPath = path.join(outDir, 'playwright.har');
   // Playwright adds its own --disable-features/--enable-features (among them
   // AvoidCorsURLLoaderRestartOnRedirect and ThirdPartyStoragePartitioning). The ground truth is
