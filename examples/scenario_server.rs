@@ -71,6 +71,8 @@ struct Scn {
     mode: &'static str,
     target: Target,
     read_header: Option<&'static str>,
+    /// XHR with an upload progress listener (forces a preflight).
+    xhr_upload: bool,
     repeat: u32,
     use_cache: bool,
     /// What `cors-taxonomy.md` predicts: None = passes CORS, Some(code) = blocked with that code.
@@ -93,6 +95,7 @@ fn s(name: &'static str, kind: &'static str, desc: &'static str) -> Scn {
         mode: "cors",
         target: Target::Api,
         read_header: None,
+        xhr_upload: false,
         repeat: 1,
         use_cache: false,
         expect: None,
@@ -133,6 +136,11 @@ impl Scn {
     }
     fn read(mut self, h: &'static str) -> Self {
         self.read_header = Some(h);
+        self
+    }
+    fn upload(mut self) -> Self {
+        self.client = "xhr";
+        self.xhr_upload = true;
         self
     }
     fn twice(mut self) -> Self {
@@ -470,6 +478,19 @@ fn scenarios() -> Vec<Scn> {
         .xhr()
         .creds()
         .expect("InvalidAllowCredentials"),
+        s("cred_nocookie_wildcard", "wildcard_with_credentials", "credentials include to the third origin (no cookie there), ACAO *")
+            .creds()
+            .target(Third)
+            .resp(r(200).h("Access-Control-Allow-Origin", "*"))
+            .expect("WildcardOriginNotAllowed"),
+        s("cred_nocookie_acac_missing", "acac_invalid", "credentials include to the third origin (no cookie there), no ACAC")
+            .creds()
+            .target(Third)
+            .expect("InvalidAllowCredentials"),
+        s("cred_nocookie_ok", "success", "credentials include to the third origin (no cookie there), ACAO page + ACAC true")
+            .creds()
+            .target(Third)
+            .resp(ok_creds()),
         s(
             "nocred_acac_true_star",
             "success",
@@ -921,6 +942,56 @@ fn scenarios() -> Vec<Scn> {
         .body("x")
         .twice()
         .pf(pf_ok()),
+        s("pf_cache_maxage_invalid", "success", "same PUT twice, Max-Age 'abc' (treated as the 5 s default)")
+            .method("PUT")
+            .body("x")
+            .twice()
+            .pf(pf_ok().h("Access-Control-Max-Age", "abc")),
+        s("pf_cache_maxage_negative", "success", "same PUT twice, Max-Age -1 (no caching)")
+            .method("PUT")
+            .body("x")
+            .twice()
+            .pf(pf_ok().h("Access-Control-Max-Age", "-1")),
+        // ---- more preflight triggers and checks ----
+        s("pf_xhr_upload_forced", "success", "XHR POST text/plain with an upload listener: forced preflight")
+            .upload()
+            .method("POST")
+            .hdr("Content-Type", "text/plain")
+            .body("hello")
+            .pf(r(204).ok_origin()),
+        s("pf_xhr_upload_forced_no_acao", "preflight_acao_missing", "forced preflight (upload listener) answered without ACAO")
+            .upload()
+            .method("POST")
+            .hdr("Content-Type", "text/plain")
+            .body("hello")
+            .pf(r(204))
+            .expect("PreflightMissingAllowOriginHeader"),
+        s("pf_safelist_overflow_accept", "safelist_overflow_preflight", "Accept value over 128 bytes is not safelisted; ACAH lacks accept")
+            .hdr("Accept", "application/json,aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa")
+            .pf(r(204).ok_origin())
+            .expect("HeaderDisallowedByPreflightResponse"),
+        s("pf_range_suffix", "safelist_overflow_preflight", "Range bytes=-500 (suffix range, not safelisted); ACAH lacks range")
+            .hdr("Range", "bytes=-500")
+            .pf(r(204).ok_origin())
+            .expect("HeaderDisallowedByPreflightResponse"),
+        s("ok_range_safelisted", "success", "Range bytes=0-10 is safelisted: no preflight").hdr("Range", "bytes=0-10"),
+        s("pf_acam_lowercase_put", "method_case_mismatch", "PUT with ACAM 'put' (case-sensitive match)")
+            .method("PUT")
+            .body("x")
+            .pf(r(204).ok_origin().h("Access-Control-Allow-Methods", "put"))
+            .expect("MethodDisallowedByPreflightResponse"),
+        s("pf_acao_star_ok", "success", "PUT, preflight ACAO * without credentials")
+            .method("PUT")
+            .body("x")
+            .pf(r(204).h("Access-Control-Allow-Origin", "*").h("Access-Control-Allow-Methods", "PUT"))
+            .resp(r(200).h("Access-Control-Allow-Origin", "*")),
+        s("pf_cred_acac_true_case", "preflight_credentials_fail", "credentialed PUT, preflight ACAC True")
+            .method("PUT")
+            .body("x")
+            .creds()
+            .pf(pf_ok().h("Access-Control-Allow-Credentials", "True"))
+            .resp(ok_creds())
+            .expect("PreflightInvalidAllowCredentials"),
         // ---- redirects of actual requests ----
         s(
             "redir_same_origin_ok",
@@ -1094,6 +1165,15 @@ fn scenarios() -> Vec<Scn> {
             r(200).ok_origin(),
         ])
         .expect("AllowOriginMismatch"),
+        s("redir_303_post", "success", "POST 303 API→API, followed as GET")
+            .method("POST")
+            .hdr("Content-Type", "text/plain")
+            .body("x")
+            .steps(vec![r(303).ok_origin().h("Location", "{api}/s/{name}/1"), r(200).ok_origin()]),
+        s("redir_loop", "redirect_loop", "API redirects to itself forever (net::ERR_TOO_MANY_REDIRECTS)")
+            .steps(vec![r(302).ok_origin().h("Location", "{api}/s/{name}")]),
+        s("redir_to_data_url", "redirect_bad_scheme", "API 302 to a data: URL")
+            .steps(vec![r(302).ok_origin().h("Location", "data:text/plain,hi")]),
         // ---- expose headers ----
         s(
             "expose_hidden",
@@ -1126,6 +1206,9 @@ fn scenarios() -> Vec<Scn> {
                 .h("X-Secret", "s3cr3t")
                 .h("Access-Control-Expose-Headers", "*"),
         ),
+        s("expose_star_nocreds", "success", "fetch reads X-Secret, ACEH * without credentials")
+            .read("X-Secret")
+            .resp(r(200).ok_origin().h("X-Secret", "s3cr3t").h("Access-Control-Expose-Headers", "*")),
         s(
             "expose_hidden_xhr",
             "expose_header_hidden",
@@ -1256,6 +1339,7 @@ impl Ctx {
             "credentials": sc.credentials,
             "mode": sc.mode,
             "read_header": sc.read_header,
+            "xhr_upload": sc.xhr_upload,
             "repeat": sc.repeat,
             "use_cache": sc.use_cache,
             "expect": {"blocked": sc.expect.is_some(), "cors_error": sc.expect},

@@ -44,10 +44,14 @@ async function main() {
   // sites, so every credentialed scenario sends a third-party cookie).
   const userDataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'corswatch-chromium-'));
   fs.mkdirSync(path.join(userDataDir, 'Default'), { recursive: true });
-  fs.writeFileSync(
-    path.join(userDataDir, 'Default', 'Preferences'),
-    JSON.stringify({ profile: { block_third_party_cookies: false, cookie_controls_mode: 0 } }),
-  );
+  // Without these prefs a fresh Chromium 156 profile sends no third-party cookies (observed; set
+  // CW_NO_COOKIE_PREFS=1 to see it).
+  if (process.env.CW_NO_COOKIE_PREFS !== '1') {
+    fs.writeFileSync(
+      path.join(userDataDir, 'Default', 'Preferences'),
+      JSON.stringify({ profile: { block_third_party_cookies: false, cookie_controls_mode: 0 } }),
+    );
+  }
   const harPath = path.join(outDir, 'playwright.har');
   // Playwright adds its own --disable-features/--enable-features (among them
   // AvoidCorsURLLoaderRestartOnRedirect and ThirdPartyStoragePartitioning). The ground truth is
@@ -168,7 +172,8 @@ async function main() {
   };
   fs.writeFileSync(path.join(outDir, 'ground-truth.json'), JSON.stringify({ meta, scenarios: truth }, null, 1) + '\n');
   const har = buildDevtoolsHar(events, bodies, browserVersion, cdpPage);
-  fs.writeFileSync(path.join(outDir, 'devtools.har'), JSON.stringify(har, null, 1) + '\n');
+  // Compact JSON (DevTools indents by 2): keeps the committed capture small.
+  fs.writeFileSync(path.join(outDir, 'devtools.har'), JSON.stringify(har) + '\n');
   const blocked = truth.filter((t) => t.blocked).length;
   const surprises = truth.filter((t) => t.expected.cors_error !== t.cors_error || t.expected.blocked !== t.blocked);
   console.error(`corswatch browser: ${truth.length} scenarios, ${blocked} blocked, ${surprises.length} differ from the taxonomy's prediction`);
@@ -227,6 +232,7 @@ async function runScenario(sc) {
           });
         x.onerror = () => resolve({ ok: false, error: 'XMLHttpRequest error event', status: x.status });
         x.ontimeout = () => resolve({ ok: false, error: 'timeout' });
+        if (sc.xhr_upload) x.upload.onprogress = () => {};
         x.send(sc.body ?? null);
         return;
       }
@@ -511,6 +517,10 @@ function buildDevtoolsHar(events, bodies, browserVersion, pageUrl) {
         timings.wait = Math.max(0, timing.receiveHeadersEnd - timing.sendEnd);
         const recvMs = (endTs - timing.requestTime) * 1000 - timing.receiveHeadersEnd;
         timings.receive = Math.max(0, recvMs);
+        timings._workerStart = timing.workerStart;
+        timings._workerReady = timing.workerReady;
+        timings._workerFetchStart = timing.workerFetchStart;
+        timings._workerRespondWithSettled = timing.workerRespondWithSettled;
       } else {
         timings.blocked = totalMs;
         timings._blocked_queueing = totalMs;
@@ -562,18 +572,22 @@ function buildDevtoolsHar(events, bodies, browserVersion, pageUrl) {
         bodySize: headersText && !failed ? Math.max(0, transfer - headersText.length) : -1,
         _transferSize: transfer,
         _error: failed ? failed.errorText : null,
+        _fetchedViaServiceWorker: !!resp?.fromServiceWorker,
       };
+      // DevTools: remoteAddress() is `${remoteIPAddress}:${remotePort}` (CDP already brackets IPv6);
+      // Log.ts strips the port into `connection` and its /\[\]/g replace leaves the brackets.
+      const remote = resp?.remoteIPAddress ?? '';
       const entry = {
-        _connectionId: resp ? String(resp.connectionId ?? '') : '',
         _initiator: exportedInit,
         _priority: rws.request.initialPriority,
         _resourceType: resourceType(rws),
         cache: {},
-        ...(resp && resp.connectionId ? { connection: String(resp.connectionId) } : {}),
+        ...(resp && resp.remotePort ? { connection: String(resp.remotePort) } : {}),
+        ...(resp && resp.connectionId && String(resp.connectionId) !== '0' ? { _connectionId: String(resp.connectionId) } : {}),
         pageref: 'page_1',
         request,
         response,
-        serverIPAddress: resp?.remoteIPAddress ? resp.remoteIPAddress.replace(/^\[|\]$/g, '') : '',
+        serverIPAddress: remote,
         startedDateTime: new Date(rws.wallTime * 1000).toISOString(),
         time,
         timings,
