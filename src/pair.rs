@@ -194,6 +194,14 @@ impl Pairer {
         }
     }
 
+    /// Moves the clock forward without an exchange (a quiet live link), settling what expired.
+    pub fn advance(&mut self, now: Timestamp, out: &mut Vec<Unit>) {
+        if now > self.now {
+            self.now = now;
+        }
+        self.expire(self.now, false, out);
+    }
+
     /// End of input: everything held is settled. Preflights whose window had not closed yet
     /// are marked `capture_open`.
     pub fn finish(&mut self, out: &mut Vec<Unit>) {

@@ -207,11 +207,7 @@ impl PacketReader {
     }
 
     /// Handles one block; returns what `f` said (true for blocks that are not packets).
-    fn block(
-        &mut self,
-        block: PcapBlockOwned<'_>,
-        f: &mut OnPacket<'_>,
-    ) -> bool {
+    fn block(&mut self, block: PcapBlockOwned<'_>, f: &mut OnPacket<'_>) -> bool {
         match block {
             PcapBlockOwned::LegacyHeader(h) => {
                 self.nanos = h.is_nanosecond_precision();
