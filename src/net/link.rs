@@ -3,7 +3,7 @@
 //! slicer, which keeps what parsed and tells a snaplen cut apart from a malformed header.
 
 use etherparse::{EtherType, LaxNetSlice, LaxSlicedPacket};
-use std::net::{IpAddr, SocketAddr};
+use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr};
 
 /// Link-layer header types (LINKTYPE values in files, a few DLT aliases from live capture).
 pub mod linktype {
@@ -91,24 +91,21 @@ pub enum Frame<'a> {
 /// Decodes one frame of link type `link`.
 pub fn decode(link: u32, data: &[u8]) -> Frame<'_> {
     use linktype::*;
-    let sliced = match link {
-        ETHERNET => match LaxSlicedPacket::from_ethernet(data) {
-            Ok(p) => p,
-            Err(_) => return Frame::Truncated,
-        },
+    match link {
+        ETHERNET => ethernet(data),
         LINUX_SLL => {
             // 16-byte header; the protocol (EtherType for IP) is its last two bytes.
-            let (Some(hdr), Some(rest)) = (data.get(14..16), data.get(16..)) else {
-                return Frame::Truncated;
-            };
-            LaxSlicedPacket::from_ether_type(EtherType(u16::from_be_bytes([hdr[0], hdr[1]])), rest)
+            match (data.get(14..16), data.get(16..)) {
+                (Some(h), Some(rest)) => by_ether_type(u16::from_be_bytes([h[0], h[1]]), rest),
+                _ => Frame::Truncated,
+            }
         }
         LINUX_SLL2 => {
             // 20-byte header that starts with the protocol.
-            let (Some(hdr), Some(rest)) = (data.get(0..2), data.get(20..)) else {
-                return Frame::Truncated;
-            };
-            LaxSlicedPacket::from_ether_type(EtherType(u16::from_be_bytes([hdr[0], hdr[1]])), rest)
+            match (data.get(0..2), data.get(20..)) {
+                (Some(h), Some(rest)) => by_ether_type(u16::from_be_bytes([h[0], h[1]]), rest),
+                _ => Frame::Truncated,
+            }
         }
         NULL | LOOP => {
             // A 4-byte address family in the writer's byte order (NULL) or network order
@@ -120,20 +117,136 @@ pub fn decode(link: u32, data: &[u8]) -> Frame<'_> {
             let af = if le > 0xffff { le.swap_bytes() } else { le };
             match af {
                 // AF_INET everywhere; AF_INET6 on BSDs (24), FreeBSD (28), macOS (30).
-                2 | 24 | 28 | 30 => match LaxSlicedPacket::from_ip(rest) {
-                    Ok(p) => p,
-                    Err(_) => return Frame::Malformed,
-                },
-                _ => return Frame::NotTcp,
+                2 | 24 | 28 | 30 => ip(rest),
+                _ => Frame::NotTcp,
             }
         }
-        RAW | DLT_RAW | DLT_RAW_OPENBSD | IPV4 | IPV6 => match LaxSlicedPacket::from_ip(data) {
-            Ok(p) => p,
-            Err(_) => return Frame::Malformed,
-        },
-        _ => return Frame::UnknownLink,
+        RAW | DLT_RAW | DLT_RAW_OPENBSD | IPV4 | IPV6 => ip(data),
+        _ => Frame::UnknownLink,
+    }
+}
+
+const VLAN_TAGS: [u16; 3] = [0x8100, 0x88a8, 0x9100];
+
+fn ethernet(data: &[u8]) -> Frame<'_> {
+    // Fast path by hand for IP, untagged or behind up to three VLAN tags; anything else
+    // (MACsec, ARP, odd tags) goes through etherparse.
+    let mut off = 12;
+    for _ in 0..4 {
+        let Some(et) = data.get(off..off + 2) else {
+            return Frame::Truncated;
+        };
+        let et = u16::from_be_bytes([et[0], et[1]]);
+        if VLAN_TAGS.contains(&et) {
+            off += 4;
+            continue;
+        }
+        if et == 0x0800 || et == 0x86dd {
+            return ip(data.get(off + 2..).unwrap_or(&[]));
+        }
+        break;
+    }
+    match LaxSlicedPacket::from_ethernet(data) {
+        Ok(p) => from_sliced(&p),
+        Err(_) => Frame::Truncated,
+    }
+}
+
+fn by_ether_type(et: u16, rest: &[u8]) -> Frame<'_> {
+    if et == 0x0800 || et == 0x86dd {
+        ip(rest)
+    } else {
+        from_sliced(&LaxSlicedPacket::from_ether_type(EtherType(et), rest))
+    }
+}
+
+/// An IP packet: plain IPv4 and IPv6 without extension headers by hand (the common case, at
+/// line rate), the rest (IPv6 extension headers, IPsec AH, jumbograms) through etherparse.
+fn ip(d: &[u8]) -> Frame<'_> {
+    if let Some(f) = fast_ip(d) {
+        return f;
+    }
+    match LaxSlicedPacket::from_ip(d) {
+        Ok(p) => from_sliced(&p),
+        Err(_) if d.len() < 20 => Frame::Truncated,
+        Err(_) => Frame::Malformed,
+    }
+}
+
+fn fast_ip(d: &[u8]) -> Option<Frame<'_>> {
+    match d.first()? >> 4 {
+        4 => {
+            let h = d.get(..20)?;
+            let ihl = usize::from(h[0] & 0x0f) * 4;
+            let total = usize::from(u16::from_be_bytes([h[2], h[3]]));
+            if ihl < 20 || total < ihl || d.len() < ihl {
+                return None;
+            }
+            if u16::from_be_bytes([h[6], h[7]]) & 0x3fff != 0 {
+                // More-fragments flag or a fragment offset.
+                return Some(Frame::Fragment);
+            }
+            match h[9] {
+                6 => {}
+                51 => return None,
+                _ => return Some(Frame::NotTcp),
+            }
+            let src = IpAddr::V4(Ipv4Addr::new(h[12], h[13], h[14], h[15]));
+            let dst = IpAddr::V4(Ipv4Addr::new(h[16], h[17], h[18], h[19]));
+            let end = total.min(d.len());
+            let missing = total - end;
+            Some(tcp(src, dst, d.get(ihl..end)?, missing))
+        }
+        6 => {
+            let h = d.get(..40)?;
+            let plen = usize::from(u16::from_be_bytes([h[4], h[5]]));
+            if h[6] != 6 || plen == 0 {
+                return None;
+            }
+            let mut a = [0u8; 16];
+            a.copy_from_slice(&h[8..24]);
+            let src = IpAddr::V6(Ipv6Addr::from(a));
+            a.copy_from_slice(&h[24..40]);
+            let dst = IpAddr::V6(Ipv6Addr::from(a));
+            let total = 40 + plen;
+            let end = total.min(d.len());
+            Some(tcp(src, dst, d.get(40..end)?, total - end))
+        }
+        _ => None,
+    }
+}
+
+/// A TCP segment in `b`; `missing` bytes of the IP payload were cut off after `b`.
+fn tcp(src: IpAddr, dst: IpAddr, b: &[u8], missing: usize) -> Frame<'_> {
+    let Some(h) = b.get(0..20) else {
+        return if missing > 0 {
+            Frame::Truncated
+        } else {
+            Frame::Malformed
+        };
     };
-    from_sliced(&sliced)
+    let doff = usize::from(h[12] >> 4) * 4;
+    if doff < 20 {
+        return Frame::Malformed;
+    }
+    let Some(payload) = b.get(doff..) else {
+        return if missing > 0 {
+            Frame::Truncated
+        } else {
+            Frame::Malformed
+        };
+    };
+    let sport = u16::from_be_bytes([h[0], h[1]]);
+    let dport = u16::from_be_bytes([h[2], h[3]]);
+    Frame::Tcp(Segment {
+        src: SocketAddr::new(src, sport),
+        dst: SocketAddr::new(dst, dport),
+        seq: u32::from_be_bytes([h[4], h[5], h[6], h[7]]),
+        ack: u32::from_be_bytes([h[8], h[9], h[10], h[11]]),
+        flags: h[13],
+        payload,
+        missing: u32::try_from(missing).unwrap_or(u32::MAX),
+    })
 }
 
 fn from_sliced<'a>(p: &LaxSlicedPacket<'a>) -> Frame<'a> {
@@ -175,37 +288,12 @@ fn from_sliced<'a>(p: &LaxSlicedPacket<'a>) -> Frame<'a> {
     if ip.ip_number != etherparse::IpNumber::TCP {
         return Frame::NotTcp;
     }
-    let b = ip.payload;
-    let Some(h) = b.get(0..20) else {
-        return Frame::Truncated;
-    };
-    let doff = usize::from(h[12] >> 4) * 4;
-    if doff < 20 {
-        return Frame::Malformed;
-    }
-    let Some(payload) = b.get(doff..) else {
-        return if ip.incomplete {
-            Frame::Truncated
-        } else {
-            Frame::Malformed
-        };
-    };
     let missing = if ip.incomplete {
         // End of the frame's payload vs. the end the IP header announced.
-        let have_end = (payload.as_ptr() as usize).saturating_add(payload.len());
+        let have_end = (ip.payload.as_ptr() as usize).saturating_add(ip.payload.len());
         declared_end.map_or(0, |end| end.saturating_sub(have_end))
     } else {
         0
     };
-    let sport = u16::from_be_bytes([h[0], h[1]]);
-    let dport = u16::from_be_bytes([h[2], h[3]]);
-    Frame::Tcp(Segment {
-        src: SocketAddr::new(src, sport),
-        dst: SocketAddr::new(dst, dport),
-        seq: u32::from_be_bytes([h[4], h[5], h[6], h[7]]),
-        ack: u32::from_be_bytes([h[8], h[9], h[10], h[11]]),
-        flags: h[13],
-        payload,
-        missing: u32::try_from(missing).unwrap_or(u32::MAX),
-    })
+    tcp(src, dst, ip.payload, missing)
 }
