@@ -239,8 +239,11 @@ fn read(bytes: Vec<u8>) -> Run {
     }
 }
 
-/// (method, url, status) of each exchange, in order.
-fn summary(r: &Run) -> Vec<(String, String, Option<u16>)> {
+/// (method, url, status) of an exchange.
+type Summary = (String, String, Option<u16>);
+
+/// Summaries of the exchanges, in order.
+fn summary(r: &Run) -> Vec<Summary> {
     r.exchanges
         .iter()
         .map(|x| {
@@ -298,7 +301,7 @@ fn chunked(body_parts: &[&str]) -> Vec<u8> {
     r
 }
 
-fn s(m: &str, u: &str, st: Option<u16>) -> (String, String, Option<u16>) {
+fn s(m: &str, u: &str, st: Option<u16>) -> Summary {
     (m.to_string(), u.to_string(), st)
 }
 
@@ -740,7 +743,7 @@ fn pcapng_with_two_link_types_and_resolutions() {
         body.extend_from_slice(&(data.len() as u32).to_le_bytes());
         body.extend_from_slice(&(data.len() as u32).to_le_bytes());
         body.extend_from_slice(data);
-        while body.len() % 4 != 0 {
+        while !body.len().is_multiple_of(4) {
             body.push(0);
         }
         block(6, &body)
@@ -786,7 +789,7 @@ fn pcapng_with_two_link_types_and_resolutions() {
 // ---------------------------------------------------------------- property test
 
 /// Requests and responses of a keep-alive connection with preflights, as two byte streams.
-fn streams(n: usize) -> (Vec<u8>, Vec<u8>, Vec<(String, String, Option<u16>)>) {
+fn streams(n: usize) -> (Vec<u8>, Vec<u8>, Vec<Summary>) {
     let (mut rq, mut rs, mut want) = (Vec::new(), Vec::new(), Vec::new());
     for i in 0..n {
         let path = format!("/api/{i}");

@@ -644,18 +644,15 @@ fn parse_length(v: &[u8]) -> Option<u64> {
 fn chunked(mut c: Chunk, buf: &[u8]) -> Result<(usize, Option<Chunk>), usize> {
     let mut i = 0;
     while i < buf.len() {
-        match c {
-            Chunk::Data(n) => {
-                let k = n.min((buf.len() - i) as u64);
-                i += k as usize;
-                c = if k == n {
-                    Chunk::DataEnd
-                } else {
-                    Chunk::Data(n - k)
-                };
-                continue;
-            }
-            _ => {}
+        if let Chunk::Data(n) = c {
+            let k = n.min((buf.len() - i) as u64);
+            i += k as usize;
+            c = if k == n {
+                Chunk::DataEnd
+            } else {
+                Chunk::Data(n - k)
+            };
+            continue;
         }
         let b = buf[i];
         i += 1;

@@ -345,6 +345,6 @@ mod tests {
             offset: 10,
         };
         assert_eq!(ng_timestamp(512, bin), Timestamp(10_500_000_000));
-        assert_eq!(ng_timestamp(u64::MAX, us).0 > 0, true);
+        assert!(ng_timestamp(u64::MAX, us).0 > 0);
     }
 }
