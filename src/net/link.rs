@@ -297,3 +297,111 @@ fn from_sliced<'a>(p: &LaxSlicedPacket<'a>) -> Frame<'a> {
     };
     tcp(src, dst, ip.payload, missing)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn ipv4_tcp(payload: &[u8], frag: u16) -> Vec<u8> {
+        let total = (40 + payload.len()) as u16;
+        let mut p = vec![0x45, 0];
+        p.extend_from_slice(&total.to_be_bytes());
+        p.extend_from_slice(&[0, 1]);
+        p.extend_from_slice(&frag.to_be_bytes());
+        p.extend_from_slice(&[64, 6, 0, 0, 10, 0, 0, 1, 10, 0, 0, 2]);
+        p.extend_from_slice(&[0x9c, 0x40, 0, 80, 0, 0, 0, 7, 0, 0, 0, 9, 0x50, 0x18, 1, 0]);
+        p.extend_from_slice(&[0, 0, 0, 0]);
+        p.extend_from_slice(payload);
+        p
+    }
+
+    fn ipv6_hbh_tcp(payload: &[u8]) -> Vec<u8> {
+        // IPv6 with a hop-by-hop options header before TCP: the etherparse path.
+        let mut p = vec![0x60, 0, 0, 0];
+        p.extend_from_slice(&((8 + 20 + payload.len()) as u16).to_be_bytes());
+        p.extend_from_slice(&[0, 64]);
+        p.extend_from_slice(&[0xfd, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 1]);
+        p.extend_from_slice(&[0xfd, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 2]);
+        p.extend_from_slice(&[6, 0, 1, 4, 0, 0, 0, 0]);
+        p.extend_from_slice(&[0x9c, 0x40, 0, 80, 0, 0, 0, 7, 0, 0, 0, 9, 0x50, 0x18, 1, 0]);
+        p.extend_from_slice(&[0, 0, 0, 0]);
+        p.extend_from_slice(payload);
+        p
+    }
+
+    fn tcp_of(f: Frame<'_>) -> Segment<'_> {
+        match f {
+            Frame::Tcp(s) => s,
+            other => panic!("{other:?}"),
+        }
+    }
+
+    #[test]
+    fn qinq_ethernet() {
+        let mut f = vec![0; 12];
+        f.extend_from_slice(&[0x88, 0xa8, 0, 1, 0x81, 0, 0, 2, 0x08, 0]);
+        f.extend(ipv4_tcp(b"GET", 0));
+        // Ethernet padding after the IP packet is not payload.
+        f.extend_from_slice(&[0; 6]);
+        let s = tcp_of(decode(linktype::ETHERNET, &f));
+        assert_eq!(s.payload, b"GET");
+        assert_eq!(s.src.port(), 40000);
+        assert_eq!((s.seq, s.ack), (7, 9));
+        assert_eq!(s.missing, 0);
+    }
+
+    #[test]
+    fn fragments_and_truncation() {
+        assert_eq!(decode(linktype::RAW, &ipv4_tcp(b"x", 0x2000)), Frame::Fragment);
+        assert_eq!(decode(linktype::RAW, &ipv4_tcp(b"x", 0x0010)), Frame::Fragment);
+        let mut p = ipv4_tcp(b"hello world", 0);
+        p.truncate(45);
+        let s = tcp_of(decode(linktype::RAW, &p));
+        assert_eq!((s.payload, s.missing), (&b"hello"[..], 6));
+        p.truncate(30);
+        assert_eq!(decode(linktype::RAW, &p), Frame::Truncated);
+        assert_eq!(decode(linktype::ETHERNET, &[0; 5]), Frame::Truncated);
+        assert_eq!(decode(147, &[0; 50]), Frame::UnknownLink);
+    }
+
+    #[test]
+    fn ipv6_extension_headers_and_null_byte_orders() {
+        let p = ipv6_hbh_tcp(b"HTTP/1.1");
+        let s = tcp_of(decode(linktype::IPV6, &p));
+        assert_eq!(s.payload, b"HTTP/1.1");
+        for af in [30u32.to_le_bytes(), 30u32.to_be_bytes(), 24u32.to_le_bytes()] {
+            let mut f = af.to_vec();
+            f.extend_from_slice(&p);
+            assert_eq!(tcp_of(decode(linktype::NULL, &f)).payload, b"HTTP/1.1");
+        }
+        let mut sll2 = vec![0x86, 0xdd];
+        sll2.extend_from_slice(&[0; 18]);
+        sll2.extend_from_slice(&p);
+        assert_eq!(tcp_of(decode(linktype::LINUX_SLL2, &sll2)).payload, b"HTTP/1.1");
+    }
+
+    #[test]
+    fn arbitrary_bytes_do_not_panic() {
+        let mut x = 0x1234_5678_9abc_def0u64;
+        for len in 0..400 {
+            let mut buf = Vec::with_capacity(len);
+            for _ in 0..len {
+                x ^= x << 13;
+                x ^= x >> 7;
+                x ^= x << 17;
+                buf.push(x as u8);
+            }
+            for link in [0, 1, 12, 101, 108, 113, 228, 229, 276] {
+                let _ = decode(link, &buf);
+                if len > 20 {
+                    // Make the IP version plausible so the IP paths run too.
+                    let mut b = buf.clone();
+                    b[0] = 0x45;
+                    let _ = decode(link, &b);
+                    b[0] = 0x60;
+                    let _ = decode(link, &b);
+                }
+            }
+        }
+    }
+}
