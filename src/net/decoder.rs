@@ -194,13 +194,7 @@ impl Decoder {
     pub fn packet(&mut self, ts: Timestamp, link: u32, data: &[u8], number: u64) -> Outcome {
         self.health.packets += 1;
         self.health.bytes += data.len() as u64;
-        if ts > self.now {
-            self.now = ts;
-        }
-        if self.now.since(self.last_sweep) > 10_000_000_000 {
-            self.last_sweep = self.now;
-            self.sweep_idle();
-        }
+        self.advance(ts);
         match link::decode(link, data) {
             Frame::Tcp(seg) => {
                 if seg.missing > 0 {
@@ -306,8 +300,74 @@ impl Decoder {
         self.held_total = self.held_total.saturating_add(after).saturating_sub(before);
         let over = self.held_total > self.limits.max_held_total;
         let done = seg.rst() || (dirs[0].finished() && dirs[1].finished());
-        if done || over {
+        if done {
             self.close(key, false);
+        } else if over {
+            self.relieve();
+        }
+    }
+
+    /// Over the global cap on held bytes: the connections holding the most skip their holes
+    /// until the total is back under half the cap (so the scan is rare).
+    fn relieve(&mut self) {
+        let mut holders: Vec<(usize, FlowKey)> = self
+            .flows
+            .iter()
+            .map(|(k, f)| (f.dirs[0].held_bytes() + f.dirs[1].held_bytes(), *k))
+            .filter(|h| h.0 > 0)
+            .collect();
+        holders.sort_unstable_by(|a, b| b.0.cmp(&a.0));
+        for (_, key) in holders {
+            if self.held_total <= self.limits.max_held_total / 2 {
+                break;
+            }
+            self.skip_holes(key);
+        }
+    }
+
+    fn skip_holes(&mut self, key: FlowKey) {
+        let Some(flow) = self.flows.get_mut(&key) else {
+            return;
+        };
+        let before = flow.dirs[0].held_bytes() + flow.dirs[1].held_bytes();
+        let Flow {
+            id,
+            client,
+            server,
+            dirs,
+            http,
+            ..
+        } = flow;
+        let mut cx = Ctx {
+            input: &self.input,
+            client: *client,
+            server: *server,
+            conn: *id,
+            max_head: self.limits.max_head,
+            out: &mut self.out,
+            health: &mut self.health,
+            not_http: &mut self.not_http,
+        };
+        for (i, dir) in dirs.iter_mut().enumerate() {
+            let mut sink = Sink {
+                http,
+                side: side_of(i),
+                cx: &mut cx,
+            };
+            dir.skip_holes(&mut sink, &mut self.tcp);
+        }
+        let after = dirs[0].held_bytes() + dirs[1].held_bytes();
+        self.held_total = self.held_total.saturating_sub(before.saturating_sub(after));
+    }
+
+    /// Lets time pass without a packet (live capture on a quiet link): idle connections close.
+    pub fn advance(&mut self, now: Timestamp) {
+        if now > self.now {
+            self.now = now;
+        }
+        if self.now.since(self.last_sweep) > 10_000_000_000 {
+            self.last_sweep = self.now;
+            self.sweep_idle();
         }
     }
 
@@ -585,7 +645,12 @@ mod tests {
         open_with_request(&mut d, 40000, 0, &mut n);
         let resp = b"HTTP/1.1 204 No Content\r\n\r\n";
         n += 1;
-        d.packet(Timestamp(0), 101, &frame(false, 40000, 501, 101 + REQ.len() as u32, ACK, resp), n);
+        d.packet(
+            Timestamp(0),
+            101,
+            &frame(false, 40000, 501, 101 + REQ.len() as u32, ACK, resp),
+            n,
+        );
         // Same ports, new ISN, no FIN seen for the first connection.
         let ts = Timestamp::from_secs(1);
         for f in [
@@ -599,7 +664,10 @@ mod tests {
         }
         let out = drain(&mut d);
         assert_eq!(out.len(), 2);
-        assert!(out.iter().all(|x| x.response.as_ref().map(|r| r.status) == Some(204)));
+        assert!(
+            out.iter()
+                .all(|x| x.response.as_ref().map(|r| r.status) == Some(204))
+        );
         assert_ne!(out[0].connection, out[1].connection);
         assert_eq!(d.health().flows, 2);
     }
@@ -619,7 +687,14 @@ mod tests {
             // Segments far ahead of a hole that never fills.
             for k in 1..40u32 {
                 n += 1;
-                let f = frame(true, 41000 + c, 101 + REQ.len() as u32 + 5000 * k, 501, ACK, &chunk);
+                let f = frame(
+                    true,
+                    41000 + c,
+                    101 + REQ.len() as u32 + 5000 * k,
+                    501,
+                    ACK,
+                    &chunk,
+                );
                 d.packet(Timestamp(0), 101, &f, n);
                 assert!(d.held_bytes() <= limits.max_held_total + chunk.len());
             }

@@ -422,7 +422,8 @@ impl HttpConn {
                                 };
                                 emit(cx, request, p.packet, p.ts, Some((response, packet)));
                             }
-                            None => cx.health.orphan_responses += 1,
+                            // Its request was lost (gap or parse error, both counted already).
+                            None => {}
                         }
                         flags
                     }
@@ -737,10 +738,11 @@ fn not_http1(side: Side, buf: &[u8]) -> bool {
             if buf.starts_with(b"PRI * HTTP/2.0") {
                 return true;
             }
-            // HTTP/0.9: a complete first line without a version.
+            // HTTP/0.9 (or another protocol): a complete first line without any HTTP version.
+            // A malformed version is left to the parser, which counts it.
             if let Some(nl) = buf.iter().position(|&b| b == b'\n') {
-                let line = buf.get(..nl).unwrap_or(&[]).trim_ascii_end();
-                return !ends_with_version(line);
+                let line = buf.get(..nl).unwrap_or(&[]);
+                return !line.windows(6).any(|w| w == b" HTTP/");
             }
             false
         }

@@ -352,8 +352,14 @@ mod tests {
 
     #[test]
     fn fragments_and_truncation() {
-        assert_eq!(decode(linktype::RAW, &ipv4_tcp(b"x", 0x2000)), Frame::Fragment);
-        assert_eq!(decode(linktype::RAW, &ipv4_tcp(b"x", 0x0010)), Frame::Fragment);
+        assert_eq!(
+            decode(linktype::RAW, &ipv4_tcp(b"x", 0x2000)),
+            Frame::Fragment
+        );
+        assert_eq!(
+            decode(linktype::RAW, &ipv4_tcp(b"x", 0x0010)),
+            Frame::Fragment
+        );
         let mut p = ipv4_tcp(b"hello world", 0);
         p.truncate(45);
         let s = tcp_of(decode(linktype::RAW, &p));
@@ -369,7 +375,11 @@ mod tests {
         let p = ipv6_hbh_tcp(b"HTTP/1.1");
         let s = tcp_of(decode(linktype::IPV6, &p));
         assert_eq!(s.payload, b"HTTP/1.1");
-        for af in [30u32.to_le_bytes(), 30u32.to_be_bytes(), 24u32.to_le_bytes()] {
+        for af in [
+            30u32.to_le_bytes(),
+            30u32.to_be_bytes(),
+            24u32.to_le_bytes(),
+        ] {
             let mut f = af.to_vec();
             f.extend_from_slice(&p);
             assert_eq!(tcp_of(decode(linktype::NULL, &f)).payload, b"HTTP/1.1");
@@ -377,7 +387,10 @@ mod tests {
         let mut sll2 = vec![0x86, 0xdd];
         sll2.extend_from_slice(&[0; 18]);
         sll2.extend_from_slice(&p);
-        assert_eq!(tcp_of(decode(linktype::LINUX_SLL2, &sll2)).payload, b"HTTP/1.1");
+        assert_eq!(
+            tcp_of(decode(linktype::LINUX_SLL2, &sll2)).payload,
+            b"HTTP/1.1"
+        );
     }
 
     #[test]

@@ -279,6 +279,14 @@ impl Reassembler {
         self.check_fin();
     }
 
+    /// Skips every hole, delivering what was held (memory pressure).
+    pub fn skip_holes(&mut self, sink: &mut dyn StreamSink, stats: &mut TcpStats) {
+        while !self.held.is_empty() {
+            self.skip_hole(sink, stats);
+        }
+        self.check_fin();
+    }
+
     /// End of this direction (RST, idle timeout, eviction, end of input): every hole is
     /// skipped, including one before a FIN already seen.
     pub fn flush(&mut self, sink: &mut dyn StreamSink, health: &mut TcpStats) {
