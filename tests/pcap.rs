@@ -789,33 +789,70 @@ fn pcapng_with_two_link_types_and_resolutions() {
 
 // ---------------------------------------------------------------- property test
 
+/// The messages of a keep-alive connection with preflights: (request, response, expected).
+/// Each response carries `X-Seq: i`, the index in its request's path, to catch mispairing.
+fn messages(n: usize) -> Vec<(Vec<u8>, Vec<u8>, Summary)> {
+    let seq = |r: Vec<u8>, i: usize| -> Vec<u8> {
+        // Insert the X-Seq header after the status line.
+        let at = r.windows(2).position(|w| w == b"\r\n").unwrap() + 2;
+        let mut out = r[..at].to_vec();
+        out.extend_from_slice(format!("X-Seq: {i}\r\n").as_bytes());
+        out.extend_from_slice(&r[at..]);
+        out
+    };
+    let mut out = Vec::new();
+    for i in 0..n {
+        let path = format!("/api/{i}");
+        let url = format!("http://api.test{path}");
+        match i % 3 {
+            0 => {
+                out.push((
+                    preflight(&path),
+                    seq(preflight_ok(), i),
+                    s("OPTIONS", &url, Some(204)),
+                ));
+                out.push((
+                    put(&path, &"j".repeat(i * 7)),
+                    seq(chunked(&["a", &"b".repeat(i * 5 + 1)]), i),
+                    s("PUT", &url, Some(200)),
+                ));
+            }
+            1 => out.push((
+                get(&path),
+                seq(ok(&"x".repeat(i * 11)), i),
+                s("GET", &url, Some(200)),
+            )),
+            _ => out.push((
+                get(&path),
+                seq(
+                    b"HTTP/1.1 404 Not Found\r\nContent-Length: 0\r\n\r\n".to_vec(),
+                    i,
+                ),
+                s("GET", &url, Some(404)),
+            )),
+        }
+    }
+    out
+}
+
 /// Requests and responses of a keep-alive connection with preflights, as two byte streams.
 fn streams(n: usize) -> (Vec<u8>, Vec<u8>, Vec<Summary>) {
     let (mut rq, mut rs, mut want) = (Vec::new(), Vec::new(), Vec::new());
-    for i in 0..n {
-        let path = format!("/api/{i}");
-        match i % 3 {
-            0 => {
-                rq.extend(preflight(&path));
-                rs.extend(preflight_ok());
-                want.push(s("OPTIONS", &format!("http://api.test{path}"), Some(204)));
-                rq.extend(put(&path, &"j".repeat(i * 7)));
-                rs.extend(chunked(&["a", &"b".repeat(i * 5 + 1)]));
-                want.push(s("PUT", &format!("http://api.test{path}"), Some(200)));
-            }
-            1 => {
-                rq.extend(get(&path));
-                rs.extend(ok(&"x".repeat(i * 11)));
-                want.push(s("GET", &format!("http://api.test{path}"), Some(200)));
-            }
-            _ => {
-                rq.extend(get(&path));
-                rs.extend(b"HTTP/1.1 404 Not Found\r\nContent-Length: 0\r\n\r\n");
-                want.push(s("GET", &format!("http://api.test{path}"), Some(404)));
-            }
-        }
+    for (q, r, w) in messages(n) {
+        rq.extend(q);
+        rs.extend(r);
+        want.push(w);
     }
     (rq, rs, want)
+}
+
+/// Every answered exchange is paired with the response meant for it.
+fn paired_right(x: &Exchange) -> bool {
+    let Some(r) = &x.response else {
+        return true;
+    };
+    let idx = x.request.url.rsplit('/').next().unwrap_or("");
+    r.headers.get_str("x-seq").as_deref() == Some(idx)
 }
 
 proptest! {
@@ -853,8 +890,46 @@ proptest! {
         frames.push(c.fin(false));
         let run = read(pcap(1, &frames));
         prop_assert_eq!(summary(&run), want);
+        prop_assert!(run.exchanges.iter().all(paired_right));
         prop_assert_eq!(run.health.gaps, 0);
         prop_assert_eq!(run.health.http_parse_errors, 0);
+    }
+
+    /// One segment never captured: only the message it belonged to is lost, and no response
+    /// is ever paired with the wrong request.
+    #[test]
+    fn a_dropped_segment_loses_one_message_at_most(
+        n in 1usize..7,
+        cuts in proptest::collection::vec(0usize..400, 0..4),
+        drop in any::<prop::sample::Index>(),
+    ) {
+        let msgs = messages(n);
+        let want: Vec<Summary> = msgs.iter().map(|m| m.2.clone()).collect();
+        let mut c = Conn::new(Link::Ethernet, false, 46000);
+        let mut frames = c.handshake();
+        let mut data = Vec::new();
+        for (q, r, _) in &msgs {
+            let cq: Vec<usize> = cuts.iter().map(|x| x % q.len()).collect();
+            let cr: Vec<usize> = cuts.iter().map(|x| x % r.len()).collect();
+            data.extend(c.send(true, q, &cq));
+            data.extend(c.send(false, r, &cr));
+        }
+        let dropped = drop.index(data.len());
+        data.remove(dropped);
+        frames.extend(data);
+        frames.push(c.fin(true));
+        frames.push(c.fin(false));
+        let run = read(pcap(1, &frames));
+        prop_assert!(run.exchanges.iter().all(paired_right), "{:?}", summary(&run));
+        let got = summary(&run);
+        let answered = run.exchanges.iter().filter(|x| x.response.is_some()).count();
+        prop_assert!(answered + 1 >= want.len(), "{:?}", got);
+        // What is reported keeps the order of the requests.
+        let mut it = want.iter();
+        for g in &got {
+            prop_assert!(it.any(|w| w.0 == g.0 && w.1 == g.1), "{:?}", got);
+        }
+        prop_assert_eq!(run.health.gaps, 1);
     }
 }
 

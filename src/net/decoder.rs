@@ -264,8 +264,12 @@ impl Decoder {
             out: &mut self.out,
             health: &mut self.health,
             not_http: &mut self.not_http,
+            acked: None,
         };
         let before = dirs[0].held_bytes() + dirs[1].held_bytes();
+        if d == 1 && seg.has_ack() {
+            cx.acked = dirs[0].offset_of(seg.ack);
+        }
         if seg.has_ack() {
             let other = 1 - d;
             let mut sink = Sink {
@@ -347,6 +351,7 @@ impl Decoder {
             out: &mut self.out,
             health: &mut self.health,
             not_http: &mut self.not_http,
+            acked: None,
         };
         for (i, dir) in dirs.iter_mut().enumerate() {
             let mut sink = Sink {
@@ -460,6 +465,7 @@ impl Decoder {
             out: &mut self.out,
             health: &mut self.health,
             not_http: &mut self.not_http,
+            acked: None,
         };
         for (d, dir) in dirs.iter_mut().enumerate() {
             let side = if d == 0 {

@@ -36,6 +36,8 @@ pub struct Ctx<'a> {
     pub health: &'a mut CaptureHealth,
     /// Connections that turned out not to be HTTP/1.x (TLS, HTTP/2, HTTP/0.9).
     pub not_http: &'a mut u64,
+    /// For response bytes: the client-stream offset the carrying segment acknowledged.
+    pub acked: Option<u64>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -78,6 +80,11 @@ struct Half {
     scan: usize,
     /// No message seen yet on a stream that started with its SYN.
     first: bool,
+    /// Stream offset after the bytes received so far (gaps included), as the reassembler
+    /// counts it.
+    pos: u64,
+    /// Stream offset where the head in `head` starts.
+    head_pos: u64,
 }
 
 impl Half {
@@ -89,6 +96,8 @@ impl Half {
             head_ts: Timestamp(0),
             scan: 0,
             first: synced,
+            pos: 0,
+            head_pos: 0,
         }
     }
 
@@ -107,6 +116,8 @@ struct Pending {
     connect: bool,
     packet: u64,
     ts: Timestamp,
+    /// Offset of the request in the client's stream.
+    start: u64,
 }
 
 /// HTTP state of one connection.
@@ -132,6 +143,8 @@ impl HttpConn {
     }
 
     pub fn data(&mut self, side: Side, mut buf: &[u8], packet: u64, ts: Timestamp, cx: &mut Ctx) {
+        let half = self.half(side);
+        half.pos = half.pos.saturating_add(buf.len() as u64);
         while !buf.is_empty() {
             let half = match side {
                 Side::Request => &mut self.req,
@@ -182,6 +195,7 @@ impl HttpConn {
                 if half.head.is_empty() {
                     half.head_packet = packet;
                     half.head_ts = ts;
+                    half.head_pos = half.pos.saturating_sub(buf.len() as u64);
                 }
                 if half.head.len().saturating_add(buf.len()) <= MAX_RESYNC_LINE {
                     half.head.extend_from_slice(buf);
@@ -191,39 +205,22 @@ impl HttpConn {
                 return &[];
             };
             let (line, rest) = buf.split_at(nl + 1);
-            let partial = !half.head.is_empty();
-            if partial {
-                half.head.extend_from_slice(line);
-            }
-            let found = if partial && is_start_line(side, &half.head) {
-                Some(0)
-            } else if is_start_line(side, line) {
-                // A message often starts at a segment boundary, after a partial line of
-                // body bytes.
-                half.head.clear();
-                half.head.extend_from_slice(line);
+            let partial = half.head.len();
+            if partial == 0 {
+                half.head_pos = half.pos.saturating_sub(buf.len() as u64);
                 half.head_packet = packet;
                 half.head_ts = ts;
-                Some(0)
-            } else if side == Side::Response {
-                // A body without a final newline runs into the next status line.
-                let cand: &[u8] = if partial { &half.head } else { line };
-                let at = find_status_line(cand);
-                if let Some(p) = at
-                    && !partial
-                {
-                    half.head.extend_from_slice(line.get(p..).unwrap_or(&[]));
+            }
+            half.head.extend_from_slice(line);
+            // The line may hold the tail of a body before the start line (a body without a
+            // final newline, or the rest of a message damaged by a gap).
+            if let Some(p) = find_start(side, &half.head) {
+                if p >= partial {
                     half.head_packet = packet;
                     half.head_ts = ts;
-                    Some(0)
-                } else {
-                    at
                 }
-            } else {
-                None
-            };
-            if let Some(p) = found {
-                half.head.drain(..p.min(half.head.len()));
+                half.head.drain(..p);
+                half.head_pos = half.head_pos.saturating_add(p as u64);
                 half.state = State::Head;
                 half.scan = 0;
                 return rest;
@@ -265,7 +262,8 @@ impl HttpConn {
             if buf.is_empty() {
                 return buf;
             }
-            return match self.parse(side, buf, packet, ts, cx) {
+            let at = half.pos.saturating_sub(buf.len() as u64);
+            return match self.parse(side, buf, packet, ts, at, cx) {
                 Parsed::Done(n) => buf.get(n..).unwrap_or(&[]),
                 Parsed::Partial => {
                     let half = self.half(side);
@@ -277,6 +275,7 @@ impl HttpConn {
                     half.head.extend_from_slice(buf);
                     half.head_packet = packet;
                     half.head_ts = ts;
+                    half.head_pos = at;
                     half.scan = 0;
                     &[]
                 }
@@ -306,8 +305,8 @@ impl HttpConn {
             return &[];
         };
         let mut head = std::mem::take(&mut half.head);
-        let (hp, hts) = (half.head_packet, half.head_ts);
-        let result = self.parse(side, head.get(..end).unwrap_or(&[]), hp, hts, cx);
+        let (hp, hts, hpos) = (half.head_packet, half.head_ts, half.head_pos);
+        let result = self.parse(side, head.get(..end).unwrap_or(&[]), hp, hts, hpos, cx);
         head.clear();
         let half = self.half(side);
         half.head = head;
@@ -331,12 +330,14 @@ impl HttpConn {
         }
     }
 
+    /// Parses one head that starts at stream offset `start`.
     fn parse(
         &mut self,
         side: Side,
         buf: &[u8],
         packet: u64,
         ts: Timestamp,
+        start: u64,
         cx: &mut Ctx,
     ) -> Parsed {
         let mut hdrs = [httparse::EMPTY_HEADER; MAX_HEADERS];
@@ -383,6 +384,7 @@ impl HttpConn {
                         connect,
                         packet,
                         ts,
+                        start,
                     },
                     cx,
                 );
@@ -411,7 +413,19 @@ impl HttpConn {
                     self.resp.state = State::Head;
                     return Parsed::Done(n);
                 }
-                let (head, connect) = match self.pending.pop_front() {
+                // The server had received only `acked` bytes of requests when it sent this
+                // response: a request starting at or past that cannot be the one answered (its
+                // own request was lost), so the response is not paired with it.
+                let answerable = match (self.pending.front(), cx.acked) {
+                    (Some(p), Some(acked)) => p.request.is_none() || p.start < acked,
+                    _ => true,
+                };
+                let next = if answerable {
+                    self.pending.pop_front()
+                } else {
+                    None
+                };
+                let (head, connect) = match next {
                     Some(p) => {
                         let flags = (p.head, p.connect);
                         match p.request {
@@ -480,6 +494,7 @@ impl HttpConn {
                         connect: false,
                         packet: 0,
                         ts: Timestamp(0),
+                        start: 0,
                     },
                     cx,
                 );
@@ -499,10 +514,10 @@ impl HttpConn {
     /// `len` bytes of `side` were never captured.
     pub fn gap(&mut self, side: Side, len: u64, cx: &mut Ctx) {
         let half = self.half(side);
+        half.pos = half.pos.saturating_add(len);
         match half.state {
-            State::Opaque | State::UntilClose | State::Resync => {
-                half.head.clear();
-            }
+            State::Opaque | State::UntilClose => {}
+            State::Resync => half.head.clear(),
             // A hole inside a body of known length loses nothing we keep.
             State::Length(n) if len < n => half.state = State::Length(n - len),
             State::Length(n) if len == n => half.state = State::Head,
@@ -780,6 +795,24 @@ fn is_start_line(side: Side, line: &[u8]) -> bool {
     }
 }
 
+/// Where a start line begins in `line` (which ends with its newline). After a gap the start of
+/// a line is unknown, so a request line must begin with a standard method (`PTIONS / HTTP/1.1`
+/// is what is left of a request that lost its first byte), and a status line with `HTTP/1.`.
+fn find_start(side: Side, line: &[u8]) -> Option<usize> {
+    match side {
+        Side::Response => find_status_line(line),
+        Side::Request => {
+            if !ends_with_version(line.trim_ascii_end()) {
+                return None;
+            }
+            (0..line.len()).find(|&p| {
+                line.get(p..)
+                    .is_some_and(|l| known_method(l) && is_start_line(Side::Request, l))
+            })
+        }
+    }
+}
+
 /// Offset of a status line that starts inside `line`.
 fn find_status_line(line: &[u8]) -> Option<usize> {
     let mut from = 0;
@@ -791,6 +824,23 @@ fn find_status_line(line: &[u8]) -> Option<usize> {
         from = at + 1;
     }
     None
+}
+
+/// The request line starts with a standard method (custom ones are trusted only where the
+/// line start is certain).
+fn known_method(line: &[u8]) -> bool {
+    const METHODS: [&[u8]; 9] = [
+        b"GET ",
+        b"POST ",
+        b"PUT ",
+        b"DELETE ",
+        b"PATCH ",
+        b"HEAD ",
+        b"OPTIONS ",
+        b"CONNECT ",
+        b"TRACE ",
+    ];
+    METHODS.iter().any(|m| line.starts_with(m))
 }
 
 fn is_tchar(b: u8) -> bool {

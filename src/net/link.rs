@@ -16,6 +16,7 @@ pub mod linktype {
     pub const RAW: u32 = 101;
     pub const LOOP: u32 = 108;
     pub const LINUX_SLL: u32 = 113;
+    pub const NFLOG: u32 = 239;
     pub const IPV4: u32 = 228;
     pub const IPV6: u32 = 229;
     pub const LINUX_SLL2: u32 = 276;
@@ -35,6 +36,7 @@ pub fn supported(link: u32) -> bool {
             | IPV4
             | IPV6
             | LINUX_SLL2
+            | NFLOG
     )
 }
 
@@ -122,6 +124,7 @@ pub fn decode(link: u32, data: &[u8]) -> Frame<'_> {
             }
         }
         RAW | DLT_RAW | DLT_RAW_OPENBSD | IPV4 | IPV6 => ip(data),
+        NFLOG => nflog(data),
         _ => Frame::UnknownLink,
     }
 }
@@ -129,6 +132,10 @@ pub fn decode(link: u32, data: &[u8]) -> Frame<'_> {
 const VLAN_TAGS: [u16; 3] = [0x8100, 0x88a8, 0x9100];
 
 fn ethernet(data: &[u8]) -> Frame<'_> {
+    ethernet_at(data, 0)
+}
+
+fn ethernet_at(data: &[u8], depth: u8) -> Frame<'_> {
     // Fast path by hand for IP, untagged or behind up to three VLAN tags; anything else
     // (MACsec, ARP, odd tags) goes through etherparse.
     let mut off = 12;
@@ -142,7 +149,7 @@ fn ethernet(data: &[u8]) -> Frame<'_> {
             continue;
         }
         if et == 0x0800 || et == 0x86dd {
-            return ip(data.get(off + 2..).unwrap_or(&[]));
+            return ip_at(data.get(off + 2..).unwrap_or(&[]), depth);
         }
         break;
     }
@@ -150,6 +157,41 @@ fn ethernet(data: &[u8]) -> Frame<'_> {
         Ok(p) => from_sliced(&p),
         Err(_) => Frame::Truncated,
     }
+}
+
+/// Linux NFLOG (`tcpdump -i nflog`): a 4-byte header, then TLVs (length and type in the
+/// writer's byte order, little-endian in practice) of which type 9 holds the IP packet.
+fn nflog(data: &[u8]) -> Frame<'_> {
+    let mut off = 4;
+    while let Some(h) = data.get(off..off + 4) {
+        let len = usize::from(u16::from_le_bytes([h[0], h[1]]));
+        let kind = u16::from_le_bytes([h[2], h[3]]);
+        if len < 4 {
+            return Frame::Malformed;
+        }
+        if kind == 9 {
+            return match data.get(off + 4..off + len) {
+                Some(p) => ip(p),
+                None => ip(data.get(off + 4..).unwrap_or(&[])),
+            };
+        }
+        // Values are padded to four bytes.
+        off = off.saturating_add((len + 3) & !3);
+    }
+    if data.len() < 4 {
+        Frame::Truncated
+    } else {
+        Frame::NotTcp
+    }
+}
+
+/// VXLAN (UDP port 4789): the inner Ethernet frame, decoded one level deep only.
+fn vxlan(udp: &[u8], depth: u8) -> Option<Frame<'_>> {
+    if depth > 0 || udp.get(2..4)? != 4789u16.to_be_bytes() {
+        return None;
+    }
+    let inner = udp.get(16..)?;
+    Some(ethernet_at(inner, depth + 1))
 }
 
 fn by_ether_type(et: u16, rest: &[u8]) -> Frame<'_> {
@@ -163,7 +205,11 @@ fn by_ether_type(et: u16, rest: &[u8]) -> Frame<'_> {
 /// An IP packet: plain IPv4 and IPv6 without extension headers by hand (the common case, at
 /// line rate), the rest (IPv6 extension headers, IPsec AH, jumbograms) through etherparse.
 fn ip(d: &[u8]) -> Frame<'_> {
-    if let Some(f) = fast_ip(d) {
+    ip_at(d, 0)
+}
+
+fn ip_at(d: &[u8], depth: u8) -> Frame<'_> {
+    if let Some(f) = fast_ip(d, depth) {
         return f;
     }
     match LaxSlicedPacket::from_ip(d) {
@@ -173,7 +219,7 @@ fn ip(d: &[u8]) -> Frame<'_> {
     }
 }
 
-fn fast_ip(d: &[u8]) -> Option<Frame<'_>> {
+fn fast_ip(d: &[u8], depth: u8) -> Option<Frame<'_>> {
     match d.first()? >> 4 {
         4 => {
             let h = d.get(..20)?;
@@ -188,6 +234,14 @@ fn fast_ip(d: &[u8]) -> Option<Frame<'_>> {
             }
             match h[9] {
                 6 => {}
+                17 => {
+                    let end = total.min(d.len());
+                    return Some(
+                        d.get(ihl..end)
+                            .and_then(|udp| vxlan(udp, depth))
+                            .unwrap_or(Frame::NotTcp),
+                    );
+                }
                 51 => return None,
                 _ => return Some(Frame::NotTcp),
             }

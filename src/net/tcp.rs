@@ -81,6 +81,20 @@ impl Reassembler {
         self.started
     }
 
+    /// The stream offset of sequence number `seq` (within 2 GiB of the next expected byte).
+    pub fn offset_of(&self, seq: u32) -> Option<u64> {
+        if !self.started {
+            return None;
+        }
+        let next_seq = self.base.wrapping_add(self.offset as u32);
+        let rel = i64::from(seq.wrapping_sub(next_seq) as i32);
+        Some(if rel >= 0 {
+            self.offset.saturating_add(rel as u64)
+        } else {
+            self.offset.saturating_sub(rel.unsigned_abs())
+        })
+    }
+
     /// Feeds one segment. `max_held` bounds the out-of-order buffer: past it, the first hole is
     /// declared lost.
     pub fn push(

@@ -277,7 +277,7 @@ impl PcapSource {
                 input: self.input.clone(),
                 message: format!(
                     "link type {link} is not supported; its packets are skipped \
-                     (supported: Ethernet, Linux SLL/SLL2, BSD loopback, raw IP)"
+                     (supported: Ethernet, Linux SLL/SLL2, BSD loopback, raw IP, NFLOG)"
                 ),
             });
         }
