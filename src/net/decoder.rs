@@ -19,6 +19,9 @@ pub struct Limits {
     pub max_held_per_direction: usize,
     /// Out-of-order bytes held over all connections.
     pub max_held_total: usize,
+    /// HTTP state (partial heads, requests waiting for a response) over all connections;
+    /// past it the least recently seen connections are evicted.
+    pub max_http_total: usize,
     /// Longest HTTP head.
     pub max_head: usize,
     /// A connection with no packet for this long (by packet timestamps) is closed.
@@ -31,6 +34,7 @@ impl Default for Limits {
             max_flows: 100_000,
             max_held_per_direction: 256 * 1024,
             max_held_total: 32 * 1024 * 1024,
+            max_http_total: 64 * 1024 * 1024,
             max_head: 64 * 1024,
             idle_timeout_secs: 120,
         }
@@ -123,6 +127,7 @@ pub struct Decoder {
     tcp: TcpStats,
     not_http: u64,
     held_total: usize,
+    http_total: usize,
     now: Timestamp,
     last_sweep: Timestamp,
 }
@@ -151,6 +156,7 @@ impl Decoder {
             tcp: TcpStats::default(),
             not_http: 0,
             held_total: 0,
+            http_total: 0,
             now: Timestamp(i64::MIN),
             last_sweep: Timestamp(i64::MIN),
         }
@@ -178,6 +184,11 @@ impl Decoder {
     /// Out-of-order bytes held now.
     pub fn held_bytes(&self) -> usize {
         self.held_total
+    }
+
+    /// Bytes of HTTP state (partial heads, waiting requests) held now.
+    pub fn http_bytes(&self) -> usize {
+        self.http_total
     }
 
     /// The next completed exchange.
@@ -267,6 +278,7 @@ impl Decoder {
             acked: None,
         };
         let before = dirs[0].held_bytes() + dirs[1].held_bytes();
+        let http_before = http.buffered();
         if d == 1 && seg.has_ack() {
             cx.acked = dirs[0].offset_of(seg.ack);
         }
@@ -302,12 +314,19 @@ impl Decoder {
         );
         let after = dirs[0].held_bytes() + dirs[1].held_bytes();
         self.held_total = self.held_total.saturating_add(after).saturating_sub(before);
+        self.http_total = self
+            .http_total
+            .saturating_add(http.buffered())
+            .saturating_sub(http_before);
         let over = self.held_total > self.limits.max_held_total;
         let done = seg.rst() || (dirs[0].finished() && dirs[1].finished());
         if done {
             self.close(key, false);
         } else if over {
             self.relieve();
+        }
+        if self.http_total > self.limits.max_http_total {
+            self.evict();
         }
     }
 
@@ -334,6 +353,7 @@ impl Decoder {
             return;
         };
         let before = flow.dirs[0].held_bytes() + flow.dirs[1].held_bytes();
+        let http_before = flow.http.buffered();
         let Flow {
             id,
             client,
@@ -363,6 +383,10 @@ impl Decoder {
         }
         let after = dirs[0].held_bytes() + dirs[1].held_bytes();
         self.held_total = self.held_total.saturating_sub(before.saturating_sub(after));
+        self.http_total = self
+            .http_total
+            .saturating_add(http.buffered())
+            .saturating_sub(http_before);
     }
 
     /// Lets time pass without a packet (live capture on a quiet link): idle connections close.
@@ -448,6 +472,7 @@ impl Decoder {
         }
         let held = flow.dirs[0].held_bytes() + flow.dirs[1].held_bytes();
         self.held_total = self.held_total.saturating_sub(held);
+        self.http_total = self.http_total.saturating_sub(flow.http.buffered());
         let Flow {
             id,
             client,
@@ -706,6 +731,44 @@ mod tests {
             }
         }
         assert!(d.health().gaps > 0);
+    }
+
+    #[test]
+    fn waiting_requests_are_bounded() {
+        let limits = Limits {
+            max_http_total: 4 << 20,
+            ..Limits::default()
+        };
+        let mut d = decoder(limits);
+        let mut n = 0;
+        let big = format!(
+            "GET /{} HTTP/1.1\r\nHost: h\r\nX: {}\r\n\r\n",
+            "p".repeat(2000),
+            "v".repeat(30_000)
+        );
+        for c in 0..20u16 {
+            let cport = 42000 + c;
+            open_with_request(&mut d, cport, 0, &mut n);
+            let mut seq = 101 + REQ.len() as u32;
+            // Pipelined requests that are never answered.
+            for _ in 0..100 {
+                n += 1;
+                d.packet(
+                    Timestamp(0),
+                    101,
+                    &frame(true, cport, seq, 501, ACK, big.as_bytes()),
+                    n,
+                );
+                seq += big.len() as u32;
+                assert!(
+                    d.http_bytes() <= (4 << 20) + (1 << 20),
+                    "{}",
+                    d.http_bytes()
+                );
+            }
+            while d.pop().is_some() {}
+        }
+        assert!(d.health().unanswered_requests > 0);
     }
 
     #[test]

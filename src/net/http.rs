@@ -15,6 +15,9 @@ const MAX_HEADERS: usize = 128;
 const MAX_RESYNC_LINE: usize = 8 * 1024;
 /// Requests waiting for their response on one connection (pipelining depth).
 const MAX_PENDING: usize = 1024;
+const MAX_PENDING_BYTES: usize = 1 << 20;
+/// A head buffer grown past this by one large head is released rather than kept.
+const KEEP_HEAD_CAPACITY: usize = 16 * 1024;
 
 /// Which stream of the connection.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -118,6 +121,8 @@ struct Pending {
     ts: Timestamp,
     /// Offset of the request in the client's stream.
     start: u64,
+    /// Approximate memory held, for the caps.
+    size: usize,
 }
 
 /// HTTP state of one connection.
@@ -125,6 +130,7 @@ pub struct HttpConn {
     req: Half,
     resp: Half,
     pending: VecDeque<Pending>,
+    pending_bytes: usize,
 }
 
 impl HttpConn {
@@ -134,12 +140,20 @@ impl HttpConn {
             req: Half::new(synced_req),
             resp: Half::new(synced_resp),
             pending: VecDeque::new(),
+            pending_bytes: 0,
         }
     }
 
     /// Bytes buffered for partial heads and lines.
+    /// Bytes held for this connection: partial heads and requests waiting for a response.
     pub fn buffered(&self) -> usize {
-        self.req.head.capacity() + self.resp.head.capacity()
+        self.req.head.capacity() + self.resp.head.capacity() + self.pending_bytes
+    }
+
+    fn pop_pending(&mut self) -> Option<Pending> {
+        let p = self.pending.pop_front()?;
+        self.pending_bytes = self.pending_bytes.saturating_sub(p.size);
+        Some(p)
     }
 
     pub fn data(&mut self, side: Side, mut buf: &[u8], packet: u64, ts: Timestamp, cx: &mut Ctx) {
@@ -308,6 +322,9 @@ impl HttpConn {
         let (hp, hts, hpos) = (half.head_packet, half.head_ts, half.head_pos);
         let result = self.parse(side, head.get(..end).unwrap_or(&[]), hp, hts, hpos, cx);
         head.clear();
+        if head.capacity() > KEEP_HEAD_CAPACITY {
+            head = Vec::new();
+        }
         let half = self.half(side);
         half.head = head;
         half.scan = 0;
@@ -360,6 +377,7 @@ impl HttpConn {
                 let headers = to_headers(r.headers);
                 let url = make_url(method, target, &headers, cx.server);
                 let head = method.eq_ignore_ascii_case("HEAD");
+                let size = n + url.len() + 16 * r.headers.len() + std::mem::size_of::<Pending>();
                 let connect = method.eq_ignore_ascii_case("CONNECT");
                 let request = Request {
                     method: method.to_string(),
@@ -385,6 +403,7 @@ impl HttpConn {
                         packet,
                         ts,
                         start,
+                        size,
                     },
                     cx,
                 );
@@ -420,11 +439,7 @@ impl HttpConn {
                     (Some(p), Some(acked)) => p.request.is_none() || p.start < acked,
                     _ => true,
                 };
-                let next = if answerable {
-                    self.pending.pop_front()
-                } else {
-                    None
-                };
+                let next = if answerable { self.pop_pending() } else { None };
                 let (head, connect) = match next {
                     Some(p) => {
                         let flags = (p.head, p.connect);
@@ -472,12 +487,16 @@ impl HttpConn {
     }
 
     fn push_pending(&mut self, p: Pending, cx: &mut Ctx) {
-        if self.pending.len() >= MAX_PENDING
-            && let Some(old) = self.pending.pop_front()
-            && let Some(request) = old.request
+        // Bounded pipelining: the oldest requests are reported without a response.
+        while (self.pending.len() >= MAX_PENDING
+            || self.pending_bytes.saturating_add(p.size) > MAX_PENDING_BYTES)
+            && let Some(old) = self.pop_pending()
         {
-            emit(cx, request, old.packet, old.ts, None);
+            if let Some(request) = old.request {
+                emit(cx, request, old.packet, old.ts, None);
+            }
         }
+        self.pending_bytes = self.pending_bytes.saturating_add(p.size);
         self.pending.push_back(p);
     }
 
@@ -495,13 +514,14 @@ impl HttpConn {
                         packet: 0,
                         ts: Timestamp(0),
                         start: 0,
+                        size: 0,
                     },
                     cx,
                 );
             }
             Side::Response => {
                 // The oldest request's response was lost.
-                if let Some(p) = self.pending.pop_front()
+                if let Some(p) = self.pop_pending()
                     && let Some(request) = p.request
                 {
                     emit(cx, request, p.packet, p.ts, None);
@@ -532,7 +552,7 @@ impl HttpConn {
 
     /// End of the connection: requests still waiting are reported without a response.
     pub fn close(&mut self, cx: &mut Ctx) {
-        while let Some(p) = self.pending.pop_front() {
+        while let Some(p) = self.pop_pending() {
             if let Some(request) = p.request {
                 emit(cx, request, p.packet, p.ts, None);
             }
