@@ -128,6 +128,8 @@ pub struct Decoder {
     not_http: u64,
     held_total: usize,
     http_total: usize,
+    /// The connection of the previous segment (known to be in `flows`).
+    last: Option<FlowKey>,
     now: Timestamp,
     last_sweep: Timestamp,
 }
@@ -157,6 +159,7 @@ impl Decoder {
             not_http: 0,
             held_total: 0,
             http_total: 0,
+            last: None,
             now: Timestamp(i64::MIN),
             last_sweep: Timestamp(i64::MIN),
         }
@@ -249,13 +252,15 @@ impl Decoder {
             // A new SYN from the client with another ISN: the 4-tuple was reused.
             self.close(key, false);
         }
-        let known = self.flows.contains_key(&key);
+        // Consecutive packets often belong to one connection: skip the second lookup then.
+        let known = self.last == Some(key) || self.flows.contains_key(&key);
         if !known && !self.open(key, &seg, ts) {
             return;
         }
         let Some(flow) = self.flows.get_mut(&key) else {
             return;
         };
+        self.last = Some(key);
         flow.last_seen = ts;
         let d = usize::from(seg.src != flow.client);
         let Flow {
@@ -467,6 +472,9 @@ impl Decoder {
         let Some(mut flow) = self.flows.remove(&key) else {
             return;
         };
+        if self.last == Some(key) {
+            self.last = None;
+        }
         if evicted {
             self.health.flows_evicted += 1;
         }
