@@ -787,6 +787,167 @@ fn pcapng_with_two_link_types_and_resolutions() {
     assert_eq!(xs[1].request.url, "http://api.test/raw");
 }
 
+/// A classic pcap in either byte order and timestamp precision.
+fn pcap_variant(big_endian: bool, nanos: bool, link: u32, frames: &[Vec<u8>]) -> Vec<u8> {
+    let u32b = |v: u32| {
+        if big_endian {
+            v.to_be_bytes()
+        } else {
+            v.to_le_bytes()
+        }
+    };
+    let u16b = |v: u16| {
+        if big_endian {
+            v.to_be_bytes()
+        } else {
+            v.to_le_bytes()
+        }
+    };
+    let mut out = Vec::new();
+    out.extend_from_slice(&u32b(if nanos { 0xa1b2_3c4d } else { 0xa1b2_c3d4 }));
+    out.extend_from_slice(&u16b(2));
+    out.extend_from_slice(&u16b(4));
+    out.extend_from_slice(&[0; 8]);
+    out.extend_from_slice(&u32b(65535));
+    out.extend_from_slice(&u32b(link));
+    for (i, f) in frames.iter().enumerate() {
+        out.extend_from_slice(&u32b(1_700_000_000));
+        out.extend_from_slice(&u32b(if nanos { 123_456_789 } else { 123_456 } + i as u32));
+        out.extend_from_slice(&u32b(f.len() as u32));
+        out.extend_from_slice(&u32b(f.len() as u32));
+        out.extend_from_slice(f);
+    }
+    out
+}
+
+#[test]
+fn classic_pcap_byte_orders_and_precisions() {
+    for be in [false, true] {
+        for ns in [false, true] {
+            let r = read(pcap_variant(
+                be,
+                ns,
+                1,
+                &conversation(Link::Ethernet, false, 1),
+            ));
+            assert!(r.problems.is_empty(), "{:?}", r.problems);
+            assert_eq!(r.exchanges.len(), 1, "be {be} ns {ns}");
+            let frac = if ns {
+                123_456_789 + 3
+            } else {
+                (123_456 + 3) * 1000
+            };
+            assert_eq!(r.exchanges[0].time.0, 1_700_000_000_000_000_000 + frac);
+        }
+    }
+}
+
+fn ng_block(t: u32, body: &[u8]) -> Vec<u8> {
+    let len = (12 + body.len()) as u32;
+    let mut b = t.to_le_bytes().to_vec();
+    b.extend_from_slice(&len.to_le_bytes());
+    b.extend_from_slice(body);
+    b.extend_from_slice(&len.to_le_bytes());
+    b
+}
+
+fn ng_shb() -> Vec<u8> {
+    ng_block(
+        0x0a0d_0d0a,
+        &[
+            0x4d, 0x3c, 0x2b, 0x1a, 1, 0, 0, 0, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff,
+        ],
+    )
+}
+
+/// An interface description with optional if_tsresol and if_tsoffset.
+fn ng_idb(link: u16, tsresol: Option<u8>, tsoffset: Option<i64>) -> Vec<u8> {
+    let mut body = link.to_le_bytes().to_vec();
+    body.extend_from_slice(&[0, 0, 0, 0, 0, 0]);
+    if let Some(r) = tsresol {
+        body.extend_from_slice(&[9, 0, 1, 0, r, 0, 0, 0]);
+    }
+    if let Some(o) = tsoffset {
+        body.extend_from_slice(&[14, 0, 8, 0]);
+        body.extend_from_slice(&o.to_le_bytes());
+    }
+    if tsresol.is_some() || tsoffset.is_some() {
+        body.extend_from_slice(&[0, 0, 0, 0]);
+    }
+    ng_block(1, &body)
+}
+
+fn ng_epb(ifid: u32, ts: u64, data: &[u8]) -> Vec<u8> {
+    let mut body = ifid.to_le_bytes().to_vec();
+    body.extend_from_slice(&((ts >> 32) as u32).to_le_bytes());
+    body.extend_from_slice(&(ts as u32).to_le_bytes());
+    body.extend_from_slice(&(data.len() as u32).to_le_bytes());
+    body.extend_from_slice(&(data.len() as u32).to_le_bytes());
+    body.extend_from_slice(data);
+    while !body.len().is_multiple_of(4) {
+        body.push(0);
+    }
+    ng_block(6, &body)
+}
+
+fn ng_spb(data: &[u8]) -> Vec<u8> {
+    let mut body = (data.len() as u32).to_le_bytes().to_vec();
+    body.extend_from_slice(data);
+    while !body.len().is_multiple_of(4) {
+        body.push(0);
+    }
+    ng_block(3, &body)
+}
+
+#[test]
+fn pcapng_sections_offsets_simple_packets_and_bad_blocks() {
+    // Section 1: one Ethernet interface with a 1000 s offset, packets as EPBs.
+    let mut f = ng_shb();
+    f.extend(ng_idb(1, None, Some(1000)));
+    let first = conversation(Link::Ethernet, false, 1);
+    for (i, fr) in first.iter().enumerate() {
+        f.extend(ng_epb(0, 5_000_000 + i as u64, fr));
+    }
+    // Section 2 resets the interfaces: raw IP, simple packet blocks (no timestamp).
+    f.extend(ng_shb());
+    f.extend(ng_idb(101, Some(9), None));
+    let mut c = Conn::new(Link::Raw, false, 40200);
+    let mut frames = c.handshake();
+    frames.extend(c.send(true, &get("/spb"), &[]));
+    frames.extend(c.send(false, &ok("s"), &[]));
+    for fr in &frames {
+        f.extend(ng_spb(fr));
+    }
+    // A packet on an interface that was never described.
+    f.extend(ng_epb(7, 0, &frames[0]));
+    let r = read(f.clone());
+    let urls: Vec<_> = summary(&r).into_iter().map(|x| x.1).collect();
+    assert_eq!(urls, ["http://api.test/items/0", "http://api.test/spb"]);
+    assert_eq!(r.exchanges[0].time.0, (1005 * 1_000_000 + 3) * 1000);
+    assert_eq!(r.problems.len(), 1, "{:?}", r.problems);
+    assert!(
+        matches!(&r.problems[0], InputError::Packet { packet, .. } if *packet as usize == first.len() + frames.len() + 1)
+    );
+
+    // A corrupt block length: a problem naming the packet, what came before still reported.
+    let mut bad = ng_shb();
+    bad.extend(ng_idb(1, None, None));
+    let conv = conversation(Link::Ethernet, false, 2);
+    for (i, fr) in conv.iter().enumerate() {
+        bad.extend(ng_epb(0, i as u64, fr));
+    }
+    let mut broken = ng_epb(0, 99, &conv[0]);
+    broken[4..8].copy_from_slice(&0xffff_fff0u32.to_le_bytes());
+    bad.extend(broken);
+    let r = read(bad);
+    assert_eq!(r.exchanges.len(), 2);
+    assert!(
+        matches!(&r.problems[..], [InputError::Packet { packet, .. }] if *packet as usize == conv.len() + 1),
+        "{:?}",
+        r.problems
+    );
+}
+
 // ---------------------------------------------------------------- property test
 
 /// The messages of a keep-alive connection with preflights: (request, response, expected).
