@@ -419,18 +419,26 @@ impl Decoder {
         let id = self.next_id;
         self.next_id += 1;
         self.health.flows += 1;
-        // A direction is read from its first byte only if its SYN is the first segment.
-        let opening = seg.syn() && !seg.has_ack();
-        let client_synced = opening && seg.src == client;
-        let server_synced = seg.syn() && seg.has_ack() && seg.src == server;
+        // A stream is read from its first byte when the handshake is seen: the client's SYN
+        // (the server's SYN-ACK follows), or the SYN-ACK, whose ACK gives the client's first
+        // sequence number.
+        let mut dirs = [Reassembler::new(), Reassembler::new()];
+        let synced = if seg.syn() && !seg.has_ack() && seg.src == client {
+            true
+        } else if seg.syn() && seg.has_ack() && seg.src == server {
+            dirs[0].start_at(seg.ack);
+            true
+        } else {
+            false
+        };
         self.flows.insert(
             key,
             Flow {
                 id,
                 client,
                 server,
-                dirs: [Reassembler::new(), Reassembler::new()],
-                http: HttpConn::new(client_synced, server_synced || client_synced),
+                dirs,
+                http: HttpConn::new(synced, synced),
                 last_seen: ts,
             },
         );

@@ -144,7 +144,6 @@ impl HttpConn {
         }
     }
 
-    /// Bytes buffered for partial heads and lines.
     /// Bytes held for this connection: partial heads and requests waiting for a response.
     pub fn buffered(&self) -> usize {
         self.req.head.capacity() + self.resp.head.capacity() + self.pending_bytes

@@ -81,6 +81,14 @@ impl Reassembler {
         self.started
     }
 
+    /// The stream starts at `seq` (known from the other side's SYN-ACK when the SYN was missed).
+    pub fn start_at(&mut self, seq: u32) {
+        if !self.started {
+            self.started = true;
+            self.base = seq;
+        }
+    }
+
     /// The stream offset of sequence number `seq` (within 2 GiB of the next expected byte).
     pub fn offset_of(&self, seq: u32) -> Option<u64> {
         if !self.started {
