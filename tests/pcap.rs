@@ -948,6 +948,38 @@ fn pcapng_sections_offsets_simple_packets_and_bad_blocks() {
     );
 }
 
+/// A reader that returns at most `n` bytes per call, like a slow pipe.
+struct Trickle(Cursor<Vec<u8>>, usize);
+
+impl std::io::Read for Trickle {
+    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+        let n = buf.len().min(self.1);
+        self.0.read(&mut buf[..n])
+    }
+}
+
+#[test]
+fn short_reads_from_a_pipe() {
+    for chunk in [1, 3, 7, 100] {
+        for bytes in [pcap(1, &conversation(Link::Ethernet, false, 2)), {
+            let mut f = ng_shb();
+            f.extend(ng_idb(1, None, None));
+            for (i, fr) in conversation(Link::Ethernet, false, 2).iter().enumerate() {
+                f.extend(ng_epb(0, i as u64, fr));
+            }
+            f
+        }] {
+            let src = PcapSource::new(
+                Arc::from("pipe"),
+                Box::new(Trickle(Cursor::new(bytes), chunk)),
+            );
+            let items: Vec<_> = src.collect();
+            assert_eq!(items.len(), 2, "chunk {chunk}: {items:?}");
+            assert!(items.iter().all(|i| matches!(i, SourceItem::Exchange(_))));
+        }
+    }
+}
+
 // ---------------------------------------------------------------- property test
 
 /// The messages of a keep-alive connection with preflights: (request, response, expected).

@@ -16,6 +16,32 @@ const BUFFER: usize = 1 << 20;
 /// Largest block accepted; a corrupt length past it ends the file instead of a huge allocation.
 const MAX_BUFFER: usize = 16 << 20;
 
+/// pcap-parser recognises the file from its first `read`; a pipe may deliver only a few bytes
+/// at a time, so the first read keeps reading until the buffer holds a header's worth.
+struct FillFirst {
+    inner: Box<dyn Read + Send>,
+    first: bool,
+}
+
+impl Read for FillFirst {
+    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+        if !std::mem::take(&mut self.first) {
+            return self.inner.read(buf);
+        }
+        let want = buf.len().min(4096);
+        let mut got = 0;
+        while got < want {
+            match self.inner.read(buf.get_mut(got..).unwrap_or(&mut [])) {
+                Ok(0) => break,
+                Ok(n) => got += n,
+                Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
+                Err(e) => return Err(e),
+            }
+        }
+        Ok(got)
+    }
+}
+
 /// pcap-parser's error without the borrow of the reader's buffer.
 enum ReadError {
     Eof,
@@ -81,6 +107,10 @@ impl PcapSource {
 
     pub fn with_limits(input: Arc<str>, reader: Box<dyn Read + Send>, limits: Limits) -> Self {
         let mut problems = VecDeque::new();
+        let reader = FillFirst {
+            inner: reader,
+            first: true,
+        };
         let (reader, format, stage) = match pcap_parser::create_reader(BUFFER, reader) {
             Ok(r) => {
                 let format = if r.data().starts_with(&[0x0a, 0x0d, 0x0d, 0x0a]) {
