@@ -750,6 +750,28 @@ mod tests {
     }
 
     #[test]
+    fn handshake_seen_from_the_syn_ack_reads_from_the_first_byte() {
+        let mut d = decoder(Limits::default());
+        let req = b"PURGE /cache HTTP/1.1\r\nHost: h\r\n\r\n";
+        let resp = b"HTTP/1.1 200 OK\r\nContent-Length: 0\r\n\r\n";
+        for (n, f) in [
+            frame(false, 40000, 500, 101, SYN | ACK, b""),
+            frame(true, 40000, 101, 501, ACK | PSH, req),
+            frame(false, 40000, 501, 101 + req.len() as u32, ACK | PSH, resp),
+        ]
+        .iter()
+        .enumerate()
+        {
+            d.packet(Timestamp(0), 101, f, n as u64 + 1);
+        }
+        let out = drain(&mut d);
+        assert_eq!(out.len(), 1);
+        // A custom method is trusted only where the start of the stream is certain.
+        assert_eq!(out[0].request.method, "PURGE");
+        assert_eq!(out[0].client.map(|c| c.port()), Some(40000));
+    }
+
+    #[test]
     fn waiting_requests_are_bounded() {
         let limits = Limits {
             max_http_total: 4 << 20,
