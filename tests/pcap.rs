@@ -969,11 +969,13 @@ fn short_reads_from_a_pipe() {
             }
             f
         }] {
-            let src = PcapSource::new(
+            let len = bytes.len() as u64;
+            let mut src = PcapSource::new(
                 Arc::from("pipe"),
                 Box::new(Trickle(Cursor::new(bytes), chunk)),
             );
-            let items: Vec<_> = src.collect();
+            let items: Vec<_> = src.by_ref().collect();
+            assert_eq!(src.bytes_consumed(), len);
             assert_eq!(items.len(), 2, "chunk {chunk}: {items:?}");
             assert!(items.iter().all(|i| matches!(i, SourceItem::Exchange(_))));
         }

@@ -98,6 +98,8 @@ pub struct PcapSource {
     reported_links: Vec<u32>,
     capacity: usize,
     stage: Stage,
+    /// Bytes of the input consumed so far.
+    consumed: u64,
 }
 
 impl PcapSource {
@@ -148,7 +150,18 @@ impl PcapSource {
             reported_links: Vec::new(),
             capacity: BUFFER,
             stage,
+            consumed: 0,
         }
+    }
+
+    /// Bytes of the input read and decoded so far (for a progress bar).
+    pub fn bytes_consumed(&self) -> u64 {
+        self.consumed
+    }
+
+    /// Packets read so far.
+    pub fn packets(&self) -> u64 {
+        self.packets
     }
 
     /// Connections skipped as not HTTP/1.x so far.
@@ -224,6 +237,7 @@ impl PcapSource {
                 }
             }
         };
+        self.consumed = reader.consumed() as u64;
         if ended {
             self.stage = Stage::Ended;
         } else {
