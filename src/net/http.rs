@@ -6,6 +6,7 @@ use crate::model::{
     CaptureHealth, ClientHints, Exchange, Headers, Location, Request, Response, SourceRef,
     Timestamp,
 };
+use std::borrow::Cow;
 use std::collections::VecDeque;
 use std::net::SocketAddr;
 use std::sync::Arc;
@@ -615,24 +616,27 @@ fn to_headers(h: &[httparse::Header]) -> Headers {
 }
 
 fn make_url(method: &str, target: &str, headers: &Headers, server: SocketAddr) -> String {
-    let lower = target.get(..8).map(str::to_ascii_lowercase);
-    if let Some(l) = &lower
-        && (l.starts_with("http://") || l.starts_with("https://"))
-    {
+    let t = target.as_bytes();
+    let starts = |p: &[u8]| t.get(..p.len()).is_some_and(|h| h.eq_ignore_ascii_case(p));
+    if starts(b"http://") || starts(b"https://") {
+        // Absolute form (a request to a proxy): already a URL.
         return target.to_string();
     }
     if method.eq_ignore_ascii_case("CONNECT") {
         return format!("http://{target}");
     }
-    let host = match headers.get("host") {
-        Some(h) => String::from_utf8_lossy(h).trim().to_string(),
-        None => server.to_string(),
+    let host: Cow<'_, str> = match headers.get("host") {
+        Some(h) => String::from_utf8_lossy(h.trim_ascii()),
+        None => Cow::Owned(server.to_string()),
     };
-    if target.starts_with('/') {
-        format!("http://{host}{target}")
-    } else {
-        format!("http://{host}/{target}")
+    let mut url = String::with_capacity(8 + host.len() + target.len());
+    url.push_str("http://");
+    url.push_str(&host);
+    if !target.starts_with('/') {
+        url.push('/');
     }
+    url.push_str(target);
+    url
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
