@@ -784,7 +784,11 @@ fn not_http1(side: Side, buf: &[u8]) -> bool {
             }
             false
         }
-        Side::Response => false,
+        // A server that speaks first with something else (SSH, SMTP, MySQL banners).
+        Side::Response => {
+            let b = buf.trim_ascii_start();
+            b.len() >= 5 && !b.starts_with(b"HTTP/")
+        }
     }
 }
 
