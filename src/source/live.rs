@@ -90,6 +90,8 @@ pub fn capture(mut c: LiveCapture, p: &Producer) {
             Ok(pkt) => {
                 number += 1;
                 let tv = pkt.header.ts;
+                // time_t and suseconds_t are i64 here but narrower on other targets.
+                #[allow(clippy::useless_conversion)]
                 let ts = Timestamp(
                     i64::from(tv.tv_sec)
                         .saturating_mul(1_000_000_000)
