@@ -305,7 +305,7 @@ impl Aggregate {
             ks.examples.push(Example {
                 source: ev.source.clone(),
                 index: ev.index,
-                time: ev.time.clone(),
+                time: ev.time.to_rfc3339(),
                 method: ev.method.clone(),
                 url: ev.url.clone(),
                 status: ev.status,

@@ -5,7 +5,7 @@ use crate::aggregate::route;
 use crate::cors::{
     Classification, Confidence, CorsError, ExchangeType, Kind, Verdict, VerdictClass,
 };
-use crate::model::{Exchange, Pairing};
+use crate::model::{Exchange, Pairing, Timestamp};
 use crate::redact;
 use serde::Serialize;
 
@@ -48,8 +48,9 @@ pub struct Event {
     pub source: String,
     /// HAR entry index (0-based) or first packet number (1-based).
     pub index: u64,
-    /// Request start, RFC 3339 UTC.
-    pub time: String,
+    /// Request start, written as RFC 3339 UTC (formatted only when the event is written).
+    #[serde(serialize_with = "rfc3339")]
+    pub time: Timestamp,
     pub origin: Option<String>,
     pub method: String,
     /// The URL with query values redacted.
@@ -100,7 +101,7 @@ impl Event {
         Some(Event {
             source: ex.source.input.to_string(),
             index: ex.source.index(),
-            time: ex.time.to_rfc3339(),
+            time: ex.time,
             origin: c.origin.clone(),
             method: ex.request.method.clone(),
             url: redact::url(&ex.request.url).into_owned(),
@@ -143,4 +144,8 @@ pub fn pairing_name(p: Pairing) -> &'static str {
         Pairing::ActualAfterPreflight => "actual_after_preflight",
         Pairing::ActualWithoutPreflight => "actual_without_preflight",
     }
+}
+
+fn rfc3339<S: serde::Serializer>(t: &Timestamp, s: S) -> Result<S::Ok, S::Error> {
+    s.serialize_str(&t.to_rfc3339())
 }

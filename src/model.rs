@@ -187,9 +187,13 @@ impl Headers {
         &'a self,
         name: &'n str,
     ) -> impl Iterator<Item = &'a [u8]> + use<'a, 'n> {
-        self.iter()
-            .filter(move |(n, _)| n.eq_ignore_ascii_case(name))
-            .map(|(_, v)| v)
+        // Compares bytes: this runs for every header lookup of every exchange.
+        let want = name.as_bytes();
+        self.spans.iter().filter_map(move |&(a, b, c)| {
+            let n = &self.buf[a as usize..b as usize];
+            n.eq_ignore_ascii_case(want)
+                .then(|| &self.buf[b as usize..c as usize])
+        })
     }
 
     /// The first value of `name`.
