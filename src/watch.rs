@@ -64,7 +64,7 @@ pub struct WatchConfig {
 
 #[derive(Debug, thiserror::Error)]
 pub enum WatchError {
-    #[error("cannot listen on {addr}: {source}")]
+    #[error("cannot listen on {addr}")]
     Listen {
         addr: SocketAddr,
         source: std::io::Error,
@@ -75,7 +75,7 @@ pub enum WatchError {
     Input(#[from] InputError),
     #[error("cannot start: {0}")]
     Runtime(std::io::Error),
-    #[error("cannot write the report to {path}: {source}")]
+    #[error("cannot write the report to {path}")]
     ReportOut {
         path: PathBuf,
         source: std::io::Error,
