@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Regenerates the committed recordings in captures/ from a fresh real-Chromium run:
 #   captures/chromium-ground-truth.json  Chromium's verdict per scenario
-#   captures/chromium-devtools.har       Chrome-DevTools-style HAR (built from CDP events)
+#   captures/chromium-devtools.har       HAR exported by Chromium's own DevTools front end
+#   captures/chromium-devtools-cdp.har   Chrome-DevTools-style HAR built from CDP events
 #   captures/chromium-playwright.har     Playwright recordHar
 #   captures/chromium-loopback.pcap      tcpdump of the loopback traffic
 # Run as root after tests/browser/setup.sh. Then review `git diff --stat captures/`.
@@ -11,7 +12,11 @@ root="$(cd "$here/../.." && pwd)"
 tmp="$(mktemp -d /tmp/corswatch-regen.XXXXXX)"
 "$here/run.sh" "$tmp" >/dev/null
 cp "$tmp/ground-truth.json" "$root/captures/chromium-ground-truth.json"
-cp "$tmp/devtools.har" "$root/captures/chromium-devtools.har"
+[ -s "$tmp/devtools-frontend.har" ] || { echo "the DevTools front end exported no HAR" >&2; exit 1; }
+# Same JSON, re-serialized without the front end's 2-space indentation (halves the size).
+python3 -c 'import json,sys; json.dump(json.load(open(sys.argv[1])), open(sys.argv[2], "w"), ensure_ascii=False, separators=(",", ":"))' \
+  "$tmp/devtools-frontend.har" "$root/captures/chromium-devtools.har"
+cp "$tmp/devtools.har" "$root/captures/chromium-devtools-cdp.har"
 cp "$tmp/playwright.har" "$root/captures/chromium-playwright.har"
 cp "$tmp/loopback.pcap" "$root/captures/chromium-loopback.pcap"
 chmod 644 "$root"/captures/chromium-*

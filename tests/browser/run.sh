@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # Real-browser ground truth, one command: builds and starts the scenario server, starts tcpdump on
 # loopback, drives Debian's Chromium through every scenario, stops everything it started (by PID).
-# Leaves ground-truth.json, playwright.har, devtools.har, loopback.pcap (and server-log.jsonl,
-# cdp-events.jsonl, ports.json) in OUTDIR (default: a new temp dir). Run as root (tcpdump) after
+# Leaves ground-truth.json, playwright.har, devtools-frontend.har (exported by Chromium's DevTools
+# front end), devtools.har (DevTools-style, built from CDP events), loopback.pcap (and
+# server-log.jsonl, cdp-events.jsonl, ports.json) in OUTDIR (default: a new temp dir). Run as root (tcpdump) after
 # tests/browser/setup.sh. Bounded: the driver is killed after $CW_TIMEOUT seconds (default 300).
 set -euo pipefail
 here="$(cd "$(dirname "$0")" && pwd)"
