@@ -14,17 +14,13 @@ tmp="$(mktemp -d /tmp/corswatch-regen.XXXXXX)"
 cp "$tmp/ground-truth.json" "$root/captures/chromium-ground-truth.json"
 [ -s "$tmp/devtools-frontend.har" ] || { echo "the DevTools front end exported no HAR" >&2; exit 1; }
 # Same JSON, re-serialized without the front end's 2-space indentation (halves the size).
-python3 -c 'import json,sys; json.dump(json.load(open(sys.argv[1])), open(sys.argv[2], "w"), ensure_ascii=False, separators=(",", ":"))' \
+node -e 'const fs=require("fs"); fs.writeFileSync(process.argv[2], JSON.stringify(JSON.parse(fs.readFileSync(process.argv[1], "utf8"))) + "\n")' \
   "$tmp/devtools-frontend.har" "$root/captures/chromium-devtools.har"
 cp "$tmp/devtools.har" "$root/captures/chromium-devtools-cdp.har"
 cp "$tmp/playwright.har" "$root/captures/chromium-playwright.har"
 cp "$tmp/loopback.pcap" "$root/captures/chromium-loopback.pcap"
 chmod 644 "$root"/captures/chromium-*
-python3 - "$root/captures/chromium-ground-truth.json" <<'PY'
-import json, sys
-d = json.load(open(sys.argv[1]))
-m = d["meta"]
-print(f"chromium {m['browser_version']}, playwright-core {m['playwright_core']}, {m['date']}, {len(d['scenarios'])} scenarios")
-PY
+node -e 'const d=JSON.parse(require("fs").readFileSync(process.argv[1],"utf8")), m=d.meta; console.log(`chromium ${m.browser_version}, playwright-core ${m.playwright_core}, ${m.date}, ${d.scenarios.length} scenarios`)' \
+  "$root/captures/chromium-ground-truth.json"
 ls -l "$root"/captures/chromium-*
 rm -rf "$tmp"

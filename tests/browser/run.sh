@@ -39,7 +39,7 @@ rm -f "$out/server-log.jsonl" "$out/ports.json" "$out/loopback.pcap"
 server_pid=$!
 for _ in $(seq 100); do [ -s "$out/ports.json" ] && break; sleep 0.05; done
 [ -s "$out/ports.json" ] || { echo "scenario server did not start" >&2; exit 1; }
-read -r p1 p2 p3 pc < <(python3 -c 'import json,sys; d=json.load(open(sys.argv[1])); print(d["page"], d["api"], d["third"], d["closed"])' "$out/ports.json")
+read -r p1 p2 p3 pc < <(node -e 'const d=JSON.parse(require("fs").readFileSync(process.argv[1],"utf8")); console.log(d.page, d.api, d.third, d.closed)' "$out/ports.json")
 echo "== scenario server pid $server_pid, ports page=$p1 api=$p2 third=$p3 closed=$pc" >&2
 
 if command -v tcpdump >/dev/null && [ "${CW_NO_PCAP:-0}" != 1 ]; then
