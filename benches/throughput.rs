@@ -1,1 +1,115 @@
-fn main() {}
+//! Throughput of the packet path (pcap reading, link/IP/TCP decoding, reassembly, HTTP/1.x)
+//! on a synthetic capture; prints figures rather than timing a test.
+//!
+//! `cargo bench --bench throughput` (env `BENCH_MB`, default 256: size of the capture, made
+//! once under `bench-data/` and reused).
+
+use corswatch::source::pcap_file::PcapSource;
+use corswatch::source::{Source, SourceItem};
+use std::io::BufWriter;
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::Instant;
+
+fn peak_rss_kib() -> Option<u64> {
+    let s = std::fs::read_to_string("/proc/self/status").ok()?;
+    let line = s.lines().find(|l| l.starts_with("VmHWM:"))?;
+    line.split_whitespace().nth(1)?.parse().ok()
+}
+
+/// CPU time of this thread in seconds: the machine is shared, so wall time overstates the cost.
+fn thread_cpu_secs() -> Option<f64> {
+    let s = std::fs::read_to_string("/proc/thread-self/schedstat").ok()?;
+    let ns: u64 = s.split_whitespace().next()?.parse().ok()?;
+    Some(ns as f64 / 1e9)
+}
+
+fn main() -> std::io::Result<()> {
+    let mb: u64 = std::env::var("BENCH_MB")
+        .ok()
+        .and_then(|s| s.parse().ok())
+        .unwrap_or(256);
+    let dir = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("bench-data");
+    std::fs::create_dir_all(&dir)?;
+    let path = dir.join(format!("api-{mb}mb.pcap"));
+    if !path.exists() {
+        let t = Instant::now();
+        let tmp = path.with_extension("tmp");
+        let f = std::fs::File::create(&tmp)?;
+        let w = corswatch::net::synth::write_capture(
+            BufWriter::with_capacity(1 << 20, f),
+            mb << 20,
+            64,
+            1,
+        )?;
+        std::fs::rename(&tmp, &path)?;
+        eprintln!(
+            "generated {} ({} packets, {} exchanges) in {:.1}s",
+            path.display(),
+            w.packets,
+            w.exchanges,
+            t.elapsed().as_secs_f64()
+        );
+    }
+    let size = std::fs::metadata(&path)?.len();
+    // Warm the page cache so the figure is the decoder's, not the disk's.
+    std::io::copy(&mut std::fs::File::open(&path)?, &mut std::io::sink())?;
+    let rss_before = peak_rss_kib();
+    let file = std::fs::File::open(&path)?;
+    let cpu0 = thread_cpu_secs();
+    let t = Instant::now();
+    let mut src = PcapSource::new(Arc::from(path.to_string_lossy().as_ref()), Box::new(file));
+    let (mut exchanges, mut answered, mut problems) = (0u64, 0u64, 0u64);
+    for item in src.by_ref() {
+        match item {
+            SourceItem::Exchange(x) => {
+                exchanges += 1;
+                answered += u64::from(x.response.is_some());
+            }
+            SourceItem::Problem(_) => problems += 1,
+        }
+    }
+    let wall = t.elapsed().as_secs_f64();
+    let cpu = match (cpu0, thread_cpu_secs()) {
+        (Some(a), Some(b)) if b > a => b - a,
+        _ => wall,
+    };
+    let h = src.health();
+    println!(
+        "wall time          {wall:.3} s ({:.0} MB/s)",
+        size as f64 / 1e6 / wall
+    );
+    println!("cpu time (1 core)  {cpu:.3} s: figures below are per CPU second");
+    let secs = cpu;
+    println!(
+        "capture            {} ({:.1} MB)",
+        path.display(),
+        size as f64 / 1e6
+    );
+    println!("throughput         {:.0} MB/s", size as f64 / 1e6 / secs);
+    println!(
+        "packets            {} ({:.2} M/s)",
+        h.packets,
+        h.packets as f64 / 1e6 / secs
+    );
+    println!(
+        "exchanges          {exchanges} ({:.2} M/s), answered {answered}",
+        exchanges as f64 / 1e6 / secs
+    );
+    println!(
+        "health             flows {} gaps {} ooo {} retx {} parse_err {} unanswered {} orphans {} problems {problems}",
+        h.flows,
+        h.gaps,
+        h.out_of_order_segments,
+        h.retransmitted_segments,
+        h.http_parse_errors,
+        h.unanswered_requests,
+        h.orphan_responses
+    );
+    println!(
+        "peak RSS (VmHWM)   {} KiB (before decoding: {} KiB)",
+        peak_rss_kib().unwrap_or(0),
+        rss_before.unwrap_or(0)
+    );
+    Ok(())
+}

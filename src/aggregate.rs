@@ -235,9 +235,10 @@ impl Aggregate {
         }
     }
 
-    /// Counts one event. `counted` is false for a failed preflight whose blocked actual
-    /// request is also an event, so that one refused request counts once.
-    pub fn add(&mut self, ev: &Event, counted: bool) {
+    /// Counts one event. A failed preflight whose blocked actual request is also an event is
+    /// not `counted` as blocked, so that one refused request counts once.
+    pub fn add(&mut self, ev: &Event) {
+        let counted = ev.counted;
         let origin = ev.origin.as_deref().unwrap_or("(none)");
         let method = ev.method.as_str();
         let route = ev.route.as_str();
@@ -255,11 +256,10 @@ impl Aggregate {
                         Kind::HeaderNotAllowed
                             | Kind::HeaderWildcardWithCredentials
                             | Kind::AcahUnparseable
-                    ) {
-                        if let Some(p) = &v.failed_parameter {
+                    )
+                        && let Some(p) = &v.failed_parameter {
                             self.request_headers.add(p, 1);
                         }
-                    }
                 }
                 VerdictClass::Warning => self.totals.warnings += 1,
                 VerdictClass::Finding => self.totals.findings += 1,

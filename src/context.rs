@@ -1,8 +1,7 @@
 //! What the rest of the traffic tells about an exchange: the redirect hop it follows, whether
-//! the server echoes many origins, whether the client sends cookies to that host. Bounded maps
+//! the server echoes many origins. Bounded maps
 //! only (oldest forgotten first), because every key here comes from the wire.
 
-use crate::cors::Credentials;
 use crate::model::{Exchange, Timestamp};
 use std::collections::{HashMap, HashSet, VecDeque};
 use std::net::IpAddr;
@@ -42,11 +41,10 @@ impl<K: std::hash::Hash + Eq + Clone, V> BoundedMap<K, V> {
     fn insert(&mut self, k: K, v: V) {
         if self.map.insert(k.clone(), v).is_none() {
             self.order.push_back(k);
-            if self.order.len() > MAX_KEYS {
-                if let Some(old) = self.order.pop_front() {
+            if self.order.len() > MAX_KEYS
+                && let Some(old) = self.order.pop_front() {
                     self.map.remove(&old);
                 }
-            }
         }
     }
 }
@@ -55,7 +53,6 @@ impl<K: std::hash::Hash + Eq + Clone, V> BoundedMap<K, V> {
 pub struct Observations {
     hops: BoundedMap<(Option<IpAddr>, String), Hop>,
     reflected: BoundedMap<String, HashSet<u64>>,
-    cookies: BoundedMap<(Option<IpAddr>, String), ()>,
 }
 
 impl Observations {
@@ -64,18 +61,6 @@ impl Observations {
         let key = (ex.client.map(|c| c.ip()), ex.request.url.clone());
         let hop = self.hops.map.remove(&key)?;
         (ex.time <= hop.deadline).then_some(hop)
-    }
-
-    /// Whether the same client sent cookies to this host before.
-    pub fn credentials_hint(&self, ex: &Exchange) -> Option<Credentials> {
-        let key = (
-            ex.client.map(|c| c.ip()),
-            host_of(&ex.request.url).to_string(),
-        );
-        self.cookies
-            .map
-            .contains_key(&key)
-            .then_some(Credentials::Include)
     }
 
     /// Distinct origins this exchange's host has echoed in ACAO.
@@ -90,14 +75,10 @@ impl Observations {
     pub fn observe(&mut self, ex: &Exchange, hop: Option<&Hop>) {
         let client = ex.client.map(|c| c.ip());
         let host = host_of(&ex.request.url);
-        if ex.request.headers.contains("cookie") {
-            self.cookies.insert((client, host.to_string()), ());
-        }
         let Some(resp) = &ex.response else { return };
         if let (Some(origin), Some(acao)) =
             (ex.origin(), resp.headers.get("access-control-allow-origin"))
-        {
-            if origin.as_bytes() == acao && origin != "null" {
+            && origin.as_bytes() == acao && origin != "null" {
                 let set = self.reflected.map.get_mut(host);
                 match set {
                     Some(s) if s.len() < MAX_REFLECTED => {
@@ -111,9 +92,8 @@ impl Observations {
                     }
                 }
             }
-        }
-        if (300..400).contains(&resp.status) {
-            if let Some(loc) = resp.headers.get_str("location") {
+        if (300..400).contains(&resp.status)
+            && let Some(loc) = resp.headers.get_str("location") {
                 let next = resolve(&ex.request.url, loc.trim());
                 let (first_url, page_origin) = match hop {
                     Some(h) => (h.first_url.clone(), h.page_origin.clone()),
@@ -135,7 +115,6 @@ impl Observations {
                     },
                 );
             }
-        }
     }
 }
 
@@ -155,6 +134,26 @@ pub fn host_of(url: &str) -> &str {
         }
         None => "",
     }
+}
+
+/// The origin a client-side recording implies for a failed request whose headers lack
+/// `Origin`, for the pairing key. Chromium's provisional request headers (all a HAR keeps for a
+/// request that never got a response) do not include it: the network service adds it on the
+/// wire. Taken from `Referer` or the page URL; `None` when that is the request's own origin.
+/// (The classifier makes the finer call on such entries itself.)
+pub fn recorded_origin(ex: &Exchange) -> Option<String> {
+    if !matches!(ex.source.location, crate::model::Location::HarEntry(_))
+        || ex.failure.is_none()
+        || ex.request.headers.contains("origin")
+    {
+        return None;
+    }
+    let referer = ex.request.headers.get_str("referer");
+    let page = referer
+        .as_deref()
+        .or(ex.hints.page_url.as_deref())
+        .and_then(origin_of)?;
+    (Some(&page) != origin_of(&ex.request.url).as_ref()).then_some(page)
 }
 
 /// The serialized origin of an http(s) URL: `scheme://host[:port]`, default port dropped.

@@ -75,6 +75,9 @@ pub struct Event {
     pub warnings: Vec<VerdictEvent>,
     pub findings: Vec<VerdictEvent>,
     pub notes: Vec<VerdictEvent>,
+    /// False for a failed preflight whose refused actual request is counted instead.
+    #[serde(skip)]
+    pub counted: bool,
 }
 
 impl Event {
@@ -118,6 +121,7 @@ impl Event {
             findings: by_class(VerdictClass::Finding),
             notes: by_class(VerdictClass::Note),
             blocked_detail: blocked,
+            counted: true,
         })
     }
 

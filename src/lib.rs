@@ -12,16 +12,19 @@ pub mod aggregate;
 pub mod context;
 pub mod cors;
 pub mod event;
+pub mod metrics;
 pub mod model;
 pub mod net;
 pub mod pair;
 pub mod redact;
 pub mod report;
+pub mod serve;
 pub mod source;
+pub mod watch;
 
 use aggregate::{Aggregate, Limits};
 use context::Observations;
-use cors::{Context, Credentials};
+use cors::Context;
 use event::Event;
 use model::{Exchange, Pairing};
 use pair::{PairConfig, Pairer, Unit};
@@ -55,6 +58,13 @@ impl<'s> Analyzer<'s> {
 
     pub fn add_health(&mut self, h: &model::CaptureHealth) {
         self.aggregate.health.add(h);
+    }
+
+    /// The aggregate so far (pairing statistics included), for a running report.
+    pub fn snapshot(&self) -> Aggregate {
+        let mut a = self.aggregate.clone();
+        a.pairing = self.pairer.stats();
+        a
     }
 
     /// Settles everything still held and returns the aggregate.
@@ -113,22 +123,21 @@ impl<'s> Analyzer<'s> {
                     .then(|| ex.hints.page_url.as_deref().and_then(context::origin_of))
                     .flatten()
             });
-        let credentials_hint = match (ex.is_preflight(), partner) {
-            (true, None) => self.observations.credentials_hint(ex),
-            _ => None::<Credentials>,
-        };
         let ctx = Context {
             partner,
             pairing,
             previous_hop: hop.as_ref().map(|h| h.previous.as_ref()),
             first_url: hop.as_ref().map(|h| h.first_url.as_str()),
             page_origin: page_origin.as_deref(),
-            credentials_hint,
+            // Cookies on other requests of the same client say nothing reliable about this
+            // one (real Chromium runs showed wrong inferences): the classifier infers from the
+            // preflight's own outcome instead.
+            credentials_hint: None,
             distinct_reflected_origins: self.observations.reflected_origins(ex),
         };
         let classification = cors::classify(ex, &ctx);
         self.observations.observe(ex, hop.as_ref());
-        let Some(event) = Event::new(ex, &classification, pairing, partner) else {
+        let Some(mut event) = Event::new(ex, &classification, pairing, partner) else {
             self.count_not_cors(&classification);
             return false;
         };
@@ -139,7 +148,8 @@ impl<'s> Analyzer<'s> {
             cors::ExchangeType::Preflight => t.preflight += 1,
             cors::ExchangeType::Actual => t.actual += 1,
         }
-        self.aggregate.add(&event, count_block);
+        event.counted = count_block;
+        self.aggregate.add(&event);
         (self.sink)(&event);
         event.blocked
     }

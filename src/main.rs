@@ -2,7 +2,6 @@
 
 use anyhow::{Context as _, Result, bail};
 use clap::{Parser, Subcommand, ValueEnum};
-use corswatch::Analyzer;
 use corswatch::aggregate::Limits;
 use corswatch::cors::fix::{self, Stack};
 use corswatch::cors::{Kind, VerdictClass};
@@ -10,6 +9,7 @@ use corswatch::event::Event;
 use corswatch::pair::PairConfig;
 use corswatch::report::{self, InputInfo, ReportData, RunInfo};
 use corswatch::source::{self, InputError, SourceItem};
+use corswatch::{Analyzer, watch};
 use std::fs::File;
 use std::io::{self, IsTerminal, Read, Write};
 use std::path::PathBuf;
@@ -40,6 +40,10 @@ enum Command {
     /// Analyse HAR, pcap or pcapng files (format detected from the content; `-` reads stdin)
     #[command(after_help = EXAMPLES)]
     Analyze(AnalyzeArgs),
+    /// Run as an agent: capture live traffic (or replay a file) and serve /metrics, /report,
+    /// /healthz
+    #[command(after_help = WATCH_EXAMPLES)]
+    Watch(WatchArgs),
     /// Explain one kind: what the browser checks, and the fix per server stack
     Explain {
         /// A kind id, e.g. acao_missing (see `corswatch kinds`)
@@ -83,6 +87,82 @@ struct AnalyzeArgs {
     /// Seconds after a preflight within which its actual request must start
     #[arg(long, default_value_t = 10)]
     pair_window: u64,
+}
+
+const WATCH_EXAMPLES: &str = "\
+Examples:
+  corswatch watch -i eth0                                  beside an API server (needs CAP_NET_RAW)
+  corswatch watch -i any --filter 'tcp port 8080'          the `any` device, one port
+  corswatch watch --replay capture.pcap --speed 10         replay with timestamps, 10x
+  corswatch watch --replay big.pcap --fast --exit-when-done --report-out r.json
+Unprivileged: sudo setcap cap_net_raw,cap_net_admin=eip $(which corswatch)";
+
+#[derive(clap::Args)]
+struct WatchArgs {
+    /// Interface to capture on (`any` for all); needs the `live` feature
+    #[arg(
+        short = 'i',
+        long,
+        env = "CORSWATCH_INTERFACE",
+        conflicts_with = "replay",
+        required_unless_present = "replay"
+    )]
+    interface: Option<String>,
+    /// Replay a pcap/pcapng or HAR file through the live path instead of capturing
+    #[arg(long, value_name = "FILE")]
+    replay: Option<PathBuf>,
+    /// Replay at N times the recorded speed
+    #[arg(long, default_value_t = 1.0, conflicts_with = "fast")]
+    speed: f64,
+    /// Replay as fast as possible
+    #[arg(long)]
+    fast: bool,
+    /// Replay the file this many times
+    #[arg(long, default_value_t = 1)]
+    repeat: u32,
+    /// Stop when the replay ends (default: keep serving until SIGINT/SIGTERM)
+    #[arg(long)]
+    exit_when_done: bool,
+    /// BPF capture filter
+    #[arg(
+        long,
+        env = "CORSWATCH_FILTER",
+        default_value = "tcp port 80 or tcp port 8080 or tcp port 3000 or tcp port 5000 or tcp port 8000"
+    )]
+    filter: String,
+    /// Bytes captured per packet
+    #[arg(long, default_value_t = 262_144)]
+    snaplen: i32,
+    /// Kernel capture buffer, bytes
+    #[arg(long, default_value_t = 16 << 20)]
+    buffer_size: i32,
+    /// Put the interface in promiscuous mode
+    #[arg(long)]
+    promiscuous: bool,
+    /// Address for /metrics, /report, /healthz
+    #[arg(long, env = "CORSWATCH_LISTEN", default_value = "127.0.0.1:9477")]
+    listen: std::net::SocketAddr,
+    /// Origins that keep their own metric series (the first N seen otherwise)
+    #[arg(long, value_delimiter = ',', env = "CORSWATCH_ORIGINS")]
+    origins: Option<Vec<String>>,
+    /// Distinct origin label values before folding into `other`
+    #[arg(long, default_value_t = 50)]
+    top_origins: usize,
+    /// Distinct route label values before folding into `other`
+    #[arg(long, default_value_t = 100)]
+    top_routes: usize,
+    /// Write the final JSON report here when stopping
+    #[arg(long)]
+    report_out: Option<PathBuf>,
+    /// Log format on stderr
+    #[arg(long, value_enum, default_value_t = LogFormat::Text)]
+    log_format: LogFormat,
+}
+
+#[derive(Clone, Copy, PartialEq, Eq, ValueEnum)]
+enum LogFormat {
+    Text,
+    Json,
 }
 
 #[derive(Clone, Copy, PartialEq, Eq, ValueEnum)]
@@ -144,6 +224,7 @@ fn main() -> ExitCode {
     };
     let result = match cli.command {
         Command::Analyze(args) => analyze(args),
+        Command::Watch(args) => watch(args).map(|()| 0),
         Command::Explain { kind, stack } => explain(&kind, &stack).map(|()| 0),
         Command::Kinds => kinds().map(|()| 0),
         Command::Schema => print(report::json::SCHEMA).map(|()| 0),
@@ -202,14 +283,13 @@ fn analyze(args: AnalyzeArgs) -> Result<u8> {
     };
     let limits = Limits::default();
     let mut analyzer = Analyzer::new(pairing, limits, |ev: &Event| {
-        if events_mode && write_err.is_none() {
-            if let Err(e) = serde_json::to_writer(&mut out, ev)
+        if events_mode && write_err.is_none()
+            && let Err(e) = serde_json::to_writer(&mut out, ev)
                 .map_err(io::Error::from)
                 .and_then(|()| out.write_all(b"\n"))
             {
                 write_err = Some(e);
             }
-        }
     });
 
     let mut stdin_used = false;
@@ -357,7 +437,7 @@ impl Progress {
 
     fn tick(&mut self, read: &AtomicU64) {
         self.n = self.n.wrapping_add(1);
-        if self.n % 1024 != 0 {
+        if !self.n.is_multiple_of(1024) {
             return;
         }
         if self.bar.is_none() {
@@ -386,6 +466,54 @@ impl Progress {
             b.finish_and_clear();
         }
     }
+}
+
+fn watch(a: WatchArgs) -> Result<()> {
+    let filter = tracing_subscriber::EnvFilter::try_from_env("CORSWATCH_LOG")
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
+    let fmt = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(io::stderr);
+    let _ = match a.log_format {
+        LogFormat::Json => fmt.json().try_init(),
+        LogFormat::Text => fmt.try_init(),
+    };
+    if !(a.speed > 0.0 && a.speed.is_finite()) {
+        bail!("--speed must be a positive number");
+    }
+    let input = match (a.replay, a.interface) {
+        (Some(path), _) => watch::WatchInput::Replay {
+            path,
+            pace: if a.fast {
+                watch::Pace::Fast
+            } else {
+                watch::Pace::Speed(a.speed)
+            },
+            repeat: a.repeat,
+        },
+        (None, Some(interface)) => watch::WatchInput::Live(watch::LiveOptions {
+            interface,
+            filter: a.filter,
+            snaplen: a.snaplen,
+            buffer_size: a.buffer_size,
+            promiscuous: a.promiscuous,
+        }),
+        (None, None) => bail!("give -i INTERFACE or --replay FILE"),
+    };
+    let cfg = watch::WatchConfig {
+        input,
+        listen: a.listen,
+        metrics: corswatch::metrics::MetricsConfig {
+            top_origins: a.top_origins,
+            top_routes: a.top_routes,
+            origins: a.origins,
+        },
+        pairing: PairConfig::default(),
+        report_out: a.report_out,
+        exit_when_done: a.exit_when_done,
+    };
+    watch::run(cfg)?;
+    Ok(())
 }
 
 fn explain(id: &str, stacks: &[StackArg]) -> Result<()> {

@@ -63,15 +63,30 @@ impl Default for PairConfig {
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
 struct Key {
     client: Option<IpAddr>,
-    origin: String,
     url: String,
     method: String,
+}
+
+/// The origin part of the match, kept beside the key: a recording's failed entry may lack
+/// `Origin` (provisional headers), and after a tainting redirect its preflight says `null`.
+#[derive(Debug, Clone)]
+struct Side {
+    origin: String,
+    /// Inferred from the page, not seen on the wire: matches any origin.
+    recorded: bool,
+}
+
+impl Side {
+    fn matches(&self, other: &Side) -> bool {
+        self.recorded || other.recorded || self.origin == other.origin
+    }
 }
 
 #[derive(Debug)]
 struct Held {
     seq: u64,
     preflight: bool,
+    side: Side,
     exchange: Box<Exchange>,
 }
 
@@ -110,8 +125,18 @@ impl Pairer {
         }
         self.expire(self.now, false, out);
 
-        let Some(origin) = ex.origin().map(|o| o.into_owned()) else {
-            return out.push(single(ex, Pairing::Unpaired));
+        let side = match ex.origin() {
+            Some(o) => Side {
+                origin: o.into_owned(),
+                recorded: false,
+            },
+            None => match crate::context::recorded_origin(&ex) {
+                Some(origin) => Side {
+                    origin,
+                    recorded: true,
+                },
+                None => return out.push(single(ex, Pairing::Unpaired)),
+            },
         };
         let url = strip_fragment(&ex.request.url).to_string();
         let client = ex.client.map(|c| c.ip());
@@ -126,24 +151,22 @@ impl Pairer {
                 .unwrap_or_default();
             let key = Key {
                 client,
-                origin,
                 url,
                 method,
             };
-            if let Some(actual) = self.take(&key, false) {
+            if let Some(actual) = self.take(&key, false, &side) {
                 return out.push(self.pair(ex, actual));
             }
             let deadline = Timestamp(ex.time.0.saturating_add(self.cfg.window_ns));
-            return self.hold(key, deadline, true, ex, out);
+            return self.hold(key, side, deadline, true, ex, out);
         }
 
         let key = Key {
             client,
-            origin,
             url,
             method: ex.request.method.clone(),
         };
-        if let Some(preflight) = self.take(&key, true) {
+        if let Some(preflight) = self.take(&key, true, &side) {
             return out.push(self.pair(preflight, ex));
         }
         if !needs_preflight(&ex) {
@@ -151,7 +174,7 @@ impl Pairer {
         }
         if matches!(ex.source.location, Location::HarEntry(_)) {
             let deadline = Timestamp(ex.time.0.saturating_add(self.cfg.hold_ns));
-            return self.hold(key, deadline, false, ex, out);
+            return self.hold(key, side, deadline, false, ex, out);
         }
         self.stats.actual_without_preflight += 1;
         out.push(single(ex, Pairing::ActualWithoutPreflight));
@@ -180,6 +203,7 @@ impl Pairer {
     fn hold(
         &mut self,
         key: Key,
+        side: Side,
         deadline: Timestamp,
         preflight: bool,
         ex: Box<Exchange>,
@@ -195,15 +219,18 @@ impl Pairer {
         self.held.entry(key).or_default().push_back(Held {
             seq,
             preflight,
+            side,
             exchange: ex,
         });
         self.count += 1;
     }
 
-    /// Takes the oldest held exchange of the given kind under `key`.
-    fn take(&mut self, key: &Key, preflight: bool) -> Option<Box<Exchange>> {
+    /// Takes the oldest held exchange of the given kind under `key` whose origin matches.
+    fn take(&mut self, key: &Key, preflight: bool, side: &Side) -> Option<Box<Exchange>> {
         let q = self.held.get_mut(key)?;
-        let i = q.iter().position(|h| h.preflight == preflight)?;
+        let i = q
+            .iter()
+            .position(|h| h.preflight == preflight && h.side.matches(side))?;
         let h = q.remove(i)?;
         if q.is_empty() {
             self.held.remove(key);

@@ -207,9 +207,8 @@ fn ground_truth_file_is_well_formed() {
         let len = std::fs::metadata(&p)
             .unwrap_or_else(|e| panic!("{}: {e}", p.display()))
             .len();
-        let committed = std::env::var_os("CW_CAPTURES_DIR").is_none();
         assert!(
-            len > 1000 && (len < 1_000_000 || !committed),
+            len > 1000 && (len < 1_000_000 || std::env::var_os("CW_CAPTURES_DIR").is_some()),
             "{}: {len} bytes",
             p.display()
         );
@@ -317,18 +316,24 @@ fn fold(events: Vec<Value>) -> BTreeMap<String, Ours> {
 
 #[derive(Debug, Clone, Copy, PartialEq)]
 enum Outcome {
+    /// Same verdict as Chromium, with confidence `certain`.
     Agreed,
+    /// Same verdict, marked `inferred` (the input lacks some evidence, and says so).
+    AgreedInferred,
+    /// A different verdict, marked `inferred` with its reason: honest, not confident.
     Inferred,
+    /// The scenario left no trace in this input (nothing reached the wire).
     NoEvidence,
+    /// A different verdict given with confidence `certain`.
     Wrong,
 }
 
 /// Compares corswatch with Chromium on one recording; prints the table and every disagreement.
-/// Returns (agreed, inferred, no evidence, wrong).
-fn agreement(input: &str) -> [usize; 4] {
+/// Returns (agreed, agreed but inferred, inferred and different, no evidence, wrong).
+fn agreement(input: &str) -> [usize; 5] {
     let path = recording(input);
     let ours = fold(run_events(&path));
-    let mut counts = [0usize; 4];
+    let mut counts = [0usize; 5];
     let mut report = String::new();
     for s in truth() {
         let name = s["scenario"].as_str().unwrap_or("").to_string();
@@ -339,7 +344,9 @@ fn agreement(input: &str) -> [usize; 4] {
         let empty = Ours::default();
         let o = ours.get(&name).unwrap_or(&empty);
         let same = o.blocked == chrome_blocked && (!chrome_blocked || o.cors_error == chrome_code);
-        let outcome = if o.inferred.is_some() {
+        let outcome = if same && o.inferred.is_some() {
+            Outcome::AgreedInferred
+        } else if o.inferred.is_some() {
             Outcome::Inferred
         } else if same {
             Outcome::Agreed
@@ -349,7 +356,19 @@ fn agreement(input: &str) -> [usize; 4] {
             Outcome::Wrong
         };
         counts[outcome as usize] += 1;
-        if outcome == Outcome::Wrong || (outcome == Outcome::Inferred && !same) {
+        if outcome == Outcome::Inferred {
+            report.push_str(&format!(
+                "\n[Inferred] {name}: chromium {} / corswatch {} ({})",
+                chrome_code
+                    .as_deref()
+                    .unwrap_or(if chrome_blocked { "blocked" } else { "passed" }),
+                o.cors_error
+                    .as_deref()
+                    .unwrap_or(if o.blocked { "blocked" } else { "passed" }),
+                o.inferred.as_deref().unwrap_or("")
+            ));
+        }
+        if outcome == Outcome::Wrong {
             report.push_str(&format!(
                 "\n[{:?}] {name} ({})\n  chromium:  blocked={chrome_blocked} cors_error={} failed_parameter={} console={}\n  corswatch: blocked={} cors_error={} failed_parameter={} inferred={}\n  evidence (server log): {}\n  evidence (raw statuses): {}\n  corswatch events: {}\n",
                 outcome,
@@ -368,59 +387,67 @@ fn agreement(input: &str) -> [usize; 4] {
         }
     }
     eprintln!(
-        "agreement with Chromium on {input}: {} scenarios: agreed {}, inferred {}, no evidence {}, wrong {}{}",
+        "agreement with Chromium on {input}: {} scenarios: agreed {} (certain {}, inferred {}), inferred and different {}, no evidence {}, wrong {}{}",
         counts.iter().sum::<usize>(),
+        counts[0] + counts[1],
         counts[0],
         counts[1],
         counts[2],
         counts[3],
+        counts[4],
         report
     );
     counts
 }
 
-const NOT_YET: &str = "corswatch's classifier and pcap reader are still being written; \
-run `cargo test --test tests browser -- --ignored --nocapture` once `analyze --format events` classifies";
-
 #[test]
-#[ignore = "corswatch's classifier and pcap reader are still being written (issue 3 agreement test)"]
 fn devtools_har_agrees_with_chromium() {
-    let [agreed, inferred, _none, wrong] = agreement(DEVTOOLS_HAR);
-    assert_eq!(wrong, 0, "{NOT_YET}");
+    let [agreed, agreed_inferred, inferred, _none, wrong] = agreement(DEVTOOLS_HAR);
+    assert_eq!(wrong, 0, "confident wrong verdicts");
     assert_eq!(
         inferred, 0,
-        "the DevTools HAR carries preflights and blocked responses' headers"
+        "the DevTools HAR carries preflights and blocked responses' headers: every scenario must agree"
     );
-    assert!(agreed > 0);
+    assert!(
+        agreed + agreed_inferred >= 110,
+        "{agreed} + {agreed_inferred}"
+    );
 }
 
 #[test]
-#[ignore = "corswatch's classifier and pcap reader are still being written (issue 3 agreement test)"]
 fn devtools_cdp_har_agrees_with_chromium() {
-    let [agreed, inferred, _none, wrong] = agreement(DEVTOOLS_CDP_HAR);
-    assert_eq!(wrong, 0, "{NOT_YET}");
+    let [agreed, agreed_inferred, inferred, _none, wrong] = agreement(DEVTOOLS_CDP_HAR);
+    assert_eq!(wrong, 0, "confident wrong verdicts");
     assert_eq!(
         inferred, 0,
-        "the DevTools-style HAR carries preflights and blocked responses' headers"
+        "the DevTools-style HAR carries preflights and blocked responses' headers: every scenario must agree"
     );
-    assert!(agreed > 0);
+    assert!(
+        agreed + agreed_inferred >= 110,
+        "{agreed} + {agreed_inferred}"
+    );
 }
 
 #[test]
-#[ignore = "corswatch's classifier and pcap reader are still being written (issue 3 agreement test)"]
 fn pcap_agrees_with_chromium() {
-    let [agreed, _inferred, _none, wrong] = agreement(PCAP);
-    assert_eq!(wrong, 0, "{NOT_YET}");
-    assert!(agreed > 0);
+    let [agreed, agreed_inferred, inferred, _none, wrong] = agreement(PCAP);
+    assert_eq!(wrong, 0, "confident wrong verdicts");
+    assert_eq!(
+        inferred, 0,
+        "every scenario that reached the wire must agree"
+    );
+    assert!(
+        agreed + agreed_inferred >= 110,
+        "{agreed} + {agreed_inferred}"
+    );
 }
 
 #[test]
-#[ignore = "corswatch's classifier and pcap reader are still being written (issue 3 agreement test)"]
 fn playwright_har_is_right_or_inferred() {
     // Playwright's HAR drops preflights' failures and blocked responses' headers: inferred is fine,
     // a confident wrong answer is not.
-    let [_agreed, _inferred, _none, wrong] = agreement(PLAYWRIGHT_HAR);
-    assert_eq!(wrong, 0, "{NOT_YET}");
+    let [_agreed, _agreed_inferred, _inferred, _none, wrong] = agreement(PLAYWRIGHT_HAR);
+    assert_eq!(wrong, 0, "confident wrong verdicts");
 }
 
 #[test]

@@ -6,12 +6,16 @@
 
 mod check;
 mod facts;
+mod findings;
 pub mod fix;
 mod kind;
 mod message;
+#[cfg(test)]
+mod tests;
 
 pub use facts::{Origin, RequestFacts, request_facts};
 pub use kind::{CorsError, Kind, VerdictClass};
+pub use message::firefox_line;
 
 use crate::model::{Exchange, Pairing};
 use serde::Serialize;
@@ -100,7 +104,8 @@ impl Verdict {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct Classification {
     pub scope: Scope,
-    /// The request's `Origin` as sent (may be `null`).
+    /// The request's `Origin` as sent (may be `null`). For a failed request that a client
+    /// recording kept with provisional headers only (no `Origin`), the page origin.
     pub origin: Option<String>,
     /// At most one blocked verdict (the first check that fails, in the browser's order),
     /// followed by warnings, findings and notes.

@@ -216,20 +216,18 @@ impl<R: Read> HarSource<R> {
             b"pages" => {
                 if let Ok(pages) = serde_json::from_slice::<Vec<HarPage>>(json) {
                     for p in pages.into_iter().take(MAX_PAGES) {
-                        if let (Some(id), Some(title)) = (p.id, p.title) {
-                            if title.starts_with("http://") || title.starts_with("https://") {
+                        if let (Some(id), Some(title)) = (p.id, p.title)
+                            && (title.starts_with("http://") || title.starts_with("https://")) {
                                 self.pages.insert(id, title);
                             }
-                        }
                     }
                 }
             }
             b"creator" | b"browser" => {
-                if let Ok(c) = serde_json::from_slice::<HarCreator>(json) {
-                    if key == b"creator" || self.producer.is_none() {
+                if let Ok(c) = serde_json::from_slice::<HarCreator>(json)
+                    && (key == b"creator" || self.producer.is_none()) {
                         self.producer = c.name;
                     }
-                }
             }
             _ => {}
         }
@@ -359,7 +357,7 @@ impl<R: Read> HarSource<R> {
             }),
             _ => None,
         };
-        let failure = failed.then(|| ClientFailure {
+        let failure = failed.then_some(ClientFailure {
             error_text,
             status_field: status,
         });
@@ -768,13 +766,12 @@ impl<R: Read> Scanner<R> {
         loop {
             self.fill()?;
             let b = self.buf[self.pos];
-            if let Some(o) = out.as_deref_mut() {
-                if o.len() > MAX_ENTRY {
+            if let Some(o) = out.as_deref_mut()
+                && o.len() > MAX_ENTRY {
                     // Keep scanning to the end of the value so the caller can go on.
                     too_large = true;
                     o.clear();
                 }
-            }
             let out_now = if too_large { None } else { out.as_deref_mut() };
             match b {
                 b'"' => {
@@ -852,8 +849,8 @@ impl<R: Read> Scanner<R> {
             let avail = &self.buf[self.pos..self.len];
             let found = memchr::memchr2(b'"', b'\\', avail);
             let take = found.unwrap_or(avail.len());
-            if let Some(o) = out.as_deref_mut() {
-                if !dropped {
+            if let Some(o) = out.as_deref_mut()
+                && !dropped {
                     if o.len() - start + take > cap {
                         o.truncate(start);
                         dropped = true;
@@ -861,7 +858,6 @@ impl<R: Read> Scanner<R> {
                         o.extend_from_slice(&avail[..take]);
                     }
                 }
-            }
             self.pos += take;
             let Some(_) = found else { continue };
             let c = self.buf[self.pos];
@@ -876,12 +872,11 @@ impl<R: Read> Scanner<R> {
             self.fill()?;
             let e = self.buf[self.pos];
             self.pos += 1;
-            if let Some(o) = out.as_deref_mut() {
-                if !dropped {
+            if let Some(o) = out.as_deref_mut()
+                && !dropped {
                     o.push(b'\\');
                     o.push(e);
                 }
-            }
         }
     }
 }

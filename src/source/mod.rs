@@ -1,6 +1,8 @@
 //! Everything that yields [`Exchange`]s: HAR files, pcap/pcapng files, live interfaces.
 
 pub mod har;
+pub mod live;
+pub mod packets;
 pub mod pcap_file;
 
 use crate::model::{CaptureHealth, Exchange};

@@ -1,36 +1,82 @@
-//! pcap and pcapng files, read in pure Rust. (Stub: filled in by the packet-capture work.)
+//! pcap and pcapng files as a [`Source`]: packets from [`PacketReader`] fed to the sans-IO
+//! [`Decoder`]. Exchanges come out as they complete, so memory follows the open connections,
+//! not the file size.
 
-use super::{Format, InputError, Source, SourceItem};
+use super::packets::{PacketReader, Step};
+use super::{Format, Source, SourceItem};
+use crate::model::CaptureHealth;
+use crate::net::{Decoder, Limits};
 use std::io::Read;
 use std::sync::Arc;
 
 pub struct PcapSource {
-    input: Arc<str>,
-    done: bool,
+    packets: PacketReader,
+    decoder: Decoder,
+    stage: Stage,
+}
+
+enum Stage {
+    Reading,
+    /// Input ended: flush the decoder next.
+    Ended,
+    Done,
 }
 
 impl PcapSource {
-    pub fn new(input: Arc<str>, _reader: Box<dyn Read + Send>) -> Self {
-        PcapSource { input, done: false }
+    pub fn new(input: Arc<str>, reader: Box<dyn Read + Send>) -> Self {
+        Self::with_limits(input, reader, Limits::default())
+    }
+
+    pub fn with_limits(input: Arc<str>, reader: Box<dyn Read + Send>, limits: Limits) -> Self {
+        PcapSource {
+            decoder: Decoder::new(input.clone(), limits),
+            packets: PacketReader::new(input, reader),
+            stage: Stage::Reading,
+        }
+    }
+
+    /// Connections skipped as not HTTP/1.x so far.
+    pub fn non_http_flows(&self) -> u64 {
+        self.decoder.non_http_flows()
     }
 }
 
 impl Iterator for PcapSource {
     type Item = SourceItem;
     fn next(&mut self) -> Option<SourceItem> {
-        if self.done {
-            return None;
+        loop {
+            if let Some(p) = self.packets.problems.pop_front() {
+                return Some(SourceItem::Problem(p));
+            }
+            if let Some(x) = self.decoder.pop() {
+                return Some(SourceItem::Exchange(Box::new(x)));
+            }
+            match self.stage {
+                Stage::Reading => {
+                    let decoder = &mut self.decoder;
+                    let step = self.packets.read(&mut |ts, link, data, n| {
+                        decoder.packet(ts, link, data, n);
+                        decoder.ready() == 0
+                    });
+                    if step == Step::Ended {
+                        self.stage = Stage::Ended;
+                    }
+                }
+                Stage::Ended => {
+                    self.decoder.finish();
+                    self.stage = Stage::Done;
+                }
+                Stage::Done => return None,
+            }
         }
-        self.done = true;
-        Some(SourceItem::Problem(InputError::Capture {
-            input: self.input.clone(),
-            message: "packet captures are not supported yet".into(),
-        }))
     }
 }
 
 impl Source for PcapSource {
     fn format(&self) -> Format {
-        Format::Pcap
+        self.packets.format()
+    }
+    fn health(&self) -> CaptureHealth {
+        self.decoder.health()
     }
 }

@@ -1,0 +1,886 @@
+//! HTTP/1.x on the two reassembled streams of one connection: request and response heads
+//! through httparse, bodies framed and skipped without being stored, requests paired with
+//! responses in order, and resynchronisation on the next start line after a gap.
+
+use crate::model::{
+    CaptureHealth, ClientHints, Exchange, Headers, Location, Request, Response, SourceRef,
+    Timestamp,
+};
+use std::collections::VecDeque;
+use std::net::SocketAddr;
+use std::sync::Arc;
+
+const MAX_HEADERS: usize = 128;
+/// Longest partial line kept while looking for a start line after a gap.
+const MAX_RESYNC_LINE: usize = 8 * 1024;
+/// Requests waiting for their response on one connection (pipelining depth).
+const MAX_PENDING: usize = 1024;
+
+/// Which stream of the connection.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Side {
+    /// Client to server: requests.
+    Request,
+    /// Server to client: responses.
+    Response,
+}
+
+/// Where exchanges go and what they are told about their connection.
+pub struct Ctx<'a> {
+    pub input: &'a Arc<str>,
+    pub client: SocketAddr,
+    pub server: SocketAddr,
+    pub conn: u64,
+    pub max_head: usize,
+    pub out: &'a mut VecDeque<Exchange>,
+    pub health: &'a mut CaptureHealth,
+    /// Connections that turned out not to be HTTP/1.x (TLS, HTTP/2, HTTP/0.9).
+    pub not_http: &'a mut u64,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Chunk {
+    /// Reading the hex size (and ignoring extensions) up to LF.
+    Size {
+        value: u64,
+        digits: u32,
+        ext: bool,
+    },
+    Data(u64),
+    /// The CRLF after chunk data.
+    DataEnd,
+    /// Trailer lines after the last chunk; `len` is the length of the current line.
+    Trailer {
+        len: u32,
+    },
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum State {
+    /// Between messages (or accumulating a head in `head`).
+    Head,
+    Length(u64),
+    Chunked(Chunk),
+    UntilClose,
+    /// Looking for the next start line after a gap or a parse error, or at a mid-stream pickup.
+    Resync,
+    /// Not parsed any more (TLS, HTTP/2, after an upgrade or CONNECT).
+    Opaque,
+}
+
+struct Half {
+    state: State,
+    /// A partial head (state Head) or a partial line (state Resync).
+    head: Vec<u8>,
+    head_packet: u64,
+    head_ts: Timestamp,
+    /// Where the search for the end of the head resumes.
+    scan: usize,
+    /// No message seen yet on a stream that started with its SYN.
+    first: bool,
+}
+
+impl Half {
+    fn new(synced: bool) -> Self {
+        Half {
+            state: if synced { State::Head } else { State::Resync },
+            head: Vec::new(),
+            head_packet: 0,
+            head_ts: Timestamp(0),
+            scan: 0,
+            first: synced,
+        }
+    }
+
+    fn resync(&mut self) {
+        self.state = State::Resync;
+        self.head.clear();
+        self.scan = 0;
+        self.first = false;
+    }
+}
+
+struct Pending {
+    /// `None`: a request was lost in a gap; its response is dropped.
+    request: Option<Request>,
+    head: bool,
+    connect: bool,
+    packet: u64,
+    ts: Timestamp,
+}
+
+/// HTTP state of one connection.
+pub struct HttpConn {
+    req: Half,
+    resp: Half,
+    pending: VecDeque<Pending>,
+}
+
+impl HttpConn {
+    /// `synced_*`: whether that stream is read from its first byte (its SYN was seen).
+    pub fn new(synced_req: bool, synced_resp: bool) -> Self {
+        HttpConn {
+            req: Half::new(synced_req),
+            resp: Half::new(synced_resp),
+            pending: VecDeque::new(),
+        }
+    }
+
+    /// Bytes buffered for partial heads and lines.
+    pub fn buffered(&self) -> usize {
+        self.req.head.capacity() + self.resp.head.capacity()
+    }
+
+    pub fn data(&mut self, side: Side, mut buf: &[u8], packet: u64, ts: Timestamp, cx: &mut Ctx) {
+        while !buf.is_empty() {
+            let half = match side {
+                Side::Request => &mut self.req,
+                Side::Response => &mut self.resp,
+            };
+            match half.state {
+                State::Opaque | State::UntilClose => return,
+                State::Length(n) => {
+                    let k = n.min(buf.len() as u64);
+                    buf = buf.get(k as usize..).unwrap_or(&[]);
+                    half.state = if n == k {
+                        State::Head
+                    } else {
+                        State::Length(n - k)
+                    };
+                }
+                State::Chunked(c) => match chunked(c, buf) {
+                    Ok((used, next)) => {
+                        buf = buf.get(used..).unwrap_or(&[]);
+                        half.state = next.map_or(State::Head, State::Chunked);
+                    }
+                    Err(used) => {
+                        cx.health.http_parse_errors += 1;
+                        half.resync();
+                        buf = buf.get(used..).unwrap_or(&[]);
+                    }
+                },
+                State::Resync => buf = self.resync(side, buf, packet, ts),
+                State::Head => buf = self.head(side, buf, packet, ts, cx),
+            }
+        }
+    }
+
+    /// Scans for a start line; returns the bytes that follow it (or nothing).
+    fn resync<'b>(
+        &mut self,
+        side: Side,
+        mut buf: &'b [u8],
+        packet: u64,
+        ts: Timestamp,
+    ) -> &'b [u8] {
+        let half = match side {
+            Side::Request => &mut self.req,
+            Side::Response => &mut self.resp,
+        };
+        loop {
+            let Some(nl) = buf.iter().position(|&b| b == b'\n') else {
+                if half.head.is_empty() {
+                    half.head_packet = packet;
+                    half.head_ts = ts;
+                }
+                if half.head.len().saturating_add(buf.len()) <= MAX_RESYNC_LINE {
+                    half.head.extend_from_slice(buf);
+                } else {
+                    half.head.clear();
+                }
+                return &[];
+            };
+            let (line, rest) = buf.split_at(nl + 1);
+            let partial = !half.head.is_empty();
+            if partial {
+                half.head.extend_from_slice(line);
+            }
+            let found = if partial && is_start_line(side, &half.head) {
+                Some(0)
+            } else if is_start_line(side, line) {
+                // A message often starts at a segment boundary, after a partial line of
+                // body bytes.
+                half.head.clear();
+                half.head.extend_from_slice(line);
+                half.head_packet = packet;
+                half.head_ts = ts;
+                Some(0)
+            } else if side == Side::Response {
+                // A body without a final newline runs into the next status line.
+                let cand: &[u8] = if partial { &half.head } else { line };
+                let at = find_status_line(cand);
+                if let Some(p) = at
+                    && !partial
+                {
+                    half.head.extend_from_slice(line.get(p..).unwrap_or(&[]));
+                    half.head_packet = packet;
+                    half.head_ts = ts;
+                    Some(0)
+                } else {
+                    at
+                }
+            } else {
+                None
+            };
+            if let Some(p) = found {
+                half.head.drain(..p.min(half.head.len()));
+                half.state = State::Head;
+                half.scan = 0;
+                return rest;
+            }
+            half.head.clear();
+            buf = rest;
+        }
+    }
+
+    /// Parses a head (from `buf` directly when it holds a whole one); returns what follows.
+    fn head<'b>(
+        &mut self,
+        side: Side,
+        buf: &'b [u8],
+        packet: u64,
+        ts: Timestamp,
+        cx: &mut Ctx,
+    ) -> &'b [u8] {
+        let half = match side {
+            Side::Request => &mut self.req,
+            Side::Response => &mut self.resp,
+        };
+        if half.head.is_empty() {
+            if half.first {
+                half.first = false;
+                if not_http1(side, buf) {
+                    *cx.not_http += 1;
+                    self.req.state = State::Opaque;
+                    self.resp.state = State::Opaque;
+                    return &[];
+                }
+            }
+            // Blank lines between messages are tolerated (RFC 9112 §2.2).
+            let skip = buf
+                .iter()
+                .position(|&b| b != b'\r' && b != b'\n')
+                .unwrap_or(buf.len());
+            let buf = buf.get(skip..).unwrap_or(&[]);
+            if buf.is_empty() {
+                return buf;
+            }
+            return match self.parse(side, buf, packet, ts, cx) {
+                Parsed::Done(n) => buf.get(n..).unwrap_or(&[]),
+                Parsed::Partial => {
+                    let half = self.half(side);
+                    if buf.len() > cx.max_head {
+                        cx.health.http_parse_errors += 1;
+                        self.damaged(side, cx);
+                        return &[];
+                    }
+                    half.head.extend_from_slice(buf);
+                    half.head_packet = packet;
+                    half.head_ts = ts;
+                    half.scan = 0;
+                    &[]
+                }
+                Parsed::Error => {
+                    cx.health.http_parse_errors += 1;
+                    self.damaged(side, cx);
+                    // Look for the next start line after the one that failed.
+                    buf.get(1..).unwrap_or(&[])
+                }
+            };
+        }
+        // Accumulate until the blank line that ends the head, then parse once.
+        let old = half.head.len();
+        if old.saturating_add(buf.len()) > cx.max_head {
+            let room = cx.max_head.saturating_sub(old);
+            half.head.extend_from_slice(buf.get(..room).unwrap_or(buf));
+        } else {
+            half.head.extend_from_slice(buf);
+        }
+        let Some(end) = head_end(&half.head, half.scan) else {
+            if half.head.len() >= cx.max_head {
+                cx.health.http_parse_errors += 1;
+                self.damaged(side, cx);
+                return &[];
+            }
+            half.scan = half.head.len();
+            return &[];
+        };
+        let mut head = std::mem::take(&mut half.head);
+        let (hp, hts) = (half.head_packet, half.head_ts);
+        let result = self.parse(side, head.get(..end).unwrap_or(&[]), hp, hts, cx);
+        head.clear();
+        let half = self.half(side);
+        half.head = head;
+        half.scan = 0;
+        // The bytes after the head in the buffer came from `buf`.
+        let used_from_buf = end.saturating_sub(old);
+        match result {
+            Parsed::Done(_) => buf.get(used_from_buf..).unwrap_or(&[]),
+            Parsed::Partial | Parsed::Error => {
+                cx.health.http_parse_errors += 1;
+                self.damaged(side, cx);
+                buf.get(used_from_buf..).unwrap_or(&[])
+            }
+        }
+    }
+
+    fn half(&mut self, side: Side) -> &mut Half {
+        match side {
+            Side::Request => &mut self.req,
+            Side::Response => &mut self.resp,
+        }
+    }
+
+    fn parse(
+        &mut self,
+        side: Side,
+        buf: &[u8],
+        packet: u64,
+        ts: Timestamp,
+        cx: &mut Ctx,
+    ) -> Parsed {
+        let mut hdrs = [httparse::EMPTY_HEADER; MAX_HEADERS];
+        match side {
+            Side::Request => {
+                let mut r = httparse::Request::new(&mut hdrs);
+                let n = match httparse::ParserConfig::default()
+                    .allow_multiple_spaces_in_request_line_delimiters(true)
+                    .parse_request(&mut r, buf)
+                {
+                    Ok(httparse::Status::Complete(n)) => n,
+                    Ok(httparse::Status::Partial) => return Parsed::Partial,
+                    Err(_) => return Parsed::Error,
+                };
+                let (Some(method), Some(target), Some(version)) = (r.method, r.path, r.version)
+                else {
+                    return Parsed::Error;
+                };
+                let framing = body_framing(r.headers);
+                let headers = to_headers(r.headers);
+                let url = make_url(method, target, &headers, cx.server);
+                let head = method.eq_ignore_ascii_case("HEAD");
+                let connect = method.eq_ignore_ascii_case("CONNECT");
+                let request = Request {
+                    method: method.to_string(),
+                    url,
+                    http_version: if version == 0 { "HTTP/1.0" } else { "HTTP/1.1" }.to_string(),
+                    headers,
+                };
+                self.req.state = match framing {
+                    Framing::Chunked => State::Chunked(Chunk::Size {
+                        value: 0,
+                        digits: 0,
+                        ext: false,
+                    }),
+                    Framing::Length(l) if l > 0 => State::Length(l),
+                    // A request without framing has no body (RFC 9112 §6.3 item 7).
+                    _ => State::Head,
+                };
+                self.push_pending(
+                    Pending {
+                        request: Some(request),
+                        head,
+                        connect,
+                        packet,
+                        ts,
+                    },
+                    cx,
+                );
+                Parsed::Done(n)
+            }
+            Side::Response => {
+                let mut r = httparse::Response::new(&mut hdrs);
+                let n = match httparse::ParserConfig::default()
+                    .allow_spaces_after_header_name_in_responses(true)
+                    .allow_obsolete_multiline_headers_in_responses(true)
+                    .allow_multiple_spaces_in_response_status_delimiters(true)
+                    .ignore_invalid_headers_in_responses(true)
+                    .parse_response(&mut r, buf)
+                {
+                    Ok(httparse::Status::Complete(n)) => n,
+                    Ok(httparse::Status::Partial) => return Parsed::Partial,
+                    Err(_) => return Parsed::Error,
+                };
+                let Some(status) = r.code else {
+                    return Parsed::Error;
+                };
+                let framing = body_framing(r.headers);
+                if (100..200).contains(&status) && status != 101 {
+                    // Interim response (100 Continue, 103 Early Hints): the request still
+                    // waits for its final response.
+                    self.resp.state = State::Head;
+                    return Parsed::Done(n);
+                }
+                let (head, connect) = match self.pending.pop_front() {
+                    Some(p) => {
+                        let flags = (p.head, p.connect);
+                        match p.request {
+                            Some(request) => {
+                                let response = Response {
+                                    status,
+                                    headers: to_headers(r.headers),
+                                };
+                                emit(cx, request, p.packet, p.ts, Some((response, packet)));
+                            }
+                            None => cx.health.orphan_responses += 1,
+                        }
+                        flags
+                    }
+                    None => {
+                        cx.health.orphan_responses += 1;
+                        (false, false)
+                    }
+                };
+                if status == 101 || (connect && (200..300).contains(&status)) {
+                    // The connection now carries another protocol.
+                    self.req.state = State::Opaque;
+                    self.resp.state = State::Opaque;
+                    return Parsed::Done(n);
+                }
+                self.resp.state = if head || status == 204 || status == 304 {
+                    State::Head
+                } else {
+                    match framing {
+                        Framing::Chunked => State::Chunked(Chunk::Size {
+                            value: 0,
+                            digits: 0,
+                            ext: false,
+                        }),
+                        Framing::Length(0) => State::Head,
+                        Framing::Length(l) => State::Length(l),
+                        Framing::None => State::UntilClose,
+                    }
+                };
+                Parsed::Done(n)
+            }
+        }
+    }
+
+    fn push_pending(&mut self, p: Pending, cx: &mut Ctx) {
+        if self.pending.len() >= MAX_PENDING
+            && let Some(old) = self.pending.pop_front()
+            && let Some(request) = old.request
+        {
+            emit(cx, request, old.packet, old.ts, None);
+        }
+        self.pending.push_back(p);
+    }
+
+    /// A message on `side` was lost (gap or parse error at its start): keep the pairing in
+    /// step, then look for the next start line.
+    fn damaged(&mut self, side: Side, cx: &mut Ctx) {
+        match side {
+            Side::Request => {
+                // Its response will still come: a placeholder absorbs it.
+                self.push_pending(
+                    Pending {
+                        request: None,
+                        head: false,
+                        connect: false,
+                        packet: 0,
+                        ts: Timestamp(0),
+                    },
+                    cx,
+                );
+            }
+            Side::Response => {
+                // The oldest request's response was lost.
+                if let Some(p) = self.pending.pop_front()
+                    && let Some(request) = p.request
+                {
+                    emit(cx, request, p.packet, p.ts, None);
+                }
+            }
+        }
+        self.half(side).resync();
+    }
+
+    /// `len` bytes of `side` were never captured.
+    pub fn gap(&mut self, side: Side, len: u64, cx: &mut Ctx) {
+        let half = self.half(side);
+        match half.state {
+            State::Opaque | State::UntilClose | State::Resync => {
+                half.head.clear();
+            }
+            // A hole inside a body of known length loses nothing we keep.
+            State::Length(n) if len < n => half.state = State::Length(n - len),
+            State::Length(n) if len == n => half.state = State::Head,
+            State::Chunked(Chunk::Data(n)) if len < n => {
+                half.state = State::Chunked(Chunk::Data(n - len));
+            }
+            State::Head => self.damaged(side, cx),
+            // The hole ran past the end of the body: the next message was hit.
+            State::Length(_) | State::Chunked(_) => self.damaged(side, cx),
+        }
+    }
+
+    /// End of the connection: requests still waiting are reported without a response.
+    pub fn close(&mut self, cx: &mut Ctx) {
+        while let Some(p) = self.pending.pop_front() {
+            if let Some(request) = p.request {
+                emit(cx, request, p.packet, p.ts, None);
+            }
+        }
+        self.req.state = State::Opaque;
+        self.resp.state = State::Opaque;
+        self.req.head = Vec::new();
+        self.resp.head = Vec::new();
+    }
+}
+
+enum Parsed {
+    Done(usize),
+    Partial,
+    Error,
+}
+
+fn emit(
+    cx: &mut Ctx,
+    request: Request,
+    packet: u64,
+    ts: Timestamp,
+    response: Option<(Response, u64)>,
+) {
+    let (response, resp_packet) = match response {
+        Some((r, p)) => (Some(r), Some(p)),
+        None => {
+            cx.health.unanswered_requests += 1;
+            (None, None)
+        }
+    };
+    cx.out.push_back(Exchange {
+        source: SourceRef {
+            input: cx.input.clone(),
+            location: Location::Packets {
+                request: packet,
+                response: resp_packet,
+            },
+        },
+        time: ts,
+        client: Some(cx.client),
+        server: Some(cx.server),
+        connection: Some(cx.conn),
+        request,
+        response,
+        failure: None,
+        hints: ClientHints {
+            server_ip: Some(cx.server.ip()),
+            ..ClientHints::default()
+        },
+    });
+}
+
+fn to_headers(h: &[httparse::Header]) -> Headers {
+    let bytes = h.iter().map(|h| h.name.len() + h.value.len()).sum();
+    let mut out = Headers::with_capacity(h.len(), bytes);
+    for h in h {
+        out.push(h.name.as_bytes(), h.value);
+    }
+    out
+}
+
+fn make_url(method: &str, target: &str, headers: &Headers, server: SocketAddr) -> String {
+    let lower = target.get(..8).map(str::to_ascii_lowercase);
+    if let Some(l) = &lower
+        && (l.starts_with("http://") || l.starts_with("https://"))
+    {
+        return target.to_string();
+    }
+    if method.eq_ignore_ascii_case("CONNECT") {
+        return format!("http://{target}");
+    }
+    let host = match headers.get("host") {
+        Some(h) => String::from_utf8_lossy(h).trim().to_string(),
+        None => server.to_string(),
+    };
+    if target.starts_with('/') {
+        format!("http://{host}{target}")
+    } else {
+        format!("http://{host}/{target}")
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Framing {
+    None,
+    Chunked,
+    Length(u64),
+}
+
+/// RFC 9112 §6.3: chunked as the final coding wins over Content-Length.
+fn body_framing(h: &[httparse::Header]) -> Framing {
+    let mut chunked = false;
+    let mut length = None;
+    for h in h {
+        if h.name.eq_ignore_ascii_case("transfer-encoding") {
+            let last = h.value.rsplit(|&b| b == b',').next().unwrap_or(&[]);
+            chunked = last.trim_ascii().eq_ignore_ascii_case(b"chunked");
+        } else if length.is_none() && h.name.eq_ignore_ascii_case("content-length") {
+            length = parse_length(h.value);
+        }
+    }
+    if chunked {
+        Framing::Chunked
+    } else {
+        length.map_or(Framing::None, Framing::Length)
+    }
+}
+
+/// Content-Length as a number; never used to allocate, only to count bytes to skip.
+fn parse_length(v: &[u8]) -> Option<u64> {
+    // Repeated values joined by commas must agree (RFC 9110 §8.6); take the first.
+    let first = v.split(|&b| b == b',').next()?.trim_ascii();
+    if first.is_empty() || !first.iter().all(u8::is_ascii_digit) {
+        return None;
+    }
+    first.iter().try_fold(0u64, |acc, &d| {
+        acc.checked_mul(10)?.checked_add(u64::from(d - b'0'))
+    })
+}
+
+/// Advances the chunked-body state machine over `buf`, byte by byte where needed so that any
+/// split works. Returns bytes used and the next state (`None`: message done), or on a framing
+/// error the bytes used before it.
+fn chunked(mut c: Chunk, buf: &[u8]) -> Result<(usize, Option<Chunk>), usize> {
+    let mut i = 0;
+    while i < buf.len() {
+        match c {
+            Chunk::Data(n) => {
+                let k = n.min((buf.len() - i) as u64);
+                i += k as usize;
+                c = if k == n {
+                    Chunk::DataEnd
+                } else {
+                    Chunk::Data(n - k)
+                };
+                continue;
+            }
+            _ => {}
+        }
+        let b = buf[i];
+        i += 1;
+        c = match c {
+            Chunk::Size { value, digits, ext } => match b {
+                b'\n' if digits == 0 => return Err(i),
+                b'\n' if value == 0 => Chunk::Trailer { len: 0 },
+                b'\n' => Chunk::Data(value),
+                b'\r' => c,
+                _ if ext => c,
+                b';' | b' ' | b'\t' => Chunk::Size {
+                    value,
+                    digits,
+                    ext: true,
+                },
+                _ => {
+                    let Some(d) = (b as char).to_digit(16) else {
+                        return Err(i);
+                    };
+                    let Some(value) = value
+                        .checked_mul(16)
+                        .and_then(|v| v.checked_add(u64::from(d)))
+                    else {
+                        return Err(i);
+                    };
+                    Chunk::Size {
+                        value,
+                        digits: digits + 1,
+                        ext,
+                    }
+                }
+            },
+            Chunk::DataEnd => match b {
+                b'\r' => c,
+                b'\n' => Chunk::Size {
+                    value: 0,
+                    digits: 0,
+                    ext: false,
+                },
+                _ => return Err(i),
+            },
+            Chunk::Trailer { len } => match b {
+                b'\r' => c,
+                b'\n' if len == 0 => return Ok((i, None)),
+                b'\n' => Chunk::Trailer { len: 0 },
+                _ => Chunk::Trailer {
+                    len: len.saturating_add(1),
+                },
+            },
+            Chunk::Data(_) => c,
+        };
+    }
+    Ok((i, Some(c)))
+}
+
+/// Offset just past the blank line ending a head, searching from `from`.
+fn head_end(buf: &[u8], from: usize) -> Option<usize> {
+    let start = from.saturating_sub(3);
+    let mut i = start;
+    while let Some(p) = buf.get(i..)?.iter().position(|&b| b == b'\n') {
+        let nl = i + p;
+        match (buf.get(nl + 1), buf.get(nl + 2)) {
+            (Some(b'\n'), _) => return Some(nl + 2),
+            (Some(b'\r'), Some(b'\n')) => return Some(nl + 3),
+            _ => {}
+        }
+        i = nl + 1;
+    }
+    None
+}
+
+/// The first bytes of a stream that starts with its SYN say it is not HTTP/1.x.
+fn not_http1(side: Side, buf: &[u8]) -> bool {
+    match buf.first() {
+        // TLS handshake record.
+        Some(0x16) => return true,
+        None => return false,
+        _ => {}
+    }
+    match side {
+        Side::Request => {
+            if buf.starts_with(b"PRI * HTTP/2.0") {
+                return true;
+            }
+            // HTTP/0.9: a complete first line without a version.
+            if let Some(nl) = buf.iter().position(|&b| b == b'\n') {
+                let line = buf.get(..nl).unwrap_or(&[]).trim_ascii_end();
+                return !ends_with_version(line);
+            }
+            false
+        }
+        Side::Response => false,
+    }
+}
+
+fn ends_with_version(line: &[u8]) -> bool {
+    line.len() >= 9 && {
+        let v = &line[line.len() - 9..];
+        v.starts_with(b" HTTP/1.") && v[8].is_ascii_digit()
+    }
+}
+
+/// A request line (`TOKEN SP target SP HTTP/1.x`) or a status line (`HTTP/1.x NNN`).
+fn is_start_line(side: Side, line: &[u8]) -> bool {
+    let line = line.trim_ascii_end();
+    match side {
+        Side::Request => {
+            if !ends_with_version(line) {
+                return false;
+            }
+            let Some(sp) = line.iter().position(|&b| b == b' ') else {
+                return false;
+            };
+            sp > 0 && line[..sp].iter().all(|&b| is_tchar(b)) && line.len() > sp + 10
+        }
+        Side::Response => {
+            line.len() >= 12
+                && line.starts_with(b"HTTP/1.")
+                && line[7].is_ascii_digit()
+                && line[8] == b' '
+                && line[9..12].iter().all(u8::is_ascii_digit)
+        }
+    }
+}
+
+/// Offset of a status line that starts inside `line`.
+fn find_status_line(line: &[u8]) -> Option<usize> {
+    let mut from = 0;
+    while let Some(p) = line.get(from..)?.windows(7).position(|w| w == b"HTTP/1.") {
+        let at = from + p;
+        if is_start_line(Side::Response, line.get(at..)?) {
+            return Some(at);
+        }
+        from = at + 1;
+    }
+    None
+}
+
+fn is_tchar(b: u8) -> bool {
+    b.is_ascii_alphanumeric() || b"!#$%&'*+-.^_`|~".contains(&b)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn chunked_split_anywhere() {
+        let body = b"4;ext=1\r\nWiki\r\n5\r\npedia\r\n0\r\nTrailer: x\r\n\r\nNEXT";
+        for split in 0..body.len() {
+            let (a, b) = body.split_at(split);
+            let mut c = Chunk::Size {
+                value: 0,
+                digits: 0,
+                ext: false,
+            };
+            let mut rest: &[u8] = &[];
+            let mut done = false;
+            for part in [a, b] {
+                if done {
+                    rest = part;
+                    break;
+                }
+                let (used, next) = chunked(c, part).unwrap();
+                match next {
+                    Some(n) => c = n,
+                    None => {
+                        done = true;
+                        rest = &part[used..];
+                    }
+                }
+            }
+            assert!(done, "split {split}");
+            assert!(
+                b"NEXT".ends_with(rest) || rest == b"NEXT",
+                "split {split}: {rest:?}"
+            );
+        }
+        // One byte at a time.
+        let mut c = Chunk::Size {
+            value: 0,
+            digits: 0,
+            ext: false,
+        };
+        for (i, b) in body.iter().enumerate() {
+            match chunked(c, std::slice::from_ref(b)).unwrap() {
+                (1, Some(n)) => c = n,
+                (1, None) => {
+                    assert_eq!(&body[i + 1..], b"NEXT");
+                    return;
+                }
+                other => panic!("{other:?}"),
+            }
+        }
+        panic!("not done");
+    }
+
+    #[test]
+    fn chunk_size_overflow_is_an_error() {
+        let c = Chunk::Size {
+            value: 0,
+            digits: 0,
+            ext: false,
+        };
+        assert!(chunked(c, b"ffffffffffffffffff\r\n").is_err());
+    }
+
+    #[test]
+    fn start_lines() {
+        assert!(is_start_line(Side::Request, b"GET /x HTTP/1.1\r\n"));
+        assert!(is_start_line(Side::Request, b"OPTIONS * HTTP/1.0"));
+        assert!(!is_start_line(Side::Request, b"GET /x\r\n"));
+        assert!(!is_start_line(Side::Request, b"{\"a\": 1} HTTP/1.1"));
+        assert!(is_start_line(Side::Response, b"HTTP/1.1 200 OK\r\n"));
+        assert!(is_start_line(Side::Response, b"HTTP/1.0 404"));
+        assert!(!is_start_line(Side::Response, b"HTTP/2 200"));
+    }
+
+    #[test]
+    fn lengths() {
+        assert_eq!(parse_length(b"12"), Some(12));
+        assert_eq!(parse_length(b" 7 , 7"), Some(7));
+        assert_eq!(parse_length(b"99999999999999999999999"), None);
+        assert_eq!(parse_length(b"-1"), None);
+        assert_eq!(head_end(b"GET / HTTP/1.1\r\nA: b\r\n\r\nx", 0), Some(24));
+        assert_eq!(head_end(b"GET / HTTP/1.1\nA: b\n\nx", 0), Some(21));
+    }
+}
