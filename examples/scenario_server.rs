@@ -1650,9 +1650,36 @@ fn main() -> anyhow::Result<()> {
     for (name, l) in listeners {
         let ctx = ctx.clone();
         handles.push(std::thread::spawn(move || {
-            for stream in l.incoming().flatten() {
-                let ctx = ctx.clone();
-                std::thread::spawn(move || handle(ctx, name, stream, closed));
+            // This loop must never end: a listener that dies turns every later scenario on its
+            // origin into a connection refused. A failed spawn (EAGAIN on a busy machine) is
+            // retried; accept errors are reported and skipped.
+            for stream in l.incoming() {
+                let stream = match stream {
+                    Ok(s) => s,
+                    Err(e) => {
+                        eprintln!("scenario_server: accept on {name}: {e}");
+                        std::thread::sleep(Duration::from_millis(20));
+                        continue;
+                    }
+                };
+                let shared = Arc::new(Mutex::new(Some(stream)));
+                for attempt in 0..100 {
+                    let ctx = ctx.clone();
+                    let slot = shared.clone();
+                    let spawned = std::thread::Builder::new().spawn(move || {
+                        let s = slot.lock().ok().and_then(|mut g| g.take());
+                        if let Some(s) = s {
+                            handle(ctx, name, s, closed);
+                        }
+                    });
+                    match spawned {
+                        Ok(_) => break,
+                        Err(e) => {
+                            eprintln!("scenario_server: spawn for {name} (attempt {attempt}): {e}");
+                            std::thread::sleep(Duration::from_millis(20));
+                        }
+                    }
+                }
             }
         }));
     }

@@ -196,6 +196,12 @@ async function main() {
     .map((l) => JSON.parse(l));
 
   const truth = results.map((r) => groundTruth(r, events, log, pwConsole));
+  // A refused connection to a live origin means the scenario server was not answering: the run is
+  // not ground truth. Fail instead of writing a misleading file.
+  const refused = truth.filter((t) => t.net_error === 'net::ERR_CONNECTION_REFUSED' && !t.url.startsWith(ports.closed_origin ?? `http://127.0.0.1:${ports.closed}/`));
+  if (refused.length) {
+    throw new Error(`scenario server refused connections in ${refused.length} scenarios (${refused.slice(0, 5).map((t) => t.scenario).join(', ')}...): run is invalid`);
+  }
   const meta = {
     generated_by: 'tests/browser/run.mjs',
     date: new Date().toISOString(),
@@ -695,9 +701,14 @@ function buildDevtoolsHar(events, bodies, browserVersion, pageUrl) {
         timings,
       };
       if (resp?.fromDiskCache) entry._fromCache = 'disk';
+      entry._issueTs = rws.timestamp;
       entries.push(entry);
     });
   }
+  // HAR.Writer sorts the requests by issue time before building the log: an actual request is
+  // issued before its preflight, so it comes first.
+  entries.sort((a, b) => a._issueTs - b._issueTs);
+  for (const e of entries) delete e._issueTs;
   const startWall = pageStart ? pageStart.wallTime : entries.length ? Date.parse(entries[0].startedDateTime) / 1000 : Date.now() / 1000;
   const ms = (ts) => (ts < 0 || !pageStart ? -1 : (ts - pageStart.timestamp) * 1000);
   return {

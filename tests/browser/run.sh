@@ -35,7 +35,7 @@ echo "== building the scenario server" >&2
 server_bin="$CARGO_TARGET_DIR/debug/examples/scenario_server"
 
 rm -f "$out/server-log.jsonl" "$out/ports.json" "$out/loopback.pcap"
-"$server_bin" --log "$out/server-log.jsonl" > "$out/ports.json" &
+"$server_bin" --log "$out/server-log.jsonl" > "$out/ports.json" 2> "$out/server.err" &
 server_pid=$!
 for _ in $(seq 100); do [ -s "$out/ports.json" ] && break; sleep 0.05; done
 [ -s "$out/ports.json" ] || { echo "scenario server did not start" >&2; exit 1; }
@@ -55,7 +55,12 @@ fi
 echo "== driving chromium" >&2
 timeout -k 10 "$timeout_s" node "$here/run.mjs" --ports "$out/ports.json" --server-log "$out/server-log.jsonl" --out "$out" ${CW_ONLY:+--only "$CW_ONLY"}
 sleep 0.3
+# The server must have stayed up for the whole run.
+alive=1
+kill -0 "$server_pid" 2>/dev/null || alive=0
 cleanup
+if [ -s "$out/server.err" ]; then echo "== scenario server stderr:" >&2; cat "$out/server.err" >&2; fi
+[ "$alive" = 1 ] || { echo "scenario server died during the run" >&2; exit 1; }
 server_pid=""
 tcpdump_pid=""
 ls -l "$out" >&2
