@@ -73,6 +73,8 @@ struct Scn {
     read_header: Option<&'static str>,
     /// XHR with an upload progress listener (forces a preflight).
     xhr_upload: bool,
+    /// A no-cors fetch of the same URL first (fills the HTTP cache).
+    prime_no_cors: bool,
     repeat: u32,
     use_cache: bool,
     /// What `cors-taxonomy.md` predicts: None = passes CORS, Some(code) = blocked with that code.
@@ -96,6 +98,7 @@ fn s(name: &'static str, kind: &'static str, desc: &'static str) -> Scn {
         target: Target::Api,
         read_header: None,
         xhr_upload: false,
+        prime_no_cors: false,
         repeat: 1,
         use_cache: false,
         expect: None,
@@ -141,6 +144,10 @@ impl Scn {
     fn upload(mut self) -> Self {
         self.client = "xhr";
         self.xhr_upload = true;
+        self
+    }
+    fn prime(mut self) -> Self {
+        self.prime_no_cors = true;
         self
     }
     fn twice(mut self) -> Self {
@@ -386,6 +393,32 @@ fn scenarios() -> Vec<Scn> {
         .xhr()
         .resp(r(200).h("Access-Control-Allow-Origin", "{api}"))
         .expect("AllowOriginMismatch"),
+        s(
+            "acao_stale_cache",
+            "acao_stale_cache",
+            "a no-cors GET caches a response without ACAO (max-age, no Vary); the CORS GET is served from the cache",
+        )
+        .prime()
+        .resp(
+            r(200)
+                .h("Access-Control-Allow-Origin", "{origin}")
+                .h("Content-Type", "text/javascript")
+                .h("Cache-Control", "max-age=600"),
+        )
+        .expect("MissingAllowOriginHeader"),
+        s(
+            "stale_cache_vary_origin",
+            "success",
+            "as acao_stale_cache with Vary: Origin: the CORS GET goes to the server and gets ACAO",
+        )
+        .prime()
+        .resp(
+            r(200)
+                .h("Access-Control-Allow-Origin", "{origin}")
+                .h("Content-Type", "text/javascript")
+                .h("Cache-Control", "max-age=600")
+                .h("Vary", "Origin"),
+        ),
         // ---- credentials ----
         s(
             "cred_ok",
@@ -1340,6 +1373,7 @@ impl Ctx {
             "mode": sc.mode,
             "read_header": sc.read_header,
             "xhr_upload": sc.xhr_upload,
+            "prime_no_cors": sc.prime_no_cors,
             "repeat": sc.repeat,
             "use_cache": sc.use_cache,
             "expect": {"blocked": sc.expect.is_some(), "cors_error": sc.expect},
@@ -1453,19 +1487,35 @@ fn route(
             } else {
                 sc.steps.get(step).cloned().unwrap_or_else(|| r(404))
             };
+            // A header whose whole template is `{origin}` is left out when the request has no
+            // Origin (so a reflecting server sends no ACAO to a no-cors request).
             let mut headers: Vec<(String, String)> = resp
                 .headers
                 .iter()
+                .filter(|(_, v)| !(*v == "{origin}" && origin.is_empty()))
                 .map(|(n, v)| (n.to_string(), ctx.expand(v, &origin, name)))
                 .collect();
+            let has = |hs: &Vec<(String, String)>, n: &str| {
+                hs.iter().any(|(h, _)| h.eq_ignore_ascii_case(n))
+            };
             let body = if resp.status == 204 || resp.status == 304 {
                 Vec::new()
+            } else if headers
+                .iter()
+                .any(|(h, v)| h.eq_ignore_ascii_case("Content-Type") && v.contains("javascript"))
+            {
+                // A script body: opaque (no-cors) responses of it pass ORB, so they get cached.
+                format!("// scenario {name} step {step} listener {listener}\n").into_bytes()
             } else {
-                headers.push(("Content-Type".into(), "application/json".into()));
+                if !has(&headers, "Content-Type") {
+                    headers.push(("Content-Type".into(), "application/json".into()));
+                }
                 format!("{{\"scenario\":\"{name}\",\"step\":{step},\"listener\":\"{listener}\"}}")
                     .into_bytes()
             };
-            headers.push(("Cache-Control".into(), "no-store".into()));
+            if !has(&headers, "Cache-Control") {
+                headers.push(("Cache-Control".into(), "no-store".into()));
+            }
             return (resp.status, headers, body);
         }
     }

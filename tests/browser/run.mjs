@@ -361,6 +361,15 @@ async function runScenario(sc) {
       );
     });
   const out = [];
+  if (sc.prime_no_cors) {
+    // Fill the HTTP cache with a no-cors response for the same URL.
+    out.push(
+      await fetch(sc.url, { mode: 'no-cors' }).then(
+        async (r) => ({ prime: true, ok: true, type: r.type, body_len: (await r.text()).length }),
+        (e) => ({ prime: true, ok: false, error: `${e.name}: ${e.message}` }),
+      ),
+    );
+  }
   for (let i = 0; i < (sc.repeat || 1); i++) out.push(await once());
   return out;
 }
@@ -436,8 +445,10 @@ function groundTruth(r, events, log, pwConsole) {
   const corsIssue = issues.find((i) => i.cors_error);
   const server = log.filter((l) => matches(`http://x${l.path}`, sc.name));
   const serverPre = server.filter((l) => l.method === 'OPTIONS' && l.headers.some(([n]) => /^access-control-request-method$/i.test(n)));
-  const serverActual = server.filter((l) => !serverPre.includes(l));
   const hdr = (l, name) => l.headers.find(([n]) => n.toLowerCase() === name)?.[1];
+  // The no-cors priming request (no Origin) of a cache scenario is not the request under test.
+  const isPrime = (l) => sc.prime_no_cors && !hdr(l, 'origin');
+  const serverActual = server.filter((l) => !serverPre.includes(l) && !isPrime(l));
   let corsError = corsFail?.corsErrorStatus?.corsError ?? null;
   let failedParameter = corsFail?.corsErrorStatus?.failedParameter ?? null;
   let source = corsFail ? 'Network.loadingFailed.corsErrorStatus' : null;
@@ -471,6 +482,7 @@ function groundTruth(r, events, log, pwConsole) {
     preflights_on_wire: serverPre.length,
     preflights_in_cdp: pre.length,
     actual_requests_on_wire: serverActual.length,
+    priming_requests_on_wire: server.filter(isPrime).length,
     cookie_sent: server.some((l) => hdr(l, 'cookie')),
     server_requests: server.map((l) => ({
       listener: l.listener,
