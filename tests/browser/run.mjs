@@ -37,7 +37,10 @@ const PAGE = ports.page_origin;
 
 async function main() {
   fs.mkdirSync(outDir, { recursive: true });
-  const doc = await (await fetch(`${PAGE}/scenarios.json`)).json();
+  // The scenario list: from a file run.sh fetched before the capture started, or from the server.
+  const doc = opt('--scenarios')
+    ? JSON.parse(fs.readFileSync(opt('--scenarios'), 'utf8'))
+    : await (await fetch(`${PAGE}/scenarios.json`)).json();
   let scenarios = doc.scenarios;
   if (only) scenarios = scenarios.filter((s) => only.split(',').includes(s.name));
 

@@ -42,6 +42,10 @@ for _ in $(seq 100); do [ -s "$out/ports.json" ] && break; sleep 0.05; done
 read -r p1 p2 p3 pc < <(node -e 'const d=JSON.parse(require("fs").readFileSync(process.argv[1],"utf8")); console.log(d.page, d.api, d.third, d.closed)' "$out/ports.json")
 echo "== scenario server pid $server_pid, ports page=$p1 api=$p2 third=$p3 closed=$pc" >&2
 
+# The scenario list, fetched before the capture so that it is not part of the recorded traffic.
+node -e 'fetch(process.argv[1]).then((r) => r.text()).then((t) => require("fs").writeFileSync(process.argv[2], t))' \
+  "http://127.0.0.1:$p1/scenarios.json" "$out/scenarios.json"
+
 if command -v tcpdump >/dev/null && [ "${CW_NO_PCAP:-0}" != 1 ]; then
   tcpdump -i lo --immediate-mode -s 0 -U -w "$out/loopback.pcap" \
     "tcp port $p1 or tcp port $p2 or tcp port $p3 or tcp port $pc" 2> "$out/tcpdump.log" &
@@ -53,7 +57,7 @@ else
 fi
 
 echo "== driving chromium" >&2
-timeout -k 10 "$timeout_s" node "$here/run.mjs" --ports "$out/ports.json" --server-log "$out/server-log.jsonl" --out "$out" ${CW_ONLY:+--only "$CW_ONLY"}
+timeout -k 10 "$timeout_s" node "$here/run.mjs" --ports "$out/ports.json" --server-log "$out/server-log.jsonl" --scenarios "$out/scenarios.json" --out "$out" ${CW_ONLY:+--only "$CW_ONLY"}
 sleep 0.3
 # The server must have stayed up for the whole run.
 alive=1
