@@ -413,11 +413,11 @@ fn agreement(input: &str) -> [usize; 6] {
                 .find(|(i, n, _)| *i == input && *n == name)
                 .map(|(_, _, why)| why.to_string())
         };
-        if outcome == Outcome::Inferred {
-            if let Some(why) = listed(EVIDENCE_MISSING) {
-                report.push_str(&format!("\n[no evidence] {name}: {why}"));
-                outcome = Outcome::NoEvidence;
-            }
+        if outcome == Outcome::Inferred
+            && let Some(why) = listed(EVIDENCE_MISSING)
+        {
+            report.push_str(&format!("\n[no evidence] {name}: {why}"));
+            outcome = Outcome::NoEvidence;
         }
         if let Some(why) = listed(KNOWN_GAPS) {
             if matches!(outcome, Outcome::Inferred | Outcome::Wrong) {
