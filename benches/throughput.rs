@@ -55,26 +55,35 @@ fn main() -> std::io::Result<()> {
     // Warm the page cache so the figure is the decoder's, not the disk's.
     std::io::copy(&mut std::fs::File::open(&path)?, &mut std::io::sink())?;
     let rss_before = peak_rss_kib();
-    let file = std::fs::File::open(&path)?;
-    let cpu0 = thread_cpu_secs();
-    let t = Instant::now();
-    let mut src = PcapSource::new(Arc::from(path.to_string_lossy().as_ref()), Box::new(file));
-    let (mut exchanges, mut answered, mut problems) = (0u64, 0u64, 0u64);
-    for item in src.by_ref() {
-        match item {
-            SourceItem::Exchange(x) => {
-                exchanges += 1;
-                answered += u64::from(x.response.is_some());
+    // Best of three runs: the machine is shared, so the quietest run is the decoder's cost.
+    let mut best: Option<(f64, f64, u64, u64, u64, corswatch::model::CaptureHealth)> = None;
+    for _ in 0..3 {
+        let file = std::fs::File::open(&path)?;
+        let cpu0 = thread_cpu_secs();
+        let t = Instant::now();
+        let mut src = PcapSource::new(Arc::from(path.to_string_lossy().as_ref()), Box::new(file));
+        let (mut exchanges, mut answered, mut problems) = (0u64, 0u64, 0u64);
+        for item in src.by_ref() {
+            match item {
+                SourceItem::Exchange(x) => {
+                    exchanges += 1;
+                    answered += u64::from(x.response.is_some());
+                }
+                SourceItem::Problem(_) => problems += 1,
             }
-            SourceItem::Problem(_) => problems += 1,
+        }
+        let wall = t.elapsed().as_secs_f64();
+        let cpu = match (cpu0, thread_cpu_secs()) {
+            (Some(a), Some(b)) if b > a => b - a,
+            _ => wall,
+        };
+        if best.as_ref().is_none_or(|b| cpu < b.1) {
+            best = Some((wall, cpu, exchanges, answered, problems, src.health()));
         }
     }
-    let wall = t.elapsed().as_secs_f64();
-    let cpu = match (cpu0, thread_cpu_secs()) {
-        (Some(a), Some(b)) if b > a => b - a,
-        _ => wall,
+    let Some((wall, cpu, exchanges, answered, problems, h)) = best else {
+        return Ok(());
     };
-    let h = src.health();
     println!(
         "wall time          {wall:.3} s ({:.0} MB/s)",
         size as f64 / 1e6 / wall

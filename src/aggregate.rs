@@ -127,10 +127,13 @@ fn is_identifier(seg: &str) -> bool {
     if seg.contains('@') && seg.contains('.') {
         return true; // e-mail addresses
     }
-    // Opaque tokens: long, mixed letters and digits, no separators of words.
+    // Opaque tokens: long, with digits, and either mixed-case (base64) or digit-heavy; a
+    // snake_case name with a number in it (`report_2024`) stays a name.
+    let upper = b.iter().any(u8::is_ascii_uppercase);
+    let lower = b.iter().any(u8::is_ascii_lowercase);
     b.len() >= 16
         && digits >= 2
-        && b.iter().any(|c| c.is_ascii_alphabetic())
+        && ((upper && lower) || digits * 4 >= b.len())
         && b.iter()
             .all(|c| c.is_ascii_alphanumeric() || matches!(c, b'_' | b'-' | b'=' | b'.'))
 }
@@ -256,10 +259,10 @@ impl Aggregate {
                         Kind::HeaderNotAllowed
                             | Kind::HeaderWildcardWithCredentials
                             | Kind::AcahUnparseable
-                    )
-                        && let Some(p) = &v.failed_parameter {
-                            self.request_headers.add(p, 1);
-                        }
+                    ) && let Some(p) = &v.failed_parameter
+                    {
+                        self.request_headers.add(p, 1);
+                    }
                 }
                 VerdictClass::Warning => self.totals.warnings += 1,
                 VerdictClass::Finding => self.totals.findings += 1,
@@ -347,6 +350,11 @@ mod tests {
             "/a/b/c/d/e/f/g/h/…"
         );
         assert_eq!(route("https://a.example/api/v2/graphql"), "/api/v2/graphql");
+        assert_eq!(
+            route("https://a.example/s/acao_missing_200"),
+            "/s/acao_missing_200"
+        );
+        assert_eq!(route("https://a.example/k/a1b2c3d4e5f6g7h8i9"), "/k/{id}");
     }
 
     #[test]

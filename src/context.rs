@@ -42,9 +42,10 @@ impl<K: std::hash::Hash + Eq + Clone, V> BoundedMap<K, V> {
         if self.map.insert(k.clone(), v).is_none() {
             self.order.push_back(k);
             if self.order.len() > MAX_KEYS
-                && let Some(old) = self.order.pop_front() {
-                    self.map.remove(&old);
-                }
+                && let Some(old) = self.order.pop_front()
+            {
+                self.map.remove(&old);
+            }
         }
     }
 }
@@ -78,43 +79,46 @@ impl Observations {
         let Some(resp) = &ex.response else { return };
         if let (Some(origin), Some(acao)) =
             (ex.origin(), resp.headers.get("access-control-allow-origin"))
-            && origin.as_bytes() == acao && origin != "null" {
-                let set = self.reflected.map.get_mut(host);
-                match set {
-                    Some(s) if s.len() < MAX_REFLECTED => {
-                        s.insert(hash(&origin));
-                    }
-                    Some(_) => {}
-                    None => {
-                        let mut s = HashSet::new();
-                        s.insert(hash(&origin));
-                        self.reflected.insert(host.to_string(), s);
-                    }
+            && origin.as_bytes() == acao
+            && origin != "null"
+        {
+            let set = self.reflected.map.get_mut(host);
+            match set {
+                Some(s) if s.len() < MAX_REFLECTED => {
+                    s.insert(hash(&origin));
+                }
+                Some(_) => {}
+                None => {
+                    let mut s = HashSet::new();
+                    s.insert(hash(&origin));
+                    self.reflected.insert(host.to_string(), s);
                 }
             }
+        }
         if (300..400).contains(&resp.status)
-            && let Some(loc) = resp.headers.get_str("location") {
-                let next = resolve(&ex.request.url, loc.trim());
-                let (first_url, page_origin) = match hop {
-                    Some(h) => (h.first_url.clone(), h.page_origin.clone()),
-                    None => (
-                        ex.request.url.clone(),
-                        ex.origin()
-                            .filter(|o| o != "null")
-                            .map(|o| o.into_owned())
-                            .or_else(|| ex.hints.page_url.as_deref().and_then(origin_of)),
-                    ),
-                };
-                self.hops.insert(
-                    (client, next),
-                    Hop {
-                        previous: Box::new(ex.clone()),
-                        first_url,
-                        page_origin,
-                        deadline: Timestamp(ex.time.0.saturating_add(HOP_WINDOW_NS)),
-                    },
-                );
-            }
+            && let Some(loc) = resp.headers.get_str("location")
+        {
+            let next = resolve(&ex.request.url, loc.trim());
+            let (first_url, page_origin) = match hop {
+                Some(h) => (h.first_url.clone(), h.page_origin.clone()),
+                None => (
+                    ex.request.url.clone(),
+                    ex.origin()
+                        .filter(|o| o != "null")
+                        .map(|o| o.into_owned())
+                        .or_else(|| ex.hints.page_url.as_deref().and_then(origin_of)),
+                ),
+            };
+            self.hops.insert(
+                (client, next),
+                Hop {
+                    previous: Box::new(ex.clone()),
+                    first_url,
+                    page_origin,
+                    deadline: Timestamp(ex.time.0.saturating_add(HOP_WINDOW_NS)),
+                },
+            );
+        }
     }
 }
 

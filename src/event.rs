@@ -64,7 +64,7 @@ pub struct Event {
     pub kind: Option<Kind>,
     pub cors_error: Option<CorsError>,
     pub failed_parameter: Option<String>,
-    /// Confidence of the blocking verdict (certain when not blocked).
+    /// Confidence of the outcome: of the blocking verdict, or of the pass.
     pub confidence: Confidence,
     /// The console message when blocked.
     pub message: Option<String>,
@@ -111,9 +111,7 @@ impl Event {
             kind: blocked.as_ref().map(|b| b.kind),
             cors_error: blocked.as_ref().and_then(|b| b.cors_error),
             failed_parameter: blocked.as_ref().and_then(|b| b.failed_parameter.clone()),
-            confidence: blocked
-                .as_ref()
-                .map_or(Confidence::Certain, |b| b.confidence.clone()),
+            confidence: c.confidence(),
             message: blocked.as_ref().map(|b| b.message.clone()),
             pairing: pairing_name(pairing),
             paired_with: partner.map(|p| p.source.index()),

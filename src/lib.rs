@@ -56,6 +56,12 @@ impl<'s> Analyzer<'s> {
         self.drain();
     }
 
+    /// Moves the clock forward on a quiet link, so that lone preflights settle in time.
+    pub fn advance(&mut self, now: model::Timestamp) {
+        self.pairer.advance(now, &mut self.units);
+        self.drain();
+    }
+
     pub fn add_health(&mut self, h: &model::CaptureHealth) {
         self.aggregate.health.add(h);
     }

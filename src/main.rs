@@ -283,13 +283,14 @@ fn analyze(args: AnalyzeArgs) -> Result<u8> {
     };
     let limits = Limits::default();
     let mut analyzer = Analyzer::new(pairing, limits, |ev: &Event| {
-        if events_mode && write_err.is_none()
+        if events_mode
+            && write_err.is_none()
             && let Err(e) = serde_json::to_writer(&mut out, ev)
                 .map_err(io::Error::from)
                 .and_then(|()| out.write_all(b"\n"))
-            {
-                write_err = Some(e);
-            }
+        {
+            write_err = Some(e);
+        }
     });
 
     let mut stdin_used = false;

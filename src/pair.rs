@@ -82,10 +82,18 @@ impl Side {
     }
 }
 
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Role {
+    Preflight,
+    Actual,
+    /// Held only to keep a recording's order; never paired.
+    InLine,
+}
+
 #[derive(Debug)]
 struct Held {
     seq: u64,
-    preflight: bool,
+    role: Role,
     side: Side,
     exchange: Box<Exchange>,
 }
@@ -135,6 +143,21 @@ impl Pairer {
                     origin,
                     recorded: true,
                 },
+                None if matches!(ex.source.location, Location::HarEntry(_)) => {
+                    // Not pairable, but held in line so that a recording's entries come out
+                    // in their order (a redirect's next hop after the redirect).
+                    let key = Key {
+                        client: ex.client.map(|c| c.ip()),
+                        url: String::new(),
+                        method: String::new(),
+                    };
+                    let deadline = Timestamp(ex.time.0.saturating_add(self.cfg.hold_ns));
+                    let side = Side {
+                        origin: String::new(),
+                        recorded: false,
+                    };
+                    return self.hold_as(key, side, deadline, Role::InLine, ex, out);
+                }
                 None => return out.push(single(ex, Pairing::Unpaired)),
             },
         };
@@ -169,12 +192,14 @@ impl Pairer {
         if let Some(preflight) = self.take(&key, true, &side) {
             return out.push(self.pair(preflight, ex));
         }
-        if !needs_preflight(&ex) {
-            return out.push(single(ex, Pairing::Unpaired));
-        }
+        // A recording may list a request before its preflight, and a request that looks
+        // simple may still have had one (XHR upload listeners force it): hold them briefly.
         if matches!(ex.source.location, Location::HarEntry(_)) {
             let deadline = Timestamp(ex.time.0.saturating_add(self.cfg.hold_ns));
             return self.hold(key, side, deadline, false, ex, out);
+        }
+        if !needs_preflight(&ex) {
+            return out.push(single(ex, Pairing::Unpaired));
         }
         self.stats.actual_without_preflight += 1;
         out.push(single(ex, Pairing::ActualWithoutPreflight));
@@ -194,6 +219,14 @@ impl Pairer {
         }
     }
 
+    /// Moves the clock forward without an exchange (a quiet live link), settling what expired.
+    pub fn advance(&mut self, now: Timestamp, out: &mut Vec<Unit>) {
+        if now > self.now {
+            self.now = now;
+        }
+        self.expire(self.now, false, out);
+    }
+
     /// End of input: everything held is settled. Preflights whose window had not closed yet
     /// are marked `capture_open`.
     pub fn finish(&mut self, out: &mut Vec<Unit>) {
@@ -209,6 +242,23 @@ impl Pairer {
         ex: Box<Exchange>,
         out: &mut Vec<Unit>,
     ) {
+        let role = if preflight {
+            Role::Preflight
+        } else {
+            Role::Actual
+        };
+        self.hold_as(key, side, deadline, role, ex, out);
+    }
+
+    fn hold_as(
+        &mut self,
+        key: Key,
+        side: Side,
+        deadline: Timestamp,
+        role: Role,
+        ex: Box<Exchange>,
+        out: &mut Vec<Unit>,
+    ) {
         if self.count >= self.cfg.max_pending {
             self.stats.evicted += 1;
             self.expire_one(false, out);
@@ -218,7 +268,7 @@ impl Pairer {
         self.expiry.push_back((deadline, key.clone(), seq));
         self.held.entry(key).or_default().push_back(Held {
             seq,
-            preflight,
+            role,
             side,
             exchange: ex,
         });
@@ -228,9 +278,14 @@ impl Pairer {
     /// Takes the oldest held exchange of the given kind under `key` whose origin matches.
     fn take(&mut self, key: &Key, preflight: bool, side: &Side) -> Option<Box<Exchange>> {
         let q = self.held.get_mut(key)?;
+        let want = if preflight {
+            Role::Preflight
+        } else {
+            Role::Actual
+        };
         let i = q
             .iter()
-            .position(|h| h.preflight == preflight && h.side.matches(side))?;
+            .position(|h| h.role == want && h.side.matches(side))?;
         let h = q.remove(i)?;
         if q.is_empty() {
             self.held.remove(key);
@@ -263,12 +318,14 @@ impl Pairer {
                 self.held.remove(&key);
             }
             self.count -= 1;
-            let pairing = if h.preflight {
+            let pairing = if h.role == Role::Preflight {
                 self.stats.preflight_without_actual += 1;
                 Pairing::PreflightAlone { capture_open }
-            } else {
+            } else if h.role == Role::Actual && needs_preflight(&h.exchange) {
                 self.stats.actual_without_preflight += 1;
                 Pairing::ActualWithoutPreflight
+            } else {
+                Pairing::Unpaired
             };
             out.push(single(h.exchange, pairing));
             return;

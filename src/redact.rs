@@ -31,12 +31,12 @@ pub fn header_value<'a>(name: &str, value: &'a [u8]) -> Cow<'a, str> {
         let text = String::from_utf8_lossy(value);
         if let Some((scheme, _)) = text.trim().split_once(' ')
             && !scheme.is_empty()
-                && scheme
-                    .bytes()
-                    .all(|b| b.is_ascii_alphanumeric() || b == b'-')
-            {
-                return Cow::Owned(format!("{scheme} [redacted]"));
-            }
+            && scheme
+                .bytes()
+                .all(|b| b.is_ascii_alphanumeric() || b == b'-')
+        {
+            return Cow::Owned(format!("{scheme} [redacted]"));
+        }
     }
     Cow::Borrowed("[redacted]")
 }

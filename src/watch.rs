@@ -107,6 +107,8 @@ impl Batch {
 
 /// What producers send to the processing thread.
 pub enum Feed {
+    /// The format of what follows (replay).
+    Format(&'static str),
     Packets(Batch),
     Exchange(Box<Exchange>),
     /// Cumulative drop counts from libpcap.
@@ -336,6 +338,8 @@ fn process(
     });
     let mut drops = (0u64, 0u64);
     let mut last_publish = Instant::now();
+    // The packet clock, and when it last moved: on a quiet link, time goes on from there.
+    let mut clock: Option<(Timestamp, Instant)> = None;
     let publish = |mut agg: Aggregate,
                    decoder: &Decoder,
                    run: &RunInfo,
@@ -367,6 +371,9 @@ fn process(
         let mut end = false;
         match feed {
             Some(Feed::Packets(b)) => {
+                if let Some(&(ts, ..)) = b.packets.last() {
+                    clock = Some((ts, Instant::now()));
+                }
                 for &(ts, link, s, e, n) in &b.packets {
                     if let Some(bytes) = b.data.get(s..e) {
                         decoder.packet(ts, link, bytes, n);
@@ -382,19 +389,26 @@ fn process(
                 }
             }
             Some(Feed::Exchange(ex)) => {
+                clock = Some((ex.time, Instant::now()));
                 shared.seen.fetch_add(1, Ordering::Relaxed);
                 info.exchanges += 1;
                 shared.metrics.exchange();
                 analyzer.push(ex);
             }
             Some(Feed::Drops { kernel, interface }) => drops = (kernel, interface),
+            Some(Feed::Format(f)) => info.format = Some(f),
             Some(Feed::Problem(p)) => {
                 tracing::warn!(problem = %p, "input problem");
                 info.problems += 1;
                 run.problem(p);
             }
             Some(Feed::End) => end = true,
-            None => {}
+            None => {
+                if let Some((ts, at)) = clock {
+                    let now = Timestamp(ts.0.saturating_add(at.elapsed().as_nanos() as i64));
+                    analyzer.advance(now);
+                }
+            }
         }
         if end {
             decoder.finish();
@@ -453,6 +467,7 @@ fn replay(path: &std::path::Path, pace: Pace, repeat: u32, p: &Producer) {
         let reader: Box<dyn std::io::Read + Send> = Box::new(file);
         match source::packets::open(name.clone(), reader) {
             Ok(source::packets::Opened::Packets(mut packets)) => {
+                p.send(Feed::Format(packets.format().name()));
                 let mut batch = Batch::with_capacity(256 * 1024);
                 let offset = packets_offset(round);
                 let mut alive = true;
@@ -483,6 +498,7 @@ fn replay(path: &std::path::Path, pace: Pace, repeat: u32, p: &Producer) {
             }
             Ok(source::packets::Opened::Other(src)) => {
                 // HAR: exchanges, already decoded.
+                p.send(Feed::Format(src.format().name()));
                 for item in src {
                     if p.stopped() {
                         return;

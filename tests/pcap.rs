@@ -239,8 +239,11 @@ fn read(bytes: Vec<u8>) -> Run {
     }
 }
 
-/// (method, url, status) of each exchange, in order.
-fn summary(r: &Run) -> Vec<(String, String, Option<u16>)> {
+/// (method, url, status) of an exchange.
+type Summary = (String, String, Option<u16>);
+
+/// Summaries of the exchanges, in order.
+fn summary(r: &Run) -> Vec<Summary> {
     r.exchanges
         .iter()
         .map(|x| {
@@ -298,7 +301,7 @@ fn chunked(body_parts: &[&str]) -> Vec<u8> {
     r
 }
 
-fn s(m: &str, u: &str, st: Option<u16>) -> (String, String, Option<u16>) {
+fn s(m: &str, u: &str, st: Option<u16>) -> Summary {
     (m.to_string(), u.to_string(), st)
 }
 
@@ -441,8 +444,9 @@ fn dropped_request_segment_keeps_pairing_in_step() {
             s("GET", "http://api.test/q/3", Some(200)),
         ]
     );
-    // The response of the lost request was seen but has no request.
-    assert_eq!(r.health.orphan_responses, 1);
+    // The response of the lost request is dropped with it (the gap is counted, not an orphan).
+    assert_eq!(r.health.orphan_responses, 0);
+    assert_eq!(r.health.gaps, 1);
     assert_eq!(
         r.exchanges[1].source.location,
         Location::Packets {
@@ -740,7 +744,7 @@ fn pcapng_with_two_link_types_and_resolutions() {
         body.extend_from_slice(&(data.len() as u32).to_le_bytes());
         body.extend_from_slice(&(data.len() as u32).to_le_bytes());
         body.extend_from_slice(data);
-        while body.len() % 4 != 0 {
+        while !body.len().is_multiple_of(4) {
             body.push(0);
         }
         block(6, &body)
@@ -783,35 +787,267 @@ fn pcapng_with_two_link_types_and_resolutions() {
     assert_eq!(xs[1].request.url, "http://api.test/raw");
 }
 
-// ---------------------------------------------------------------- property test
+/// A classic pcap in either byte order and timestamp precision.
+fn pcap_variant(big_endian: bool, nanos: bool, link: u32, frames: &[Vec<u8>]) -> Vec<u8> {
+    let u32b = |v: u32| {
+        if big_endian {
+            v.to_be_bytes()
+        } else {
+            v.to_le_bytes()
+        }
+    };
+    let u16b = |v: u16| {
+        if big_endian {
+            v.to_be_bytes()
+        } else {
+            v.to_le_bytes()
+        }
+    };
+    let mut out = Vec::new();
+    out.extend_from_slice(&u32b(if nanos { 0xa1b2_3c4d } else { 0xa1b2_c3d4 }));
+    out.extend_from_slice(&u16b(2));
+    out.extend_from_slice(&u16b(4));
+    out.extend_from_slice(&[0; 8]);
+    out.extend_from_slice(&u32b(65535));
+    out.extend_from_slice(&u32b(link));
+    for (i, f) in frames.iter().enumerate() {
+        out.extend_from_slice(&u32b(1_700_000_000));
+        out.extend_from_slice(&u32b(if nanos { 123_456_789 } else { 123_456 } + i as u32));
+        out.extend_from_slice(&u32b(f.len() as u32));
+        out.extend_from_slice(&u32b(f.len() as u32));
+        out.extend_from_slice(f);
+    }
+    out
+}
 
-/// Requests and responses of a keep-alive connection with preflights, as two byte streams.
-fn streams(n: usize) -> (Vec<u8>, Vec<u8>, Vec<(String, String, Option<u16>)>) {
-    let (mut rq, mut rs, mut want) = (Vec::new(), Vec::new(), Vec::new());
-    for i in 0..n {
-        let path = format!("/api/{i}");
-        match i % 3 {
-            0 => {
-                rq.extend(preflight(&path));
-                rs.extend(preflight_ok());
-                want.push(s("OPTIONS", &format!("http://api.test{path}"), Some(204)));
-                rq.extend(put(&path, &"j".repeat(i * 7)));
-                rs.extend(chunked(&["a", &"b".repeat(i * 5 + 1)]));
-                want.push(s("PUT", &format!("http://api.test{path}"), Some(200)));
-            }
-            1 => {
-                rq.extend(get(&path));
-                rs.extend(ok(&"x".repeat(i * 11)));
-                want.push(s("GET", &format!("http://api.test{path}"), Some(200)));
-            }
-            _ => {
-                rq.extend(get(&path));
-                rs.extend(b"HTTP/1.1 404 Not Found\r\nContent-Length: 0\r\n\r\n");
-                want.push(s("GET", &format!("http://api.test{path}"), Some(404)));
-            }
+#[test]
+fn classic_pcap_byte_orders_and_precisions() {
+    for be in [false, true] {
+        for ns in [false, true] {
+            let r = read(pcap_variant(
+                be,
+                ns,
+                1,
+                &conversation(Link::Ethernet, false, 1),
+            ));
+            assert!(r.problems.is_empty(), "{:?}", r.problems);
+            assert_eq!(r.exchanges.len(), 1, "be {be} ns {ns}");
+            let frac = if ns {
+                123_456_789 + 3
+            } else {
+                (123_456 + 3) * 1000
+            };
+            assert_eq!(r.exchanges[0].time.0, 1_700_000_000_000_000_000 + frac);
         }
     }
+}
+
+fn ng_block(t: u32, body: &[u8]) -> Vec<u8> {
+    let len = (12 + body.len()) as u32;
+    let mut b = t.to_le_bytes().to_vec();
+    b.extend_from_slice(&len.to_le_bytes());
+    b.extend_from_slice(body);
+    b.extend_from_slice(&len.to_le_bytes());
+    b
+}
+
+fn ng_shb() -> Vec<u8> {
+    ng_block(
+        0x0a0d_0d0a,
+        &[
+            0x4d, 0x3c, 0x2b, 0x1a, 1, 0, 0, 0, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff,
+        ],
+    )
+}
+
+/// An interface description with optional if_tsresol and if_tsoffset.
+fn ng_idb(link: u16, tsresol: Option<u8>, tsoffset: Option<i64>) -> Vec<u8> {
+    let mut body = link.to_le_bytes().to_vec();
+    body.extend_from_slice(&[0, 0, 0, 0, 0, 0]);
+    if let Some(r) = tsresol {
+        body.extend_from_slice(&[9, 0, 1, 0, r, 0, 0, 0]);
+    }
+    if let Some(o) = tsoffset {
+        body.extend_from_slice(&[14, 0, 8, 0]);
+        body.extend_from_slice(&o.to_le_bytes());
+    }
+    if tsresol.is_some() || tsoffset.is_some() {
+        body.extend_from_slice(&[0, 0, 0, 0]);
+    }
+    ng_block(1, &body)
+}
+
+fn ng_epb(ifid: u32, ts: u64, data: &[u8]) -> Vec<u8> {
+    let mut body = ifid.to_le_bytes().to_vec();
+    body.extend_from_slice(&((ts >> 32) as u32).to_le_bytes());
+    body.extend_from_slice(&(ts as u32).to_le_bytes());
+    body.extend_from_slice(&(data.len() as u32).to_le_bytes());
+    body.extend_from_slice(&(data.len() as u32).to_le_bytes());
+    body.extend_from_slice(data);
+    while !body.len().is_multiple_of(4) {
+        body.push(0);
+    }
+    ng_block(6, &body)
+}
+
+fn ng_spb(data: &[u8]) -> Vec<u8> {
+    let mut body = (data.len() as u32).to_le_bytes().to_vec();
+    body.extend_from_slice(data);
+    while !body.len().is_multiple_of(4) {
+        body.push(0);
+    }
+    ng_block(3, &body)
+}
+
+#[test]
+fn pcapng_sections_offsets_simple_packets_and_bad_blocks() {
+    // Section 1: one Ethernet interface with a 1000 s offset, packets as EPBs.
+    let mut f = ng_shb();
+    f.extend(ng_idb(1, None, Some(1000)));
+    let first = conversation(Link::Ethernet, false, 1);
+    for (i, fr) in first.iter().enumerate() {
+        f.extend(ng_epb(0, 5_000_000 + i as u64, fr));
+    }
+    // Section 2 resets the interfaces: raw IP, simple packet blocks (no timestamp).
+    f.extend(ng_shb());
+    f.extend(ng_idb(101, Some(9), None));
+    let mut c = Conn::new(Link::Raw, false, 40200);
+    let mut frames = c.handshake();
+    frames.extend(c.send(true, &get("/spb"), &[]));
+    frames.extend(c.send(false, &ok("s"), &[]));
+    for fr in &frames {
+        f.extend(ng_spb(fr));
+    }
+    // A packet on an interface that was never described.
+    f.extend(ng_epb(7, 0, &frames[0]));
+    let r = read(f.clone());
+    let urls: Vec<_> = summary(&r).into_iter().map(|x| x.1).collect();
+    assert_eq!(urls, ["http://api.test/items/0", "http://api.test/spb"]);
+    assert_eq!(r.exchanges[0].time.0, (1005 * 1_000_000 + 3) * 1000);
+    assert_eq!(r.problems.len(), 1, "{:?}", r.problems);
+    assert!(
+        matches!(&r.problems[0], InputError::Packet { packet, .. } if *packet as usize == first.len() + frames.len() + 1)
+    );
+
+    // A corrupt block length: a problem naming the packet, what came before still reported.
+    let mut bad = ng_shb();
+    bad.extend(ng_idb(1, None, None));
+    let conv = conversation(Link::Ethernet, false, 2);
+    for (i, fr) in conv.iter().enumerate() {
+        bad.extend(ng_epb(0, i as u64, fr));
+    }
+    let mut broken = ng_epb(0, 99, &conv[0]);
+    broken[4..8].copy_from_slice(&0xffff_fff0u32.to_le_bytes());
+    bad.extend(broken);
+    let r = read(bad);
+    assert_eq!(r.exchanges.len(), 2);
+    assert!(
+        matches!(&r.problems[..], [InputError::Packet { packet, .. }] if *packet as usize == conv.len() + 1),
+        "{:?}",
+        r.problems
+    );
+}
+
+/// A reader that returns at most `n` bytes per call, like a slow pipe.
+struct Trickle(Cursor<Vec<u8>>, usize);
+
+impl std::io::Read for Trickle {
+    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+        let n = buf.len().min(self.1);
+        self.0.read(&mut buf[..n])
+    }
+}
+
+#[test]
+fn short_reads_from_a_pipe() {
+    for chunk in [1, 3, 7, 100] {
+        for bytes in [pcap(1, &conversation(Link::Ethernet, false, 2)), {
+            let mut f = ng_shb();
+            f.extend(ng_idb(1, None, None));
+            for (i, fr) in conversation(Link::Ethernet, false, 2).iter().enumerate() {
+                f.extend(ng_epb(0, i as u64, fr));
+            }
+            f
+        }] {
+            let len = bytes.len() as u64;
+            let mut src = PcapSource::new(
+                Arc::from("pipe"),
+                Box::new(Trickle(Cursor::new(bytes), chunk)),
+            );
+            let items: Vec<_> = src.by_ref().collect();
+            assert_eq!(src.bytes_consumed(), len);
+            assert_eq!(items.len(), 2, "chunk {chunk}: {items:?}");
+            assert!(items.iter().all(|i| matches!(i, SourceItem::Exchange(_))));
+        }
+    }
+}
+
+// ---------------------------------------------------------------- property test
+
+/// The messages of a keep-alive connection with preflights: (request, response, expected).
+/// Each response carries `X-Seq: i`, the index in its request's path, to catch mispairing.
+fn messages(n: usize) -> Vec<(Vec<u8>, Vec<u8>, Summary)> {
+    let seq = |r: Vec<u8>, i: usize| -> Vec<u8> {
+        // Insert the X-Seq header after the status line.
+        let at = r.windows(2).position(|w| w == b"\r\n").unwrap() + 2;
+        let mut out = r[..at].to_vec();
+        out.extend_from_slice(format!("X-Seq: {i}\r\n").as_bytes());
+        out.extend_from_slice(&r[at..]);
+        out
+    };
+    let mut out = Vec::new();
+    for i in 0..n {
+        let path = format!("/api/{i}");
+        let url = format!("http://api.test{path}");
+        match i % 3 {
+            0 => {
+                out.push((
+                    preflight(&path),
+                    seq(preflight_ok(), i),
+                    s("OPTIONS", &url, Some(204)),
+                ));
+                out.push((
+                    put(&path, &"j".repeat(i * 7)),
+                    seq(chunked(&["a", &"b".repeat(i * 5 + 1)]), i),
+                    s("PUT", &url, Some(200)),
+                ));
+            }
+            1 => out.push((
+                get(&path),
+                seq(ok(&"x".repeat(i * 11)), i),
+                s("GET", &url, Some(200)),
+            )),
+            _ => out.push((
+                get(&path),
+                seq(
+                    b"HTTP/1.1 404 Not Found\r\nContent-Length: 0\r\n\r\n".to_vec(),
+                    i,
+                ),
+                s("GET", &url, Some(404)),
+            )),
+        }
+    }
+    out
+}
+
+/// Requests and responses of a keep-alive connection with preflights, as two byte streams.
+fn streams(n: usize) -> (Vec<u8>, Vec<u8>, Vec<Summary>) {
+    let (mut rq, mut rs, mut want) = (Vec::new(), Vec::new(), Vec::new());
+    for (q, r, w) in messages(n) {
+        rq.extend(q);
+        rs.extend(r);
+        want.push(w);
+    }
     (rq, rs, want)
+}
+
+/// Every answered exchange is paired with the response meant for it.
+fn paired_right(x: &Exchange) -> bool {
+    let Some(r) = &x.response else {
+        return true;
+    };
+    let idx = x.request.url.rsplit('/').next().unwrap_or("");
+    r.headers.get_str("x-seq").as_deref() == Some(idx)
 }
 
 proptest! {
@@ -849,8 +1085,46 @@ proptest! {
         frames.push(c.fin(false));
         let run = read(pcap(1, &frames));
         prop_assert_eq!(summary(&run), want);
+        prop_assert!(run.exchanges.iter().all(paired_right));
         prop_assert_eq!(run.health.gaps, 0);
         prop_assert_eq!(run.health.http_parse_errors, 0);
+    }
+
+    /// One segment never captured: only the message it belonged to is lost, and no response
+    /// is ever paired with the wrong request.
+    #[test]
+    fn a_dropped_segment_loses_one_message_at_most(
+        n in 1usize..7,
+        cuts in proptest::collection::vec(0usize..400, 0..4),
+        drop in any::<prop::sample::Index>(),
+    ) {
+        let msgs = messages(n);
+        let want: Vec<Summary> = msgs.iter().map(|m| m.2.clone()).collect();
+        let mut c = Conn::new(Link::Ethernet, false, 46000);
+        let mut frames = c.handshake();
+        let mut data = Vec::new();
+        for (q, r, _) in &msgs {
+            let cq: Vec<usize> = cuts.iter().map(|x| x % q.len()).collect();
+            let cr: Vec<usize> = cuts.iter().map(|x| x % r.len()).collect();
+            data.extend(c.send(true, q, &cq));
+            data.extend(c.send(false, r, &cr));
+        }
+        let dropped = drop.index(data.len());
+        data.remove(dropped);
+        frames.extend(data);
+        frames.push(c.fin(true));
+        frames.push(c.fin(false));
+        let run = read(pcap(1, &frames));
+        prop_assert!(run.exchanges.iter().all(paired_right), "{:?}", summary(&run));
+        let got = summary(&run);
+        let answered = run.exchanges.iter().filter(|x| x.response.is_some()).count();
+        prop_assert!(answered + 1 >= want.len(), "{:?}", got);
+        // What is reported keeps the order of the requests.
+        let mut it = want.iter();
+        for g in &got {
+            prop_assert!(it.any(|w| w.0 == g.0 && w.1 == g.1), "{:?}", got);
+        }
+        prop_assert_eq!(run.health.gaps, 1);
     }
 }
 

@@ -33,6 +33,7 @@ pub(super) fn classify(ex: &Exchange, ctx: &Context<'_>) -> Classification {
         scope: Scope::NotCors(NotCors::NoOrigin),
         origin,
         verdicts: Vec::new(),
+        pass_assumption: None,
     };
     let mode = h
         .get("sec-fetch-mode")
@@ -127,6 +128,15 @@ pub(super) fn classify(ex: &Exchange, ctx: &Context<'_>) -> Classification {
             );
         }
         c.verdicts.push(v);
+    } else if creds == Credentials::Unknown
+        // A recording says whether the browser failed the request; the wire does not.
+        && matches!(ex.source.location, Location::Packets { .. })
+        && let Some(v) = check_actual(ex, ctx, &o, Credentials::Include, None, &line)
+    {
+        c.pass_assumption = Some(format!(
+            "passes because no Cookie shows the request was credentialed; with credentials: 'include' the browser blocks it ({})",
+            v.kind.id()
+        ));
     }
     if is_extension_origin(&o) {
         // Extension pages and workers with host permissions are exempt from CORS.

@@ -110,9 +110,23 @@ pub struct Classification {
     /// At most one blocked verdict (the first check that fails, in the browser's order),
     /// followed by warnings, findings and notes.
     pub verdicts: Vec<Verdict>,
+    /// When nothing blocks, but only because the request looks uncredentialed: the browser
+    /// would block a credentialed one, and no `Cookie` on the wire cannot prove
+    /// `credentials: 'omit'` (a credentialed fetch to a site without cookies sends none).
+    pub pass_assumption: Option<String>,
 }
 
 impl Classification {
+    /// How sure the outcome is: the blocking verdict's confidence, or the assumption a pass
+    /// rests on.
+    pub fn confidence(&self) -> Confidence {
+        match (self.blocked(), &self.pass_assumption) {
+            (Some(v), _) => v.confidence.clone(),
+            (None, Some(a)) => Confidence::Inferred(a.clone()),
+            (None, None) => Confidence::Certain,
+        }
+    }
+
     pub fn blocked(&self) -> Option<&Verdict> {
         self.verdicts
             .iter()

@@ -19,6 +19,9 @@ pub struct Limits {
     pub max_held_per_direction: usize,
     /// Out-of-order bytes held over all connections.
     pub max_held_total: usize,
+    /// HTTP state (partial heads, requests waiting for a response) over all connections;
+    /// past it the least recently seen connections are evicted.
+    pub max_http_total: usize,
     /// Longest HTTP head.
     pub max_head: usize,
     /// A connection with no packet for this long (by packet timestamps) is closed.
@@ -31,6 +34,7 @@ impl Default for Limits {
             max_flows: 100_000,
             max_held_per_direction: 256 * 1024,
             max_held_total: 32 * 1024 * 1024,
+            max_http_total: 64 * 1024 * 1024,
             max_head: 64 * 1024,
             idle_timeout_secs: 120,
         }
@@ -123,6 +127,9 @@ pub struct Decoder {
     tcp: TcpStats,
     not_http: u64,
     held_total: usize,
+    http_total: usize,
+    /// The connection of the previous segment (known to be in `flows`).
+    last: Option<FlowKey>,
     now: Timestamp,
     last_sweep: Timestamp,
 }
@@ -151,6 +158,8 @@ impl Decoder {
             tcp: TcpStats::default(),
             not_http: 0,
             held_total: 0,
+            http_total: 0,
+            last: None,
             now: Timestamp(i64::MIN),
             last_sweep: Timestamp(i64::MIN),
         }
@@ -180,6 +189,11 @@ impl Decoder {
         self.held_total
     }
 
+    /// Bytes of HTTP state (partial heads, waiting requests) held now.
+    pub fn http_bytes(&self) -> usize {
+        self.http_total
+    }
+
     /// The next completed exchange.
     pub fn pop(&mut self) -> Option<Exchange> {
         self.out.pop_front()
@@ -194,13 +208,7 @@ impl Decoder {
     pub fn packet(&mut self, ts: Timestamp, link: u32, data: &[u8], number: u64) -> Outcome {
         self.health.packets += 1;
         self.health.bytes += data.len() as u64;
-        if ts > self.now {
-            self.now = ts;
-        }
-        if self.now.since(self.last_sweep) > 10_000_000_000 {
-            self.last_sweep = self.now;
-            self.sweep_idle();
-        }
+        self.advance(ts);
         match link::decode(link, data) {
             Frame::Tcp(seg) => {
                 if seg.missing > 0 {
@@ -244,13 +252,15 @@ impl Decoder {
             // A new SYN from the client with another ISN: the 4-tuple was reused.
             self.close(key, false);
         }
-        let known = self.flows.contains_key(&key);
+        // Consecutive packets often belong to one connection: skip the second lookup then.
+        let known = self.last == Some(key) || self.flows.contains_key(&key);
         if !known && !self.open(key, &seg, ts) {
             return;
         }
         let Some(flow) = self.flows.get_mut(&key) else {
             return;
         };
+        self.last = Some(key);
         flow.last_seen = ts;
         let d = usize::from(seg.src != flow.client);
         let Flow {
@@ -270,8 +280,13 @@ impl Decoder {
             out: &mut self.out,
             health: &mut self.health,
             not_http: &mut self.not_http,
+            acked: None,
         };
         let before = dirs[0].held_bytes() + dirs[1].held_bytes();
+        let http_before = http.buffered();
+        if d == 1 && seg.has_ack() {
+            cx.acked = dirs[0].offset_of(seg.ack);
+        }
         if seg.has_ack() {
             let other = 1 - d;
             let mut sink = Sink {
@@ -304,10 +319,89 @@ impl Decoder {
         );
         let after = dirs[0].held_bytes() + dirs[1].held_bytes();
         self.held_total = self.held_total.saturating_add(after).saturating_sub(before);
+        self.http_total = self
+            .http_total
+            .saturating_add(http.buffered())
+            .saturating_sub(http_before);
         let over = self.held_total > self.limits.max_held_total;
         let done = seg.rst() || (dirs[0].finished() && dirs[1].finished());
-        if done || over {
+        if done {
             self.close(key, false);
+        } else if over {
+            self.relieve();
+        }
+        if self.http_total > self.limits.max_http_total {
+            self.evict();
+        }
+    }
+
+    /// Over the global cap on held bytes: the connections holding the most skip their holes
+    /// until the total is back under half the cap (so the scan is rare).
+    fn relieve(&mut self) {
+        let mut holders: Vec<(usize, FlowKey)> = self
+            .flows
+            .iter()
+            .map(|(k, f)| (f.dirs[0].held_bytes() + f.dirs[1].held_bytes(), *k))
+            .filter(|h| h.0 > 0)
+            .collect();
+        holders.sort_unstable_by(|a, b| b.0.cmp(&a.0));
+        for (_, key) in holders {
+            if self.held_total <= self.limits.max_held_total / 2 {
+                break;
+            }
+            self.skip_holes(key);
+        }
+    }
+
+    fn skip_holes(&mut self, key: FlowKey) {
+        let Some(flow) = self.flows.get_mut(&key) else {
+            return;
+        };
+        let before = flow.dirs[0].held_bytes() + flow.dirs[1].held_bytes();
+        let http_before = flow.http.buffered();
+        let Flow {
+            id,
+            client,
+            server,
+            dirs,
+            http,
+            ..
+        } = flow;
+        let mut cx = Ctx {
+            input: &self.input,
+            client: *client,
+            server: *server,
+            conn: *id,
+            max_head: self.limits.max_head,
+            out: &mut self.out,
+            health: &mut self.health,
+            not_http: &mut self.not_http,
+            acked: None,
+        };
+        for (i, dir) in dirs.iter_mut().enumerate() {
+            let mut sink = Sink {
+                http,
+                side: side_of(i),
+                cx: &mut cx,
+            };
+            dir.skip_holes(&mut sink, &mut self.tcp);
+        }
+        let after = dirs[0].held_bytes() + dirs[1].held_bytes();
+        self.held_total = self.held_total.saturating_sub(before.saturating_sub(after));
+        self.http_total = self
+            .http_total
+            .saturating_add(http.buffered())
+            .saturating_sub(http_before);
+    }
+
+    /// Lets time pass without a packet (live capture on a quiet link): idle connections close.
+    pub fn advance(&mut self, now: Timestamp) {
+        if now > self.now {
+            self.now = now;
+        }
+        if self.now.since(self.last_sweep) > 10_000_000_000 {
+            self.last_sweep = self.now;
+            self.sweep_idle();
         }
     }
 
@@ -325,18 +419,26 @@ impl Decoder {
         let id = self.next_id;
         self.next_id += 1;
         self.health.flows += 1;
-        // A direction is read from its first byte only if its SYN is the first segment.
-        let opening = seg.syn() && !seg.has_ack();
-        let client_synced = opening && seg.src == client;
-        let server_synced = seg.syn() && seg.has_ack() && seg.src == server;
+        // A stream is read from its first byte when the handshake is seen: the client's SYN
+        // (the server's SYN-ACK follows), or the SYN-ACK, whose ACK gives the client's first
+        // sequence number.
+        let mut dirs = [Reassembler::new(), Reassembler::new()];
+        let synced = if seg.syn() && !seg.has_ack() && seg.src == client {
+            true
+        } else if seg.syn() && seg.has_ack() && seg.src == server {
+            dirs[0].start_at(seg.ack);
+            true
+        } else {
+            false
+        };
         self.flows.insert(
             key,
             Flow {
                 id,
                 client,
                 server,
-                dirs: [Reassembler::new(), Reassembler::new()],
-                http: HttpConn::new(client_synced, server_synced || client_synced),
+                dirs,
+                http: HttpConn::new(synced, synced),
                 last_seen: ts,
             },
         );
@@ -378,11 +480,15 @@ impl Decoder {
         let Some(mut flow) = self.flows.remove(&key) else {
             return;
         };
+        if self.last == Some(key) {
+            self.last = None;
+        }
         if evicted {
             self.health.flows_evicted += 1;
         }
         let held = flow.dirs[0].held_bytes() + flow.dirs[1].held_bytes();
         self.held_total = self.held_total.saturating_sub(held);
+        self.http_total = self.http_total.saturating_sub(flow.http.buffered());
         let Flow {
             id,
             client,
@@ -400,6 +506,7 @@ impl Decoder {
             out: &mut self.out,
             health: &mut self.health,
             not_http: &mut self.not_http,
+            acked: None,
         };
         for (d, dir) in dirs.iter_mut().enumerate() {
             let side = if d == 0 {
@@ -485,5 +592,266 @@ impl StreamSink for Sink<'_, '_> {
     }
     fn gap(&mut self, len: u64) {
         self.http.gap(self.side, len, self.cx);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const SYN: u8 = 0x02;
+    const ACK: u8 = 0x10;
+    const PSH: u8 = 0x08;
+
+    /// Raw IPv4 frame (link type 101) from 10.0.0.1:`cport` ↔ 10.0.0.2:80.
+    fn frame(from_client: bool, cport: u16, seq: u32, ack: u32, flags: u8, data: &[u8]) -> Vec<u8> {
+        let (s, d, sp, dp) = if from_client {
+            ([10, 0, 0, 1], [10, 0, 0, 2], cport, 80u16)
+        } else {
+            ([10, 0, 0, 2], [10, 0, 0, 1], 80u16, cport)
+        };
+        let mut p = vec![0x45, 0];
+        p.extend_from_slice(&((40 + data.len()) as u16).to_be_bytes());
+        p.extend_from_slice(&[0, 0, 0x40, 0, 64, 6, 0, 0]);
+        p.extend_from_slice(&s);
+        p.extend_from_slice(&d);
+        p.extend_from_slice(&sp.to_be_bytes());
+        p.extend_from_slice(&dp.to_be_bytes());
+        p.extend_from_slice(&seq.to_be_bytes());
+        p.extend_from_slice(&ack.to_be_bytes());
+        p.extend_from_slice(&[0x50, flags, 0xff, 0xff, 0, 0, 0, 0]);
+        p.extend_from_slice(data);
+        p
+    }
+
+    const REQ: &[u8] = b"GET /x HTTP/1.1\r\nHost: h\r\n\r\n";
+
+    fn decoder(limits: Limits) -> Decoder {
+        Decoder::new(Arc::from("t"), limits)
+    }
+
+    /// Opens a connection and sends one request; returns the packet count used.
+    fn open_with_request(d: &mut Decoder, cport: u16, t: i64, n: &mut u64) {
+        let ts = Timestamp::from_secs(t);
+        for f in [
+            frame(true, cport, 100, 0, SYN, b""),
+            frame(false, cport, 500, 101, SYN | ACK, b""),
+            frame(true, cport, 101, 501, ACK | PSH, REQ),
+        ] {
+            *n += 1;
+            d.packet(ts, 101, &f, *n);
+        }
+    }
+
+    fn drain(d: &mut Decoder) -> Vec<Exchange> {
+        std::iter::from_fn(|| d.pop()).collect()
+    }
+
+    #[test]
+    fn flow_cap_evicts_oldest_and_reports_their_requests() {
+        let mut d = decoder(Limits {
+            max_flows: 4,
+            ..Limits::default()
+        });
+        let mut n = 0;
+        for i in 0..10 {
+            open_with_request(&mut d, 40000 + i, i64::from(i), &mut n);
+        }
+        assert!(d.open_flows() <= 4);
+        let h = d.health();
+        assert_eq!(h.flows, 10);
+        assert_eq!(h.flows_evicted, 6);
+        let evicted = drain(&mut d);
+        assert_eq!(evicted.len(), 6);
+        assert!(evicted.iter().all(|x| x.response.is_none()));
+        // The oldest went first.
+        assert_eq!(evicted[0].client.map(|c| c.port()), Some(40000));
+        d.finish();
+        assert_eq!(drain(&mut d).len(), 4);
+        assert_eq!(d.health().unanswered_requests, 10);
+    }
+
+    #[test]
+    fn idle_connections_close_by_packet_time() {
+        let mut d = decoder(Limits::default());
+        let mut n = 0;
+        open_with_request(&mut d, 40000, 0, &mut n);
+        open_with_request(&mut d, 40001, 100, &mut n);
+        assert_eq!(d.ready(), 0);
+        open_with_request(&mut d, 40002, 200, &mut n);
+        let out = drain(&mut d);
+        assert_eq!(out.len(), 1);
+        assert_eq!(out[0].client.map(|c| c.port()), Some(40000));
+        assert_eq!(d.open_flows(), 2);
+    }
+
+    #[test]
+    fn reused_four_tuple_is_a_new_connection() {
+        let mut d = decoder(Limits::default());
+        let mut n = 0;
+        open_with_request(&mut d, 40000, 0, &mut n);
+        let resp = b"HTTP/1.1 204 No Content\r\n\r\n";
+        n += 1;
+        d.packet(
+            Timestamp(0),
+            101,
+            &frame(false, 40000, 501, 101 + REQ.len() as u32, ACK, resp),
+            n,
+        );
+        // Same ports, new ISN, no FIN seen for the first connection.
+        let ts = Timestamp::from_secs(1);
+        for f in [
+            frame(true, 40000, 9000, 0, SYN, b""),
+            frame(false, 40000, 7000, 9001, SYN | ACK, b""),
+            frame(true, 40000, 9001, 7001, ACK | PSH, REQ),
+            frame(false, 40000, 7001, 9001 + REQ.len() as u32, ACK, resp),
+        ] {
+            n += 1;
+            d.packet(ts, 101, &f, n);
+        }
+        let out = drain(&mut d);
+        assert_eq!(out.len(), 2);
+        assert!(
+            out.iter()
+                .all(|x| x.response.as_ref().map(|r| r.status) == Some(204))
+        );
+        assert_ne!(out[0].connection, out[1].connection);
+        assert_eq!(d.health().flows, 2);
+    }
+
+    #[test]
+    fn held_bytes_stay_within_caps() {
+        let limits = Limits {
+            max_held_per_direction: 16 * 1024,
+            max_held_total: 64 * 1024,
+            ..Limits::default()
+        };
+        let mut d = decoder(limits.clone());
+        let mut n = 0;
+        let chunk = vec![b'a'; 1000];
+        for c in 0..50u16 {
+            open_with_request(&mut d, 41000 + c, 0, &mut n);
+            // Segments far ahead of a hole that never fills.
+            for k in 1..40u32 {
+                n += 1;
+                let f = frame(
+                    true,
+                    41000 + c,
+                    101 + REQ.len() as u32 + 5000 * k,
+                    501,
+                    ACK,
+                    &chunk,
+                );
+                d.packet(Timestamp(0), 101, &f, n);
+                assert!(d.held_bytes() <= limits.max_held_total + chunk.len());
+            }
+        }
+        assert!(d.health().gaps > 0);
+    }
+
+    #[test]
+    fn handshake_seen_from_the_syn_ack_reads_from_the_first_byte() {
+        let mut d = decoder(Limits::default());
+        let req = b"PURGE /cache HTTP/1.1\r\nHost: h\r\n\r\n";
+        let resp = b"HTTP/1.1 200 OK\r\nContent-Length: 0\r\n\r\n";
+        for (n, f) in [
+            frame(false, 40000, 500, 101, SYN | ACK, b""),
+            frame(true, 40000, 101, 501, ACK | PSH, req),
+            frame(false, 40000, 501, 101 + req.len() as u32, ACK | PSH, resp),
+        ]
+        .iter()
+        .enumerate()
+        {
+            d.packet(Timestamp(0), 101, f, n as u64 + 1);
+        }
+        let out = drain(&mut d);
+        assert_eq!(out.len(), 1);
+        // A custom method is trusted only where the start of the stream is certain.
+        assert_eq!(out[0].request.method, "PURGE");
+        assert_eq!(out[0].client.map(|c| c.port()), Some(40000));
+    }
+
+    #[test]
+    fn waiting_requests_are_bounded() {
+        let limits = Limits {
+            max_http_total: 4 << 20,
+            ..Limits::default()
+        };
+        let mut d = decoder(limits);
+        let mut n = 0;
+        let big = format!(
+            "GET /{} HTTP/1.1\r\nHost: h\r\nX: {}\r\n\r\n",
+            "p".repeat(2000),
+            "v".repeat(30_000)
+        );
+        for c in 0..20u16 {
+            let cport = 42000 + c;
+            open_with_request(&mut d, cport, 0, &mut n);
+            let mut seq = 101 + REQ.len() as u32;
+            // Pipelined requests that are never answered.
+            for _ in 0..100 {
+                n += 1;
+                d.packet(
+                    Timestamp(0),
+                    101,
+                    &frame(true, cport, seq, 501, ACK, big.as_bytes()),
+                    n,
+                );
+                seq += big.len() as u32;
+                assert!(
+                    d.http_bytes() <= (4 << 20) + (1 << 20),
+                    "{}",
+                    d.http_bytes()
+                );
+            }
+            while d.pop().is_some() {}
+        }
+        assert!(d.health().unanswered_requests > 0);
+    }
+
+    #[test]
+    fn arbitrary_segments_do_not_panic() {
+        let pieces: [&[u8]; 8] = [
+            b"GET / HTTP/1.1\r\nHost: a\r\n\r\n",
+            b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n",
+            b"ffffffffffffffffffff\r\n",
+            b"0\r\n\r\n",
+            b"HTTP/1.1 100 Continue\r\n\r\n",
+            b"Content-Length: 99999999999999999999\r\n\r\n",
+            b"\r\n\r\n\n\n",
+            b"HTTP/1.1 101 Switching\r\n\r\n",
+        ];
+        let mut x = 0x9e37_79b9_7f4a_7c15u64;
+        let mut rnd = move || {
+            x ^= x << 13;
+            x ^= x >> 7;
+            x ^= x << 17;
+            x
+        };
+        let mut d = decoder(Limits {
+            max_flows: 8,
+            max_held_per_direction: 4096,
+            max_held_total: 16384,
+            ..Limits::default()
+        });
+        for n in 1..20_000u64 {
+            let r = rnd();
+            let data = pieces[(r % 8) as usize];
+            let cut = (r >> 8) as usize % (data.len() + 1);
+            let f = frame(
+                r & (1 << 20) != 0,
+                40000 + ((r >> 21) % 12) as u16,
+                (r >> 32) as u32 % 3000,
+                (r >> 40) as u32 % 3000,
+                (r >> 50) as u8,
+                &data[..cut],
+            );
+            d.packet(Timestamp((n as i64) * 1_000_000), 101, &f, n);
+            while d.pop().is_some() {}
+            assert!(d.held_bytes() <= 16384 + 64);
+        }
+        d.finish();
+        while d.pop().is_some() {}
+        assert_eq!(d.open_flows(), 0);
     }
 }

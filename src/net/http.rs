@@ -6,6 +6,7 @@ use crate::model::{
     CaptureHealth, ClientHints, Exchange, Headers, Location, Request, Response, SourceRef,
     Timestamp,
 };
+use std::borrow::Cow;
 use std::collections::VecDeque;
 use std::net::SocketAddr;
 use std::sync::Arc;
@@ -15,6 +16,9 @@ const MAX_HEADERS: usize = 128;
 const MAX_RESYNC_LINE: usize = 8 * 1024;
 /// Requests waiting for their response on one connection (pipelining depth).
 const MAX_PENDING: usize = 1024;
+const MAX_PENDING_BYTES: usize = 1 << 20;
+/// A head buffer grown past this by one large head is released rather than kept.
+const KEEP_HEAD_CAPACITY: usize = 16 * 1024;
 
 /// Which stream of the connection.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -36,6 +40,8 @@ pub struct Ctx<'a> {
     pub health: &'a mut CaptureHealth,
     /// Connections that turned out not to be HTTP/1.x (TLS, HTTP/2, HTTP/0.9).
     pub not_http: &'a mut u64,
+    /// For response bytes: the client-stream offset the carrying segment acknowledged.
+    pub acked: Option<u64>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -78,6 +84,11 @@ struct Half {
     scan: usize,
     /// No message seen yet on a stream that started with its SYN.
     first: bool,
+    /// Stream offset after the bytes received so far (gaps included), as the reassembler
+    /// counts it.
+    pos: u64,
+    /// Stream offset where the head in `head` starts.
+    head_pos: u64,
 }
 
 impl Half {
@@ -89,6 +100,8 @@ impl Half {
             head_ts: Timestamp(0),
             scan: 0,
             first: synced,
+            pos: 0,
+            head_pos: 0,
         }
     }
 
@@ -107,6 +120,10 @@ struct Pending {
     connect: bool,
     packet: u64,
     ts: Timestamp,
+    /// Offset of the request in the client's stream.
+    start: u64,
+    /// Approximate memory held, for the caps.
+    size: usize,
 }
 
 /// HTTP state of one connection.
@@ -114,6 +131,7 @@ pub struct HttpConn {
     req: Half,
     resp: Half,
     pending: VecDeque<Pending>,
+    pending_bytes: usize,
 }
 
 impl HttpConn {
@@ -123,15 +141,24 @@ impl HttpConn {
             req: Half::new(synced_req),
             resp: Half::new(synced_resp),
             pending: VecDeque::new(),
+            pending_bytes: 0,
         }
     }
 
-    /// Bytes buffered for partial heads and lines.
+    /// Bytes held for this connection: partial heads and requests waiting for a response.
     pub fn buffered(&self) -> usize {
-        self.req.head.capacity() + self.resp.head.capacity()
+        self.req.head.capacity() + self.resp.head.capacity() + self.pending_bytes
+    }
+
+    fn pop_pending(&mut self) -> Option<Pending> {
+        let p = self.pending.pop_front()?;
+        self.pending_bytes = self.pending_bytes.saturating_sub(p.size);
+        Some(p)
     }
 
     pub fn data(&mut self, side: Side, mut buf: &[u8], packet: u64, ts: Timestamp, cx: &mut Ctx) {
+        let half = self.half(side);
+        half.pos = half.pos.saturating_add(buf.len() as u64);
         while !buf.is_empty() {
             let half = match side {
                 Side::Request => &mut self.req,
@@ -182,6 +209,7 @@ impl HttpConn {
                 if half.head.is_empty() {
                     half.head_packet = packet;
                     half.head_ts = ts;
+                    half.head_pos = half.pos.saturating_sub(buf.len() as u64);
                 }
                 if half.head.len().saturating_add(buf.len()) <= MAX_RESYNC_LINE {
                     half.head.extend_from_slice(buf);
@@ -191,39 +219,22 @@ impl HttpConn {
                 return &[];
             };
             let (line, rest) = buf.split_at(nl + 1);
-            let partial = !half.head.is_empty();
-            if partial {
-                half.head.extend_from_slice(line);
-            }
-            let found = if partial && is_start_line(side, &half.head) {
-                Some(0)
-            } else if is_start_line(side, line) {
-                // A message often starts at a segment boundary, after a partial line of
-                // body bytes.
-                half.head.clear();
-                half.head.extend_from_slice(line);
+            let partial = half.head.len();
+            if partial == 0 {
+                half.head_pos = half.pos.saturating_sub(buf.len() as u64);
                 half.head_packet = packet;
                 half.head_ts = ts;
-                Some(0)
-            } else if side == Side::Response {
-                // A body without a final newline runs into the next status line.
-                let cand: &[u8] = if partial { &half.head } else { line };
-                let at = find_status_line(cand);
-                if let Some(p) = at
-                    && !partial
-                {
-                    half.head.extend_from_slice(line.get(p..).unwrap_or(&[]));
+            }
+            half.head.extend_from_slice(line);
+            // The line may hold the tail of a body before the start line (a body without a
+            // final newline, or the rest of a message damaged by a gap).
+            if let Some(p) = find_start(side, &half.head) {
+                if p >= partial {
                     half.head_packet = packet;
                     half.head_ts = ts;
-                    Some(0)
-                } else {
-                    at
                 }
-            } else {
-                None
-            };
-            if let Some(p) = found {
-                half.head.drain(..p.min(half.head.len()));
+                half.head.drain(..p);
+                half.head_pos = half.head_pos.saturating_add(p as u64);
                 half.state = State::Head;
                 half.scan = 0;
                 return rest;
@@ -265,7 +276,8 @@ impl HttpConn {
             if buf.is_empty() {
                 return buf;
             }
-            return match self.parse(side, buf, packet, ts, cx) {
+            let at = half.pos.saturating_sub(buf.len() as u64);
+            return match self.parse(side, buf, packet, ts, at, cx) {
                 Parsed::Done(n) => buf.get(n..).unwrap_or(&[]),
                 Parsed::Partial => {
                     let half = self.half(side);
@@ -277,6 +289,7 @@ impl HttpConn {
                     half.head.extend_from_slice(buf);
                     half.head_packet = packet;
                     half.head_ts = ts;
+                    half.head_pos = at;
                     half.scan = 0;
                     &[]
                 }
@@ -306,9 +319,12 @@ impl HttpConn {
             return &[];
         };
         let mut head = std::mem::take(&mut half.head);
-        let (hp, hts) = (half.head_packet, half.head_ts);
-        let result = self.parse(side, head.get(..end).unwrap_or(&[]), hp, hts, cx);
+        let (hp, hts, hpos) = (half.head_packet, half.head_ts, half.head_pos);
+        let result = self.parse(side, head.get(..end).unwrap_or(&[]), hp, hts, hpos, cx);
         head.clear();
+        if head.capacity() > KEEP_HEAD_CAPACITY {
+            head = Vec::new();
+        }
         let half = self.half(side);
         half.head = head;
         half.scan = 0;
@@ -331,12 +347,14 @@ impl HttpConn {
         }
     }
 
+    /// Parses one head that starts at stream offset `start`.
     fn parse(
         &mut self,
         side: Side,
         buf: &[u8],
         packet: u64,
         ts: Timestamp,
+        start: u64,
         cx: &mut Ctx,
     ) -> Parsed {
         let mut hdrs = [httparse::EMPTY_HEADER; MAX_HEADERS];
@@ -359,6 +377,7 @@ impl HttpConn {
                 let headers = to_headers(r.headers);
                 let url = make_url(method, target, &headers, cx.server);
                 let head = method.eq_ignore_ascii_case("HEAD");
+                let size = n + url.len() + 16 * r.headers.len() + std::mem::size_of::<Pending>();
                 let connect = method.eq_ignore_ascii_case("CONNECT");
                 let request = Request {
                     method: method.to_string(),
@@ -383,6 +402,8 @@ impl HttpConn {
                         connect,
                         packet,
                         ts,
+                        start,
+                        size,
                     },
                     cx,
                 );
@@ -411,7 +432,15 @@ impl HttpConn {
                     self.resp.state = State::Head;
                     return Parsed::Done(n);
                 }
-                let (head, connect) = match self.pending.pop_front() {
+                // The server had received only `acked` bytes of requests when it sent this
+                // response: a request starting at or past that cannot be the one answered (its
+                // own request was lost), so the response is not paired with it.
+                let answerable = match (self.pending.front(), cx.acked) {
+                    (Some(p), Some(acked)) => p.request.is_none() || p.start < acked,
+                    _ => true,
+                };
+                let next = if answerable { self.pop_pending() } else { None };
+                let (head, connect) = match next {
                     Some(p) => {
                         let flags = (p.head, p.connect);
                         match p.request {
@@ -422,7 +451,8 @@ impl HttpConn {
                                 };
                                 emit(cx, request, p.packet, p.ts, Some((response, packet)));
                             }
-                            None => cx.health.orphan_responses += 1,
+                            // Its request was lost (gap or parse error, both counted already).
+                            None => {}
                         }
                         flags
                     }
@@ -457,12 +487,16 @@ impl HttpConn {
     }
 
     fn push_pending(&mut self, p: Pending, cx: &mut Ctx) {
-        if self.pending.len() >= MAX_PENDING
-            && let Some(old) = self.pending.pop_front()
-            && let Some(request) = old.request
+        // Bounded pipelining: the oldest requests are reported without a response.
+        while (self.pending.len() >= MAX_PENDING
+            || self.pending_bytes.saturating_add(p.size) > MAX_PENDING_BYTES)
+            && let Some(old) = self.pop_pending()
         {
-            emit(cx, request, old.packet, old.ts, None);
+            if let Some(request) = old.request {
+                emit(cx, request, old.packet, old.ts, None);
+            }
         }
+        self.pending_bytes = self.pending_bytes.saturating_add(p.size);
         self.pending.push_back(p);
     }
 
@@ -479,13 +513,15 @@ impl HttpConn {
                         connect: false,
                         packet: 0,
                         ts: Timestamp(0),
+                        start: 0,
+                        size: 0,
                     },
                     cx,
                 );
             }
             Side::Response => {
                 // The oldest request's response was lost.
-                if let Some(p) = self.pending.pop_front()
+                if let Some(p) = self.pop_pending()
                     && let Some(request) = p.request
                 {
                     emit(cx, request, p.packet, p.ts, None);
@@ -498,10 +534,10 @@ impl HttpConn {
     /// `len` bytes of `side` were never captured.
     pub fn gap(&mut self, side: Side, len: u64, cx: &mut Ctx) {
         let half = self.half(side);
+        half.pos = half.pos.saturating_add(len);
         match half.state {
-            State::Opaque | State::UntilClose | State::Resync => {
-                half.head.clear();
-            }
+            State::Opaque | State::UntilClose => {}
+            State::Resync => half.head.clear(),
             // A hole inside a body of known length loses nothing we keep.
             State::Length(n) if len < n => half.state = State::Length(n - len),
             State::Length(n) if len == n => half.state = State::Head,
@@ -516,7 +552,7 @@ impl HttpConn {
 
     /// End of the connection: requests still waiting are reported without a response.
     pub fn close(&mut self, cx: &mut Ctx) {
-        while let Some(p) = self.pending.pop_front() {
+        while let Some(p) = self.pop_pending() {
             if let Some(request) = p.request {
                 emit(cx, request, p.packet, p.ts, None);
             }
@@ -580,24 +616,27 @@ fn to_headers(h: &[httparse::Header]) -> Headers {
 }
 
 fn make_url(method: &str, target: &str, headers: &Headers, server: SocketAddr) -> String {
-    let lower = target.get(..8).map(str::to_ascii_lowercase);
-    if let Some(l) = &lower
-        && (l.starts_with("http://") || l.starts_with("https://"))
-    {
+    let t = target.as_bytes();
+    let starts = |p: &[u8]| t.get(..p.len()).is_some_and(|h| h.eq_ignore_ascii_case(p));
+    if starts(b"http://") || starts(b"https://") {
+        // Absolute form (a request to a proxy): already a URL.
         return target.to_string();
     }
     if method.eq_ignore_ascii_case("CONNECT") {
         return format!("http://{target}");
     }
-    let host = match headers.get("host") {
-        Some(h) => String::from_utf8_lossy(h).trim().to_string(),
-        None => server.to_string(),
+    let host: Cow<'_, str> = match headers.get("host") {
+        Some(h) => String::from_utf8_lossy(h.trim_ascii()),
+        None => Cow::Owned(server.to_string()),
     };
-    if target.starts_with('/') {
-        format!("http://{host}{target}")
-    } else {
-        format!("http://{host}/{target}")
+    let mut url = String::with_capacity(8 + host.len() + target.len());
+    url.push_str("http://");
+    url.push_str(&host);
+    if !target.starts_with('/') {
+        url.push('/');
     }
+    url.push_str(target);
+    url
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -644,18 +683,15 @@ fn parse_length(v: &[u8]) -> Option<u64> {
 fn chunked(mut c: Chunk, buf: &[u8]) -> Result<(usize, Option<Chunk>), usize> {
     let mut i = 0;
     while i < buf.len() {
-        match c {
-            Chunk::Data(n) => {
-                let k = n.min((buf.len() - i) as u64);
-                i += k as usize;
-                c = if k == n {
-                    Chunk::DataEnd
-                } else {
-                    Chunk::Data(n - k)
-                };
-                continue;
-            }
-            _ => {}
+        if let Chunk::Data(n) = c {
+            let k = n.min((buf.len() - i) as u64);
+            i += k as usize;
+            c = if k == n {
+                Chunk::DataEnd
+            } else {
+                Chunk::Data(n - k)
+            };
+            continue;
         }
         let b = buf[i];
         i += 1;
@@ -740,14 +776,19 @@ fn not_http1(side: Side, buf: &[u8]) -> bool {
             if buf.starts_with(b"PRI * HTTP/2.0") {
                 return true;
             }
-            // HTTP/0.9: a complete first line without a version.
+            // HTTP/0.9 (or another protocol): a complete first line without any HTTP version.
+            // A malformed version is left to the parser, which counts it.
             if let Some(nl) = buf.iter().position(|&b| b == b'\n') {
-                let line = buf.get(..nl).unwrap_or(&[]).trim_ascii_end();
-                return !ends_with_version(line);
+                let line = buf.get(..nl).unwrap_or(&[]);
+                return !line.windows(6).any(|w| w == b" HTTP/");
             }
             false
         }
-        Side::Response => false,
+        // A server that speaks first with something else (SSH, SMTP, MySQL banners).
+        Side::Response => {
+            let b = buf.trim_ascii_start();
+            b.len() >= 5 && !b.starts_with(b"HTTP/")
+        }
     }
 }
 
@@ -781,6 +822,24 @@ fn is_start_line(side: Side, line: &[u8]) -> bool {
     }
 }
 
+/// Where a start line begins in `line` (which ends with its newline). After a gap the start of
+/// a line is unknown, so a request line must begin with a standard method (`PTIONS / HTTP/1.1`
+/// is what is left of a request that lost its first byte), and a status line with `HTTP/1.`.
+fn find_start(side: Side, line: &[u8]) -> Option<usize> {
+    match side {
+        Side::Response => find_status_line(line),
+        Side::Request => {
+            if !ends_with_version(line.trim_ascii_end()) {
+                return None;
+            }
+            (0..line.len()).find(|&p| {
+                line.get(p..)
+                    .is_some_and(|l| known_method(l) && is_start_line(Side::Request, l))
+            })
+        }
+    }
+}
+
 /// Offset of a status line that starts inside `line`.
 fn find_status_line(line: &[u8]) -> Option<usize> {
     let mut from = 0;
@@ -792,6 +851,23 @@ fn find_status_line(line: &[u8]) -> Option<usize> {
         from = at + 1;
     }
     None
+}
+
+/// The request line starts with a standard method (custom ones are trusted only where the
+/// line start is certain).
+fn known_method(line: &[u8]) -> bool {
+    const METHODS: [&[u8]; 9] = [
+        b"GET ",
+        b"POST ",
+        b"PUT ",
+        b"DELETE ",
+        b"PATCH ",
+        b"HEAD ",
+        b"OPTIONS ",
+        b"CONNECT ",
+        b"TRACE ",
+    ];
+    METHODS.iter().any(|m| line.starts_with(m))
 }
 
 fn is_tchar(b: u8) -> bool {

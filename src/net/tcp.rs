@@ -81,13 +81,35 @@ impl Reassembler {
         self.started
     }
 
+    /// The stream starts at `seq` (known from the other side's SYN-ACK when the SYN was missed).
+    pub fn start_at(&mut self, seq: u32) {
+        if !self.started {
+            self.started = true;
+            self.base = seq;
+        }
+    }
+
+    /// The stream offset of sequence number `seq` (within 2 GiB of the next expected byte).
+    pub fn offset_of(&self, seq: u32) -> Option<u64> {
+        if !self.started {
+            return None;
+        }
+        let next_seq = self.base.wrapping_add(self.offset as u32);
+        let rel = i64::from(seq.wrapping_sub(next_seq) as i32);
+        Some(if rel >= 0 {
+            self.offset.saturating_add(rel as u64)
+        } else {
+            self.offset.saturating_sub(rel.unsigned_abs())
+        })
+    }
+
     /// Feeds one segment. `max_held` bounds the out-of-order buffer: past it, the first hole is
     /// declared lost.
     pub fn push(
         &mut self,
         seg: Seg<'_>,
         max_held: usize,
-        health: &mut TcpStats,
+        stats: &mut TcpStats,
         sink: &mut dyn StreamSink,
     ) {
         let data_seq = if seg.syn {
@@ -108,7 +130,7 @@ impl Reassembler {
         }
         if self.finished {
             if !seg.payload.is_empty() {
-                health.retransmitted_segments += 1;
+                stats.retransmitted_segments += 1;
             }
             return;
         }
@@ -132,7 +154,7 @@ impl Reassembler {
         }
         if start < self.offset {
             let behind = self.offset - start;
-            health.retransmitted_segments += 1;
+            stats.retransmitted_segments += 1;
             if behind >= total {
                 self.check_fin();
                 return;
@@ -141,8 +163,8 @@ impl Reassembler {
             let cut = behind.min(len) as usize;
             let payload = seg.payload.get(cut..).unwrap_or(&[]);
             let missing = total - behind - payload.len() as u64;
-            self.deliver_at_offset(payload, missing, seg.packet, seg.ts, sink, health);
-            self.drain(sink, health);
+            self.deliver_at_offset(payload, missing, seg.packet, seg.ts, sink, stats);
+            self.drain(sink, stats);
         } else if start == self.offset {
             self.deliver_at_offset(
                 seg.payload,
@@ -150,14 +172,14 @@ impl Reassembler {
                 seg.packet,
                 seg.ts,
                 sink,
-                health,
+                stats,
             );
-            self.drain(sink, health);
+            self.drain(sink, stats);
         } else {
-            health.out_of_order_segments += 1;
+            stats.out_of_order_segments += 1;
             match self.held.get(&start) {
                 Some(h) if h.data.len() as u64 + h.missing >= total => {
-                    health.retransmitted_segments += 1;
+                    stats.retransmitted_segments += 1;
                 }
                 _ => {
                     if let Some(old) = self.held.insert(
@@ -175,7 +197,7 @@ impl Reassembler {
                 }
             }
             while self.held_bytes > max_held && !self.held.is_empty() {
-                self.skip_hole(sink, health);
+                self.skip_hole(sink, stats);
             }
         }
         self.check_fin();
@@ -188,22 +210,22 @@ impl Reassembler {
         packet: u64,
         ts: Timestamp,
         sink: &mut dyn StreamSink,
-        health: &mut TcpStats,
+        stats: &mut TcpStats,
     ) {
         if !payload.is_empty() {
             sink.data(payload, packet, ts);
             self.offset = self.offset.saturating_add(payload.len() as u64);
         }
         if missing > 0 {
-            health.gaps += 1;
-            health.gap_bytes += missing;
+            stats.gaps += 1;
+            stats.gap_bytes += missing;
             sink.gap(missing);
             self.offset = self.offset.saturating_add(missing);
         }
     }
 
     /// Delivers held segments that became contiguous.
-    fn drain(&mut self, sink: &mut dyn StreamSink, health: &mut TcpStats) {
+    fn drain(&mut self, sink: &mut dyn StreamSink, stats: &mut TcpStats) {
         while let Some(entry) = self.held.first_entry() {
             let start = *entry.key();
             if start > self.offset {
@@ -220,21 +242,21 @@ impl Reassembler {
             let cut = (self.offset - start).min(h.data.len() as u64) as usize;
             let payload = h.data.get(cut..).unwrap_or(&[]);
             let missing = end - self.offset - payload.len() as u64;
-            self.deliver_at_offset(payload, missing, h.packet, h.ts, sink, health);
+            self.deliver_at_offset(payload, missing, h.packet, h.ts, sink, stats);
         }
     }
 
     /// Declares the first hole lost and delivers what follows it.
-    fn skip_hole(&mut self, sink: &mut dyn StreamSink, health: &mut TcpStats) {
+    fn skip_hole(&mut self, sink: &mut dyn StreamSink, stats: &mut TcpStats) {
         if let Some((&start, _)) = self.held.first_key_value() {
             if start > self.offset {
                 let len = start - self.offset;
-                health.gaps += 1;
-                health.gap_bytes += len;
+                stats.gaps += 1;
+                stats.gap_bytes += len;
                 sink.gap(len);
                 self.offset = start;
             }
-            self.drain(sink, health);
+            self.drain(sink, stats);
         }
     }
 
@@ -279,18 +301,26 @@ impl Reassembler {
         self.check_fin();
     }
 
+    /// Skips every hole, delivering what was held (memory pressure).
+    pub fn skip_holes(&mut self, sink: &mut dyn StreamSink, stats: &mut TcpStats) {
+        while !self.held.is_empty() {
+            self.skip_hole(sink, stats);
+        }
+        self.check_fin();
+    }
+
     /// End of this direction (RST, idle timeout, eviction, end of input): every hole is
     /// skipped, including one before a FIN already seen.
-    pub fn flush(&mut self, sink: &mut dyn StreamSink, health: &mut TcpStats) {
+    pub fn flush(&mut self, sink: &mut dyn StreamSink, stats: &mut TcpStats) {
         while !self.held.is_empty() {
-            self.skip_hole(sink, health);
+            self.skip_hole(sink, stats);
         }
         if let Some(f) = self.fin_at
             && f > self.offset
         {
             let len = f - self.offset;
-            health.gaps += 1;
-            health.gap_bytes += len;
+            stats.gaps += 1;
+            stats.gap_bytes += len;
             sink.gap(len);
             self.offset = f;
         }

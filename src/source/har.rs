@@ -217,17 +217,19 @@ impl<R: Read> HarSource<R> {
                 if let Ok(pages) = serde_json::from_slice::<Vec<HarPage>>(json) {
                     for p in pages.into_iter().take(MAX_PAGES) {
                         if let (Some(id), Some(title)) = (p.id, p.title)
-                            && (title.starts_with("http://") || title.starts_with("https://")) {
-                                self.pages.insert(id, title);
-                            }
+                            && (title.starts_with("http://") || title.starts_with("https://"))
+                        {
+                            self.pages.insert(id, title);
+                        }
                     }
                 }
             }
             b"creator" | b"browser" => {
                 if let Ok(c) = serde_json::from_slice::<HarCreator>(json)
-                    && (key == b"creator" || self.producer.is_none()) {
-                        self.producer = c.name;
-                    }
+                    && (key == b"creator" || self.producer.is_none())
+                {
+                    self.producer = c.name;
+                }
             }
             _ => {}
         }
@@ -767,11 +769,12 @@ impl<R: Read> Scanner<R> {
             self.fill()?;
             let b = self.buf[self.pos];
             if let Some(o) = out.as_deref_mut()
-                && o.len() > MAX_ENTRY {
-                    // Keep scanning to the end of the value so the caller can go on.
-                    too_large = true;
-                    o.clear();
-                }
+                && o.len() > MAX_ENTRY
+            {
+                // Keep scanning to the end of the value so the caller can go on.
+                too_large = true;
+                o.clear();
+            }
             let out_now = if too_large { None } else { out.as_deref_mut() };
             match b {
                 b'"' => {
@@ -850,14 +853,15 @@ impl<R: Read> Scanner<R> {
             let found = memchr::memchr2(b'"', b'\\', avail);
             let take = found.unwrap_or(avail.len());
             if let Some(o) = out.as_deref_mut()
-                && !dropped {
-                    if o.len() - start + take > cap {
-                        o.truncate(start);
-                        dropped = true;
-                    } else {
-                        o.extend_from_slice(&avail[..take]);
-                    }
+                && !dropped
+            {
+                if o.len() - start + take > cap {
+                    o.truncate(start);
+                    dropped = true;
+                } else {
+                    o.extend_from_slice(&avail[..take]);
                 }
+            }
             self.pos += take;
             let Some(_) = found else { continue };
             let c = self.buf[self.pos];
@@ -873,10 +877,11 @@ impl<R: Read> Scanner<R> {
             let e = self.buf[self.pos];
             self.pos += 1;
             if let Some(o) = out.as_deref_mut()
-                && !dropped {
-                    o.push(b'\\');
-                    o.push(e);
-                }
+                && !dropped
+            {
+                o.push(b'\\');
+                o.push(e);
+            }
         }
     }
 }

@@ -89,10 +89,13 @@ pub fn capture(mut c: LiveCapture, p: &Producer) {
         match c.cap.next_packet() {
             Ok(pkt) => {
                 number += 1;
+                let tv = pkt.header.ts;
+                // time_t and suseconds_t are i64 here but narrower on other targets.
+                #[allow(clippy::useless_conversion)]
                 let ts = Timestamp(
-                    (pkt.header.ts.tv_sec as i64)
+                    i64::from(tv.tv_sec)
                         .saturating_mul(1_000_000_000)
-                        .saturating_add(pkt.header.ts.tv_usec as i64 * 1000),
+                        .saturating_add(i64::from(tv.tv_usec).saturating_mul(1000)),
                 );
                 batch.push(ts, c.link, pkt.data, number);
             }

@@ -51,6 +51,32 @@ struct Interface {
     offset: i64,
 }
 
+/// pcap-parser recognises the file from its first `read`; a pipe may deliver only a few bytes
+/// at a time, so the first read keeps reading until the buffer holds a header's worth.
+struct FillFirst {
+    inner: Box<dyn Read + Send>,
+    first: bool,
+}
+
+impl Read for FillFirst {
+    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+        if !std::mem::take(&mut self.first) {
+            return self.inner.read(buf);
+        }
+        let want = buf.len().min(4096);
+        let mut got = 0;
+        while got < want {
+            match self.inner.read(buf.get_mut(got..).unwrap_or(&mut [])) {
+                Ok(0) => break,
+                Ok(n) => got += n,
+                Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
+                Err(e) => return Err(e),
+            }
+        }
+        Ok(got)
+    }
+}
+
 /// Reads the packets of one pcap or pcapng file.
 pub struct PacketReader {
     input: Arc<str>,
@@ -65,6 +91,8 @@ pub struct PacketReader {
     last_ts: Timestamp,
     reported_links: Vec<u32>,
     capacity: usize,
+    /// Bytes of the input consumed so far.
+    consumed: u64,
 }
 
 /// Receives each packet: (timestamp, link type, bytes, packet number); returns false to pause.
@@ -80,6 +108,10 @@ pub enum Step {
 impl PacketReader {
     pub fn new(input: Arc<str>, reader: Box<dyn Read + Send>) -> Self {
         let mut problems = VecDeque::new();
+        let reader = FillFirst {
+            inner: reader,
+            first: true,
+        };
         let (reader, format) = match pcap_parser::create_reader(BUFFER, reader) {
             Ok(r) => {
                 let format = if r.data().starts_with(&[0x0a, 0x0d, 0x0d, 0x0a]) {
@@ -115,6 +147,7 @@ impl PacketReader {
             last_ts: Timestamp(0),
             reported_links: Vec::new(),
             capacity: BUFFER,
+            consumed: 0,
         }
     }
 
@@ -125,6 +158,11 @@ impl PacketReader {
     /// Packets read so far.
     pub fn packets(&self) -> u64 {
         self.packets
+    }
+
+    /// Bytes of the input read and decoded so far (for a progress bar).
+    pub fn bytes_consumed(&self) -> u64 {
+        self.consumed
     }
 
     fn problem(&mut self, packet: u64, message: String) {
@@ -198,6 +236,7 @@ impl PacketReader {
                 }
             }
         };
+        self.consumed = reader.consumed() as u64;
         if ended {
             Step::Ended
         } else {
@@ -207,11 +246,7 @@ impl PacketReader {
     }
 
     /// Handles one block; returns what `f` said (true for blocks that are not packets).
-    fn block(
-        &mut self,
-        block: PcapBlockOwned<'_>,
-        f: &mut OnPacket<'_>,
-    ) -> bool {
+    fn block(&mut self, block: PcapBlockOwned<'_>, f: &mut OnPacket<'_>) -> bool {
         match block {
             PcapBlockOwned::LegacyHeader(h) => {
                 self.nanos = h.is_nanosecond_precision();
@@ -288,7 +323,7 @@ impl PacketReader {
                 input: self.input.clone(),
                 message: format!(
                     "link type {link} is not supported; its packets are skipped \
-                     (supported: Ethernet, Linux SLL/SLL2, BSD loopback, raw IP)"
+                     (supported: Ethernet, Linux SLL/SLL2, BSD loopback, raw IP, NFLOG)"
                 ),
             });
         }

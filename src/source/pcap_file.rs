@@ -35,6 +35,11 @@ impl PcapSource {
         }
     }
 
+    /// Bytes of the input read and decoded so far.
+    pub fn bytes_consumed(&self) -> u64 {
+        self.packets.bytes_consumed()
+    }
+
     /// Connections skipped as not HTTP/1.x so far.
     pub fn non_http_flows(&self) -> u64 {
         self.decoder.non_http_flows()
