@@ -12,10 +12,12 @@
 //! Header values are templates: `{page}`, `{api}`, `{third}`, `{P1}`, `{P2}`, `{P3}`, `{origin}`
 //! (the request's `Origin`, empty if none) and `{name}`.
 //!
-//! Usage: `scenario_server [--page-port N] [--api-port N] [--third-port N] [--log FILE]`
+//! Usage:
+//! `scenario_server [--page-port N] [--api-port N] [--third-port N] [--closed-port N] [--log FILE]`
 //! (ports default to 0 = pick a free one; also `CW_PAGE_PORT`, `CW_API_PORT`, `CW_THIRD_PORT`,
-//! `CW_LOG`). Prints one JSON line with the ports, then serves until killed. Every request it
-//! receives is appended to the log as a JSON line (time, listener, method, path, headers).
+//! `CW_CLOSED_PORT`, `CW_LOG`). Prints one JSON line with the ports, then serves until killed.
+//! Every request it receives is appended to the log as a JSON line (time, listener, method, path,
+//! headers).
 //! `--list` prints the scenario table as JSON (with placeholder ports) and exits.
 
 use std::collections::HashMap;
@@ -1648,8 +1650,10 @@ fn main() -> anyhow::Result<()> {
     let page_l = bind("127.0.0.1", port("--page-port", "CW_PAGE_PORT")?)?;
     let api_l = bind("127.0.0.1", port("--api-port", "CW_API_PORT")?)?;
     let third_l = bind("127.0.0.2", port("--third-port", "CW_THIRD_PORT")?)?;
-    // A port that nothing listens on: bind, note, close.
-    let closed = bind("127.0.0.1", 0)?.local_addr()?.port();
+    // A port that nothing listens on: bind (a given one, or any), note, close.
+    let closed = bind("127.0.0.1", port("--closed-port", "CW_CLOSED_PORT")?)?
+        .local_addr()?
+        .port();
     let ports = [
         page_l.local_addr()?.port(),
         api_l.local_addr()?.port(),

@@ -349,42 +349,21 @@ const EVIDENCE_MISSING: &[(&str, &str, &str)] = &[
         "acao_stale_cache",
         "the CORS request was answered from the HTTP cache: its entry has status 0 and no headers",
     ),
-];
-
-/// corswatch gaps found by the ground truth and not fixed yet: (input, scenario, what is wrong).
-/// Printed with every run; a gap that starts agreeing fails the test until it is removed here.
-const KNOWN_GAPS: &[(&str, &str, &str)] = &[
-    (
-        DEVTOOLS_HAR,
-        "pf_xhr_upload_forced",
-        "forced preflight (XHR upload listener) of a simple POST: the POST entry precedes its preflight and is not paired",
-    ),
-    (
-        DEVTOOLS_HAR,
-        "pf_xhr_upload_forced_no_acao",
-        "forced preflight of a simple POST answered without ACAO: not paired, the code is not given",
-    ),
-    (
-        DEVTOOLS_CDP_HAR,
-        "pf_xhr_upload_forced",
-        "forced preflight (XHR upload listener) of a simple POST: the POST entry precedes its preflight and is not paired",
-    ),
-    (
-        DEVTOOLS_CDP_HAR,
-        "pf_xhr_upload_forced_no_acao",
-        "forced preflight of a simple POST answered without ACAO: not paired, the code is not given",
-    ),
     (
         PCAP,
         "cred_nocookie_wildcard",
-        "credentials mode include without any Cookie on the wire: corswatch says certain pass, Chromium blocks",
+        "credentials mode include with no cookie to send: nothing on the wire shows the mode",
     ),
     (
         PCAP,
         "cred_nocookie_acac_missing",
-        "credentials mode include without any Cookie on the wire: corswatch says certain pass, Chromium blocks",
+        "credentials mode include with no cookie to send: nothing on the wire shows the mode",
     ),
 ];
+
+/// corswatch gaps found by the ground truth and not fixed yet: (input, scenario, what is wrong).
+/// Printed with every run; a gap that starts agreeing fails the test until it is removed here.
+const KNOWN_GAPS: &[(&str, &str, &str)] = &[];
 
 /// Compares corswatch with Chromium on one recording; prints the table and every disagreement.
 /// Returns (agreed, agreed but inferred, inferred and different, no evidence, wrong, known gap).

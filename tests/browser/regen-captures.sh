@@ -10,6 +10,10 @@ set -euo pipefail
 here="$(cd "$(dirname "$0")" && pwd)"
 root="$(cd "$here/../.." && pwd)"
 tmp="$(mktemp -d /tmp/corswatch-regen.XXXXXX)"
+# Fixed ports, so that regenerated captures (and the reports derived from them) differ only where
+# Chromium's behaviour or the scenarios changed.
+export CW_PAGE_PORT="${CW_PAGE_PORT:-47101}" CW_API_PORT="${CW_API_PORT:-47102}"
+export CW_THIRD_PORT="${CW_THIRD_PORT:-47103}" CW_CLOSED_PORT="${CW_CLOSED_PORT:-47104}"
 "$here/run.sh" "$tmp" >/dev/null
 cp "$tmp/ground-truth.json" "$root/captures/chromium-ground-truth.json"
 [ -s "$tmp/devtools-frontend.har" ] || { echo "the DevTools front end exported no HAR" >&2; exit 1; }
