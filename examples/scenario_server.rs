@@ -12,10 +12,12 @@
 //! Header values are templates: `{page}`, `{api}`, `{third}`, `{P1}`, `{P2}`, `{P3}`, `{origin}`
 //! (the request's `Origin`, empty if none) and `{name}`.
 //!
-//! Usage: `scenario_server [--page-port N] [--api-port N] [--third-port N] [--log FILE]`
+//! Usage:
+//! `scenario_server [--page-port N] [--api-port N] [--third-port N] [--closed-port N] [--log FILE]`
 //! (ports default to 0 = pick a free one; also `CW_PAGE_PORT`, `CW_API_PORT`, `CW_THIRD_PORT`,
-//! `CW_LOG`). Prints one JSON line with the ports, then serves until killed. Every request it
-//! receives is appended to the log as a JSON line (time, listener, method, path, headers).
+//! `CW_CLOSED_PORT`, `CW_LOG`). Prints one JSON line with the ports, then serves until killed.
+//! Every request it receives is appended to the log as a JSON line (time, listener, method, path,
+//! headers).
 //! `--list` prints the scenario table as JSON (with placeholder ports) and exits.
 
 use std::collections::HashMap;
@@ -73,6 +75,8 @@ struct Scn {
     read_header: Option<&'static str>,
     /// XHR with an upload progress listener (forces a preflight).
     xhr_upload: bool,
+    /// A no-cors fetch of the same URL first (fills the HTTP cache).
+    prime_no_cors: bool,
     repeat: u32,
     use_cache: bool,
     /// What `cors-taxonomy.md` predicts: None = passes CORS, Some(code) = blocked with that code.
@@ -96,6 +100,7 @@ fn s(name: &'static str, kind: &'static str, desc: &'static str) -> Scn {
         target: Target::Api,
         read_header: None,
         xhr_upload: false,
+        prime_no_cors: false,
         repeat: 1,
         use_cache: false,
         expect: None,
@@ -141,6 +146,10 @@ impl Scn {
     fn upload(mut self) -> Self {
         self.client = "xhr";
         self.xhr_upload = true;
+        self
+    }
+    fn prime(mut self) -> Self {
+        self.prime_no_cors = true;
         self
     }
     fn twice(mut self) -> Self {
@@ -386,6 +395,32 @@ fn scenarios() -> Vec<Scn> {
         .xhr()
         .resp(r(200).h("Access-Control-Allow-Origin", "{api}"))
         .expect("AllowOriginMismatch"),
+        s(
+            "acao_stale_cache",
+            "acao_stale_cache",
+            "a no-cors GET caches a response without ACAO (max-age, no Vary); the CORS GET is served from the cache",
+        )
+        .prime()
+        .resp(
+            r(200)
+                .h("Access-Control-Allow-Origin", "{origin}")
+                .h("Content-Type", "text/javascript")
+                .h("Cache-Control", "max-age=600"),
+        )
+        .expect("MissingAllowOriginHeader"),
+        s(
+            "stale_cache_vary_origin",
+            "success",
+            "as acao_stale_cache with Vary: Origin: the CORS GET goes to the server and gets ACAO",
+        )
+        .prime()
+        .resp(
+            r(200)
+                .h("Access-Control-Allow-Origin", "{origin}")
+                .h("Content-Type", "text/javascript")
+                .h("Cache-Control", "max-age=600")
+                .h("Vary", "Origin"),
+        ),
         // ---- credentials ----
         s(
             "cred_ok",
@@ -1340,6 +1375,7 @@ impl Ctx {
             "mode": sc.mode,
             "read_header": sc.read_header,
             "xhr_upload": sc.xhr_upload,
+            "prime_no_cors": sc.prime_no_cors,
             "repeat": sc.repeat,
             "use_cache": sc.use_cache,
             "expect": {"blocked": sc.expect.is_some(), "cors_error": sc.expect},
@@ -1453,19 +1489,35 @@ fn route(
             } else {
                 sc.steps.get(step).cloned().unwrap_or_else(|| r(404))
             };
+            // A header whose whole template is `{origin}` is left out when the request has no
+            // Origin (so a reflecting server sends no ACAO to a no-cors request).
             let mut headers: Vec<(String, String)> = resp
                 .headers
                 .iter()
+                .filter(|(_, v)| !(*v == "{origin}" && origin.is_empty()))
                 .map(|(n, v)| (n.to_string(), ctx.expand(v, &origin, name)))
                 .collect();
+            let has = |hs: &Vec<(String, String)>, n: &str| {
+                hs.iter().any(|(h, _)| h.eq_ignore_ascii_case(n))
+            };
             let body = if resp.status == 204 || resp.status == 304 {
                 Vec::new()
+            } else if headers
+                .iter()
+                .any(|(h, v)| h.eq_ignore_ascii_case("Content-Type") && v.contains("javascript"))
+            {
+                // A script body: opaque (no-cors) responses of it pass ORB, so they get cached.
+                format!("// scenario {name} step {step} listener {listener}\n").into_bytes()
             } else {
-                headers.push(("Content-Type".into(), "application/json".into()));
+                if !has(&headers, "Content-Type") {
+                    headers.push(("Content-Type".into(), "application/json".into()));
+                }
                 format!("{{\"scenario\":\"{name}\",\"step\":{step},\"listener\":\"{listener}\"}}")
                     .into_bytes()
             };
-            headers.push(("Cache-Control".into(), "no-store".into()));
+            if !has(&headers, "Cache-Control") {
+                headers.push(("Cache-Control".into(), "no-store".into()));
+            }
             return (resp.status, headers, body);
         }
     }
@@ -1598,8 +1650,10 @@ fn main() -> anyhow::Result<()> {
     let page_l = bind("127.0.0.1", port("--page-port", "CW_PAGE_PORT")?)?;
     let api_l = bind("127.0.0.1", port("--api-port", "CW_API_PORT")?)?;
     let third_l = bind("127.0.0.2", port("--third-port", "CW_THIRD_PORT")?)?;
-    // A port that nothing listens on: bind, note, close.
-    let closed = bind("127.0.0.1", 0)?.local_addr()?.port();
+    // A port that nothing listens on: bind (a given one, or any), note, close.
+    let closed = bind("127.0.0.1", port("--closed-port", "CW_CLOSED_PORT")?)?
+        .local_addr()?
+        .port();
     let ports = [
         page_l.local_addr()?.port(),
         api_l.local_addr()?.port(),
@@ -1650,9 +1704,36 @@ fn main() -> anyhow::Result<()> {
     for (name, l) in listeners {
         let ctx = ctx.clone();
         handles.push(std::thread::spawn(move || {
-            for stream in l.incoming().flatten() {
-                let ctx = ctx.clone();
-                std::thread::spawn(move || handle(ctx, name, stream, closed));
+            // This loop must never end: a listener that dies turns every later scenario on its
+            // origin into a connection refused. A failed spawn (EAGAIN on a busy machine) is
+            // retried; accept errors are reported and skipped.
+            for stream in l.incoming() {
+                let stream = match stream {
+                    Ok(s) => s,
+                    Err(e) => {
+                        eprintln!("scenario_server: accept on {name}: {e}");
+                        std::thread::sleep(Duration::from_millis(20));
+                        continue;
+                    }
+                };
+                let shared = Arc::new(Mutex::new(Some(stream)));
+                for attempt in 0..100 {
+                    let ctx = ctx.clone();
+                    let slot = shared.clone();
+                    let spawned = std::thread::Builder::new().spawn(move || {
+                        let s = slot.lock().ok().and_then(|mut g| g.take());
+                        if let Some(s) = s {
+                            handle(ctx, name, s, closed);
+                        }
+                    });
+                    match spawned {
+                        Ok(_) => break,
+                        Err(e) => {
+                            eprintln!("scenario_server: spawn for {name} (attempt {attempt}): {e}");
+                            std::thread::sleep(Duration::from_millis(20));
+                        }
+                    }
+                }
             }
         }));
     }

@@ -9,6 +9,7 @@ import { chromium } from 'playwright-core';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
+import net from 'node:net';
 
 const args = process.argv.slice(2);
 const opt = (name, dflt) => {
@@ -36,7 +37,10 @@ const PAGE = ports.page_origin;
 
 async function main() {
   fs.mkdirSync(outDir, { recursive: true });
-  const doc = await (await fetch(`${PAGE}/scenarios.json`)).json();
+  // The scenario list: from a file run.sh fetched before the capture started, or from the server.
+  const doc = opt('--scenarios')
+    ? JSON.parse(fs.readFileSync(opt('--scenarios'), 'utf8'))
+    : await (await fetch(`${PAGE}/scenarios.json`)).json();
   let scenarios = doc.scenarios;
   if (only) scenarios = scenarios.filter((s) => only.split(',').includes(s.name));
 
@@ -57,10 +61,15 @@ async function main() {
   // AvoidCorsURLLoaderRestartOnRedirect and ThirdPartyStoragePartitioning). The ground truth is
   // stock Chromium with only FLAGS, so those two arguments are left out unless CW_PLAYWRIGHT_FEATURES=1.
   const ignoreDefaultArgs = process.env.CW_PLAYWRIGHT_FEATURES === '1' ? [] : await playwrightFeatureArgs();
+  // The real DevTools front end (bundled in Chromium, served by its remote-debugging server on
+  // loopback) attaches to the page from a second browser and exports the HAR with its own code.
+  const useFrontend = process.env.CW_DEVTOOLS_FRONTEND !== '0';
+  const dtPort = useFrontend ? await freePort() : 0;
+  const dtArgs = useFrontend ? [`--remote-debugging-port=${dtPort}`, `--remote-allow-origins=http://127.0.0.1:${dtPort}`] : [];
   const context = await chromium.launchPersistentContext(userDataDir, {
     executablePath: CHROMIUM,
     headless: true,
-    args: FLAGS,
+    args: [...FLAGS, ...dtArgs],
     ignoreDefaultArgs,
     recordHar: { path: harPath, content: 'embed' },
   });
@@ -114,6 +123,28 @@ async function main() {
   await cdp.send('Runtime.enable');
   await cdp.send('Audits.enable');
   await page.goto(`${PAGE}/`);
+  // Attached after the navigation, like DevTools opened on a loaded page (a navigation while it
+  // is attached resets its log).
+  let frontend = null;
+  if (useFrontend) {
+    try {
+      frontend = await attachFrontend(dtPort, cdp);
+      // The first requests after attaching can be lost while the front end settles: send same-origin
+      // warm-up requests until one shows up in its log and stays there.
+      let seen = false;
+      for (let i = 0; i < 20 && !seen; i++) {
+        await page.evaluate((n) => fetch(`/?warmup=${n}`).then((r) => r.text()), i);
+        await sleep(300);
+        seen = await frontend.page.evaluate(async (n) => {
+          const Logs = await import('./models/logs/logs.js');
+          return Logs.NetworkLog.NetworkLog.instance().requests().some((r) => r.url().endsWith(`/?warmup=${n}`));
+        }, i);
+      }
+      if (!seen) throw new Error('warm-up request never reached the front end log');
+    } catch (e) {
+      console.error(`DevTools front end not attached (${e}); devtools-frontend.har will be missing`);
+    }
+  }
 
   const results = [];
   for (const sc of scenarios) {
@@ -134,11 +165,28 @@ async function main() {
       if (open.length === 0) break;
     }
     await sleep(250);
+    if (frontend && process.env.CW_DEBUG_FRONTEND)
+      console.error(sc.name, await frontend.page.evaluate(async () => {
+        const Logs = await import('./models/logs/logs.js');
+        const Common = await import('./core/common/common.js');
+        const SDK = await import('./core/sdk/sdk.js');
+        const S = Common.Settings.Settings.instance();
+        return [typeof S.resolve, S.resolve?.(SDK.SDKSettings.preserveNetworkLogSettingDescriptor)?.get(), Logs.NetworkLog.NetworkLog.instance().requests().map((r) => r.url().slice(-30))];
+      }));
     const t1 = Date.now();
     results.push({ sc, js, t0, t1, evStart, evEnd: events.length });
   }
   await sleep(300);
   const cdpPage = page.url();
+  let frontendHar = null;
+  if (frontend) {
+    try {
+      frontendHar = await exportFrontendHar(frontend.page);
+    } catch (e) {
+      console.error(`DevTools front end HAR export failed: ${e}`);
+    }
+    await frontend.browser.close().catch(() => {});
+  }
   await cdp.detach().catch(() => {});
   await context.close(); // writes playwright.har
   fs.rmSync(userDataDir, { recursive: true, force: true });
@@ -151,6 +199,12 @@ async function main() {
     .map((l) => JSON.parse(l));
 
   const truth = results.map((r) => groundTruth(r, events, log, pwConsole));
+  // A refused connection to a live origin means the scenario server was not answering: the run is
+  // not ground truth. Fail instead of writing a misleading file.
+  const refused = truth.filter((t) => t.net_error === 'net::ERR_CONNECTION_REFUSED' && !t.url.startsWith(ports.closed_origin ?? `http://127.0.0.1:${ports.closed}/`));
+  if (refused.length) {
+    throw new Error(`scenario server refused connections in ${refused.length} scenarios (${refused.slice(0, 5).map((t) => t.scenario).join(', ')}...): run is invalid`);
+  }
   const meta = {
     generated_by: 'tests/browser/run.mjs',
     date: new Date().toISOString(),
@@ -174,6 +228,7 @@ async function main() {
   const har = buildDevtoolsHar(events, bodies, browserVersion, cdpPage);
   // Compact JSON (DevTools indents by 2): keeps the committed capture small.
   fs.writeFileSync(path.join(outDir, 'devtools.har'), JSON.stringify(har) + '\n');
+  if (frontendHar) fs.writeFileSync(path.join(outDir, 'devtools-frontend.har'), frontendHar);
   const blocked = truth.filter((t) => t.blocked).length;
   const surprises = truth.filter((t) => t.expected.cors_error !== t.cors_error || t.expected.blocked !== t.blocked);
   console.error(`corswatch browser: ${truth.length} scenarios, ${blocked} blocked, ${surprises.length} differ from the taxonomy's prediction`);
@@ -198,6 +253,57 @@ async function playwrightFeatureArgs() {
   }
   await b.close();
   return argv.filter((a) => a.startsWith('--disable-features=') || a.startsWith('--enable-features='));
+}
+
+function freePort() {
+  return new Promise((resolve, reject) => {
+    const srv = net.createServer();
+    srv.on('error', reject);
+    srv.listen(0, '127.0.0.1', () => {
+      const { port } = srv.address();
+      srv.close(() => resolve(port));
+    });
+  });
+}
+
+// Opens Chromium's bundled DevTools front end (inspector.html from the remote-debugging server) in
+// a second headless browser, pointed at the scenario page's target, and waits until its NetworkLog
+// records that target.
+async function attachFrontend(port, cdp) {
+  const { targetInfo } = await cdp.send('Target.getTargetInfo');
+  const browser = await chromium.launch({ executablePath: CHROMIUM, headless: true, args: FLAGS });
+  const page = await browser.newPage({ viewport: { width: 1280, height: 900 } });
+  await page.goto(`http://127.0.0.1:${port}/devtools/inspector.html?ws=127.0.0.1:${port}/devtools/page/${targetInfo.targetId}`);
+  await page.waitForFunction(
+    async () => {
+      const SDK = await import('./core/sdk/sdk.js');
+      const Logs = await import('./models/logs/logs.js');
+      const Common = await import('./core/common/common.js');
+      // "Preserve log", so the page's navigation does not clear the log.
+      const S = Common.Settings.Settings.instance();
+      const d = SDK.SDKSettings?.preserveNetworkLogSettingDescriptor;
+      const st = d && typeof S.resolve === 'function' ? S.resolve(d) : S.createSetting('network-log.preserve-log', false);
+      st.set(true);
+      Logs.NetworkLog.NetworkLog.instance();
+      const t = SDK.TargetManager.TargetManager.instance().primaryPageTarget();
+      return !!(t && t.model(SDK.NetworkManager.NetworkManager));
+    },
+    null,
+    { timeout: 20000, polling: 200 },
+  );
+  return { browser, page, targetId: targetInfo.targetId };
+}
+
+// HAR.Writer.harStringForRequests over NetworkLog.requests(): what "Export HAR (with sensitive
+// data)" writes, bodies included.
+async function exportFrontendHar(page) {
+  return page.evaluate(async () => {
+    const Logs = await import('./models/logs/logs.js');
+    const HAR = await import('./models/har/har.js');
+    const requests = Logs.NetworkLog.NetworkLog.instance().requests().slice();
+    const progress = { createSubProgress: () => ({ title: '', totalWork: 0, worked: 0, done: false, canceled: false }) };
+    return HAR.Writer.Writer.harStringForRequests(requests, { sanitize: false }, progress);
+  });
 }
 
 // The browser process's command line (the chromium process with our profile and no --type=).
@@ -258,6 +364,15 @@ async function runScenario(sc) {
       );
     });
   const out = [];
+  if (sc.prime_no_cors) {
+    // Fill the HTTP cache with a no-cors response for the same URL.
+    out.push(
+      await fetch(sc.url, { mode: 'no-cors' }).then(
+        async (r) => ({ prime: true, ok: true, type: r.type, body_len: (await r.text()).length }),
+        (e) => ({ prime: true, ok: false, error: `${e.name}: ${e.message}` }),
+      ),
+    );
+  }
   for (let i = 0; i < (sc.repeat || 1); i++) out.push(await once());
   return out;
 }
@@ -333,8 +448,10 @@ function groundTruth(r, events, log, pwConsole) {
   const corsIssue = issues.find((i) => i.cors_error);
   const server = log.filter((l) => matches(`http://x${l.path}`, sc.name));
   const serverPre = server.filter((l) => l.method === 'OPTIONS' && l.headers.some(([n]) => /^access-control-request-method$/i.test(n)));
-  const serverActual = server.filter((l) => !serverPre.includes(l));
   const hdr = (l, name) => l.headers.find(([n]) => n.toLowerCase() === name)?.[1];
+  // The no-cors priming request (no Origin) of a cache scenario is not the request under test.
+  const isPrime = (l) => sc.prime_no_cors && !hdr(l, 'origin');
+  const serverActual = server.filter((l) => !serverPre.includes(l) && !isPrime(l));
   let corsError = corsFail?.corsErrorStatus?.corsError ?? null;
   let failedParameter = corsFail?.corsErrorStatus?.failedParameter ?? null;
   let source = corsFail ? 'Network.loadingFailed.corsErrorStatus' : null;
@@ -368,6 +485,7 @@ function groundTruth(r, events, log, pwConsole) {
     preflights_on_wire: serverPre.length,
     preflights_in_cdp: pre.length,
     actual_requests_on_wire: serverActual.length,
+    priming_requests_on_wire: server.filter(isPrime).length,
     cookie_sent: server.some((l) => hdr(l, 'cookie')),
     server_requests: server.map((l) => ({
       listener: l.listener,
@@ -481,7 +599,9 @@ function buildDevtoolsHar(events, bodies, browserVersion, pageUrl) {
       const resExtra = r.resExtra[k];
       const resp = hop.response;
       const failed = last && r.end?.method === 'Network.loadingFailed' ? r.end : null;
-      const reqHeaders = reqExtra ? headersArray(reqExtra.headers) : headersArray(rws.request.headers);
+      // A canceled load (e.g. an ORB-blocked no-cors response) shows no raw headers in DevTools.
+      const canceled = !!failed?.canceled;
+      const reqHeaders = reqExtra && !canceled ? headersArray(reqExtra.headers) : headersArray(rws.request.headers);
       let status = 0;
       let statusText = '';
       let respHeaders = [];
@@ -491,7 +611,8 @@ function buildDevtoolsHar(events, bodies, browserVersion, pageUrl) {
         statusText = resp.statusText;
         respHeaders = headersArray(resp.headers);
       }
-      if (resExtra) {
+      if (canceled) respHeaders = [];
+      if (resExtra && !canceled) {
         // DevTools' addExtraResponseInfo: raw headers and status win (they exist for blocked
         // responses, which never get responseReceived).
         respHeaders = headersArray(resExtra.headers);
@@ -529,14 +650,16 @@ function buildDevtoolsHar(events, bodies, browserVersion, pageUrl) {
         (a, t) => a + Math.max(0, t),
         0,
       );
-      const init = rws.initiator || { type: 'other' };
+      // DevTools keeps the chain's first initiator for every redirect hop.
+      const init = r.hops[0].rws.initiator || rws.initiator || { type: 'other' };
       const exportedInit = { type: init.type };
       if (init.url !== undefined) exportedInit.url = init.url;
       if (init.lineNumber !== undefined) exportedInit.lineNumber = init.lineNumber;
       if (init.requestId !== undefined) exportedInit.requestId = init.requestId;
       if (init.stack) exportedInit.stack = { callFrames: (init.stack.callFrames || []).slice(0, 3) };
       const body = last && !failed ? bodies.get(id) : null;
-      const mime = resp?.mimeType || respHeaders.find((h) => h.name.toLowerCase() === 'content-type')?.value?.split(';')[0] || 'x-unknown';
+      // Without responseReceived (blocked responses) DevTools knows no MIME type.
+      const mime = resp?.mimeType || 'x-unknown';
       const content = { size: last && r.end?.encodedDataLength != null && !failed ? (body ? body.body.length : 0) : 0, mimeType: mime };
       if (body) {
         content.text = body.body;
@@ -548,7 +671,7 @@ function buildDevtoolsHar(events, bodies, browserVersion, pageUrl) {
       const request = {
         method: rws.request.method,
         url: rws.request.url.split('#')[0],
-        httpVersion: resp?.protocol || (headersText ? headersText.split(' ')[0] : 'http/1.1'),
+        httpVersion: headersText ? headersText.split(' ')[0] : reqExtra || resp ? (resp?.protocol || 'http/1.1').toUpperCase() : '',
         headers: reqHeaders,
         queryString: queryString(rws.request.url),
         cookies: reqCookies,
@@ -559,11 +682,11 @@ function buildDevtoolsHar(events, bodies, browserVersion, pageUrl) {
         const ct = reqHeaders.find((h) => h.name.toLowerCase() === 'content-type')?.value || '';
         request.postData = { mimeType: ct, text: rws.request.postData };
       }
-      const transfer = last && r.end?.method === 'Network.loadingFinished' ? r.end.encodedDataLength : headersText.length;
+      const transfer = last && r.end?.method === 'Network.loadingFinished' ? r.end.encodedDataLength : resp ? headersText.length : 0;
       const response = {
         status,
         statusText,
-        httpVersion: resp?.protocol || (headersText ? headersText.split(' ')[0] : ''),
+        httpVersion: headersText ? headersText.split(' ')[0] : (resp?.protocol || '').toUpperCase(),
         headers: respHeaders,
         cookies: [],
         content,
@@ -593,9 +716,14 @@ function buildDevtoolsHar(events, bodies, browserVersion, pageUrl) {
         timings,
       };
       if (resp?.fromDiskCache) entry._fromCache = 'disk';
+      entry._issueTs = rws.timestamp;
       entries.push(entry);
     });
   }
+  // HAR.Writer sorts the requests by issue time before building the log: an actual request is
+  // issued before its preflight, so it comes first.
+  entries.sort((a, b) => a._issueTs - b._issueTs);
+  for (const e of entries) delete e._issueTs;
   const startWall = pageStart ? pageStart.wallTime : entries.length ? Date.parse(entries[0].startedDateTime) / 1000 : Date.now() / 1000;
   const ms = (ts) => (ts < 0 || !pageStart ? -1 : (ts - pageStart.timestamp) * 1000);
   return {

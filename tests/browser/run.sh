@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # Real-browser ground truth, one command: builds and starts the scenario server, starts tcpdump on
 # loopback, drives Debian's Chromium through every scenario, stops everything it started (by PID).
-# Leaves ground-truth.json, playwright.har, devtools.har, loopback.pcap (and server-log.jsonl,
-# cdp-events.jsonl, ports.json) in OUTDIR (default: a new temp dir). Run as root (tcpdump) after
+# Leaves ground-truth.json, playwright.har, devtools-frontend.har (exported by Chromium's DevTools
+# front end), devtools.har (DevTools-style, built from CDP events), loopback.pcap (and
+# server-log.jsonl, cdp-events.jsonl, ports.json) in OUTDIR (default: a new temp dir). Run as root (tcpdump) after
 # tests/browser/setup.sh. Bounded: the driver is killed after $CW_TIMEOUT seconds (default 300).
 set -euo pipefail
 here="$(cd "$(dirname "$0")" && pwd)"
@@ -34,12 +35,16 @@ echo "== building the scenario server" >&2
 server_bin="$CARGO_TARGET_DIR/debug/examples/scenario_server"
 
 rm -f "$out/server-log.jsonl" "$out/ports.json" "$out/loopback.pcap"
-"$server_bin" --log "$out/server-log.jsonl" > "$out/ports.json" &
+"$server_bin" --log "$out/server-log.jsonl" > "$out/ports.json" 2> "$out/server.err" &
 server_pid=$!
 for _ in $(seq 100); do [ -s "$out/ports.json" ] && break; sleep 0.05; done
 [ -s "$out/ports.json" ] || { echo "scenario server did not start" >&2; exit 1; }
-read -r p1 p2 p3 pc < <(python3 -c 'import json,sys; d=json.load(open(sys.argv[1])); print(d["page"], d["api"], d["third"], d["closed"])' "$out/ports.json")
+read -r p1 p2 p3 pc < <(node -e 'const d=JSON.parse(require("fs").readFileSync(process.argv[1],"utf8")); console.log(d.page, d.api, d.third, d.closed)' "$out/ports.json")
 echo "== scenario server pid $server_pid, ports page=$p1 api=$p2 third=$p3 closed=$pc" >&2
+
+# The scenario list, fetched before the capture so that it is not part of the recorded traffic.
+node -e 'fetch(process.argv[1]).then((r) => r.text()).then((t) => require("fs").writeFileSync(process.argv[2], t))' \
+  "http://127.0.0.1:$p1/scenarios.json" "$out/scenarios.json"
 
 if command -v tcpdump >/dev/null && [ "${CW_NO_PCAP:-0}" != 1 ]; then
   tcpdump -i lo --immediate-mode -s 0 -U -w "$out/loopback.pcap" \
@@ -52,9 +57,14 @@ else
 fi
 
 echo "== driving chromium" >&2
-timeout -k 10 "$timeout_s" node "$here/run.mjs" --ports "$out/ports.json" --server-log "$out/server-log.jsonl" --out "$out" ${CW_ONLY:+--only "$CW_ONLY"}
+timeout -k 10 "$timeout_s" node "$here/run.mjs" --ports "$out/ports.json" --server-log "$out/server-log.jsonl" --scenarios "$out/scenarios.json" --out "$out" ${CW_ONLY:+--only "$CW_ONLY"}
 sleep 0.3
+# The server must have stayed up for the whole run.
+alive=1
+kill -0 "$server_pid" 2>/dev/null || alive=0
 cleanup
+if [ -s "$out/server.err" ]; then echo "== scenario server stderr:" >&2; cat "$out/server.err" >&2; fi
+[ "$alive" = 1 ] || { echo "scenario server died during the run" >&2; exit 1; }
 server_pid=""
 tcpdump_pid=""
 ls -l "$out" >&2
