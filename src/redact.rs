@@ -13,7 +13,9 @@ pub fn is_sensitive_header(name: &str) -> bool {
     lower.copy_from_slice(name.as_bytes());
     lower.make_ascii_lowercase();
     let n = std::str::from_utf8(lower).unwrap_or("");
-    if n.starts_with("access-control-") || matches!(n, "origin" | "vary" | "content-type" | "location") {
+    if n.starts_with("access-control-")
+        || matches!(n, "origin" | "vary" | "content-type" | "location")
+    {
         return false;
     }
     matches!(

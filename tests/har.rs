@@ -25,7 +25,10 @@ fn json_report(file: &str) -> serde_json::Value {
 
 #[test]
 fn devtools_har_text_report() {
-    let text = analyze("captures/chromium-devtools.har", &["--stack", "nginx", "--stack", "express"]);
+    let text = analyze(
+        "captures/chromium-devtools.har",
+        &["--stack", "nginx", "--stack", "express"],
+    );
     insta::assert_snapshot!("devtools_har_text", text);
 }
 
@@ -61,12 +64,24 @@ fn readme_demo_names_kind_message_and_fix() {
     assert!(blocked.len() >= 20, "{} blocked kinds", blocked.len());
     for k in blocked {
         let id = k["kind"].as_str().unwrap();
-        assert!(text.contains(&format!("BLOCKED {id} ")), "{id} missing from the text report");
+        assert!(
+            text.contains(&format!("BLOCKED {id} ")),
+            "{id} missing from the text report"
+        );
         let msg = k["message"].as_str().unwrap();
         assert!(text.contains(msg), "{id}: message missing");
     }
     assert!(text.contains("has been blocked by CORS policy"));
-    for stack in ["Express:", "nginx:", "FastAPI:", "Flask:", "Django:", "Spring:", "ASP.NET Core:", "Apache:"] {
+    for stack in [
+        "Express:",
+        "nginx:",
+        "FastAPI:",
+        "Flask:",
+        "Django:",
+        "Spring:",
+        "ASP.NET Core:",
+        "Apache:",
+    ] {
         assert!(text.contains(stack), "no {stack} fix");
     }
 }
@@ -75,10 +90,33 @@ fn readme_demo_names_kind_message_and_fix() {
 #[test]
 fn events_have_the_documented_fields() {
     let text = analyze("captures/chromium-devtools.har", &["--format", "events"]);
-    let events: Vec<serde_json::Value> = text.lines().map(|l| serde_json::from_str(l).unwrap()).collect();
+    let events: Vec<serde_json::Value> = text
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
     let j = json_report("captures/chromium-devtools.har");
-    assert_eq!(events.len() as u64, j["totals"]["cross_origin"].as_u64().unwrap());
-    let fields = ["source", "index", "time", "origin", "method", "url", "status", "type", "blocked", "kind", "cors_error", "failed_parameter", "confidence", "paired_with", "warnings", "findings"];
+    assert_eq!(
+        events.len() as u64,
+        j["totals"]["cross_origin"].as_u64().unwrap()
+    );
+    let fields = [
+        "source",
+        "index",
+        "time",
+        "origin",
+        "method",
+        "url",
+        "status",
+        "type",
+        "blocked",
+        "kind",
+        "cors_error",
+        "failed_parameter",
+        "confidence",
+        "paired_with",
+        "warnings",
+        "findings",
+    ];
     for e in &events {
         for f in fields {
             assert!(e.get(f).is_some(), "event lacks {f}: {e}");
@@ -88,7 +126,11 @@ fn events_have_the_documented_fields() {
     // A failed preflight and the request it stopped point at each other.
     let pf = events
         .iter()
-        .find(|e| e["type"] == "preflight" && e["kind"] == "preflight_acao_missing" && !e["paired_with"].is_null())
+        .find(|e| {
+            e["type"] == "preflight"
+                && e["kind"] == "preflight_acao_missing"
+                && !e["paired_with"].is_null()
+        })
         .expect("a failed, paired preflight");
     let actual = events
         .iter()
