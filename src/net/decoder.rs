@@ -120,7 +120,8 @@ struct Flow {
 pub struct Decoder {
     input: Arc<str>,
     limits: Limits,
-    flows: HashMap<FlowKey, Flow, FlowHash>,
+    /// Boxed: a bucket of the table is then a pointer, not a 400-byte slot kept free.
+    flows: HashMap<FlowKey, Box<Flow>, FlowHash>,
     next_id: u64,
     out: VecDeque<Exchange>,
     health: CaptureHealth,
@@ -270,7 +271,7 @@ impl Decoder {
             dirs,
             http,
             ..
-        } = flow;
+        } = &mut **flow;
         let mut cx = Ctx {
             input: &self.input,
             client: *client,
@@ -366,7 +367,7 @@ impl Decoder {
             dirs,
             http,
             ..
-        } = flow;
+        } = &mut **flow;
         let mut cx = Ctx {
             input: &self.input,
             client: *client,
@@ -433,14 +434,14 @@ impl Decoder {
         };
         self.flows.insert(
             key,
-            Flow {
+            Box::new(Flow {
                 id,
                 client,
                 server,
                 dirs,
                 http: HttpConn::new(synced, synced),
                 last_seen: ts,
-            },
+            }),
         );
         true
     }
@@ -496,7 +497,7 @@ impl Decoder {
             dirs,
             http,
             ..
-        } = &mut flow;
+        } = &mut *flow;
         let mut cx = Ctx {
             input: &self.input,
             client: *client,

@@ -130,7 +130,9 @@ struct Pending {
 pub struct HttpConn {
     req: Half,
     resp: Half,
-    pending: VecDeque<Pending>,
+    /// Boxed so that an idle keep-alive connection keeps a few pointers, not a few requests'
+    /// worth of slots.
+    pending: VecDeque<Box<Pending>>,
     pending_bytes: usize,
 }
 
@@ -153,7 +155,7 @@ impl HttpConn {
     fn pop_pending(&mut self) -> Option<Pending> {
         let p = self.pending.pop_front()?;
         self.pending_bytes = self.pending_bytes.saturating_sub(p.size);
-        Some(p)
+        Some(*p)
     }
 
     pub fn data(&mut self, side: Side, mut buf: &[u8], packet: u64, ts: Timestamp, cx: &mut Ctx) {
@@ -497,7 +499,7 @@ impl HttpConn {
             }
         }
         self.pending_bytes = self.pending_bytes.saturating_add(p.size);
-        self.pending.push_back(p);
+        self.pending.push_back(Box::new(p));
     }
 
     /// A message on `side` was lost (gap or parse error at its start): keep the pairing in
