@@ -345,7 +345,7 @@ impl Decoder {
             .map(|(k, f)| (f.dirs[0].held_bytes() + f.dirs[1].held_bytes(), *k))
             .filter(|h| h.0 > 0)
             .collect();
-        holders.sort_unstable_by(|a, b| b.0.cmp(&a.0));
+        holders.sort_unstable_by_key(|h| std::cmp::Reverse(h.0));
         for (_, key) in holders {
             if self.held_total <= self.limits.max_held_total / 2 {
                 break;

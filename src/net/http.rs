@@ -445,16 +445,14 @@ impl HttpConn {
                 let (head, connect) = match next {
                     Some(p) => {
                         let flags = (p.head, p.connect);
-                        match p.request {
-                            Some(request) => {
-                                let response = Response {
-                                    status,
-                                    headers: to_headers(r.headers),
-                                };
-                                emit(cx, request, p.packet, p.ts, Some((response, packet)));
-                            }
-                            // Its request was lost (gap or parse error, both counted already).
-                            None => {}
+                        // A placeholder (its request was lost in a gap or a parse error, both
+                        // counted already) takes the response with it.
+                        if let Some(request) = p.request {
+                            let response = Response {
+                                status,
+                                headers: to_headers(r.headers),
+                            };
+                            emit(cx, request, p.packet, p.ts, Some((response, packet)));
                         }
                         flags
                     }
