@@ -29,14 +29,13 @@ pub fn header_value<'a>(name: &str, value: &'a [u8]) -> Cow<'a, str> {
     if lower == "authorization" || lower == "proxy-authorization" {
         // Keep the scheme (`Bearer`, `Basic`): it tells which auth is in play, not the secret.
         let text = String::from_utf8_lossy(value);
-        if let Some((scheme, _)) = text.trim().split_once(' ') {
-            if !scheme.is_empty()
-                && scheme
-                    .bytes()
-                    .all(|b| b.is_ascii_alphanumeric() || b == b'-')
-            {
-                return Cow::Owned(format!("{scheme} [redacted]"));
-            }
+        if let Some((scheme, _)) = text.trim().split_once(' ')
+            && !scheme.is_empty()
+            && scheme
+                .bytes()
+                .all(|b| b.is_ascii_alphanumeric() || b == b'-')
+        {
+            return Cow::Owned(format!("{scheme} [redacted]"));
         }
     }
     Cow::Borrowed("[redacted]")

@@ -6,3 +6,4 @@ mod browser;
 mod cli;
 mod har;
 mod pcap;
+mod watch;

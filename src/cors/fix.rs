@@ -1,4 +1,12 @@
-//! How to fix each kind, per server stack. (Stub: filled in by the fixes work.)
+//! How to fix each kind, per server stack.
+//!
+//! [`fix`] maps every [`Kind`] to a [`Fix`]: a title, why the browser decides so, what to
+//! change (stack-independent), client-side advice where the page is at fault, and per-stack
+//! snippets. Kinds that share a remedy point at one shared snippet table (see
+//! [`Fix::remedy`] and [`remedies`]), so each snippet is written once.
+
+mod catalogue;
+mod remedy;
 
 use super::Kind;
 
@@ -52,15 +60,448 @@ pub struct Fix {
     pub summary: &'static str,
     /// Per-stack snippets; empty for kinds that no server setting fixes.
     pub stacks: &'static [(Stack, &'static str)],
+    /// What to change in the page's code, where the client is (also) at fault.
+    pub client: Option<&'static str>,
 }
 
-static PLACEHOLDER: Fix = Fix {
-    title: "",
-    why: "",
-    summary: "",
-    stacks: &[],
-};
+impl Fix {
+    /// The snippet for one stack, if this kind has server snippets.
+    pub fn snippet(&self, stack: Stack) -> Option<&'static str> {
+        self.stacks
+            .iter()
+            .find(|(s, _)| *s == stack)
+            .map(|(_, text)| *text)
+    }
 
-pub fn fix(_kind: Kind) -> &'static Fix {
-    &PLACEHOLDER
+    /// The id of the shared remedy whose snippets this kind uses (e.g. `allow_origin`), so
+    /// that reports can group kinds with the same fix; `None` for client-side kinds.
+    pub fn remedy(&self) -> Option<&'static str> {
+        remedy::ALL
+            .iter()
+            .find(|(_, table)| std::ptr::eq(table.as_ptr(), self.stacks.as_ptr()))
+            .map(|(id, _)| *id)
+    }
+}
+
+/// The shared remedies: (id, snippets in [`Stack::ALL`] order).
+pub fn remedies() -> impl Iterator<Item = (&'static str, &'static [(Stack, &'static str)])> {
+    remedy::ALL
+        .iter()
+        .map(|(id, table)| (*id, &table[..] as &'static [(Stack, &'static str)]))
+}
+
+/// What to do about `kind`. Kinds without an entry of their own (the future
+/// `cors_blocked_unknown`, "blocked, reason not in the recording") get the diagnostic
+/// fallback: re-capture with preflights and blocked responses' headers.
+#[allow(unreachable_patterns)]
+pub fn fix(kind: Kind) -> &'static Fix {
+    use catalogue as c;
+    match kind {
+        Kind::AcaoMissing => &c::ACAO_MISSING,
+        Kind::AcaoMissingErrorPath => &c::ACAO_MISSING_ERROR_PATH,
+        Kind::AcaoMissingOnRedirect => &c::ACAO_MISSING_ON_REDIRECT,
+        Kind::AcaoMismatch => &c::ACAO_MISMATCH,
+        Kind::AcaoTrailingSlash => &c::ACAO_TRAILING_SLASH,
+        Kind::AcaoSchemeMismatch => &c::ACAO_SCHEME_MISMATCH,
+        Kind::AcaoPortMismatch => &c::ACAO_PORT_MISMATCH,
+        Kind::AcaoHostSpelling => &c::ACAO_HOST_SPELLING,
+        Kind::AcaoNullMismatch => &c::ACAO_NULL_MISMATCH,
+        Kind::AcaoMultipleValues => &c::ACAO_MULTIPLE_VALUES,
+        Kind::AcaoInvalidValue => &c::ACAO_INVALID_VALUE,
+        Kind::AcaoStaleCache => &c::ACAO_STALE_CACHE,
+        Kind::WildcardWithCredentials => &c::WILDCARD_WITH_CREDENTIALS,
+        Kind::AcacInvalid => &c::ACAC_INVALID,
+        Kind::CredentialsNotSent => &c::CREDENTIALS_NOT_SENT,
+        Kind::PreflightStatusNotOk => &c::PREFLIGHT_STATUS_NOT_OK,
+        Kind::PreflightAcaoMissing => &c::PREFLIGHT_ACAO_MISSING,
+        Kind::PreflightAcaoMismatch => &c::PREFLIGHT_ACAO_MISMATCH,
+        Kind::PreflightCredentialsFail => &c::PREFLIGHT_CREDENTIALS_FAIL,
+        Kind::PreflightAuthRejected => &c::PREFLIGHT_AUTH_REJECTED,
+        Kind::PreflightRedirect => &c::PREFLIGHT_REDIRECT,
+        Kind::PreflightNoResponse => &c::PREFLIGHT_NO_RESPONSE,
+        Kind::AcamUnparseable => &c::ACAM_UNPARSEABLE,
+        Kind::AcahUnparseable => &c::ACAH_UNPARSEABLE,
+        Kind::MethodNotAllowed => &c::METHOD_NOT_ALLOWED,
+        Kind::MethodCaseMismatch => &c::METHOD_CASE_MISMATCH,
+        Kind::MethodWildcardWithCredentials => &c::METHOD_WILDCARD_WITH_CREDENTIALS,
+        Kind::HeaderNotAllowed => &c::HEADER_NOT_ALLOWED,
+        Kind::HeaderWildcardWithCredentials => &c::HEADER_WILDCARD_WITH_CREDENTIALS,
+        Kind::AuthorizationUnderWildcard => &c::AUTHORIZATION_UNDER_WILDCARD,
+        Kind::SafelistOverflowPreflight => &c::SAFELIST_OVERFLOW_PREFLIGHT,
+        Kind::RedirectTaintedOrigin => &c::REDIRECT_TAINTED_ORIGIN,
+        Kind::RedirectUserinfo => &c::REDIRECT_USERINFO,
+        Kind::RedirectNewPreflight => &c::REDIRECT_NEW_PREFLIGHT,
+        Kind::DisallowedByMode => &c::DISALLOWED_BY_MODE,
+        Kind::CorsDisabledScheme => &c::CORS_DISABLED_SCHEME,
+        Kind::ExposeHeaderHidden => &c::EXPOSE_HEADER_HIDDEN,
+        Kind::OpaqueNoCors => &c::OPAQUE_NO_CORS,
+        Kind::NoCorsHeadersDropped => &c::NO_CORS_HEADERS_DROPPED,
+        Kind::LnaPermissionDenied => &c::LNA_PERMISSION_DENIED,
+        Kind::LnaInsecureContext => &c::LNA_INSECURE_CONTEXT,
+        Kind::LnaTargetSpaceMismatch => &c::LNA_TARGET_SPACE_MISMATCH,
+        Kind::LnaGranted => &c::LNA_GRANTED,
+        Kind::PnaPreflightMissingAcapn => &c::PNA_PREFLIGHT_MISSING_ACAPN,
+        Kind::PnaPermissionHeadersMissing => &c::PNA_PERMISSION_HEADERS_MISSING,
+        Kind::MaxAgeAboveCap => &c::MAX_AGE_ABOVE_CAP,
+        Kind::SecOriginReflectedWithCredentials => &c::SEC_ORIGIN_REFLECTED_WITH_CREDENTIALS,
+        Kind::SecOriginReflectedNoCredentials => &c::SEC_ORIGIN_REFLECTED_NO_CREDENTIALS,
+        Kind::SecNullOriginTrusted => &c::SEC_NULL_ORIGIN_TRUSTED,
+        Kind::SecPrefixSuffixRegexMatch => &c::SEC_PREFIX_SUFFIX_REGEX_MATCH,
+        Kind::SecAnySubdomainTrusted => &c::SEC_ANY_SUBDOMAIN_TRUSTED,
+        Kind::SecHttpOriginTrustedByHttps => &c::SEC_HTTP_ORIGIN_TRUSTED_BY_HTTPS,
+        Kind::SecThirdPartyOriginTrusted => &c::SEC_THIRD_PARTY_ORIGIN_TRUSTED,
+        Kind::SecWildcardInternalOrSensitive => &c::SEC_WILDCARD_INTERNAL_OR_SENSITIVE,
+        Kind::SecWildcardPlusCredentialsConfig => &c::SEC_WILDCARD_PLUS_CREDENTIALS_CONFIG,
+        Kind::SecMissingVaryOrigin => &c::SEC_MISSING_VARY_ORIGIN,
+        Kind::SecPnaOptInReflected => &c::SEC_PNA_OPT_IN_REFLECTED,
+        _ => by_id(kind.id()),
+    }
+}
+
+/// Entries for kinds that other work adds to `kind.rs` (matched by their stable id so that
+/// either side can land first), and the diagnostic fallback for `cors_blocked_unknown` and
+/// any kind that has no entry yet.
+fn by_id(id: &str) -> &'static Fix {
+    match id {
+        "preflight_followed_despite_failure" => &catalogue::PREFLIGHT_FOLLOWED_DESPITE_FAILURE,
+        _ => &catalogue::BLOCKED_UNKNOWN,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::cors::VerdictClass;
+    use std::collections::BTreeMap;
+
+    /// Kinds that no server setting fixes: the page, the user or the capture must change.
+    /// Everything else must have snippets for all eight stacks.
+    const NO_SERVER_FIX: &[&str] = &[
+        "opaque_no_cors",
+        "no_cors_headers_dropped",
+        "disallowed_by_mode",
+        "cors_disabled_scheme",
+        "lna_permission_denied",
+        "lna_insecure_context",
+        "lna_target_space_mismatch",
+        // Chrome's 2024 PNA permission experiment, superseded by LNA's prompt (Chrome 142+);
+        // the two legacy headers are given in the summary.
+        "pna_permission_headers_missing",
+        "safelist_overflow_preflight",
+        "redirect_new_preflight",
+        "cors_blocked_unknown",
+        "preflight_followed_despite_failure",
+    ];
+
+    fn server_fixable(kind: Kind) -> bool {
+        !NO_SERVER_FIX.contains(&kind.id())
+    }
+
+    #[test]
+    fn every_kind_has_title_why_and_summary() {
+        for &kind in Kind::ALL {
+            let f = fix(kind);
+            assert!(!f.title.trim().is_empty(), "{kind}: empty title");
+            assert!(!f.why.trim().is_empty(), "{kind}: empty why");
+            assert!(!f.summary.trim().is_empty(), "{kind}: empty summary");
+            assert!(
+                f.client.is_none_or(|c| !c.trim().is_empty()),
+                "{kind}: empty client"
+            );
+            assert!(f.title.len() <= 80, "{kind}: title too long for a heading");
+            let sentences = f.why.matches(". ").count() + 1;
+            assert!(
+                (2..=5).contains(&sentences),
+                "{kind}: why has {sentences} sentences"
+            );
+        }
+    }
+
+    #[test]
+    fn every_kind_has_its_own_entry() {
+        let mut titles = BTreeMap::new();
+        for &kind in Kind::ALL {
+            let f = fix(kind);
+            if kind.id() != "cors_blocked_unknown" {
+                assert!(
+                    !std::ptr::eq(f, &catalogue::BLOCKED_UNKNOWN),
+                    "{kind} falls through to the fallback entry"
+                );
+            }
+            if let Some(other) = titles.insert(f.title, kind) {
+                panic!("{kind} and {other} share the title {:?}", f.title);
+            }
+        }
+    }
+
+    #[test]
+    fn kinds_named_by_id_get_their_entries() {
+        let unknown = by_id("cors_blocked_unknown");
+        assert!(std::ptr::eq(unknown, &catalogue::BLOCKED_UNKNOWN));
+        assert!(unknown.title.contains("reason not in the recording"));
+        assert!(unknown.summary.contains("HAR") && unknown.summary.contains("corswatch"));
+        let followed = by_id("preflight_followed_despite_failure");
+        assert!(!std::ptr::eq(followed, unknown));
+        for f in [unknown, followed] {
+            assert!(!f.why.is_empty() && !f.summary.is_empty() && f.client.is_some());
+            assert!(f.stacks.is_empty());
+        }
+    }
+
+    #[test]
+    fn server_fixable_kinds_have_all_stacks_and_others_client_advice() {
+        for &kind in Kind::ALL {
+            let f = fix(kind);
+            if server_fixable(kind) {
+                let stacks: Vec<Stack> = f.stacks.iter().map(|(s, _)| *s).collect();
+                assert_eq!(stacks, Stack::ALL, "{kind}: needs all 8 stacks, in order");
+                assert!(
+                    f.remedy().is_some(),
+                    "{kind}: snippets must come from a remedy table"
+                );
+            } else {
+                assert!(f.stacks.is_empty(), "{kind}: listed as not server-fixable");
+                assert!(f.client.is_some(), "{kind}: needs client-side advice");
+            }
+        }
+    }
+
+    #[test]
+    fn blocked_kinds_a_server_fixes_have_all_stacks() {
+        let blocked: Vec<Kind> = Kind::ALL
+            .iter()
+            .copied()
+            .filter(|k| k.class() == VerdictClass::Blocked && server_fixable(*k))
+            .collect();
+        assert!(blocked.len() >= 30, "only {} blocked kinds", blocked.len());
+        for kind in blocked {
+            for stack in Stack::ALL {
+                let snippet = fix(kind).snippet(stack);
+                assert!(
+                    snippet.is_some_and(|s| !s.is_empty()),
+                    "{kind}: no {}",
+                    stack.name()
+                );
+            }
+        }
+    }
+
+    #[test]
+    fn no_snippet_appears_twice() {
+        let mut seen: BTreeMap<&str, (&str, Stack)> = BTreeMap::new();
+        for (id, table) in remedies() {
+            for &(stack, text) in table {
+                let key = text.trim();
+                if let Some((other, other_stack)) = seen.insert(key, (id, stack)) {
+                    panic!("{id}/{stack:?} repeats {other}/{other_stack:?}");
+                }
+            }
+        }
+        let ids: Vec<&str> = remedies().map(|(id, _)| id).collect();
+        let mut unique = ids.clone();
+        unique.sort_unstable();
+        unique.dedup();
+        assert_eq!(ids.len(), unique.len(), "remedy ids must be unique");
+    }
+
+    #[test]
+    fn snippets_are_short_and_complete() {
+        for (id, table) in remedies() {
+            let stacks: Vec<Stack> = table.iter().map(|(s, _)| *s).collect();
+            assert_eq!(stacks, Stack::ALL, "{id}: stacks out of order");
+            for &(stack, text) in table {
+                let lines = text.lines().count();
+                assert!((3..=12).contains(&lines), "{id}/{stack:?}: {lines} lines");
+                assert_eq!(text, text.trim(), "{id}/{stack:?}: stray whitespace");
+                assert!(!text.contains('\t'), "{id}/{stack:?}: tab");
+            }
+        }
+    }
+
+    #[test]
+    fn every_remedy_is_used() {
+        for (id, _) in remedies() {
+            assert!(
+                Kind::ALL.iter().any(|&k| fix(k).remedy() == Some(id)),
+                "remedy {id} is not used by any kind"
+            );
+        }
+    }
+
+    #[test]
+    fn snippets_allow_the_example_origin_only() {
+        // Origin-related remedies must show the documented example origin, and no snippet
+        // may allow a wildcard origin or `null`.
+        for (id, table) in remedies() {
+            for &(stack, text) in table {
+                assert!(
+                    !text.contains("Allow-Origin \"*\"") && !text.contains("Allow-Origin *"),
+                    "{id}/{stack:?}: wildcard origin"
+                );
+            }
+        }
+        for id in [
+            "allow_origin",
+            "allow_credentials",
+            "tighten_allowlist",
+            "answer_preflight",
+        ] {
+            let (_, table) = remedies()
+                .find(|(r, _)| *r == id)
+                .unwrap_or_else(|| panic!("{id}"));
+            for &(stack, text) in table {
+                // Regex spellings (`app\.example\.com`, `(app|admin)\.example\.com`) count.
+                let plain = text.replace('\\', "").replace("(app|admin)", "app");
+                assert!(
+                    plain.contains("app.example.com"),
+                    "{id}/{stack:?}: example origin"
+                );
+                assert!(
+                    !text.contains("app.example.com/\""),
+                    "{id}/{stack:?}: trailing slash"
+                );
+            }
+        }
+    }
+
+    #[test]
+    fn security_findings_get_tightening_advice() {
+        for &kind in Kind::ALL {
+            if kind.class() != VerdictClass::Finding {
+                continue;
+            }
+            let remedy = fix(kind).remedy();
+            assert!(
+                matches!(
+                    remedy,
+                    Some(
+                        "tighten_allowlist"
+                            | "vary_origin"
+                            | "allow_credentials"
+                            | "private_network_opt_in"
+                    )
+                ),
+                "{kind}: {remedy:?}"
+            );
+        }
+    }
+
+    /// The 13 rows of the troubleshooting guide's Quick Reference, and the kinds that report
+    /// each of them.
+    const QUICK_REFERENCE: [(&str, &[&str]); 13] = [
+        (
+            "No 'Access-Control-Allow-Origin' header",
+            &[
+                "acao_missing",
+                "acao_missing_error_path",
+                "preflight_acao_missing",
+            ],
+        ),
+        (
+            "Origin not allowed",
+            &[
+                "acao_mismatch",
+                "acao_host_spelling",
+                "acao_null_mismatch",
+                "acao_invalid_value",
+                "acao_multiple_values",
+                "preflight_acao_mismatch",
+            ],
+        ),
+        (
+            "Preflight (OPTIONS) fails",
+            &[
+                "preflight_status_not_ok",
+                "preflight_acao_missing",
+                "preflight_auth_rejected",
+                "preflight_no_response",
+            ],
+        ),
+        (
+            "Wildcard + credentials",
+            &[
+                "wildcard_with_credentials",
+                "preflight_credentials_fail",
+                "method_wildcard_with_credentials",
+                "header_wildcard_with_credentials",
+            ],
+        ),
+        (
+            "Custom header blocked",
+            &["header_not_allowed", "acah_unparseable"],
+        ),
+        (
+            "Method blocked",
+            &[
+                "method_not_allowed",
+                "method_case_mismatch",
+                "acam_unparseable",
+            ],
+        ),
+        (
+            "Cookie not sent cross-origin",
+            &["credentials_not_sent", "acac_invalid"],
+        ),
+        ("Trailing slash mismatch", &["acao_trailing_slash"]),
+        ("HTTP vs HTTPS mismatch", &["acao_scheme_mismatch"]),
+        ("Port mismatch", &["acao_port_mismatch"]),
+        (
+            "Redirect changes origin",
+            &[
+                "acao_missing_on_redirect",
+                "redirect_tainted_origin",
+                "preflight_redirect",
+                "redirect_userinfo",
+            ],
+        ),
+        (
+            "Private Network Access blocked",
+            &[
+                "lna_permission_denied",
+                "lna_insecure_context",
+                "lna_target_space_mismatch",
+                "pna_preflight_missing_acapn",
+            ],
+        ),
+        (
+            "Authorization header not allowed under *",
+            &["authorization_under_wildcard"],
+        ),
+    ];
+
+    #[test]
+    fn quick_reference_rows_are_covered() {
+        for (row, ids) in QUICK_REFERENCE {
+            assert!(!ids.is_empty(), "{row}: no kinds");
+            let mut has_server_fix = false;
+            for id in ids {
+                let kind = Kind::from_id(id).unwrap_or_else(|| panic!("{row}: unknown kind {id}"));
+                let f = fix(kind);
+                assert!(!f.summary.is_empty(), "{row}: {id} has no summary");
+                if server_fixable(kind) {
+                    assert_eq!(
+                        f.stacks.len(),
+                        Stack::ALL.len(),
+                        "{row}: {id} lacks snippets"
+                    );
+                    has_server_fix = true;
+                } else {
+                    assert!(f.client.is_some(), "{row}: {id} lacks client advice");
+                }
+            }
+            assert!(has_server_fix, "{row}: no kind with a server fix");
+        }
+        // The guide's PNA advice is superseded: the summaries must say so.
+        let pna = fix(Kind::PnaPreflightMissingAcapn);
+        assert!(pna.why.contains("Chrome 142") && pna.why.contains("paused"));
+        assert_eq!(
+            Kind::AuthorizationUnderWildcard.class(),
+            VerdictClass::Warning
+        );
+        assert!(
+            fix(Kind::AuthorizationUnderWildcard)
+                .why
+                .contains("deprecation")
+        );
+    }
 }

@@ -128,6 +128,12 @@ kinds! {
     SecWildcardPlusCredentialsConfig = "sec_wildcard_plus_credentials_config", Finding;
     SecMissingVaryOrigin = "sec_missing_vary_origin", Finding;
     SecPnaOptInReflected = "sec_pna_opt_in_reflected", Finding;
+    /// The browser blocked the request (`net::ERR_FAILED`) but the recording keeps neither the
+    /// response headers nor a failing preflight, so the reason cannot be told.
+    BlockedReasonUnknown = "cors_blocked_unknown", Blocked;
+    /// A preflight response fails a check, yet the actual request followed: the pairing is
+    /// doubtful or the client was not a browser. Replaces the blocked verdict it contradicts.
+    PreflightFollowedDespiteFailure = "preflight_followed_despite_failure", Note;
 }
 
 impl Serialize for Kind {

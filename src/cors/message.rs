@@ -1,1 +1,268 @@
-//! Console messages as Chromium and Firefox print them. (Stub: filled in by the classifier work.)
+//! Console messages as Chromium prints them (Blink `cors_error_string.cc`, current code), and the
+//! Firefox console line for the same failure.
+
+use super::CorsError;
+use std::fmt::Write as _;
+
+/// The `{kind}` word of Chromium's console line, from the HAR `_resourceType`. Packet captures
+/// carry no resource type: `fetch` is the common case.
+pub(crate) fn resource_word(resource_type: Option<&str>) -> &'static str {
+    match resource_type.map(str::to_ascii_lowercase).as_deref() {
+        Some("xhr") => "XMLHttpRequest",
+        Some("script") => "script",
+        Some("image") => "image",
+        Some("font") => "font",
+        Some("stylesheet") => "CSS stylesheet",
+        Some("media") => "video",
+        Some("texttrack") => "text track",
+        Some("manifest") => "manifest",
+        _ => "fetch",
+    }
+}
+
+/// What one console line needs besides the error.
+#[derive(Debug, Clone)]
+pub(crate) struct Line {
+    /// `fetch`, `XMLHttpRequest`, `image`…
+    pub kind: &'static str,
+    /// The failing URL, already redacted.
+    pub url: String,
+    /// The first URL of the redirect chain when it differs, already redacted.
+    pub first_url: Option<String>,
+    /// The page origin (`null` for opaque pages).
+    pub origin: String,
+}
+
+impl Line {
+    fn is_xhr(&self) -> bool {
+        self.kind == "XMLHttpRequest"
+    }
+
+    /// `Access to {kind} at '{url}' [(redirected from '{first}') ]from origin '{origin}' has been
+    /// blocked by CORS policy: [Response to preflight request doesn't pass access control
+    /// check: ]{reason}`
+    pub fn chromium(&self, err: CorsError, hint: &str) -> String {
+        let mut s = String::with_capacity(200 + self.url.len());
+        let _ = write!(s, "Access to {} at '{}' ", self.kind, self.url);
+        if let Some(first) = &self.first_url
+            && first != &self.url
+        {
+            let _ = write!(s, "(redirected from '{first}') ");
+        }
+        let _ = write!(
+            s,
+            "from origin '{}' has been blocked by CORS policy: ",
+            self.origin
+        );
+        if has_preflight_prefix(err) {
+            s.push_str("Response to preflight request doesn't pass access control check: ");
+        }
+        s.push_str(&reason(
+            err,
+            &encode_hint(hint),
+            self.kind == "fetch",
+            self.is_xhr(),
+        ));
+        s
+    }
+}
+
+fn has_preflight_prefix(err: CorsError) -> bool {
+    use CorsError::*;
+    matches!(
+        err,
+        PreflightWildcardOriginNotAllowed
+            | PreflightMissingAllowOriginHeader
+            | PreflightMultipleAllowOriginValues
+            | PreflightInvalidAllowOriginValue
+            | PreflightAllowOriginMismatch
+            | PreflightInvalidAllowCredentials
+            | PreflightInvalidStatus
+            | PreflightDisallowedRedirect
+            | PreflightMissingAllowPrivateNetwork
+            | PreflightInvalidAllowPrivateNetwork
+    )
+}
+
+/// Chromium's `EncodeHint`: non-printable and non-ASCII characters as `\uXXXX`.
+fn encode_hint(hint: &str) -> std::borrow::Cow<'_, str> {
+    if hint.bytes().all(|b| (0x20..0x7f).contains(&b)) {
+        return hint.into();
+    }
+    let mut out = String::with_capacity(hint.len() + 8);
+    for c in hint.chars() {
+        if (' '..='~').contains(&c) {
+            out.push(c);
+        } else {
+            let mut buf = [0u16; 2];
+            for unit in c.encode_utf16(&mut buf) {
+                let _ = write!(out, "\\u{unit:04X}");
+            }
+        }
+    }
+    out.into()
+}
+
+/// The reason text after `has been blocked by CORS policy: `. `hint` is the failed parameter
+/// (for the address-space errors: the space words, `target|resource`).
+fn reason(err: CorsError, hint: &str, fetch: bool, xhr: bool) -> String {
+    use CorsError::*;
+    const VALID_VALUE: &str = " Have the server send the header with a valid value.";
+    const XHR_CREDS: &str = " The credentials mode of requests initiated by the XMLHttpRequest is controlled by the withCredentials attribute.";
+    let valid = if fetch { VALID_VALUE } else { "" };
+    let xhr_creds = if xhr { XHR_CREDS } else { "" };
+    match err {
+        DisallowedByMode => "Cross origin requests are not allowed by request mode.".into(),
+        InvalidResponse => "The response is invalid.".into(),
+        WildcardOriginNotAllowed | PreflightWildcardOriginNotAllowed => format!(
+            "The value of the 'Access-Control-Allow-Origin' header in the response must not be the wildcard '*' when the request's credentials mode is 'include'.{xhr_creds}"
+        ),
+        MissingAllowOriginHeader | PreflightMissingAllowOriginHeader => {
+            "No 'Access-Control-Allow-Origin' header is present on the requested resource.".into()
+        }
+        MultipleAllowOriginValues | PreflightMultipleAllowOriginValues => format!(
+            "The 'Access-Control-Allow-Origin' header contains multiple values '{hint}', but only one is allowed.{valid}"
+        ),
+        InvalidAllowOriginValue | PreflightInvalidAllowOriginValue => format!(
+            "The 'Access-Control-Allow-Origin' header contains the invalid value '{hint}'.{valid}"
+        ),
+        AllowOriginMismatch | PreflightAllowOriginMismatch => format!(
+            "The 'Access-Control-Allow-Origin' header has a value '{hint}' that is not equal to the supplied origin.{valid}"
+        ),
+        InvalidAllowCredentials | PreflightInvalidAllowCredentials => format!(
+            "The value of the 'Access-Control-Allow-Credentials' header in the response is '{hint}' which must be 'true' when the request's credentials mode is 'include'.{xhr_creds}"
+        ),
+        CorsDisabledScheme => {
+            format!("Cross origin requests are only supported for protocol schemes: {hint}.")
+        }
+        PreflightInvalidStatus => "It does not have HTTP ok status.".into(),
+        PreflightDisallowedRedirect => "Redirect is not allowed for a preflight request.".into(),
+        PreflightMissingAllowPrivateNetwork => format!(
+            "No 'Access-Control-Allow-Private-Network' header was present in the preflight response for this private network request targeting the `{hint}` address space."
+        ),
+        PreflightInvalidAllowPrivateNetwork => {
+            let (value, space) = hint.split_once('|').unwrap_or((hint, "private"));
+            format!(
+                "The 'Access-Control-Allow-Private-Network' header in the preflight response for this private network request targeting the `{space}` address space had a value of '{value}',  not 'true'."
+            )
+        }
+        InvalidAllowMethodsPreflightResponse => {
+            "Cannot parse Access-Control-Allow-Methods response header field in preflight response."
+                .into()
+        }
+        InvalidAllowHeadersPreflightResponse => {
+            "Cannot parse Access-Control-Allow-Headers response header field in preflight response."
+                .into()
+        }
+        MethodDisallowedByPreflightResponse => format!(
+            "Method {hint} is not allowed by Access-Control-Allow-Methods in preflight response."
+        ),
+        HeaderDisallowedByPreflightResponse => format!(
+            "Request header field {hint} is not allowed by Access-Control-Allow-Headers in preflight response."
+        ),
+        RedirectContainsCredentials => format!(
+            "Redirect location '{hint}' contains a username and password, which is disallowed for cross-origin requests."
+        ),
+        InsecureLocalNetwork => format!(
+            "The request client is not a secure context and the resource is in more-private address space `{hint}`."
+        ),
+        InvalidLocalNetworkAccess => {
+            let (target, resource) = hint.split_once('|').unwrap_or(("unknown", hint));
+            format!(
+                "Request had a target IP address space of `{target}` yet the resource is in address space `{resource}`."
+            )
+        }
+        LocalNetworkAccessPermissionDenied => {
+            format!("Permission was denied for this request to access the `{hint}` address space.")
+        }
+        PreflightMissingPrivateNetworkAccessId => format!(
+            "No 'Private-Network-Access-Id' header was present in the preflight response for this private network request targeting the `{hint}` address space."
+        ),
+        PreflightMissingPrivateNetworkAccessName => format!(
+            "No 'Private-Network-Access-Name' header was present in the preflight response for this private network request targeting the `{hint}` address space."
+        ),
+    }
+}
+
+/// The DevTools deprecation issue for `Authorization` covered only by `*` (taxonomy 2.4).
+pub(crate) const AUTHORIZATION_WILDCARD_DEPRECATION: &str = "Authorization will not be covered by the wildcard symbol (*) in CORS `Access-Control-Allow-Headers` handling.";
+
+/// The Firefox console line for a Firefox reason code (MDN name), with ASCII quotes as MDN and
+/// most pasted logs print them. `status` is the HTTP status (or `(null)`), `param` the header
+/// value or name the reason quotes.
+pub fn firefox_line(code: &str, url: &str, status: Option<u16>, param: &str) -> Option<String> {
+    let status = status.map_or_else(|| "(null)".to_owned(), |s| s.to_string());
+    let reason = match code {
+        "CORSDidNotSucceed" => {
+            format!("(Reason: CORS request did not succeed). Status code: {status}.")
+        }
+        "CORSRequestNotHttp" => "(Reason: CORS request not http).".to_owned(),
+        "CORSExternalRedirectNotAllowed" => {
+            "(Reason: CORS request external redirect not allowed).".to_owned()
+        }
+        "CORSMissingAllowOrigin" => format!(
+            "(Reason: CORS header 'Access-Control-Allow-Origin' missing). Status code: {status}."
+        ),
+        "CORSMultipleAllowOriginNotAllowed" => {
+            "(Reason: Multiple CORS header 'Access-Control-Allow-Origin' not allowed).".to_owned()
+        }
+        "CORSAllowOriginNotMatchingOrigin" => {
+            format!("(Reason: CORS header 'Access-Control-Allow-Origin' does not match '{param}').")
+        }
+        "CORSNotSupportingCredentials" => {
+            return Some(format!(
+                "Cross-Origin Request Blocked: The Same Origin Policy disallows reading the remote resource at '{url}'. (Reason: Credential is not supported if the CORS header 'Access-Control-Allow-Origin' is '*')."
+            ));
+        }
+        "CORSMethodNotFound" => {
+            "(Reason: Did not find method in CORS header 'Access-Control-Allow-Methods')."
+                .to_owned()
+        }
+        "CORSMissingAllowCredentials" => {
+            "(Reason: expected 'true' in CORS header 'Access-Control-Allow-Credentials')."
+                .to_owned()
+        }
+        "CORSPreflightDidNotSucceed" => {
+            format!("(Reason: CORS preflight response did not succeed). Status code: {status}.")
+        }
+        "CORSInvalidAllowMethod" => format!(
+            "(Reason: invalid token '{param}' in CORS header 'Access-Control-Allow-Methods')."
+        ),
+        "CORSInvalidAllowHeader" => format!(
+            "(Reason: invalid token '{param}' in CORS header 'Access-Control-Allow-Headers')."
+        ),
+        "CORSMissingAllowHeaderFromPreflight" => format!(
+            "(Reason: header '{param}' is not allowed according to header 'Access-Control-Allow-Headers' from CORS preflight response)."
+        ),
+        _ => return None,
+    };
+    Some(format!(
+        "Cross-Origin Request Blocked: The Same Origin Policy disallows reading the remote resource at {url}. {reason}"
+    ))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn hint_encoding() {
+        assert_eq!(encode_hint("https://a.example"), "https://a.example");
+        assert_eq!(encode_hint("a\u{7}é"), "a\\u0007\\u00E9");
+    }
+
+    #[test]
+    fn firefox_lines() {
+        assert_eq!(
+            firefox_line(
+                "CORSMissingAllowOrigin",
+                "https://api.example/x",
+                Some(404),
+                ""
+            )
+            .unwrap(),
+            "Cross-Origin Request Blocked: The Same Origin Policy disallows reading the remote resource at https://api.example/x. (Reason: CORS header 'Access-Control-Allow-Origin' missing). Status code: 404."
+        );
+        assert!(firefox_line("nope", "u", None, "").is_none());
+    }
+}

@@ -6,12 +6,16 @@
 
 mod check;
 mod facts;
+mod findings;
 pub mod fix;
 mod kind;
 mod message;
+#[cfg(test)]
+mod tests;
 
 pub use facts::{Origin, RequestFacts, request_facts};
 pub use kind::{CorsError, Kind, VerdictClass};
+pub use message::firefox_line;
 
 use crate::model::{Exchange, Pairing};
 use serde::Serialize;
@@ -100,14 +104,29 @@ impl Verdict {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct Classification {
     pub scope: Scope,
-    /// The request's `Origin` as sent (may be `null`).
+    /// The request's `Origin` as sent (may be `null`). For a failed request that a client
+    /// recording kept with provisional headers only (no `Origin`), the page origin.
     pub origin: Option<String>,
     /// At most one blocked verdict (the first check that fails, in the browser's order),
     /// followed by warnings, findings and notes.
     pub verdicts: Vec<Verdict>,
+    /// When nothing blocks, but only because the request looks uncredentialed: the browser
+    /// would block a credentialed one, and no `Cookie` on the wire cannot prove
+    /// `credentials: 'omit'` (a credentialed fetch to a site without cookies sends none).
+    pub pass_assumption: Option<String>,
 }
 
 impl Classification {
+    /// How sure the outcome is: the blocking verdict's confidence, or the assumption a pass
+    /// rests on.
+    pub fn confidence(&self) -> Confidence {
+        match (self.blocked(), &self.pass_assumption) {
+            (Some(v), _) => v.confidence.clone(),
+            (None, Some(a)) => Confidence::Inferred(a.clone()),
+            (None, None) => Confidence::Certain,
+        }
+    }
+
     pub fn blocked(&self) -> Option<&Verdict> {
         self.verdicts
             .iter()

@@ -1,6 +1,8 @@
 //! Everything that yields [`Exchange`]s: HAR files, pcap/pcapng files, live interfaces.
 
 pub mod har;
+pub mod live;
+pub mod packets;
 pub mod pcap_file;
 
 use crate::model::{CaptureHealth, Exchange};
@@ -16,11 +18,11 @@ pub enum InputError {
     Io { input: Arc<str>, message: String },
     #[error("{input}: not a HAR, pcap or pcapng file (it starts with {start})")]
     UnknownFormat { input: Arc<str>, start: String },
-    #[error("{input}: not valid HAR JSON at line {line}, column {column}: {message}")]
+    #[error("{input}: not valid HAR JSON at byte {offset}{}: {message}", entry.map(|e| format!(" (in entry {e})")).unwrap_or_default())]
     HarSyntax {
         input: Arc<str>,
-        line: usize,
-        column: usize,
+        offset: u64,
+        entry: Option<u64>,
         message: String,
     },
     #[error("{input}: {message}")]

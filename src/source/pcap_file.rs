@@ -1,80 +1,18 @@
-//! pcap and pcapng files, read in pure Rust with pcap-parser's streaming readers and fed to the
-//! sans-IO [`Decoder`]. Exchanges come out as they complete, so memory follows the open
-//! connections, not the file size.
+//! pcap and pcapng files as a [`Source`]: packets from [`PacketReader`] fed to the sans-IO
+//! [`Decoder`]. Exchanges come out as they complete, so memory follows the open connections,
+//! not the file size.
 
-use super::{Format, InputError, Source, SourceItem};
-use crate::model::{CaptureHealth, Timestamp};
-use crate::net::{Decoder, Limits, link_supported};
-use pcap_parser::pcapng::Block;
-use pcap_parser::traits::{PcapNGPacketBlock, PcapReaderIterator};
-use pcap_parser::{PcapBlockOwned, PcapError};
-use std::collections::VecDeque;
+use super::packets::{PacketReader, Step};
+use super::{Format, Source, SourceItem};
+use crate::model::CaptureHealth;
+use crate::net::{Decoder, Limits};
 use std::io::Read;
 use std::sync::Arc;
 
-const BUFFER: usize = 1 << 20;
-/// Largest block accepted; a corrupt length past it ends the file instead of a huge allocation.
-const MAX_BUFFER: usize = 16 << 20;
-
-/// pcap-parser recognises the file from its first `read`; a pipe may deliver only a few bytes
-/// at a time, so the first read keeps reading until the buffer holds a header's worth.
-struct FillFirst {
-    inner: Box<dyn Read + Send>,
-    first: bool,
-}
-
-impl Read for FillFirst {
-    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
-        if !std::mem::take(&mut self.first) {
-            return self.inner.read(buf);
-        }
-        let want = buf.len().min(4096);
-        let mut got = 0;
-        while got < want {
-            match self.inner.read(buf.get_mut(got..).unwrap_or(&mut [])) {
-                Ok(0) => break,
-                Ok(n) => got += n,
-                Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
-                Err(e) => return Err(e),
-            }
-        }
-        Ok(got)
-    }
-}
-
-/// pcap-parser's error without the borrow of the reader's buffer.
-enum ReadError {
-    Eof,
-    Incomplete,
-    TooSmall,
-    /// The input ended inside a block.
-    Cut,
-    Corrupt(String),
-}
-
-impl From<PcapError<&[u8]>> for ReadError {
-    fn from(e: PcapError<&[u8]>) -> Self {
-        match e {
-            PcapError::Eof => ReadError::Eof,
-            PcapError::Incomplete(_) => ReadError::Incomplete,
-            PcapError::BufferTooSmall => ReadError::TooSmall,
-            PcapError::UnexpectedEof => ReadError::Cut,
-            PcapError::NomError(_, k) | PcapError::OwnedNomError(_, k) => {
-                ReadError::Corrupt(format!("{k:?}"))
-            }
-            PcapError::HeaderNotRecognized => ReadError::Corrupt("unknown header".into()),
-            PcapError::ReadError => ReadError::Corrupt("read error".into()),
-        }
-    }
-}
-
-#[derive(Debug, Clone, Copy)]
-struct Interface {
-    link: u32,
-    /// Timestamp units per second.
-    resolution: u64,
-    /// Seconds added to every timestamp.
-    offset: i64,
+pub struct PcapSource {
+    packets: PacketReader,
+    decoder: Decoder,
+    stage: Stage,
 }
 
 enum Stage {
@@ -84,274 +22,51 @@ enum Stage {
     Done,
 }
 
-pub struct PcapSource {
-    input: Arc<str>,
-    format: Format,
-    reader: Option<Box<dyn PcapReaderIterator + Send>>,
-    decoder: Decoder,
-    problems: VecDeque<InputError>,
-    /// Link of a classic pcap file, or the interfaces of the current pcapng section.
-    interfaces: Vec<Interface>,
-    nanos: bool,
-    packets: u64,
-    last_ts: Timestamp,
-    reported_links: Vec<u32>,
-    capacity: usize,
-    stage: Stage,
-    /// Bytes of the input consumed so far.
-    consumed: u64,
-}
-
 impl PcapSource {
     pub fn new(input: Arc<str>, reader: Box<dyn Read + Send>) -> Self {
         Self::with_limits(input, reader, Limits::default())
     }
 
     pub fn with_limits(input: Arc<str>, reader: Box<dyn Read + Send>, limits: Limits) -> Self {
-        let mut problems = VecDeque::new();
-        let reader = FillFirst {
-            inner: reader,
-            first: true,
-        };
-        let (reader, format, stage) = match pcap_parser::create_reader(BUFFER, reader) {
-            Ok(r) => {
-                let format = if r.data().starts_with(&[0x0a, 0x0d, 0x0d, 0x0a]) {
-                    Format::PcapNg
-                } else {
-                    Format::Pcap
-                };
-                (Some(r), format, Stage::Reading)
-            }
-            Err(e) => {
-                let message = match e {
-                    PcapError::Eof | PcapError::Incomplete(_) | PcapError::UnexpectedEof => {
-                        "the file ends inside its header".to_string()
-                    }
-                    PcapError::ReadError => "read error".to_string(),
-                    _ => "not a valid pcap or pcapng header".to_string(),
-                };
-                problems.push_back(InputError::Capture {
-                    input: input.clone(),
-                    message,
-                });
-                (None, Format::Pcap, Stage::Done)
-            }
-        };
         PcapSource {
             decoder: Decoder::new(input.clone(), limits),
-            input,
-            format,
-            reader,
-            problems,
-            interfaces: Vec::new(),
-            nanos: false,
-            packets: 0,
-            last_ts: Timestamp(0),
-            reported_links: Vec::new(),
-            capacity: BUFFER,
-            stage,
-            consumed: 0,
+            packets: PacketReader::new(input, reader),
+            stage: Stage::Reading,
         }
     }
 
-    /// Bytes of the input read and decoded so far (for a progress bar).
+    /// Bytes of the input read and decoded so far.
     pub fn bytes_consumed(&self) -> u64 {
-        self.consumed
-    }
-
-    /// Packets read so far.
-    pub fn packets(&self) -> u64 {
-        self.packets
+        self.packets.bytes_consumed()
     }
 
     /// Connections skipped as not HTTP/1.x so far.
     pub fn non_http_flows(&self) -> u64 {
         self.decoder.non_http_flows()
     }
-
-    fn problem(&mut self, packet: u64, message: String) {
-        self.problems.push_back(InputError::Packet {
-            input: self.input.clone(),
-            packet,
-            message,
-        });
-    }
-
-    /// Reads blocks until an exchange or a problem is ready, or the input ends.
-    fn fill(&mut self) {
-        let Some(mut reader) = self.reader.take() else {
-            self.stage = Stage::Ended;
-            return;
-        };
-        let ended = loop {
-            if self.decoder.ready() > 0 || !self.problems.is_empty() {
-                break false;
-            }
-            let err = match reader.next() {
-                Ok((used, block)) => {
-                    self.block(block);
-                    // No shift per block (consume would move half the buffer each time it
-                    // passes the middle); refill shifts the few bytes left when it must.
-                    reader.consume_noshift(used);
-                    continue;
-                }
-                Err(e) => ReadError::from(e),
-            };
-            let n = self.packets + 1;
-            match err {
-                ReadError::Eof => break true,
-                ReadError::Incomplete => {
-                    if reader.refill().is_err() {
-                        self.problem(n, "read error".into());
-                        break true;
-                    }
-                }
-                ReadError::TooSmall => {
-                    if self.capacity >= MAX_BUFFER {
-                        self.problem(
-                            n,
-                            format!(
-                                "block larger than {} MiB: corrupt length?",
-                                MAX_BUFFER >> 20
-                            ),
-                        );
-                        break true;
-                    }
-                    self.capacity = (self.capacity * 2).min(MAX_BUFFER);
-                    if !reader.grow(self.capacity) || reader.refill().is_err() {
-                        self.problem(n, "cannot grow the read buffer".into());
-                        break true;
-                    }
-                }
-                ReadError::Cut if reader.data().is_empty() => break true,
-                ReadError::Cut => {
-                    self.problem(n, "the file is cut short inside this packet".into());
-                    break true;
-                }
-                ReadError::Corrupt(what) => {
-                    self.problem(
-                        n,
-                        format!("corrupt block ({what}); the rest of the file is skipped"),
-                    );
-                    break true;
-                }
-            }
-        };
-        self.consumed = reader.consumed() as u64;
-        if ended {
-            self.stage = Stage::Ended;
-        } else {
-            self.reader = Some(reader);
-        }
-    }
-
-    fn block(&mut self, block: PcapBlockOwned<'_>) {
-        match block {
-            PcapBlockOwned::LegacyHeader(h) => {
-                self.nanos = h.is_nanosecond_precision();
-                let link = h.network.0 as u32;
-                self.interfaces = vec![Interface {
-                    link,
-                    resolution: if self.nanos { 1_000_000_000 } else { 1_000_000 },
-                    offset: 0,
-                }];
-                self.check_link(link);
-            }
-            PcapBlockOwned::Legacy(b) => {
-                self.packets += 1;
-                let frac = if self.nanos {
-                    i64::from(b.ts_usec)
-                } else {
-                    i64::from(b.ts_usec) * 1000
-                };
-                // A fraction past one second (seen in the wild) is kept as written.
-                let ts = Timestamp(i64::from(b.ts_sec) * 1_000_000_000 + frac);
-                let link = self.interfaces.first().map_or(1, |i| i.link);
-                self.packet(ts, link, b.data);
-            }
-            PcapBlockOwned::NG(Block::SectionHeader(_)) => self.interfaces.clear(),
-            PcapBlockOwned::NG(Block::InterfaceDescription(idb)) => {
-                let link = idb.linktype.0 as u32;
-                self.interfaces.push(Interface {
-                    link,
-                    resolution: idb.ts_resolution().unwrap_or(1_000_000),
-                    offset: idb.if_tsoffset,
-                });
-                self.check_link(link);
-            }
-            PcapBlockOwned::NG(Block::EnhancedPacket(epb)) => {
-                self.packets += 1;
-                let Some(iface) = usize::try_from(epb.if_id)
-                    .ok()
-                    .and_then(|i| self.interfaces.get(i))
-                    .copied()
-                else {
-                    let n = self.packets;
-                    self.problem(
-                        n,
-                        format!("packet on interface {} which is not described", epb.if_id),
-                    );
-                    return;
-                };
-                let raw = (u64::from(epb.ts_high) << 32) | u64::from(epb.ts_low);
-                let ts = ng_timestamp(raw, iface);
-                self.packet(ts, iface.link, epb.packet_data());
-            }
-            PcapBlockOwned::NG(Block::SimplePacket(spb)) => {
-                self.packets += 1;
-                // No timestamp in a simple packet block: it inherits the previous one.
-                let link = self.interfaces.first().map_or(1, |i| i.link);
-                let ts = self.last_ts;
-                self.packet(ts, link, spb.packet_data());
-            }
-            PcapBlockOwned::NG(_) => {}
-        }
-    }
-
-    fn packet(&mut self, ts: Timestamp, link: u32, data: &[u8]) {
-        self.last_ts = ts;
-        self.decoder.packet(ts, link, data, self.packets);
-    }
-
-    /// One problem per unsupported link type per file, not one per packet.
-    fn check_link(&mut self, link: u32) {
-        if !link_supported(link) && !self.reported_links.contains(&link) {
-            self.reported_links.push(link);
-            self.problems.push_back(InputError::Capture {
-                input: self.input.clone(),
-                message: format!(
-                    "link type {link} is not supported; its packets are skipped \
-                     (supported: Ethernet, Linux SLL/SLL2, BSD loopback, raw IP, NFLOG)"
-                ),
-            });
-        }
-    }
-}
-
-/// pcapng timestamp in `resolution` units per second, plus the interface's offset in seconds.
-fn ng_timestamp(raw: u64, iface: Interface) -> Timestamp {
-    let res = iface.resolution.max(1);
-    let secs = raw / res;
-    let frac = raw % res;
-    let nanos = (u128::from(frac) * 1_000_000_000 / u128::from(res)) as i64;
-    let secs = i64::try_from(secs)
-        .unwrap_or(i64::MAX)
-        .saturating_add(iface.offset);
-    Timestamp(secs.saturating_mul(1_000_000_000).saturating_add(nanos))
 }
 
 impl Iterator for PcapSource {
     type Item = SourceItem;
     fn next(&mut self) -> Option<SourceItem> {
         loop {
-            if let Some(p) = self.problems.pop_front() {
+            if let Some(p) = self.packets.problems.pop_front() {
                 return Some(SourceItem::Problem(p));
             }
             if let Some(x) = self.decoder.pop() {
                 return Some(SourceItem::Exchange(Box::new(x)));
             }
             match self.stage {
-                Stage::Reading => self.fill(),
+                Stage::Reading => {
+                    let decoder = &mut self.decoder;
+                    let step = self.packets.read(&mut |ts, link, data, n| {
+                        decoder.packet(ts, link, data, n);
+                        decoder.ready() == 0
+                    });
+                    if step == Step::Ended {
+                        self.stage = Stage::Ended;
+                    }
+                }
                 Stage::Ended => {
                     self.decoder.finish();
                     self.stage = Stage::Done;
@@ -364,31 +79,9 @@ impl Iterator for PcapSource {
 
 impl Source for PcapSource {
     fn format(&self) -> Format {
-        self.format
+        self.packets.format()
     }
     fn health(&self) -> CaptureHealth {
         self.decoder.health()
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn ng_timestamps() {
-        let us = Interface {
-            link: 1,
-            resolution: 1_000_000,
-            offset: 0,
-        };
-        assert_eq!(ng_timestamp(1_500_000, us), Timestamp(1_500_000_000));
-        let bin = Interface {
-            link: 1,
-            resolution: 1 << 10,
-            offset: 10,
-        };
-        assert_eq!(ng_timestamp(512, bin), Timestamp(10_500_000_000));
-        assert!(ng_timestamp(u64::MAX, us).0 > 0);
     }
 }

@@ -1,0 +1,381 @@
+//! Bounded counters over events: per kind, and the top origins, routes, methods and request
+//! headers that fail. No map here grows with attacker-controlled text past its cap: what does
+//! not fit goes to an explicit `other` bucket, and the overflow is counted.
+
+use crate::cors::{CorsError, Kind, VerdictClass};
+use crate::event::{Event, VerdictEvent};
+use crate::model::CaptureHealth;
+use crate::pair::PairStats;
+use serde::Serialize;
+use std::collections::{BTreeMap, HashMap};
+
+/// Counts per key for at most `cap` distinct keys; later keys are counted in `other`.
+#[derive(Debug, Clone)]
+pub struct TopN {
+    cap: usize,
+    map: HashMap<String, u64>,
+    other: u64,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Ranked {
+    pub value: String,
+    pub count: u64,
+}
+
+impl TopN {
+    pub fn new(cap: usize) -> Self {
+        TopN {
+            cap,
+            map: HashMap::new(),
+            other: 0,
+        }
+    }
+
+    pub fn add(&mut self, key: &str, n: u64) {
+        if let Some(c) = self.map.get_mut(key) {
+            *c += n;
+        } else if self.map.len() < self.cap {
+            self.map.insert(key.to_string(), n);
+        } else {
+            self.other += n;
+        }
+    }
+
+    /// Counts that did not fit under the cap.
+    pub fn other(&self) -> u64 {
+        self.other
+    }
+
+    /// The `n` largest, ties broken by value so that output is deterministic; the rest,
+    /// together with the overflow, as one `other` row.
+    pub fn top(&self, n: usize) -> Vec<Ranked> {
+        let mut v: Vec<(&String, &u64)> = self.map.iter().collect();
+        v.sort_by(|a, b| b.1.cmp(a.1).then_with(|| a.0.cmp(b.0)));
+        let rest: u64 = v.iter().skip(n).map(|(_, c)| **c).sum::<u64>() + self.other;
+        let mut out: Vec<Ranked> = v
+            .into_iter()
+            .take(n)
+            .map(|(k, c)| Ranked {
+                value: k.clone(),
+                count: *c,
+            })
+            .collect();
+        if rest > 0 {
+            out.push(Ranked {
+                value: "other".into(),
+                count: rest,
+            });
+        }
+        out
+    }
+
+    pub fn merge(&mut self, o: &TopN) {
+        for (k, c) in &o.map {
+            self.add(k, *c);
+        }
+        self.other += o.other;
+    }
+}
+
+/// Turns a URL or path into a route template: ids, UUIDs, hashes and tokens become `{id}`,
+/// the query string is dropped, and long paths are cut, so routes stay few and carry no
+/// secrets.
+pub fn route(url: &str) -> String {
+    let path = match url.find("://") {
+        Some(i) => {
+            let rest = &url[i + 3..];
+            rest.find('/').map_or("/", |p| &rest[p..])
+        }
+        None => url,
+    };
+    let path = path.split(['?', '#']).next().unwrap_or("/");
+    let mut out = String::with_capacity(path.len().min(128));
+    for (i, seg) in path.split('/').skip(1).enumerate() {
+        if i >= 8 {
+            out.push_str("/…");
+            break;
+        }
+        out.push('/');
+        if is_identifier(seg) {
+            out.push_str("{id}");
+        } else if seg.len() > 48 {
+            out.push_str("{long}");
+        } else {
+            out.push_str(seg);
+        }
+    }
+    if out.is_empty() {
+        out.push('/');
+    }
+    out
+}
+
+fn is_identifier(seg: &str) -> bool {
+    if seg.is_empty() {
+        return false;
+    }
+    let b = seg.as_bytes();
+    let digits = b.iter().filter(|c| c.is_ascii_digit()).count();
+    if digits == b.len() {
+        return true;
+    }
+    let hexish = b.iter().all(|c| c.is_ascii_hexdigit() || *c == b'-');
+    if hexish && b.len() >= 8 && digits > 0 {
+        return true; // UUIDs, hashes, hex ids
+    }
+    if seg.contains('@') && seg.contains('.') {
+        return true; // e-mail addresses
+    }
+    // Opaque tokens: long, with digits, and either mixed-case (base64) or digit-heavy; a
+    // snake_case name with a number in it (`report_2024`) stays a name.
+    let upper = b.iter().any(u8::is_ascii_uppercase);
+    let lower = b.iter().any(u8::is_ascii_lowercase);
+    b.len() >= 16
+        && digits >= 2
+        && ((upper && lower) || digits * 4 >= b.len())
+        && b.iter()
+            .all(|c| c.is_ascii_alphanumeric() || matches!(c, b'_' | b'-' | b'=' | b'.'))
+}
+
+/// Per-kind statistics.
+#[derive(Debug, Clone)]
+pub struct KindStats {
+    pub kind: Kind,
+    pub count: u64,
+    pub cors_errors: BTreeMap<CorsError, u64>,
+    pub firefox_error: Option<&'static str>,
+    /// The first example's console message and evidence.
+    pub message: String,
+    pub evidence: Vec<(String, String)>,
+    pub failed_parameters: TopN,
+    pub origins: TopN,
+    pub routes: TopN,
+    pub methods: TopN,
+    pub examples: Vec<Example>,
+    pub inferred: u64,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Example {
+    pub source: String,
+    pub index: u64,
+    pub time: String,
+    pub method: String,
+    pub url: String,
+    pub status: Option<u16>,
+    pub origin: Option<String>,
+}
+
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
+pub struct Totals {
+    /// Every exchange read.
+    pub exchanges: u64,
+    /// Exchanges that are CORS requests (cross-origin, CORS mode).
+    pub cross_origin: u64,
+    pub simple: u64,
+    pub preflight: u64,
+    pub actual: u64,
+    /// Requests the browser refused (a failed preflight and its actual request count once).
+    pub blocked: u64,
+    pub warnings: u64,
+    pub findings: u64,
+    pub notes: u64,
+    /// Exchanges outside CORS, by reason.
+    pub not_cors_no_origin: u64,
+    pub not_cors_same_origin: u64,
+    pub not_cors_mode: u64,
+    pub not_cors_websocket: u64,
+    /// Failed requests whose failure is not a CORS failure (ORB, connection refused...).
+    pub not_cors_network_error: u64,
+}
+
+/// Limits that keep the aggregate bounded.
+#[derive(Debug, Clone, Copy)]
+pub struct Limits {
+    /// Distinct keys remembered per top list.
+    pub keys: usize,
+    /// Examples kept per kind.
+    pub examples: usize,
+}
+
+impl Default for Limits {
+    fn default() -> Self {
+        Limits {
+            keys: 1000,
+            examples: 3,
+        }
+    }
+}
+
+#[derive(Debug, Clone)]
+pub struct Aggregate {
+    pub limits: Limits,
+    pub totals: Totals,
+    pub kinds: BTreeMap<Kind, KindStats>,
+    /// Over blocked requests.
+    pub origins: TopN,
+    pub routes: TopN,
+    pub methods: TopN,
+    /// Request header names named by header failures.
+    pub request_headers: TopN,
+    pub pairing: PairStats,
+    pub health: CaptureHealth,
+}
+
+impl Aggregate {
+    pub fn new(limits: Limits) -> Self {
+        Aggregate {
+            limits,
+            totals: Totals::default(),
+            kinds: BTreeMap::new(),
+            origins: TopN::new(limits.keys),
+            routes: TopN::new(limits.keys),
+            methods: TopN::new(limits.keys),
+            request_headers: TopN::new(limits.keys),
+            pairing: PairStats::default(),
+            health: CaptureHealth::default(),
+        }
+    }
+
+    /// Counts one event. A failed preflight whose blocked actual request is also an event is
+    /// not `counted` as blocked, so that one refused request counts once.
+    pub fn add(&mut self, ev: &Event) {
+        let counted = ev.counted;
+        let origin = ev.origin.as_deref().unwrap_or("(none)");
+        let method = ev.method.as_str();
+        let route = ev.route.as_str();
+        for v in ev.all_verdicts() {
+            let class = v.kind.class();
+            match class {
+                VerdictClass::Blocked if !counted => continue,
+                VerdictClass::Blocked => {
+                    self.totals.blocked += 1;
+                    self.origins.add(origin, 1);
+                    self.routes.add(route, 1);
+                    self.methods.add(method, 1);
+                    if matches!(
+                        v.kind,
+                        Kind::HeaderNotAllowed
+                            | Kind::HeaderWildcardWithCredentials
+                            | Kind::AcahUnparseable
+                    ) && let Some(p) = &v.failed_parameter
+                    {
+                        self.request_headers.add(p, 1);
+                    }
+                }
+                VerdictClass::Warning => self.totals.warnings += 1,
+                VerdictClass::Finding => self.totals.findings += 1,
+                VerdictClass::Note => self.totals.notes += 1,
+            }
+            self.add_kind(ev, v, origin, route, method);
+        }
+    }
+
+    fn add_kind(&mut self, ev: &Event, v: &VerdictEvent, origin: &str, route: &str, method: &str) {
+        let limits = self.limits;
+        let ks = self.kinds.entry(v.kind).or_insert_with(|| KindStats {
+            kind: v.kind,
+            count: 0,
+            cors_errors: BTreeMap::new(),
+            firefox_error: v.firefox_error,
+            message: v.message.clone(),
+            evidence: v.evidence.clone(),
+            failed_parameters: TopN::new(limits.keys.min(100)),
+            origins: TopN::new(limits.keys.min(100)),
+            routes: TopN::new(limits.keys.min(100)),
+            methods: TopN::new(32),
+            examples: Vec::new(),
+            inferred: 0,
+        });
+        ks.count += 1;
+        if let Some(e) = v.cors_error {
+            *ks.cors_errors.entry(e).or_default() += 1;
+        }
+        if let Some(p) = &v.failed_parameter {
+            ks.failed_parameters.add(p, 1);
+        }
+        if v.inferred() {
+            ks.inferred += 1;
+        }
+        ks.origins.add(origin, 1);
+        ks.routes.add(route, 1);
+        ks.methods.add(method, 1);
+        if ks.examples.len() < limits.examples {
+            ks.examples.push(Example {
+                source: ev.source.clone(),
+                index: ev.index,
+                time: ev.time.clone(),
+                method: ev.method.clone(),
+                url: ev.url.clone(),
+                status: ev.status,
+                origin: ev.origin.clone(),
+            });
+        }
+    }
+
+    /// Kinds sorted for reports: class (blocked first), then count, then id.
+    pub fn ranked_kinds(&self) -> Vec<&KindStats> {
+        let mut v: Vec<&KindStats> = self.kinds.values().collect();
+        v.sort_by(|a, b| {
+            a.kind
+                .class()
+                .cmp(&b.kind.class())
+                .then(b.count.cmp(&a.count))
+                .then(a.kind.id().cmp(b.kind.id()))
+        });
+        v
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn routes_are_templated() {
+        assert_eq!(route("https://a.example/users/123?x=1"), "/users/{id}");
+        assert_eq!(
+            route("https://a.example/u/9f1c2d3e-aaaa-bbbb-cccc-123456789abc/posts"),
+            "/u/{id}/posts"
+        );
+        assert_eq!(route("https://a.example"), "/");
+        assert_eq!(route("/api/v1/items/42/tags"), "/api/v1/items/{id}/tags");
+        assert_eq!(
+            route("https://a.example/t/eyJhbGciOiJIUzI1NiJ9x12"),
+            "/t/{id}"
+        );
+        assert_eq!(
+            route("https://a.example/a/b/c/d/e/f/g/h/i/j"),
+            "/a/b/c/d/e/f/g/h/…"
+        );
+        assert_eq!(route("https://a.example/api/v2/graphql"), "/api/v2/graphql");
+        assert_eq!(
+            route("https://a.example/s/acao_missing_200"),
+            "/s/acao_missing_200"
+        );
+        assert_eq!(route("https://a.example/k/a1b2c3d4e5f6g7h8i9"), "/k/{id}");
+    }
+
+    #[test]
+    fn top_n_is_bounded_with_other() {
+        let mut t = TopN::new(2);
+        t.add("a", 5);
+        t.add("b", 1);
+        t.add("c", 7);
+        t.add("a", 1);
+        let top = t.top(10);
+        assert_eq!(
+            top[0],
+            Ranked {
+                value: "a".into(),
+                count: 6
+            }
+        );
+        assert_eq!(top.last().map(|r| r.count), Some(7));
+        assert_eq!(t.other(), 7);
+        let top1 = t.top(1);
+        assert_eq!(top1.len(), 2);
+        assert_eq!(top1[1].count, 8);
+    }
+}

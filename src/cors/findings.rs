@@ -1,0 +1,297 @@
+//! Security findings (taxonomy §7): misconfigurations that a response reveals whether or not
+//! the browser let it through. Conservative on purpose: legitimate allowlists echo the
+//! `Origin` too, so equality alone is never a finding.
+
+use super::check::{ACAC, ACAO, ACAPN, server_space};
+use super::facts::{Origin, Space, is_loopback_host, list_elements, site, split_url, trim_ows};
+use super::{Confidence, Context, Kind, Verdict};
+use crate::model::{Exchange, Headers, Location, Response};
+use crate::redact;
+
+/// Shared hosting where anyone can publish under the named origin (apex) or a subdomain.
+const SHARED_APEX: &[&str] = &[
+    "codepen.io",
+    "cdpn.io",
+    "jsfiddle.net",
+    "fiddle.jshell.net",
+    "jsbin.com",
+    "null.jsbin.com",
+    "plnkr.co",
+    "run.plnkr.co",
+    "stackblitz.io",
+    "codesandbox.io",
+    "csb.app",
+    "replit.dev",
+    "repl.co",
+    "glitch.me",
+];
+const SHARED_SUFFIX: &[&str] = &[
+    "github.io",
+    "gitlab.io",
+    "herokuapp.com",
+    "netlify.app",
+    "vercel.app",
+    "pages.dev",
+    "workers.dev",
+    "web.app",
+    "firebaseapp.com",
+    "glitch.me",
+    "repl.co",
+    "replit.dev",
+    "csb.app",
+    "codesandbox.io",
+    "stackblitz.io",
+    "webcontainer.io",
+    "surge.sh",
+    "onrender.com",
+    "fly.dev",
+    "ngrok.io",
+    "ngrok-free.app",
+    "azurewebsites.net",
+    "appspot.com",
+    "now.sh",
+];
+
+fn shared_hosting(host: &str) -> Option<&'static str> {
+    let host = host.to_ascii_lowercase();
+    if let Some(a) = SHARED_APEX.iter().find(|a| host == **a) {
+        return Some(a);
+    }
+    SHARED_SUFFIX
+        .iter()
+        .find(|s| {
+            host.len() > s.len()
+                && host.ends_with(*s)
+                && host.as_bytes().get(host.len() - s.len() - 1) == Some(&b'.')
+        })
+        .copied()
+}
+
+fn finding(kind: Kind, message: String, evidence: Vec<(String, String)>) -> Verdict {
+    Verdict {
+        kind,
+        cors_error: None,
+        firefox_error: None,
+        failed_parameter: None,
+        message,
+        confidence: Confidence::Certain,
+        evidence,
+    }
+}
+
+fn push(ev: &mut Vec<(String, String)>, h: &Headers, name: &str) {
+    for v in h.get_all(name) {
+        ev.push((
+            name.to_owned(),
+            redact::header_value(name, trim_ows(v)).into_owned(),
+        ));
+    }
+}
+
+/// A label that looks machine-made (`a8f3k29x`): scanners and attackers use such subdomains,
+/// real deployments rarely do.
+fn random_label(label: &str) -> bool {
+    let b = label.as_bytes();
+    let digits = b.iter().filter(|c| c.is_ascii_digit()).count();
+    let letters = b.iter().filter(|c| c.is_ascii_alphabetic()).count();
+    b.len() >= 8 && digits + letters == b.len() && digits >= 2 && letters >= 2
+}
+
+/// Cacheable by some cache: not `no-store`, with a freshness lifetime or `public`.
+fn cacheable(h: &Headers) -> bool {
+    let mut fresh = false;
+    for e in list_elements(h, "cache-control") {
+        let e = String::from_utf8_lossy(e).to_ascii_lowercase();
+        if e == "no-store" {
+            return false;
+        }
+        if e == "public" {
+            fresh = true;
+        }
+        for p in ["max-age=", "s-maxage="] {
+            if let Some(n) = e.strip_prefix(p)
+                && n.trim_matches('"').parse::<u64>().is_ok_and(|n| n > 0)
+            {
+                fresh = true;
+            }
+        }
+    }
+    fresh
+}
+
+pub(super) fn security(
+    ex: &Exchange,
+    ctx: &Context<'_>,
+    o: &str,
+    resp: &Response,
+    out: &mut Vec<Verdict>,
+) {
+    let rh = &resp.headers;
+    let Some(acao) = rh.get(ACAO).map(|v| String::from_utf8_lossy(trim_ows(v))) else {
+        return;
+    };
+    let acao = acao.as_ref();
+    let acac_true = rh
+        .get(ACAC)
+        .is_some_and(|v| trim_ows(v).eq_ignore_ascii_case(b"true"));
+    let mut ev = Vec::with_capacity(3);
+    push(&mut ev, &ex.request.headers, "Origin");
+    push(&mut ev, rh, ACAO);
+    push(&mut ev, rh, ACAC);
+
+    let url = split_url(&ex.request.url);
+    let req_host = url.map(|u| u.host.to_ascii_lowercase()).unwrap_or_default();
+    let req_site = site(&req_host).to_owned();
+    let packets = matches!(ex.source.location, Location::Packets { .. });
+    let reflected = acao == o && o != "null";
+    let o_host = Origin::parse(o)
+        .and_then(|x| x.host().map(str::to_owned))
+        .unwrap_or_default();
+
+    if o == "null" && acao == "null" {
+        out.push(finding(
+            Kind::SecNullOriginTrusted,
+            "The server trusts the origin 'null' (Access-Control-Allow-Origin: null): any page can get that origin from a sandboxed iframe or a data: URL and read the response.".into(),
+            ev.clone(),
+        ));
+    }
+    if acao == "*" && acac_true {
+        out.push(finding(
+            Kind::SecWildcardPlusCredentialsConfig,
+            "The server sends Access-Control-Allow-Origin: * with Access-Control-Allow-Credentials: true: browsers refuse the pair, but it shows the intent to let any site read credentialed responses.".into(),
+            ev.clone(),
+        ));
+    }
+    // A packet capture's scheme is a guess (TLS may end before the capture point).
+    let https = !packets && url.is_some_and(|u| u.scheme.eq_ignore_ascii_case("https"));
+    if https
+        && acao
+            .get(..7)
+            .is_some_and(|p| p.eq_ignore_ascii_case("http://"))
+    {
+        let host = Origin::parse(acao).and_then(|x| x.host().map(str::to_owned));
+        if !host.as_deref().is_some_and(is_loopback_host) {
+            out.push(finding(
+                Kind::SecHttpOriginTrustedByHttps,
+                format!(
+                    "An https resource trusts the plain-http origin '{acao}': a network attacker can inject script into that origin and read this response."
+                ),
+                ev.clone(),
+            ));
+        }
+    }
+    if acao == "*" {
+        let internal = matches!(server_space(ex), Some(Space::Loopback | Space::Local));
+        let sets_cookie = rh.contains("set-cookie");
+        if internal || sets_cookie {
+            let mut ev = ev.clone();
+            if let Some(ip) = ex.hints.server_ip.or_else(|| ex.server.map(|s| s.ip())) {
+                ev.push(("server".into(), ip.to_string()));
+            }
+            push(&mut ev, rh, "Set-Cookie");
+            out.push(finding(
+                Kind::SecWildcardInternalOrSensitive,
+                if internal {
+                    "Access-Control-Allow-Origin: * on a server at a private or loopback address: any public page opened inside the network can read it.".into()
+                } else {
+                    "Access-Control-Allow-Origin: * on a response that sets a cookie: any site can read this response.".into()
+                },
+                ev,
+            ));
+        }
+    }
+    if reflected
+        && !ex.is_preflight()
+        && ctx.distinct_reflected_origins >= 2
+        && cacheable(rh)
+        && !list_elements(rh, "vary").any(|e| e.eq_ignore_ascii_case(b"origin") || e == b"*")
+    {
+        let mut ev = ev.clone();
+        push(&mut ev, rh, "Vary");
+        push(&mut ev, rh, "Cache-Control");
+        out.push(finding(
+            Kind::SecMissingVaryOrigin,
+            "Access-Control-Allow-Origin changes with the request Origin, the response is cacheable, and Vary lacks Origin: a cache can serve one origin's answer to another (cache poisoning, CORS failures).".into(),
+            ev,
+        ));
+    }
+    // An app and its API both on the same hosting are one owner's, not a third party.
+    if let Some(acao_host) = Origin::parse(acao).and_then(|x| x.host().map(str::to_owned))
+        && let Some(hosting) = shared_hosting(&acao_host)
+        && shared_hosting(&req_host) != Some(hosting)
+    {
+        out.push(finding(
+            Kind::SecThirdPartyOriginTrusted,
+            format!(
+                "The server trusts '{acao}', an origin on shared hosting ({hosting}) where others can publish code."
+            ),
+            ev.clone(),
+        ));
+    }
+    if reflected && !o_host.is_empty() && !req_site.is_empty() {
+        let same_site = o_host == req_site || o_host.ends_with(&format!(".{req_site}"));
+        let named_site = req_site.contains('.') && req_host.parse::<std::net::IpAddr>().is_err();
+        let odd_chars = o.contains('`') || o.contains("%60") || o_host.contains('_');
+        let mut specific = false;
+        if odd_chars || (named_site && !same_site && o_host.contains(req_site.as_str())) {
+            specific = true;
+            out.push(finding(
+                Kind::SecPrefixSuffixRegexMatch,
+                format!(
+                    "The server reflected the origin '{o}', which only imitates '{req_site}': its origin check matches a prefix, suffix or unescaped pattern."
+                ),
+                ev.clone(),
+            ));
+        } else if named_site && same_site && o_host != req_site {
+            let first = o_host.split('.').next().unwrap_or("");
+            if random_label(first) {
+                specific = true;
+                out.push(finding(
+                    Kind::SecAnySubdomainTrusted,
+                    format!(
+                        "The server reflected the random-looking subdomain origin '{o}': it trusts any subdomain of {req_site}, so one XSS or takeover on any of them reads this API."
+                    ),
+                    ev.clone(),
+                ));
+            }
+        }
+        if !specific
+            && !same_site
+            && ctx.distinct_reflected_origins >= 3
+            && !is_loopback_host(&o_host)
+        {
+            let (kind, what) = if acac_true {
+                (
+                    Kind::SecOriginReflectedWithCredentials,
+                    "with Access-Control-Allow-Credentials: true, so any site can read users' authenticated data",
+                )
+            } else {
+                (
+                    Kind::SecOriginReflectedNoCredentials,
+                    "without credentials, so any site can read what this endpoint serves to the user's network position",
+                )
+            };
+            out.push(finding(
+                kind,
+                format!(
+                    "The server reflects unrelated origins ('{o}' among {} distinct ones) {what}.",
+                    ctx.distinct_reflected_origins
+                ),
+                ev.clone(),
+            ));
+        }
+    }
+    if rh
+        .get(ACAPN)
+        .is_some_and(|v| trim_ows(v).eq_ignore_ascii_case(b"true"))
+        && (acao == "*" || (reflected && ctx.distinct_reflected_origins >= 3))
+    {
+        let mut ev = ev;
+        push(&mut ev, rh, ACAPN);
+        out.push(finding(
+            Kind::SecPnaOptInReflected,
+            "The device answers Access-Control-Allow-Private-Network: true to any origin: every public site may reach it.".into(),
+            ev,
+        ));
+    }
+}

@@ -1,0 +1,446 @@
+//! Prometheus metrics. Names are the contract the dashboards and alert rules use (design.md):
+//! extend, never rename. Label values are bounded: `kind`, `type`, `outcome`, `where` are
+//! closed sets; `origin` and `route` admit the first N values (or an allowlist) and fold the
+//! rest into `other`, counting each fold in `corswatch_label_overflow_total{label}`.
+
+use crate::cors::{ExchangeType, Kind, VerdictClass};
+use crate::event::Event;
+use crate::model::CaptureHealth;
+use prometheus_client::encoding::{EncodeLabelSet, EncodeLabelValue, LabelValueEncoder};
+use prometheus_client::metrics::counter::Counter;
+use prometheus_client::metrics::family::Family;
+use prometheus_client::metrics::gauge::Gauge;
+use prometheus_client::registry::Registry;
+use std::collections::HashSet;
+use std::fmt::Write;
+use std::sync::Mutex;
+
+impl EncodeLabelValue for Kind {
+    fn encode(&self, e: &mut LabelValueEncoder<'_>) -> std::fmt::Result {
+        e.write_str(self.id())
+    }
+}
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct TypeLabels {
+    r#type: &'static str,
+}
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct BlockedLabels {
+    kind: Kind,
+    origin: String,
+    route: String,
+}
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct KindLabels {
+    kind: Kind,
+}
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct FindingLabels {
+    kind: Kind,
+    origin: String,
+}
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct OutcomeLabels {
+    outcome: &'static str,
+}
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct WhereLabels {
+    r#where: &'static str,
+}
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct LabelLabels {
+    label: &'static str,
+}
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct VersionLabels {
+    version: &'static str,
+}
+
+/// Admits the first `cap` values of a label (plus an allowlist); the rest become `other`.
+#[derive(Debug)]
+struct Bounded {
+    cap: usize,
+    allow: Option<HashSet<String>>,
+    seen: Mutex<HashSet<String>>,
+}
+
+impl Bounded {
+    fn fold(&self, value: &str, overflow: &Counter) -> String {
+        if let Some(allow) = &self.allow {
+            if allow.contains(value) {
+                return value.to_string();
+            }
+            overflow.inc();
+            return "other".to_string();
+        }
+        let mut seen = match self.seen.lock() {
+            Ok(s) => s,
+            Err(p) => p.into_inner(),
+        };
+        if seen.contains(value) {
+            return value.to_string();
+        }
+        if seen.len() < self.cap {
+            seen.insert(value.to_string());
+            return value.to_string();
+        }
+        overflow.inc();
+        "other".to_string()
+    }
+}
+
+/// Label bounds, from the command line.
+#[derive(Debug, Clone)]
+pub struct MetricsConfig {
+    pub top_origins: usize,
+    pub top_routes: usize,
+    /// When set, only these origins keep their own series.
+    pub origins: Option<Vec<String>>,
+}
+
+impl Default for MetricsConfig {
+    fn default() -> Self {
+        MetricsConfig {
+            top_origins: 50,
+            top_routes: 100,
+            origins: None,
+        }
+    }
+}
+
+#[derive(Debug)]
+pub struct Metrics {
+    registry: Registry,
+    requests: Family<TypeLabels, Counter>,
+    blocked: Family<BlockedLabels, Counter>,
+    warnings: Family<KindLabels, Counter>,
+    findings: Family<FindingLabels, Counter>,
+    notes: Family<KindLabels, Counter>,
+    preflights: Family<OutcomeLabels, Counter>,
+    exchanges: Counter,
+    packets: Counter,
+    bytes: Counter,
+    dropped: Family<WhereLabels, Counter>,
+    gaps: Counter,
+    flows: Gauge,
+    parse_errors: Counter,
+    evicted: Counter,
+    unanswered: Counter,
+    overflow: Family<LabelLabels, Counter>,
+    origins: Bounded,
+    routes: Bounded,
+    /// Last totals seen, to turn cumulative source counters into increments.
+    last_health: Mutex<CaptureHealth>,
+    last_drops: Mutex<[u64; 3]>,
+}
+
+impl Metrics {
+    pub fn new(cfg: &MetricsConfig) -> Self {
+        let mut registry = Registry::with_prefix("corswatch");
+        let m = Metrics {
+            requests: Family::default(),
+            blocked: Family::default(),
+            warnings: Family::default(),
+            findings: Family::default(),
+            notes: Family::default(),
+            preflights: Family::default(),
+            exchanges: Counter::default(),
+            packets: Counter::default(),
+            bytes: Counter::default(),
+            dropped: Family::default(),
+            gaps: Counter::default(),
+            flows: Gauge::default(),
+            parse_errors: Counter::default(),
+            evicted: Counter::default(),
+            unanswered: Counter::default(),
+            overflow: Family::default(),
+            origins: Bounded {
+                cap: cfg.top_origins,
+                allow: cfg.origins.as_ref().map(|o| o.iter().cloned().collect()),
+                seen: Mutex::new(HashSet::new()),
+            },
+            routes: Bounded {
+                cap: cfg.top_routes,
+                allow: None,
+                seen: Mutex::new(HashSet::new()),
+            },
+            last_health: Mutex::new(CaptureHealth::default()),
+            last_drops: Mutex::new([0; 3]),
+            registry: Registry::default(),
+        };
+        let r = &mut registry;
+        r.register(
+            "requests",
+            "Cross-origin requests seen, by type (simple, preflight, actual)",
+            m.requests.clone(),
+        );
+        r.register(
+            "blocked",
+            "Requests a browser would block, by kind, origin and route",
+            m.blocked.clone(),
+        );
+        r.register(
+            "warnings",
+            "Requests that pass today but misbehave or will break, by kind",
+            m.warnings.clone(),
+        );
+        r.register(
+            "findings",
+            "CORS security findings, by kind and origin",
+            m.findings.clone(),
+        );
+        r.register(
+            "notes",
+            "Explanations and lookalikes (not failures), by kind",
+            m.notes.clone(),
+        );
+        r.register(
+            "preflights",
+            "Preflight pairing outcomes",
+            m.preflights.clone(),
+        );
+        r.register(
+            "exchanges",
+            "HTTP exchanges analysed (CORS or not)",
+            m.exchanges.clone(),
+        );
+        r.register("packets", "Packets read", m.packets.clone());
+        r.register("capture_bytes", "Bytes of packets read", m.bytes.clone());
+        r.register(
+            "packets_dropped",
+            "Packets dropped, by where: kernel, interface (libpcap stats) or queue (corswatch)",
+            m.dropped.clone(),
+        );
+        r.register(
+            "tcp_gaps",
+            "Holes in TCP streams skipped (segments never captured)",
+            m.gaps.clone(),
+        );
+        r.register("tcp_flows", "TCP flows open", m.flows.clone());
+        r.register(
+            "http_parse_errors",
+            "HTTP/1.x messages that did not parse",
+            m.parse_errors.clone(),
+        );
+        r.register(
+            "flows_evicted",
+            "TCP flows dropped by the memory caps",
+            m.evicted.clone(),
+        );
+        r.register(
+            "unanswered_requests",
+            "Requests whose response was never seen",
+            m.unanswered.clone(),
+        );
+        r.register(
+            "label_overflow",
+            "Label values folded into `other` to bound cardinality, by label",
+            m.overflow.clone(),
+        );
+        let build: Family<VersionLabels, Gauge> = Family::default();
+        build
+            .get_or_create(&VersionLabels {
+                version: env!("CARGO_PKG_VERSION"),
+            })
+            .set(1);
+        r.register("build_info", "corswatch version", build);
+        // Closed label sets start at zero, so that rate() and ratios have series from the
+        // first scrape.
+        for t in ["simple", "preflight", "actual"] {
+            let _ = m.requests.get_or_create(&TypeLabels { r#type: t });
+        }
+        for outcome in [
+            "failed",
+            "followed",
+            "no_actual",
+            "actual_without_preflight",
+        ] {
+            let _ = m.preflights.get_or_create(&OutcomeLabels { outcome });
+        }
+        for w in ["kernel", "interface", "queue"] {
+            let _ = m.dropped.get_or_create(&WhereLabels { r#where: w });
+        }
+        for label in ["origin", "route"] {
+            let _ = m.overflow.get_or_create(&LabelLabels { label });
+        }
+        Metrics { registry, ..m }
+    }
+
+    /// Counts one event.
+    pub fn event(&self, ev: &Event) {
+        let counted = ev.counted;
+        let t = match ev.exchange_type {
+            ExchangeType::Simple => "simple",
+            ExchangeType::Preflight => "preflight",
+            ExchangeType::Actual => "actual",
+        };
+        self.requests.get_or_create(&TypeLabels { r#type: t }).inc();
+        let origin = || {
+            self.origins.fold(
+                ev.origin.as_deref().unwrap_or("(none)"),
+                &self
+                    .overflow
+                    .get_or_create(&LabelLabels { label: "origin" }),
+            )
+        };
+        for v in ev.all_verdicts() {
+            match v.class {
+                VerdictClass::Blocked if counted => {
+                    let route = self.routes.fold(
+                        &ev.route,
+                        &self.overflow.get_or_create(&LabelLabels { label: "route" }),
+                    );
+                    self.blocked
+                        .get_or_create(&BlockedLabels {
+                            kind: v.kind,
+                            origin: origin(),
+                            route,
+                        })
+                        .inc();
+                }
+                VerdictClass::Blocked => {}
+                VerdictClass::Warning => {
+                    self.warnings
+                        .get_or_create(&KindLabels { kind: v.kind })
+                        .inc();
+                }
+                VerdictClass::Finding => {
+                    self.findings
+                        .get_or_create(&FindingLabels {
+                            kind: v.kind,
+                            origin: origin(),
+                        })
+                        .inc();
+                }
+                VerdictClass::Note => {
+                    self.notes.get_or_create(&KindLabels { kind: v.kind }).inc();
+                }
+            }
+        }
+        let outcome = match (ev.exchange_type.clone(), ev.pairing) {
+            (ExchangeType::Preflight, _) if ev.blocked => Some("failed"),
+            (ExchangeType::Preflight, "preflight_then_actual") => Some("followed"),
+            (ExchangeType::Preflight, _) => Some("no_actual"),
+            (_, "actual_without_preflight") => Some("actual_without_preflight"),
+            _ => None,
+        };
+        if let Some(outcome) = outcome {
+            self.preflights
+                .get_or_create(&OutcomeLabels { outcome })
+                .inc();
+        }
+    }
+
+    pub fn exchange(&self) {
+        self.exchanges.inc();
+    }
+
+    /// Brings the capture-health counters up to the source's cumulative totals.
+    pub fn health(&self, h: &CaptureHealth, open_flows: usize) {
+        let mut last = match self.last_health.lock() {
+            Ok(l) => l,
+            Err(p) => p.into_inner(),
+        };
+        let d = |now: u64, before: u64| now.saturating_sub(before);
+        self.packets.inc_by(d(h.packets, last.packets));
+        self.bytes.inc_by(d(h.bytes, last.bytes));
+        self.gaps.inc_by(d(h.gaps, last.gaps));
+        self.parse_errors
+            .inc_by(d(h.http_parse_errors, last.http_parse_errors));
+        self.evicted.inc_by(d(h.flows_evicted, last.flows_evicted));
+        self.unanswered
+            .inc_by(d(h.unanswered_requests, last.unanswered_requests));
+        *last = *h;
+        self.flows
+            .set(i64::try_from(open_flows).unwrap_or(i64::MAX));
+    }
+
+    /// Drop counters, cumulative: kernel and interface from libpcap, queue from corswatch.
+    pub fn drops(&self, kernel: u64, interface: u64, queue: u64) {
+        let mut last = match self.last_drops.lock() {
+            Ok(l) => l,
+            Err(p) => p.into_inner(),
+        };
+        for (i, (w, now)) in [
+            ("kernel", kernel),
+            ("interface", interface),
+            ("queue", queue),
+        ]
+        .into_iter()
+        .enumerate()
+        {
+            let c = self.dropped.get_or_create(&WhereLabels { r#where: w });
+            c.inc_by(now.saturating_sub(last[i]));
+            last[i] = last[i].max(now);
+        }
+    }
+
+    /// Prometheus text format 0.0.4.
+    pub fn render_prometheus(&self) -> String {
+        let mut s = String::new();
+        let _ = prometheus_client::encoding::prometheus_text::encode(&mut s, &self.registry);
+        s
+    }
+
+    /// OpenMetrics 1.0 text.
+    pub fn render_openmetrics(&self) -> String {
+        let mut s = String::new();
+        let _ = prometheus_client::encoding::text::encode(&mut s, &self.registry);
+        s
+    }
+}
+
+pub const PROMETHEUS_CONTENT_TYPE: &str =
+    prometheus_client::encoding::prometheus_text::CONTENT_TYPE;
+pub const OPENMETRICS_CONTENT_TYPE: &str =
+    "application/openmetrics-text; version=1.0.0; charset=utf-8";
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn names_follow_the_contract() {
+        let m = Metrics::new(&MetricsConfig::default());
+        let text = m.render_prometheus();
+        for name in [
+            "corswatch_requests_total",
+            "corswatch_preflights_total",
+            "corswatch_packets_total",
+            "corswatch_packets_dropped_total",
+            "corswatch_tcp_gaps_total",
+            "corswatch_tcp_flows",
+            "corswatch_http_parse_errors_total",
+            "corswatch_flows_evicted_total",
+            "corswatch_label_overflow_total",
+            "corswatch_build_info",
+        ] {
+            assert!(
+                text.contains(&format!("# TYPE {name} ")),
+                "{name} missing in\n{text}"
+            );
+        }
+    }
+
+    #[test]
+    fn origins_are_bounded() {
+        let m = Metrics::new(&MetricsConfig {
+            top_origins: 2,
+            ..MetricsConfig::default()
+        });
+        let c = Counter::default();
+        assert_eq!(m.origins.fold("a", &c), "a");
+        assert_eq!(m.origins.fold("b", &c), "b");
+        assert_eq!(m.origins.fold("c", &c), "other");
+        assert_eq!(m.origins.fold("a", &c), "a");
+        assert_eq!(c.get(), 1);
+    }
+}

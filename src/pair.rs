@@ -1,0 +1,476 @@
+//! Preflight <-> actual request pairing, per client + origin + URL + method, across
+//! connections, within a time window. Sans-IO: fed exchanges in time order, it hands back
+//! units whose pairing is settled, and holds at most `max_pending` exchanges.
+
+use crate::cors;
+use crate::model::{Exchange, Location, Pairing, Timestamp};
+use serde::Serialize;
+use std::collections::{HashMap, VecDeque};
+use std::net::IpAddr;
+
+/// Exchanges whose pairing is settled.
+#[derive(Debug)]
+pub enum Unit {
+    Single {
+        exchange: Box<Exchange>,
+        pairing: Pairing,
+    },
+    /// A preflight and the actual request it guarded. `actual_sent` is false when a
+    /// client-side recording lists the actual request but the browser never sent it (a failed
+    /// entry with no response, after a failed preflight).
+    Pair {
+        preflight: Box<Exchange>,
+        actual: Box<Exchange>,
+        actual_sent: bool,
+    },
+}
+
+/// Pairing outcomes, as the design names them.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
+pub struct PairStats {
+    pub preflights: u64,
+    /// Preflight answered and the actual request followed.
+    pub preflight_then_actual: u64,
+    /// Preflight with no actual request within the window (the browser stopped it, or the
+    /// capture missed it).
+    pub preflight_without_actual: u64,
+    /// Actual request that needed a preflight with none visible (cached, or outside the capture).
+    pub actual_without_preflight: u64,
+    /// Held exchanges pushed out by the `max_pending` cap.
+    pub evicted: u64,
+}
+
+#[derive(Debug, Clone, Copy)]
+pub struct PairConfig {
+    /// How long after a preflight its actual request may start.
+    pub window_ns: i64,
+    /// Client-side recordings (HAR) may list the actual request just before its preflight:
+    /// such an actual request is held this long for its preflight.
+    pub hold_ns: i64,
+    pub max_pending: usize,
+}
+
+impl Default for PairConfig {
+    fn default() -> Self {
+        PairConfig {
+            window_ns: 10_000_000_000,
+            hold_ns: 2_000_000_000,
+            max_pending: 50_000,
+        }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+struct Key {
+    client: Option<IpAddr>,
+    url: String,
+    method: String,
+}
+
+/// The origin part of the match, kept beside the key: a recording's failed entry may lack
+/// `Origin` (provisional headers), and after a tainting redirect its preflight says `null`.
+#[derive(Debug, Clone)]
+struct Side {
+    origin: String,
+    /// Inferred from the page, not seen on the wire: matches any origin.
+    recorded: bool,
+}
+
+impl Side {
+    fn matches(&self, other: &Side) -> bool {
+        self.recorded || other.recorded || self.origin == other.origin
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Role {
+    Preflight,
+    Actual,
+    /// Held only to keep a recording's order; never paired.
+    InLine,
+}
+
+#[derive(Debug)]
+struct Held {
+    seq: u64,
+    role: Role,
+    side: Side,
+    exchange: Box<Exchange>,
+}
+
+pub struct Pairer {
+    cfg: PairConfig,
+    held: HashMap<Key, VecDeque<Held>>,
+    /// (deadline, key, seq) in arrival order; entries already paired are skipped lazily.
+    expiry: VecDeque<(Timestamp, Key, u64)>,
+    count: usize,
+    seq: u64,
+    now: Timestamp,
+    stats: PairStats,
+}
+
+impl Pairer {
+    pub fn new(cfg: PairConfig) -> Self {
+        Pairer {
+            cfg,
+            held: HashMap::new(),
+            expiry: VecDeque::new(),
+            count: 0,
+            seq: 0,
+            now: Timestamp::default(),
+            stats: PairStats::default(),
+        }
+    }
+
+    pub fn stats(&self) -> PairStats {
+        self.stats
+    }
+
+    /// Feeds one exchange; settled units are appended to `out`.
+    pub fn push(&mut self, ex: Box<Exchange>, out: &mut Vec<Unit>) {
+        if ex.time > self.now {
+            self.now = ex.time;
+        }
+        self.expire(self.now, false, out);
+
+        let side = match ex.origin() {
+            Some(o) => Side {
+                origin: o.into_owned(),
+                recorded: false,
+            },
+            None => match crate::context::recorded_origin(&ex) {
+                Some(origin) => Side {
+                    origin,
+                    recorded: true,
+                },
+                None if matches!(ex.source.location, Location::HarEntry(_)) => {
+                    // Not pairable, but held in line so that a recording's entries come out
+                    // in their order (a redirect's next hop after the redirect).
+                    let key = Key {
+                        client: ex.client.map(|c| c.ip()),
+                        url: String::new(),
+                        method: String::new(),
+                    };
+                    let deadline = Timestamp(ex.time.0.saturating_add(self.cfg.hold_ns));
+                    let side = Side {
+                        origin: String::new(),
+                        recorded: false,
+                    };
+                    return self.hold_as(key, side, deadline, Role::InLine, ex, out);
+                }
+                None => return out.push(single(ex, Pairing::Unpaired)),
+            },
+        };
+        let url = strip_fragment(&ex.request.url).to_string();
+        let client = ex.client.map(|c| c.ip());
+
+        if ex.is_preflight() {
+            self.stats.preflights += 1;
+            let method = ex
+                .request
+                .headers
+                .get_str("access-control-request-method")
+                .map(|m| m.trim().to_string())
+                .unwrap_or_default();
+            let key = Key {
+                client,
+                url,
+                method,
+            };
+            if let Some(actual) = self.take(&key, false, &side) {
+                return out.push(self.pair(ex, actual));
+            }
+            let deadline = Timestamp(ex.time.0.saturating_add(self.cfg.window_ns));
+            return self.hold(key, side, deadline, true, ex, out);
+        }
+
+        let key = Key {
+            client,
+            url,
+            method: ex.request.method.clone(),
+        };
+        if let Some(preflight) = self.take(&key, true, &side) {
+            return out.push(self.pair(preflight, ex));
+        }
+        // A recording may list a request before its preflight, and a request that looks
+        // simple may still have had one (XHR upload listeners force it): hold them briefly.
+        if matches!(ex.source.location, Location::HarEntry(_)) {
+            let deadline = Timestamp(ex.time.0.saturating_add(self.cfg.hold_ns));
+            return self.hold(key, side, deadline, false, ex, out);
+        }
+        if !needs_preflight(&ex) {
+            return out.push(single(ex, Pairing::Unpaired));
+        }
+        self.stats.actual_without_preflight += 1;
+        out.push(single(ex, Pairing::ActualWithoutPreflight));
+    }
+
+    fn pair(&mut self, preflight: Box<Exchange>, actual: Box<Exchange>) -> Unit {
+        let actual_sent = !(actual.failure.is_some() && actual.response.is_none());
+        if actual_sent {
+            self.stats.preflight_then_actual += 1;
+        } else {
+            self.stats.preflight_without_actual += 1;
+        }
+        Unit::Pair {
+            preflight,
+            actual,
+            actual_sent,
+        }
+    }
+
+    /// Moves the clock forward without an exchange (a quiet live link), settling what expired.
+    pub fn advance(&mut self, now: Timestamp, out: &mut Vec<Unit>) {
+        if now > self.now {
+            self.now = now;
+        }
+        self.expire(self.now, false, out);
+    }
+
+    /// End of input: everything held is settled. Preflights whose window had not closed yet
+    /// are marked `capture_open`.
+    pub fn finish(&mut self, out: &mut Vec<Unit>) {
+        self.expire(Timestamp(i64::MAX), true, out);
+    }
+
+    fn hold(
+        &mut self,
+        key: Key,
+        side: Side,
+        deadline: Timestamp,
+        preflight: bool,
+        ex: Box<Exchange>,
+        out: &mut Vec<Unit>,
+    ) {
+        let role = if preflight {
+            Role::Preflight
+        } else {
+            Role::Actual
+        };
+        self.hold_as(key, side, deadline, role, ex, out);
+    }
+
+    fn hold_as(
+        &mut self,
+        key: Key,
+        side: Side,
+        deadline: Timestamp,
+        role: Role,
+        ex: Box<Exchange>,
+        out: &mut Vec<Unit>,
+    ) {
+        if self.count >= self.cfg.max_pending {
+            self.stats.evicted += 1;
+            self.expire_one(false, out);
+        }
+        self.seq += 1;
+        let seq = self.seq;
+        self.expiry.push_back((deadline, key.clone(), seq));
+        self.held.entry(key).or_default().push_back(Held {
+            seq,
+            role,
+            side,
+            exchange: ex,
+        });
+        self.count += 1;
+    }
+
+    /// Takes the oldest held exchange of the given kind under `key` whose origin matches.
+    fn take(&mut self, key: &Key, preflight: bool, side: &Side) -> Option<Box<Exchange>> {
+        let q = self.held.get_mut(key)?;
+        let want = if preflight {
+            Role::Preflight
+        } else {
+            Role::Actual
+        };
+        let i = q
+            .iter()
+            .position(|h| h.role == want && h.side.matches(side))?;
+        let h = q.remove(i)?;
+        if q.is_empty() {
+            self.held.remove(key);
+        }
+        self.count -= 1;
+        Some(h.exchange)
+    }
+
+    fn expire(&mut self, now: Timestamp, at_end: bool, out: &mut Vec<Unit>) {
+        while let Some((deadline, _, _)) = self.expiry.front() {
+            if *deadline > now && !at_end {
+                break;
+            }
+            let open = at_end && *deadline > self.now;
+            self.expire_one(open, out);
+        }
+    }
+
+    /// Settles the oldest held exchange (skipping entries already paired).
+    fn expire_one(&mut self, capture_open: bool, out: &mut Vec<Unit>) {
+        while let Some((_, key, seq)) = self.expiry.pop_front() {
+            let Some(q) = self.held.get_mut(&key) else {
+                continue;
+            };
+            let Some(i) = q.iter().position(|h| h.seq == seq) else {
+                continue;
+            };
+            let Some(h) = q.remove(i) else { continue };
+            if q.is_empty() {
+                self.held.remove(&key);
+            }
+            self.count -= 1;
+            let pairing = if h.role == Role::Preflight {
+                self.stats.preflight_without_actual += 1;
+                Pairing::PreflightAlone { capture_open }
+            } else if h.role == Role::Actual && needs_preflight(&h.exchange) {
+                self.stats.actual_without_preflight += 1;
+                Pairing::ActualWithoutPreflight
+            } else {
+                Pairing::Unpaired
+            };
+            out.push(single(h.exchange, pairing));
+            return;
+        }
+    }
+}
+
+fn single(exchange: Box<Exchange>, pairing: Pairing) -> Unit {
+    Unit::Single { exchange, pairing }
+}
+
+fn needs_preflight(ex: &Exchange) -> bool {
+    cors::request_facts(ex).needs_preflight
+}
+
+fn strip_fragment(url: &str) -> &str {
+    url.split('#').next().unwrap_or(url)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::model::{Headers, Request, SourceRef};
+    use std::sync::Arc;
+
+    fn ex(i: u64, t: i64, method: &str, headers: &[(&str, &str)]) -> Box<Exchange> {
+        Box::new(Exchange {
+            source: SourceRef {
+                input: Arc::from("t"),
+                location: Location::Packets {
+                    request: i,
+                    response: None,
+                },
+            },
+            time: Timestamp::from_secs(t),
+            client: None,
+            server: None,
+            connection: None,
+            request: Request {
+                method: method.into(),
+                url: "https://api.example/x".into(),
+                http_version: "HTTP/1.1".into(),
+                headers: headers.iter().copied().collect::<Headers>(),
+            },
+            response: None,
+            failure: None,
+            hints: Default::default(),
+        })
+    }
+
+    const O: (&str, &str) = ("Origin", "https://app.example");
+
+    #[test]
+    fn preflight_then_actual_pairs() {
+        let mut p = Pairer::new(PairConfig::default());
+        let mut out = Vec::new();
+        p.push(
+            ex(
+                1,
+                0,
+                "OPTIONS",
+                &[O, ("Access-Control-Request-Method", "PUT")],
+            ),
+            &mut out,
+        );
+        assert!(out.is_empty());
+        p.push(ex(2, 1, "PUT", &[O]), &mut out);
+        assert!(matches!(out.as_slice(), [Unit::Pair { .. }]));
+        assert_eq!(p.stats().preflight_then_actual, 1);
+    }
+
+    #[test]
+    fn lone_preflight_expires_and_method_must_match() {
+        let mut p = Pairer::new(PairConfig::default());
+        let mut out = Vec::new();
+        p.push(
+            ex(
+                1,
+                0,
+                "OPTIONS",
+                &[O, ("Access-Control-Request-Method", "PUT")],
+            ),
+            &mut out,
+        );
+        p.push(ex(2, 1, "DELETE", &[O]), &mut out);
+        p.push(ex(3, 60, "GET", &[]), &mut out);
+        let alone = out.iter().any(|u| {
+            matches!(
+                u,
+                Unit::Single {
+                    pairing: Pairing::PreflightAlone {
+                        capture_open: false
+                    },
+                    ..
+                }
+            )
+        });
+        assert!(alone, "{out:?}");
+        assert_eq!(p.stats().preflight_without_actual, 1);
+    }
+
+    #[test]
+    fn preflight_still_open_at_end_of_capture() {
+        let mut p = Pairer::new(PairConfig::default());
+        let mut out = Vec::new();
+        p.push(
+            ex(
+                1,
+                0,
+                "OPTIONS",
+                &[O, ("Access-Control-Request-Method", "PUT")],
+            ),
+            &mut out,
+        );
+        p.finish(&mut out);
+        assert!(matches!(
+            out.as_slice(),
+            [Unit::Single {
+                pairing: Pairing::PreflightAlone { capture_open: true },
+                ..
+            }]
+        ));
+    }
+
+    #[test]
+    fn cap_evicts_oldest() {
+        let mut p = Pairer::new(PairConfig {
+            max_pending: 2,
+            ..PairConfig::default()
+        });
+        let mut out = Vec::new();
+        for i in 0..5 {
+            p.push(
+                ex(
+                    i,
+                    0,
+                    "OPTIONS",
+                    &[O, ("Access-Control-Request-Method", "PUT")],
+                ),
+                &mut out,
+            );
+        }
+        assert_eq!(out.len(), 3);
+        assert_eq!(p.stats().evicted, 3);
+        p.finish(&mut out);
+        assert_eq!(out.len(), 5);
+    }
+}

@@ -1,0 +1,95 @@
+//! The read-only HTTP endpoints of `watch`: `/metrics`, `/report`, `/healthz`. Nothing can be
+//! changed through them.
+
+use crate::metrics::{Metrics, OPENMETRICS_CONTENT_TYPE, PROMETHEUS_CONTENT_TYPE};
+use axum::Router;
+use axum::extract::State;
+use axum::http::{HeaderMap, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use axum::routing::get;
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
+
+/// State shared between the processing thread and the endpoints.
+pub struct Shared {
+    pub metrics: Metrics,
+    /// The JSON report so far, re-rendered by the processing thread.
+    pub report: Mutex<Arc<String>>,
+    /// False once the capture failed or stopped on an error.
+    pub capturing: AtomicBool,
+    /// Packets or exchanges seen so far (for /healthz).
+    pub seen: AtomicU64,
+}
+
+impl Shared {
+    pub fn new(metrics: Metrics) -> Self {
+        Shared {
+            metrics,
+            report: Mutex::new(Arc::new(String::from("{}\n"))),
+            capturing: AtomicBool::new(true),
+            seen: AtomicU64::new(0),
+        }
+    }
+
+    pub fn set_report(&self, json: String) {
+        let mut r = match self.report.lock() {
+            Ok(r) => r,
+            Err(p) => p.into_inner(),
+        };
+        *r = Arc::new(json);
+    }
+
+    pub fn report(&self) -> Arc<String> {
+        match self.report.lock() {
+            Ok(r) => r.clone(),
+            Err(p) => p.into_inner().clone(),
+        }
+    }
+}
+
+pub fn router(shared: Arc<Shared>) -> Router {
+    Router::new()
+        .route("/metrics", get(metrics))
+        .route("/report", get(report))
+        .route("/healthz", get(healthz))
+        .route("/", get(index))
+        .with_state(shared)
+}
+
+async fn metrics(State(s): State<Arc<Shared>>, headers: HeaderMap) -> Response {
+    let wants_openmetrics = headers
+        .get(header::ACCEPT)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|a| a.contains("application/openmetrics-text"));
+    let (body, ct) = if wants_openmetrics {
+        (s.metrics.render_openmetrics(), OPENMETRICS_CONTENT_TYPE)
+    } else {
+        (s.metrics.render_prometheus(), PROMETHEUS_CONTENT_TYPE)
+    };
+    ([(header::CONTENT_TYPE, ct)], body).into_response()
+}
+
+async fn report(State(s): State<Arc<Shared>>) -> Response {
+    (
+        [(header::CONTENT_TYPE, "application/json")],
+        s.report().as_str().to_owned(),
+    )
+        .into_response()
+}
+
+async fn healthz(State(s): State<Arc<Shared>>) -> Response {
+    let seen = s.seen.load(Ordering::Relaxed);
+    if s.capturing.load(Ordering::Relaxed) {
+        (StatusCode::OK, format!("ok: capturing, {seen} seen\n")).into_response()
+    } else {
+        (
+            StatusCode::SERVICE_UNAVAILABLE,
+            format!("not capturing ({seen} seen)\n"),
+        )
+            .into_response()
+    }
+}
+
+async fn index() -> &'static str {
+    "corswatch: /metrics (Prometheus), /report (JSON report so far), /healthz\n"
+}

@@ -1,0 +1,401 @@
+//! Packets from pcap and pcapng files, read in pure Rust with pcap-parser's streaming readers.
+//! Shared by `analyze` (through [`super::pcap_file::PcapSource`]) and `watch --replay`, which
+//! feeds the packets through the live path with their timestamps.
+
+use super::{Format, InputError, Source};
+use crate::model::Timestamp;
+use crate::net::link_supported;
+use pcap_parser::pcapng::Block;
+use pcap_parser::traits::{PcapNGPacketBlock, PcapReaderIterator};
+use pcap_parser::{PcapBlockOwned, PcapError};
+use std::collections::VecDeque;
+use std::io::Read;
+use std::sync::Arc;
+
+const BUFFER: usize = 1 << 20;
+/// Largest block accepted; a corrupt length past it ends the file instead of a huge allocation.
+const MAX_BUFFER: usize = 16 << 20;
+
+/// pcap-parser's error without the borrow of the reader's buffer.
+enum ReadError {
+    Eof,
+    Incomplete,
+    TooSmall,
+    /// The input ended inside a block.
+    Cut,
+    Corrupt(String),
+}
+
+impl From<PcapError<&[u8]>> for ReadError {
+    fn from(e: PcapError<&[u8]>) -> Self {
+        match e {
+            PcapError::Eof => ReadError::Eof,
+            PcapError::Incomplete(_) => ReadError::Incomplete,
+            PcapError::BufferTooSmall => ReadError::TooSmall,
+            PcapError::UnexpectedEof => ReadError::Cut,
+            PcapError::NomError(_, k) | PcapError::OwnedNomError(_, k) => {
+                ReadError::Corrupt(format!("{k:?}"))
+            }
+            PcapError::HeaderNotRecognized => ReadError::Corrupt("unknown header".into()),
+            PcapError::ReadError => ReadError::Corrupt("read error".into()),
+        }
+    }
+}
+
+#[derive(Debug, Clone, Copy)]
+struct Interface {
+    link: u32,
+    /// Timestamp units per second.
+    resolution: u64,
+    /// Seconds added to every timestamp.
+    offset: i64,
+}
+
+/// pcap-parser recognises the file from its first `read`; a pipe may deliver only a few bytes
+/// at a time, so the first read keeps reading until the buffer holds a header's worth.
+struct FillFirst {
+    inner: Box<dyn Read + Send>,
+    first: bool,
+}
+
+impl Read for FillFirst {
+    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+        if !std::mem::take(&mut self.first) {
+            return self.inner.read(buf);
+        }
+        let want = buf.len().min(4096);
+        let mut got = 0;
+        while got < want {
+            match self.inner.read(buf.get_mut(got..).unwrap_or(&mut [])) {
+                Ok(0) => break,
+                Ok(n) => got += n,
+                Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
+                Err(e) => return Err(e),
+            }
+        }
+        Ok(got)
+    }
+}
+
+/// Reads the packets of one pcap or pcapng file.
+pub struct PacketReader {
+    input: Arc<str>,
+    format: Format,
+    reader: Option<Box<dyn PcapReaderIterator + Send>>,
+    /// Problems found so far, for the caller to drain.
+    pub problems: VecDeque<InputError>,
+    /// Link of a classic pcap file, or the interfaces of the current pcapng section.
+    interfaces: Vec<Interface>,
+    nanos: bool,
+    packets: u64,
+    last_ts: Timestamp,
+    reported_links: Vec<u32>,
+    capacity: usize,
+    /// Bytes of the input consumed so far.
+    consumed: u64,
+}
+
+/// Receives each packet: (timestamp, link type, bytes, packet number); returns false to pause.
+pub type OnPacket<'a> = dyn FnMut(Timestamp, u32, &[u8], u64) -> bool + 'a;
+
+/// Whether [`PacketReader::read`] stopped because the caller asked or because the file ended.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Step {
+    Paused,
+    Ended,
+}
+
+impl PacketReader {
+    pub fn new(input: Arc<str>, reader: Box<dyn Read + Send>) -> Self {
+        let mut problems = VecDeque::new();
+        let reader = FillFirst {
+            inner: reader,
+            first: true,
+        };
+        let (reader, format) = match pcap_parser::create_reader(BUFFER, reader) {
+            Ok(r) => {
+                let format = if r.data().starts_with(&[0x0a, 0x0d, 0x0d, 0x0a]) {
+                    Format::PcapNg
+                } else {
+                    Format::Pcap
+                };
+                (Some(r), format)
+            }
+            Err(e) => {
+                let message = match e {
+                    PcapError::Eof | PcapError::Incomplete(_) | PcapError::UnexpectedEof => {
+                        "the file ends inside its header".to_string()
+                    }
+                    PcapError::ReadError => "read error".to_string(),
+                    _ => "not a valid pcap or pcapng header".to_string(),
+                };
+                problems.push_back(InputError::Capture {
+                    input: input.clone(),
+                    message,
+                });
+                (None, Format::Pcap)
+            }
+        };
+        PacketReader {
+            input,
+            format,
+            reader,
+            problems,
+            interfaces: Vec::new(),
+            nanos: false,
+            packets: 0,
+            last_ts: Timestamp(0),
+            reported_links: Vec::new(),
+            capacity: BUFFER,
+            consumed: 0,
+        }
+    }
+
+    pub fn format(&self) -> Format {
+        self.format
+    }
+
+    /// Packets read so far.
+    pub fn packets(&self) -> u64 {
+        self.packets
+    }
+
+    /// Bytes of the input read and decoded so far (for a progress bar).
+    pub fn bytes_consumed(&self) -> u64 {
+        self.consumed
+    }
+
+    fn problem(&mut self, packet: u64, message: String) {
+        self.problems.push_back(InputError::Packet {
+            input: self.input.clone(),
+            packet,
+            message,
+        });
+    }
+
+    /// Calls `f(timestamp, link type, bytes, packet number)` for each packet until `f` returns
+    /// false, a problem is found, or the file ends.
+    pub fn read(&mut self, f: &mut OnPacket<'_>) -> Step {
+        let Some(mut reader) = self.reader.take() else {
+            return Step::Ended;
+        };
+        let ended = loop {
+            if !self.problems.is_empty() {
+                break false;
+            }
+            let err = match reader.next() {
+                Ok((used, block)) => {
+                    let go_on = self.block(block, f);
+                    // No shift per block (consume would move half the buffer each time it
+                    // passes the middle); refill shifts the few bytes left when it must.
+                    reader.consume_noshift(used);
+                    if go_on {
+                        continue;
+                    }
+                    break false;
+                }
+                Err(e) => ReadError::from(e),
+            };
+            let n = self.packets + 1;
+            match err {
+                ReadError::Eof => break true,
+                ReadError::Incomplete => {
+                    if reader.refill().is_err() {
+                        self.problem(n, "read error".into());
+                        break true;
+                    }
+                }
+                ReadError::TooSmall => {
+                    if self.capacity >= MAX_BUFFER {
+                        self.problem(
+                            n,
+                            format!(
+                                "block larger than {} MiB: corrupt length?",
+                                MAX_BUFFER >> 20
+                            ),
+                        );
+                        break true;
+                    }
+                    self.capacity = (self.capacity * 2).min(MAX_BUFFER);
+                    if !reader.grow(self.capacity) || reader.refill().is_err() {
+                        self.problem(n, "cannot grow the read buffer".into());
+                        break true;
+                    }
+                }
+                ReadError::Cut if reader.data().is_empty() => break true,
+                ReadError::Cut => {
+                    self.problem(n, "the file is cut short inside this packet".into());
+                    break true;
+                }
+                ReadError::Corrupt(what) => {
+                    self.problem(
+                        n,
+                        format!("corrupt block ({what}); the rest of the file is skipped"),
+                    );
+                    break true;
+                }
+            }
+        };
+        self.consumed = reader.consumed() as u64;
+        if ended {
+            Step::Ended
+        } else {
+            self.reader = Some(reader);
+            Step::Paused
+        }
+    }
+
+    /// Handles one block; returns what `f` said (true for blocks that are not packets).
+    fn block(&mut self, block: PcapBlockOwned<'_>, f: &mut OnPacket<'_>) -> bool {
+        match block {
+            PcapBlockOwned::LegacyHeader(h) => {
+                self.nanos = h.is_nanosecond_precision();
+                let link = h.network.0 as u32;
+                self.interfaces = vec![Interface {
+                    link,
+                    resolution: if self.nanos { 1_000_000_000 } else { 1_000_000 },
+                    offset: 0,
+                }];
+                self.check_link(link);
+                true
+            }
+            PcapBlockOwned::Legacy(b) => {
+                self.packets += 1;
+                let frac = if self.nanos {
+                    i64::from(b.ts_usec)
+                } else {
+                    i64::from(b.ts_usec) * 1000
+                };
+                // A fraction past one second (seen in the wild) is kept as written.
+                let ts = Timestamp(i64::from(b.ts_sec) * 1_000_000_000 + frac);
+                let link = self.interfaces.first().map_or(1, |i| i.link);
+                self.last_ts = ts;
+                f(ts, link, b.data, self.packets)
+            }
+            PcapBlockOwned::NG(Block::SectionHeader(_)) => {
+                self.interfaces.clear();
+                true
+            }
+            PcapBlockOwned::NG(Block::InterfaceDescription(idb)) => {
+                let link = idb.linktype.0 as u32;
+                self.interfaces.push(Interface {
+                    link,
+                    resolution: idb.ts_resolution().unwrap_or(1_000_000),
+                    offset: idb.if_tsoffset,
+                });
+                self.check_link(link);
+                true
+            }
+            PcapBlockOwned::NG(Block::EnhancedPacket(epb)) => {
+                self.packets += 1;
+                let Some(iface) = usize::try_from(epb.if_id)
+                    .ok()
+                    .and_then(|i| self.interfaces.get(i))
+                    .copied()
+                else {
+                    let n = self.packets;
+                    self.problem(
+                        n,
+                        format!("packet on interface {} which is not described", epb.if_id),
+                    );
+                    return true;
+                };
+                let raw = (u64::from(epb.ts_high) << 32) | u64::from(epb.ts_low);
+                let ts = ng_timestamp(raw, iface);
+                self.last_ts = ts;
+                f(ts, iface.link, epb.packet_data(), self.packets)
+            }
+            PcapBlockOwned::NG(Block::SimplePacket(spb)) => {
+                self.packets += 1;
+                // No timestamp in a simple packet block: it inherits the previous one.
+                let link = self.interfaces.first().map_or(1, |i| i.link);
+                f(self.last_ts, link, spb.packet_data(), self.packets)
+            }
+            PcapBlockOwned::NG(_) => true,
+        }
+    }
+
+    /// One problem per unsupported link type per file, not one per packet.
+    fn check_link(&mut self, link: u32) {
+        if !link_supported(link) && !self.reported_links.contains(&link) {
+            self.reported_links.push(link);
+            self.problems.push_back(InputError::Capture {
+                input: self.input.clone(),
+                message: format!(
+                    "link type {link} is not supported; its packets are skipped \
+                     (supported: Ethernet, Linux SLL/SLL2, BSD loopback, raw IP, NFLOG)"
+                ),
+            });
+        }
+    }
+}
+
+/// pcapng timestamp in `resolution` units per second, plus the interface's offset in seconds.
+fn ng_timestamp(raw: u64, iface: Interface) -> Timestamp {
+    let res = iface.resolution.max(1);
+    let secs = raw / res;
+    let frac = raw % res;
+    let nanos = (u128::from(frac) * 1_000_000_000 / u128::from(res)) as i64;
+    let secs = i64::try_from(secs)
+        .unwrap_or(i64::MAX)
+        .saturating_add(iface.offset);
+    Timestamp(secs.saturating_mul(1_000_000_000).saturating_add(nanos))
+}
+
+/// What a replay reads: packets, or (for HAR) exchanges.
+pub enum Opened {
+    Packets(PacketReader),
+    Other(Box<dyn Source + Send>),
+}
+
+/// Opens a file for replay, telling the format by its magic bytes.
+pub fn open(input: Arc<str>, reader: Box<dyn Read + Send>) -> Result<Opened, InputError> {
+    let mut r = std::io::BufReader::with_capacity(64 * 1024, reader);
+    let start = std::io::BufRead::fill_buf(&mut r)
+        .map(|b| b[..b.len().min(8)].to_vec())
+        .map_err(|e| InputError::Io {
+            input: input.clone(),
+            message: e.to_string(),
+        })?;
+    match Format::detect(&start) {
+        Some(Format::Pcap | Format::PcapNg) => {
+            Ok(Opened::Packets(PacketReader::new(input, Box::new(r))))
+        }
+        Some(Format::Gzip) => {
+            let dec = flate2::read::MultiGzDecoder::new(r);
+            let mut r = std::io::BufReader::new(dec);
+            let start = std::io::BufRead::fill_buf(&mut r)
+                .map(|b| b[..b.len().min(8)].to_vec())
+                .unwrap_or_default();
+            match Format::detect(&start) {
+                Some(Format::Pcap | Format::PcapNg) => {
+                    Ok(Opened::Packets(PacketReader::new(input, Box::new(r))))
+                }
+                _ => super::open(input, Box::new(r)).map(Opened::Other),
+            }
+        }
+        _ => super::open(input, Box::new(r)).map(Opened::Other),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn ng_timestamps() {
+        let us = Interface {
+            link: 1,
+            resolution: 1_000_000,
+            offset: 0,
+        };
+        assert_eq!(ng_timestamp(1_500_000, us), Timestamp(1_500_000_000));
+        let bin = Interface {
+            link: 1,
+            resolution: 1 << 10,
+            offset: 10,
+        };
+        assert_eq!(ng_timestamp(512, bin), Timestamp(10_500_000_000));
+        assert!(ng_timestamp(u64::MAX, us).0 > 0);
+    }
+}

@@ -1,0 +1,624 @@
+// Drives Debian's Chromium (playwright-core, executablePath /usr/bin/chromium) through every
+// scenario of examples/scenario_server.rs and records Chromium's own verdict per scenario.
+//
+// Usage: node run.mjs --ports PORTS.json --server-log LOG.jsonl --out DIR
+//   PORTS.json: the JSON line the scenario server printed at start.
+// Writes DIR/ground-truth.json, DIR/playwright.har (recordHar), DIR/devtools.har (built from the
+// CDP Network events DevTools itself consumes), DIR/cdp-events.jsonl (raw events, for debugging).
+import { chromium } from 'playwright-core';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+
+const args = process.argv.slice(2);
+const opt = (name, dflt) => {
+  const i = args.indexOf(name);
+  return i >= 0 ? args[i + 1] : dflt;
+};
+const outDir = opt('--out', '.');
+const ports = JSON.parse(fs.readFileSync(opt('--ports'), 'utf8'));
+const serverLog = opt('--server-log');
+const only = opt('--only', null); // comma-separated scenario names, for debugging
+const CHROMIUM = process.env.CHROMIUM || '/usr/bin/chromium';
+const FLAGS = [
+  '--headless',
+  '--no-sandbox',
+  '--disable-gpu',
+  '--disable-quic',
+  '--no-first-run',
+  '--disable-background-networking',
+  '--disable-component-update',
+  '--disable-sync',
+];
+
+const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
+const PAGE = ports.page_origin;
+
+async function main() {
+  fs.mkdirSync(outDir, { recursive: true });
+  const doc = await (await fetch(`${PAGE}/scenarios.json`)).json();
+  let scenarios = doc.scenarios;
+  if (only) scenarios = scenarios.filter((s) => only.split(',').includes(s.name));
+
+  // Fresh profile. Allow third-party cookies explicitly (localhost and 127.0.0.1 are different
+  // sites, so every credentialed scenario sends a third-party cookie).
+  const userDataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'corswatch-chromium-'));
+  fs.mkdirSync(path.join(userDataDir, 'Default'), { recursive: true });
+  // Without these prefs a fresh Chromium 156 profile sends no third-party cookies (observed; set
+  // CW_NO_COOKIE_PREFS=1 to see it).
+  if (process.env.CW_NO_COOKIE_PREFS !== '1') {
+    fs.writeFileSync(
+      path.join(userDataDir, 'Default', 'Preferences'),
+      JSON.stringify({ profile: { block_third_party_cookies: false, cookie_controls_mode: 0 } }),
+    );
+  }
+  const harPath = path.join(outDir, 'playwright.har');
+  // Playwright adds its own --disable-features/--enable-features (among them
+  // AvoidCorsURLLoaderRestartOnRedirect and ThirdPartyStoragePartitioning). The ground truth is
+  // stock Chromium with only FLAGS, so those two arguments are left out unless CW_PLAYWRIGHT_FEATURES=1.
+  const ignoreDefaultArgs = process.env.CW_PLAYWRIGHT_FEATURES === '1' ? [] : await playwrightFeatureArgs();
+  const context = await chromium.launchPersistentContext(userDataDir, {
+    executablePath: CHROMIUM,
+    headless: true,
+    args: FLAGS,
+    ignoreDefaultArgs,
+    recordHar: { path: harPath, content: 'embed' },
+  });
+  const browserVersion = context.browser()?.version() ?? null;
+  const commandLine = browserCommandLine(userDataDir);
+
+  // Set the API origin's cookies by a first-party navigation in a separate tab.
+  const cookiePage = await context.newPage();
+  await cookiePage.goto(`${ports.api_origin}/setcookie`);
+  await cookiePage.close();
+  const cookies = await context.cookies();
+
+  const page = context.pages()[0] ?? (await context.newPage());
+  const cdp = await context.newCDPSession(page);
+  const events = []; // every CDP event, in order
+  const rec = (method) => cdp.on(method, (params) => events.push({ method, params, wall: Date.now() }));
+  for (const m of [
+    'Network.requestWillBeSent',
+    'Network.requestWillBeSentExtraInfo',
+    'Network.responseReceived',
+    'Network.responseReceivedExtraInfo',
+    'Network.loadingFinished',
+    'Network.loadingFailed',
+    'Network.requestServedFromCache',
+    'Log.entryAdded',
+    'Runtime.consoleAPICalled',
+    'Runtime.exceptionThrown',
+    'Audits.issueAdded',
+    'Page.domContentEventFired',
+    'Page.loadEventFired',
+    'Page.frameNavigated',
+  ]) {
+    rec(m);
+  }
+  // Bodies of successful responses, fetched as DevTools does when exporting with content.
+  const bodies = new Map();
+  const typeOf = new Map();
+  cdp.on('Network.requestWillBeSent', (e) => typeOf.set(e.requestId, e.initiator?.type === 'preflight' ? 'Preflight' : e.type));
+  cdp.on('Network.loadingFinished', (e) => {
+    if (typeOf.get(e.requestId) === 'Preflight') return;
+    cdp
+      .send('Network.getResponseBody', { requestId: e.requestId })
+      .then((b) => bodies.set(e.requestId, b))
+      .catch(() => {});
+  });
+  const pwConsole = [];
+  page.on('console', (m) => pwConsole.push({ wall: Date.now(), type: m.type(), text: m.text() }));
+  await cdp.send('Network.enable');
+  await cdp.send('Page.enable');
+  await cdp.send('Log.enable');
+  await cdp.send('Runtime.enable');
+  await cdp.send('Audits.enable');
+  await page.goto(`${PAGE}/`);
+
+  const results = [];
+  for (const sc of scenarios) {
+    const t0 = Date.now();
+    const evStart = events.length;
+    let js;
+    try {
+      js = await page.evaluate(runScenario, sc);
+    } catch (e) {
+      js = [{ ok: false, error: `evaluate: ${e}` }];
+    }
+    // Let the network events and console messages of this scenario arrive.
+    const deadline = Date.now() + 3000;
+    while (Date.now() < deadline) {
+      await sleep(100);
+      const mine = scenarioRequests(events.slice(evStart), sc.name);
+      const open = [...mine.values()].filter((r) => !r.done);
+      if (open.length === 0) break;
+    }
+    await sleep(250);
+    const t1 = Date.now();
+    results.push({ sc, js, t0, t1, evStart, evEnd: events.length });
+  }
+  await sleep(300);
+  const cdpPage = page.url();
+  await cdp.detach().catch(() => {});
+  await context.close(); // writes playwright.har
+  fs.rmSync(userDataDir, { recursive: true, force: true });
+
+  fs.writeFileSync(path.join(outDir, 'cdp-events.jsonl'), events.map((e) => JSON.stringify(e)).join('\n') + '\n');
+  const log = fs
+    .readFileSync(serverLog, 'utf8')
+    .split('\n')
+    .filter(Boolean)
+    .map((l) => JSON.parse(l));
+
+  const truth = results.map((r) => groundTruth(r, events, log, pwConsole));
+  const meta = {
+    generated_by: 'tests/browser/run.mjs',
+    date: new Date().toISOString(),
+    browser: 'chromium',
+    browser_version: browserVersion,
+    executable: CHROMIUM,
+    flags: FLAGS,
+    command_line: commandLine,
+    playwright_feature_args_removed: ignoreDefaultArgs,
+    playwright_core: JSON.parse(fs.readFileSync(new URL('./node_modules/playwright-core/package.json', import.meta.url))).version,
+    page_origin: ports.page_origin,
+    api_origin: ports.api_origin,
+    third_origin: ports.third_origin,
+    closed_port: ports.closed,
+    cookies_in_profile: cookies.map((c) => ({ name: c.name, domain: c.domain, sameSite: c.sameSite, secure: c.secure })),
+    notes:
+      'blocked = Chromium reported a CORS error (Network.loadingFailed.corsErrorStatus or a renderer-side CORS console message); ' +
+      'failed = the request failed for any reason (net error). One object per scenario, in run order.',
+  };
+  fs.writeFileSync(path.join(outDir, 'ground-truth.json'), JSON.stringify({ meta, scenarios: truth }, null, 1) + '\n');
+  const har = buildDevtoolsHar(events, bodies, browserVersion, cdpPage);
+  // Compact JSON (DevTools indents by 2): keeps the committed capture small.
+  fs.writeFileSync(path.join(outDir, 'devtools.har'), JSON.stringify(har) + '\n');
+  const blocked = truth.filter((t) => t.blocked).length;
+  const surprises = truth.filter((t) => t.expected.cors_error !== t.cors_error || t.expected.blocked !== t.blocked);
+  console.error(`corswatch browser: ${truth.length} scenarios, ${blocked} blocked, ${surprises.length} differ from the taxonomy's prediction`);
+  for (const s of surprises) {
+    console.error(`  ${s.scenario}: expected ${s.expected.cors_error ?? 'pass'}, chromium ${s.cors_error ?? (s.blocked ? 'blocked' : 'pass')}`);
+  }
+}
+
+// The --disable-features/--enable-features arguments Playwright adds by default, read off the
+// command line of a probe browser.
+async function playwrightFeatureArgs() {
+  const b = await chromium.launch({ executablePath: CHROMIUM, headless: true, args: FLAGS });
+  let argv = [];
+  for (const p of fs.readdirSync('/proc').filter((p) => /^\d+$/.test(p))) {
+    try {
+      const stat = fs.readFileSync(`/proc/${p}/stat`, 'utf8');
+      const ppid = Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]);
+      if (ppid !== process.pid) continue;
+      const a = fs.readFileSync(`/proc/${p}/cmdline`, 'utf8').split('\0');
+      if (/chrom/.test(a[0]) && !a.some((x) => x.startsWith('--type='))) argv = a;
+    } catch {}
+  }
+  await b.close();
+  return argv.filter((a) => a.startsWith('--disable-features=') || a.startsWith('--enable-features='));
+}
+
+// The browser process's command line (the chromium process with our profile and no --type=).
+function browserCommandLine(userDataDir) {
+  for (const p of fs.readdirSync('/proc').filter((p) => /^\d+$/.test(p))) {
+    try {
+      const argv = fs.readFileSync(`/proc/${p}/cmdline`, 'utf8').split('\0').filter(Boolean);
+      if (argv.some((a) => a.includes(userDataDir)) && !argv.some((a) => a.startsWith('--type=')) && /chrom/.test(argv[0]))
+        return argv.slice(1).filter((a) => !a.startsWith('--user-data-dir=')).map((a) => (a.length > 200 ? a.slice(0, 200) + '…' : a));
+    } catch {}
+  }
+  return null;
+}
+
+// Runs in the page. Returns one outcome per repetition.
+async function runScenario(sc) {
+  const once = () =>
+    new Promise((resolve) => {
+      const headers = sc.headers;
+      if (sc.client === 'xhr') {
+        const x = new XMLHttpRequest();
+        x.open(sc.method, sc.url);
+        for (const [n, v] of headers) x.setRequestHeader(n, v);
+        x.withCredentials = !!sc.credentials;
+        x.timeout = 8000;
+        x.onload = () =>
+          resolve({
+            ok: true,
+            status: x.status,
+            header: sc.read_header ? x.getResponseHeader(sc.read_header) : undefined,
+            body_len: (x.responseText || '').length,
+          });
+        x.onerror = () => resolve({ ok: false, error: 'XMLHttpRequest error event', status: x.status });
+        x.ontimeout = () => resolve({ ok: false, error: 'timeout' });
+        if (sc.xhr_upload) x.upload.onprogress = () => {};
+        x.send(sc.body ?? null);
+        return;
+      }
+      const ctl = new AbortController();
+      const timer = setTimeout(() => ctl.abort(), 8000);
+      const init = { method: sc.method, headers, mode: sc.mode, signal: ctl.signal };
+      if (sc.credentials) init.credentials = 'include';
+      if (sc.body != null) init.body = sc.body;
+      fetch(sc.url, init).then(
+        async (res) => {
+          const header = sc.read_header ? res.headers.get(sc.read_header) : undefined;
+          let body_len = null;
+          try {
+            body_len = (await res.text()).length;
+          } catch (e) {}
+          clearTimeout(timer);
+          resolve({ ok: true, status: res.status, type: res.type, header, body_len });
+        },
+        (e) => {
+          clearTimeout(timer);
+          resolve({ ok: false, error: `${e.name}: ${e.message}` });
+        },
+      );
+    });
+  const out = [];
+  for (let i = 0; i < (sc.repeat || 1); i++) out.push(await once());
+  return out;
+}
+
+function pathOf(url) {
+  try {
+    return new URL(url).pathname;
+  } catch {
+    return '';
+  }
+}
+function matches(url, name) {
+  const p = pathOf(url);
+  return p === `/s/${name}` || p.startsWith(`/s/${name}/`);
+}
+
+// requestId -> {urls, type, done, failed, ...} for the requests of one scenario.
+function scenarioRequests(evs, name) {
+  const reqs = new Map();
+  for (const { method, params } of evs) {
+    if (method === 'Network.requestWillBeSent' && matches(params.request.url, name)) {
+      const r = reqs.get(params.requestId) ?? { id: params.requestId, urls: [], type: params.type, initiator: params.initiator, done: false };
+      r.urls.push(params.request.url);
+      reqs.set(params.requestId, r);
+    } else if ((method === 'Network.loadingFinished' || method === 'Network.loadingFailed') && reqs.has(params.requestId)) {
+      const r = reqs.get(params.requestId);
+      r.done = true;
+      if (method === 'Network.loadingFailed') r.failed = params;
+    }
+  }
+  return reqs;
+}
+
+function groundTruth(r, events, log, pwConsole) {
+  const { sc, js, t0, t1, evStart, evEnd } = r;
+  const evs = events.slice(evStart, evEnd);
+  const reqs = scenarioRequests(evs, sc.name);
+  const ids = new Set(reqs.keys());
+  const isPreflight = (q) => q.type === 'Preflight' || q.initiator?.type === 'preflight';
+  const main = [...reqs.values()].filter((q) => !isPreflight(q));
+  const pre = [...reqs.values()].filter(isPreflight);
+  const fails = main.filter((q) => q.failed).map((q) => q.failed);
+  const corsFail = fails.find((f) => f.corsErrorStatus);
+  // Raw statuses the network service saw (ExtraInfo), per request id, in order.
+  const extra = evs
+    .filter((e) => e.method === 'Network.responseReceivedExtraInfo' && ids.has(e.params.requestId))
+    .map((e) => ({ requestId: e.params.requestId, status: e.params.statusCode, preflight: isPreflight(reqs.get(e.params.requestId)) }));
+  const console_ = [];
+  for (const e of evs) {
+    if (e.method === 'Log.entryAdded') console_.push({ source: e.params.entry.source, level: e.params.entry.level, text: e.params.entry.text });
+    if (e.method === 'Runtime.consoleAPICalled')
+      console_.push({ source: 'console-api', level: e.params.type, text: e.params.args.map((a) => a.value ?? a.description).join(' ') });
+    if (e.method === 'Runtime.exceptionThrown') console_.push({ source: 'exception', level: 'error', text: e.params.exceptionDetails.text });
+  }
+  const issues = evs
+    .filter((e) => e.method === 'Audits.issueAdded')
+    .map((e) => {
+      const i = e.params.issue;
+      const d = i.details || {};
+      const cors = d.corsIssueDetails;
+      return {
+        code: i.code,
+        cors_error: cors?.corsErrorStatus?.corsError,
+        failed_parameter: cors?.corsErrorStatus?.failedParameter,
+        deprecation: d.deprecationIssueDetails?.type,
+        cookie: d.cookieIssueDetails
+          ? { name: d.cookieIssueDetails.cookie?.name, warnings: d.cookieIssueDetails.cookieWarningReasons, exclusions: d.cookieIssueDetails.cookieExclusionReasons }
+          : undefined,
+        url: cors?.request?.url ?? d.deprecationIssueDetails?.sourceCodeLocation?.url,
+      };
+    });
+  const corsConsole = console_.find((c) => /blocked by CORS policy/.test(c.text));
+  const corsIssue = issues.find((i) => i.cors_error);
+  const server = log.filter((l) => matches(`http://x${l.path}`, sc.name));
+  const serverPre = server.filter((l) => l.method === 'OPTIONS' && l.headers.some(([n]) => /^access-control-request-method$/i.test(n)));
+  const serverActual = server.filter((l) => !serverPre.includes(l));
+  const hdr = (l, name) => l.headers.find(([n]) => n.toLowerCase() === name)?.[1];
+  let corsError = corsFail?.corsErrorStatus?.corsError ?? null;
+  let failedParameter = corsFail?.corsErrorStatus?.failedParameter ?? null;
+  let source = corsFail ? 'Network.loadingFailed.corsErrorStatus' : null;
+  if (!corsError && corsIssue) {
+    corsError = corsIssue.cors_error;
+    failedParameter = corsIssue.failed_parameter ?? null;
+    source = 'Audits.issueAdded.corsIssueDetails';
+  }
+  const blocked = !!corsError || !!corsConsole;
+  if (blocked && !source) source = 'console';
+  return {
+    scenario: sc.name,
+    kind: sc.kind,
+    desc: sc.desc,
+    url: sc.url,
+    method: sc.method,
+    client: sc.client,
+    mode: sc.mode,
+    credentials: sc.credentials,
+    request_headers: sc.headers,
+    blocked,
+    cors_error: corsError,
+    failed_parameter: failedParameter,
+    verdict_source: source,
+    failed: fails.length > 0 || js.some((o) => !o.ok),
+    net_error: fails[0]?.errorText ?? null,
+    console: console_.map((c) => c.text),
+    issues,
+    reached_server: serverActual.length > 0,
+    preflight_sent: serverPre.length > 0 || pre.length > 0,
+    preflights_on_wire: serverPre.length,
+    preflights_in_cdp: pre.length,
+    actual_requests_on_wire: serverActual.length,
+    cookie_sent: server.some((l) => hdr(l, 'cookie')),
+    server_requests: server.map((l) => ({
+      listener: l.listener,
+      method: l.method,
+      path: l.path,
+      origin: hdr(l, 'origin') ?? null,
+      cookie: hdr(l, 'cookie') ?? null,
+      acrm: hdr(l, 'access-control-request-method') ?? null,
+      acrh: hdr(l, 'access-control-request-headers') ?? null,
+      sec_fetch_mode: hdr(l, 'sec-fetch-mode') ?? null,
+    })),
+    extra_info_status: extra,
+    js,
+    expected: sc.expect,
+    window_ms: [t0, t1],
+  };
+}
+
+// ---------------------------------------------------------------------------------------------
+// Chrome-DevTools-style HAR from CDP Network events, following front_end/models/har/Log.ts:
+// one entry per request and per redirect hop; preflights are their own entries
+// (_resourceType "preflight", _initiator {type: "preflight", url, requestId}); blocked responses
+// keep the status and raw headers from Network.responseReceivedExtraInfo; failures carry
+// response._error = loadingFailed.errorText.
+function headersArray(obj) {
+  const out = [];
+  for (const [name, value] of Object.entries(obj || {})) {
+    for (const v of String(value).split('\n')) out.push({ name, value: v });
+  }
+  return out;
+}
+function queryString(url) {
+  try {
+    return [...new URL(url).searchParams].map(([name, value]) => ({ name, value }));
+  } catch {
+    return [];
+  }
+}
+// DevTools' NetworkManager gives a request whose initiator is a preflight the "preflight" type.
+function resourceType(rws) {
+  if (rws.initiator?.type === 'preflight') return 'preflight';
+  return rws.type ? rws.type.toLowerCase() : 'other';
+}
+function statusTextFrom(headersText) {
+  const m = /^HTTP\/\S+\s+\d+\s*(.*?)\r?\n/.exec(headersText || '');
+  return m ? m[1] : '';
+}
+
+function buildDevtoolsHar(events, bodies, browserVersion, pageUrl) {
+  // Group by requestId, keep hops.
+  const byId = new Map();
+  const order = [];
+  const get = (id) => {
+    if (!byId.has(id)) {
+      byId.set(id, { id, hops: [], reqExtra: [], resExtra: [], end: null });
+      order.push(id);
+    }
+    return byId.get(id);
+  };
+  let pageStart = null;
+  const pageTimes = { dcl: -1, load: -1 };
+  for (const { method, params: p } of events) {
+    switch (method) {
+      case 'Network.requestWillBeSent': {
+        const r = get(p.requestId);
+        if (p.redirectResponse && r.hops.length) {
+          const prev = r.hops[r.hops.length - 1];
+          prev.response = p.redirectResponse;
+          prev.endTs = p.timestamp;
+        }
+        r.hops.push({ rws: p, response: null, endTs: null });
+        if (p.type === 'Document' && pageStart === null) pageStart = p;
+        break;
+      }
+      case 'Network.requestWillBeSentExtraInfo':
+        get(p.requestId).reqExtra.push(p);
+        break;
+      case 'Network.responseReceivedExtraInfo':
+        get(p.requestId).resExtra.push(p);
+        break;
+      case 'Network.responseReceived': {
+        const r = get(p.requestId);
+        const hop = r.hops[r.hops.length - 1];
+        if (hop) {
+          hop.response = p.response;
+          hop.responseTs = p.timestamp;
+        }
+        break;
+      }
+      case 'Network.loadingFinished':
+      case 'Network.loadingFailed': {
+        const r = get(p.requestId);
+        r.end = { method, ...p };
+        break;
+      }
+      case 'Page.domContentEventFired':
+        if (pageTimes.dcl < 0) pageTimes.dcl = p.timestamp;
+        break;
+      case 'Page.loadEventFired':
+        if (pageTimes.load < 0) pageTimes.load = p.timestamp;
+        break;
+    }
+  }
+  const entries = [];
+  for (const id of order) {
+    const r = byId.get(id);
+    r.hops.forEach((hop, k) => {
+      const last = k === r.hops.length - 1;
+      const rws = hop.rws;
+      const reqExtra = r.reqExtra[k];
+      const resExtra = r.resExtra[k];
+      const resp = hop.response;
+      const failed = last && r.end?.method === 'Network.loadingFailed' ? r.end : null;
+      const reqHeaders = reqExtra ? headersArray(reqExtra.headers) : headersArray(rws.request.headers);
+      let status = 0;
+      let statusText = '';
+      let respHeaders = [];
+      let headersText = '';
+      if (resp) {
+        status = resp.status;
+        statusText = resp.statusText;
+        respHeaders = headersArray(resp.headers);
+      }
+      if (resExtra) {
+        // DevTools' addExtraResponseInfo: raw headers and status win (they exist for blocked
+        // responses, which never get responseReceived).
+        respHeaders = headersArray(resExtra.headers);
+        status = resExtra.statusCode ?? status;
+        headersText = resExtra.headersText || '';
+        if (!statusText) statusText = statusTextFrom(headersText);
+      }
+      const location = respHeaders.find((h) => h.name.toLowerCase() === 'location')?.value ?? '';
+      const endTs = last ? r.end?.timestamp ?? rws.timestamp : hop.endTs ?? rws.timestamp;
+      const timing = resp?.timing;
+      const totalMs = Math.max(0, (endTs - rws.timestamp) * 1000);
+      const timings = { blocked: -1, dns: -1, ssl: -1, connect: -1, send: 0, wait: 0, receive: 0, _blocked_queueing: -1 };
+      if (timing) {
+        const queued = Math.max(0, (timing.requestTime - rws.timestamp) * 1000);
+        const starts = [timing.dnsStart, timing.connectStart, timing.sendStart].filter((x) => x >= 0);
+        const blockedStart = starts.length ? Math.min(...starts) : 0;
+        timings._blocked_queueing = queued;
+        timings.blocked = queued + blockedStart;
+        timings.dns = timing.dnsEnd >= 0 ? timing.dnsEnd - timing.dnsStart : -1;
+        timings.connect = timing.connectEnd >= 0 ? timing.connectEnd - timing.connectStart : -1;
+        timings.ssl = timing.sslEnd > 0 ? timing.sslEnd - timing.sslStart : -1;
+        timings.send = Math.max(0, timing.sendEnd - timing.sendStart);
+        timings.wait = Math.max(0, timing.receiveHeadersEnd - timing.sendEnd);
+        const recvMs = (endTs - timing.requestTime) * 1000 - timing.receiveHeadersEnd;
+        timings.receive = Math.max(0, recvMs);
+        timings._workerStart = timing.workerStart;
+        timings._workerReady = timing.workerReady;
+        timings._workerFetchStart = timing.workerFetchStart;
+        timings._workerRespondWithSettled = timing.workerRespondWithSettled;
+      } else {
+        timings.blocked = totalMs;
+        timings._blocked_queueing = totalMs;
+      }
+      const time = [timings.blocked, timings.dns, timings.connect, timings.send, timings.wait, timings.receive].reduce(
+        (a, t) => a + Math.max(0, t),
+        0,
+      );
+      const init = rws.initiator || { type: 'other' };
+      const exportedInit = { type: init.type };
+      if (init.url !== undefined) exportedInit.url = init.url;
+      if (init.lineNumber !== undefined) exportedInit.lineNumber = init.lineNumber;
+      if (init.requestId !== undefined) exportedInit.requestId = init.requestId;
+      if (init.stack) exportedInit.stack = { callFrames: (init.stack.callFrames || []).slice(0, 3) };
+      const body = last && !failed ? bodies.get(id) : null;
+      const mime = resp?.mimeType || respHeaders.find((h) => h.name.toLowerCase() === 'content-type')?.value?.split(';')[0] || 'x-unknown';
+      const content = { size: last && r.end?.encodedDataLength != null && !failed ? (body ? body.body.length : 0) : 0, mimeType: mime };
+      if (body) {
+        content.text = body.body;
+        if (body.base64Encoded) content.encoding = 'base64';
+      }
+      const reqCookies = (reqExtra?.associatedCookies || [])
+        .filter((c) => !c.blockedReasons?.length)
+        .map((c) => ({ name: c.cookie.name, value: c.cookie.value, path: c.cookie.path, domain: c.cookie.domain, expires: null, httpOnly: c.cookie.httpOnly, secure: c.cookie.secure, ...(c.cookie.sameSite ? { sameSite: c.cookie.sameSite } : {}) }));
+      const request = {
+        method: rws.request.method,
+        url: rws.request.url.split('#')[0],
+        httpVersion: resp?.protocol || (headersText ? headersText.split(' ')[0] : 'http/1.1'),
+        headers: reqHeaders,
+        queryString: queryString(rws.request.url),
+        cookies: reqCookies,
+        headersSize: -1,
+        bodySize: rws.request.postData ? Buffer.byteLength(rws.request.postData) : 0,
+      };
+      if (rws.request.postData) {
+        const ct = reqHeaders.find((h) => h.name.toLowerCase() === 'content-type')?.value || '';
+        request.postData = { mimeType: ct, text: rws.request.postData };
+      }
+      const transfer = last && r.end?.method === 'Network.loadingFinished' ? r.end.encodedDataLength : headersText.length;
+      const response = {
+        status,
+        statusText,
+        httpVersion: resp?.protocol || (headersText ? headersText.split(' ')[0] : ''),
+        headers: respHeaders,
+        cookies: [],
+        content,
+        redirectURL: location,
+        headersSize: headersText ? headersText.length : -1,
+        bodySize: headersText && !failed ? Math.max(0, transfer - headersText.length) : -1,
+        _transferSize: transfer,
+        _error: failed ? failed.errorText : null,
+        _fetchedViaServiceWorker: !!resp?.fromServiceWorker,
+      };
+      // DevTools: remoteAddress() is `${remoteIPAddress}:${remotePort}` (CDP already brackets IPv6);
+      // Log.ts strips the port into `connection` and its /\[\]/g replace leaves the brackets.
+      const remote = resp?.remoteIPAddress ?? '';
+      const entry = {
+        _initiator: exportedInit,
+        _priority: rws.request.initialPriority,
+        _resourceType: resourceType(rws),
+        cache: {},
+        ...(resp && resp.remotePort ? { connection: String(resp.remotePort) } : {}),
+        ...(resp && resp.connectionId && String(resp.connectionId) !== '0' ? { _connectionId: String(resp.connectionId) } : {}),
+        pageref: 'page_1',
+        request,
+        response,
+        serverIPAddress: remote,
+        startedDateTime: new Date(rws.wallTime * 1000).toISOString(),
+        time,
+        timings,
+      };
+      if (resp?.fromDiskCache) entry._fromCache = 'disk';
+      entries.push(entry);
+    });
+  }
+  const startWall = pageStart ? pageStart.wallTime : entries.length ? Date.parse(entries[0].startedDateTime) / 1000 : Date.now() / 1000;
+  const ms = (ts) => (ts < 0 || !pageStart ? -1 : (ts - pageStart.timestamp) * 1000);
+  return {
+    log: {
+      version: '1.2',
+      creator: { name: 'WebInspector', version: '537.36' },
+      comment:
+        `Chrome-DevTools-style HAR built by corswatch tests/browser/run.mjs from the CDP Network events of ` +
+        `Chromium ${browserVersion}, following front_end/models/har/Log.ts; not exported by the DevTools front end itself.`,
+      pages: [
+        {
+          startedDateTime: new Date(startWall * 1000).toISOString(),
+          id: 'page_1',
+          title: pageUrl,
+          pageTimings: { onContentLoad: ms(pageTimes.dcl), onLoad: ms(pageTimes.load) },
+        },
+      ],
+      entries,
+    },
+  };
+}
+
+main().catch((e) => {
+  console.error(e);
+  process.exit(1);
+});

@@ -1,0 +1,61 @@
+#!/usr/bin/env bash
+# Real-browser ground truth, one command: builds and starts the scenario server, starts tcpdump on
+# loopback, drives Debian's Chromium through every scenario, stops everything it started (by PID).
+# Leaves ground-truth.json, playwright.har, devtools.har, loopback.pcap (and server-log.jsonl,
+# cdp-events.jsonl, ports.json) in OUTDIR (default: a new temp dir). Run as root (tcpdump) after
+# tests/browser/setup.sh. Bounded: the driver is killed after $CW_TIMEOUT seconds (default 300).
+set -euo pipefail
+here="$(cd "$(dirname "$0")" && pwd)"
+root="$(cd "$here/../.." && pwd)"
+out="${1:-$(mktemp -d /tmp/corswatch-browser.XXXXXX)}"
+mkdir -p "$out"
+out="$(cd "$out" && pwd)"
+timeout_s="${CW_TIMEOUT:-300}"
+export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-$root/target}"
+
+server_pid=""
+tcpdump_pid=""
+cleanup() {
+  if [ -n "$tcpdump_pid" ] && kill -0 "$tcpdump_pid" 2>/dev/null; then
+    kill -INT "$tcpdump_pid" 2>/dev/null || true
+    for _ in $(seq 50); do kill -0 "$tcpdump_pid" 2>/dev/null || break; sleep 0.1; done
+    kill -KILL "$tcpdump_pid" 2>/dev/null || true
+    wait "$tcpdump_pid" 2>/dev/null || true
+  fi
+  if [ -n "$server_pid" ] && kill -0 "$server_pid" 2>/dev/null; then
+    kill "$server_pid" 2>/dev/null || true
+    wait "$server_pid" 2>/dev/null || true
+  fi
+}
+trap cleanup EXIT
+
+echo "== building the scenario server" >&2
+(cd "$root" && cargo build --quiet --example scenario_server)
+server_bin="$CARGO_TARGET_DIR/debug/examples/scenario_server"
+
+rm -f "$out/server-log.jsonl" "$out/ports.json" "$out/loopback.pcap"
+"$server_bin" --log "$out/server-log.jsonl" > "$out/ports.json" &
+server_pid=$!
+for _ in $(seq 100); do [ -s "$out/ports.json" ] && break; sleep 0.05; done
+[ -s "$out/ports.json" ] || { echo "scenario server did not start" >&2; exit 1; }
+read -r p1 p2 p3 pc < <(python3 -c 'import json,sys; d=json.load(open(sys.argv[1])); print(d["page"], d["api"], d["third"], d["closed"])' "$out/ports.json")
+echo "== scenario server pid $server_pid, ports page=$p1 api=$p2 third=$p3 closed=$pc" >&2
+
+if command -v tcpdump >/dev/null && [ "${CW_NO_PCAP:-0}" != 1 ]; then
+  tcpdump -i lo --immediate-mode -s 0 -U -w "$out/loopback.pcap" \
+    "tcp port $p1 or tcp port $p2 or tcp port $p3 or tcp port $pc" 2> "$out/tcpdump.log" &
+  tcpdump_pid=$!
+  for _ in $(seq 100); do grep -q "listening on" "$out/tcpdump.log" 2>/dev/null && break; sleep 0.05; done
+  echo "== tcpdump pid $tcpdump_pid" >&2
+else
+  echo "== tcpdump not available (or CW_NO_PCAP=1): no pcap" >&2
+fi
+
+echo "== driving chromium" >&2
+timeout -k 10 "$timeout_s" node "$here/run.mjs" --ports "$out/ports.json" --server-log "$out/server-log.jsonl" --out "$out" ${CW_ONLY:+--only "$CW_ONLY"}
+sleep 0.3
+cleanup
+server_pid=""
+tcpdump_pid=""
+ls -l "$out" >&2
+echo "$out"

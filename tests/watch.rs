@@ -1,0 +1,422 @@
+//! The agent: `watch --replay` through the live path, the endpoints, bounded label cardinality,
+//! and (as root, with the `live` feature) real libpcap capture on loopback.
+
+use crate::util::{corswatch, root};
+use std::io::{Read, Write};
+use std::net::{TcpListener, TcpStream};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+fn free_port() -> u16 {
+    TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+}
+
+/// A minimal HTTP/1.1 client: one request per connection, the body as text.
+fn http(port: u16, raw: &str) -> Option<(u16, String)> {
+    let mut s = TcpStream::connect(("127.0.0.1", port)).ok()?;
+    s.set_read_timeout(Some(Duration::from_secs(5))).ok()?;
+    s.write_all(raw.as_bytes()).ok()?;
+    let mut buf = Vec::new();
+    s.read_to_end(&mut buf).ok()?;
+    let text = String::from_utf8_lossy(&buf).into_owned();
+    let status = text.split_whitespace().nth(1)?.parse().ok()?;
+    let body = text.split_once("\r\n\r\n").map(|(_, b)| b.to_string())?;
+    Some((status, body))
+}
+
+fn get(port: u16, path: &str) -> Option<(u16, String)> {
+    http(
+        port,
+        &format!("GET {path} HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n"),
+    )
+}
+
+/// Kills the child (SIGKILL) if the test ends early.
+struct Guard(Option<Child>);
+
+impl Drop for Guard {
+    fn drop(&mut self) {
+        if let Some(c) = self.0.as_mut() {
+            let _ = c.kill();
+            let _ = c.wait();
+        }
+    }
+}
+
+impl Guard {
+    /// SIGINT, then the exit status within `limit`.
+    fn interrupt(&mut self, limit: Duration) -> std::process::ExitStatus {
+        let c = self.0.as_mut().unwrap();
+        let pid = c.id() as i32;
+        unsafe_kill(pid, 2);
+        let start = Instant::now();
+        loop {
+            if let Some(st) = c.try_wait().unwrap() {
+                self.0 = None;
+                return st;
+            }
+            assert!(
+                start.elapsed() < limit,
+                "watch did not stop on SIGINT within {limit:?}"
+            );
+            std::thread::sleep(Duration::from_millis(50));
+        }
+    }
+}
+
+fn unsafe_kill(pid: i32, sig: i32) {
+    let _ = Command::new("kill")
+        .arg(format!("-{sig}"))
+        .arg(pid.to_string())
+        .status();
+}
+
+fn wait_for(limit: Duration, mut f: impl FnMut() -> bool) -> bool {
+    let start = Instant::now();
+    while start.elapsed() < limit {
+        if f() {
+            return true;
+        }
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    false
+}
+
+/// Sum of a metric's samples whose label set contains every `label="value"` in `with`.
+fn metric(text: &str, name: &str, with: &[&str]) -> f64 {
+    text.lines()
+        .filter(|l| !l.starts_with('#'))
+        .filter(|l| l.starts_with(name) && l[name.len()..].starts_with(['{', ' ']))
+        .filter(|l| with.iter().all(|w| l.contains(w)))
+        .filter_map(|l| l.rsplit(' ').next()?.parse::<f64>().ok())
+        .sum()
+}
+
+fn series(text: &str, name: &str) -> usize {
+    text.lines()
+        .filter(|l| l.starts_with(&format!("{name}{{")))
+        .count()
+}
+
+fn start_replay(file: &std::path::Path, port: u16, extra: &[&str]) -> Guard {
+    let child = corswatch()
+        .args([
+            "watch",
+            "--fast",
+            "--listen",
+            &format!("127.0.0.1:{port}"),
+            "--replay",
+        ])
+        .arg(file)
+        .args(extra)
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    Guard(Some(child))
+}
+
+/// Waits until the replay has been fully processed (healthz says the input ended).
+fn replay_done(port: u16) {
+    assert!(
+        wait_for(Duration::from_secs(60), || get(port, "/healthz")
+            .is_some_and(|(s, _)| s == 503)),
+        "replay did not finish"
+    );
+}
+
+#[test]
+fn replay_serves_metrics_and_report() {
+    let port = free_port();
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("final.json");
+    let mut w = start_replay(
+        &root().join("captures/chromium-loopback.pcap"),
+        port,
+        &["--report-out", out.to_str().unwrap()],
+    );
+    replay_done(port);
+
+    let (status, m) = get(port, "/metrics").unwrap();
+    assert_eq!(status, 200);
+    // The same numbers `analyze` gives for this capture.
+    let analyze = crate::util::run(
+        corswatch()
+            .arg("analyze")
+            .arg(root().join("captures/chromium-loopback.pcap"))
+            .args(["--format", "json"]),
+        0,
+    );
+    let a: serde_json::Value = serde_json::from_slice(&analyze.stdout).unwrap();
+    let t = &a["totals"];
+    assert_eq!(
+        metric(&m, "corswatch_blocked_total", &[]),
+        t["blocked"].as_f64().unwrap()
+    );
+    assert_eq!(
+        metric(&m, "corswatch_requests_total", &["type=\"preflight\""]),
+        t["preflight"].as_f64().unwrap()
+    );
+    assert_eq!(
+        metric(&m, "corswatch_requests_total", &["type=\"simple\""]),
+        t["simple"].as_f64().unwrap()
+    );
+    for k in a["kinds"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|k| k["class"] == "blocked")
+    {
+        let kind = k["kind"].as_str().unwrap();
+        assert_eq!(
+            metric(
+                &m,
+                "corswatch_blocked_total",
+                &[&format!("kind=\"{kind}\"")]
+            ),
+            k["count"].as_f64().unwrap(),
+            "blocked count of {kind}"
+        );
+    }
+    assert!(
+        metric(
+            &m,
+            "corswatch_blocked_total",
+            &[
+                "kind=\"preflight_acao_missing\"",
+                "route=\"/s/pf_404_no_acao\"",
+                "origin=\"http://localhost:"
+            ]
+        ) == 1.0
+    );
+    assert!(metric(&m, "corswatch_packets_total", &[]) > 100.0);
+    assert!(m.contains("corswatch_build_info{version="));
+
+    // OpenMetrics when asked for.
+    let (_, om) = http(port, "GET /metrics HTTP/1.1\r\nHost: x\r\nAccept: application/openmetrics-text\r\nConnection: close\r\n\r\n").unwrap();
+    assert!(om.trim_end().ends_with("# EOF"));
+
+    let (status, report) = get(port, "/report").unwrap();
+    assert_eq!(status, 200);
+    let r: serde_json::Value = serde_json::from_str(&report).unwrap();
+    assert_eq!(r["totals"]["blocked"], t["blocked"]);
+    assert_eq!(r["inputs"][0]["format"], "pcap");
+    crate::cli::validate(report.as_bytes());
+
+    // Read-only: nothing else answers.
+    let (status, _) = http(
+        port,
+        "POST /metrics HTTP/1.1\r\nHost: x\r\nContent-Length: 0\r\nConnection: close\r\n\r\n",
+    )
+    .unwrap();
+    assert_eq!(status, 405);
+
+    let st = w.interrupt(Duration::from_secs(10));
+    assert!(st.success(), "{st:?}");
+    let fin: serde_json::Value = serde_json::from_slice(&std::fs::read(&out).unwrap()).unwrap();
+    assert_eq!(fin["totals"]["blocked"], t["blocked"]);
+}
+
+/// 100,000 distinct origins and routes: the series stay under the caps and the overflow
+/// counter says how many values were folded into `other`.
+#[test]
+fn label_cardinality_is_bounded() {
+    const N: usize = 100_000;
+    let dir = tempfile::tempdir().unwrap();
+    let har = dir.path().join("many.har");
+    let mut f = std::io::BufWriter::new(std::fs::File::create(&har).unwrap());
+    write!(f, r#"{{"log":{{"entries":["#).unwrap();
+    for i in 0..N {
+        let sep = if i == 0 { "" } else { "," };
+        write!(
+            f,
+            r#"{sep}{{"startedDateTime":"2025-01-01T00:00:00.000Z","request":{{"method":"GET","url":"https://api.example/r{i}/x","headers":[{{"name":"Origin","value":"https://o{i}.example"}}]}},"response":{{"status":200,"headers":[]}}}}"#
+        )
+        .unwrap();
+    }
+    write!(f, "]}}}}").unwrap();
+    drop(f);
+
+    let port = free_port();
+    let mut w = start_replay(&har, port, &["--top-origins", "20", "--top-routes", "30"]);
+    replay_done(port);
+    let (_, m) = get(port, "/metrics").unwrap();
+    w.interrupt(Duration::from_secs(10));
+
+    assert_eq!(metric(&m, "corswatch_blocked_total", &[]), N as f64);
+    let n = series(&m, "corswatch_blocked_total");
+    assert!(n <= 20 + 30 + 1, "{n} blocked series");
+    assert_eq!(
+        metric(&m, "corswatch_label_overflow_total", &["label=\"origin\""]),
+        (N - 20) as f64
+    );
+    assert_eq!(
+        metric(&m, "corswatch_label_overflow_total", &["label=\"route\""]),
+        (N - 30) as f64
+    );
+    assert_eq!(
+        metric(
+            &m,
+            "corswatch_blocked_total",
+            &["origin=\"other\"", "route=\"other\""]
+        ),
+        (N - 30) as f64
+    );
+}
+
+#[test]
+fn watch_without_live_feature_or_with_bad_input_says_why() {
+    if cfg!(feature = "live") {
+        return;
+    }
+    let out = crate::util::run(
+        corswatch().args(["watch", "-i", "lo", "--listen", "127.0.0.1:0"]),
+        2,
+    );
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("--features live"), "{err}");
+}
+
+/// Real libpcap capture on loopback (root and the `live` feature): a server with chosen CORS
+/// behaviour, real requests, then the counts by kind, origin and route.
+#[cfg(feature = "live")]
+#[test]
+#[ignore = "needs root (CAP_NET_RAW): run by .ci/run with --features live -- --ignored"]
+fn live_capture_on_loopback() {
+    use std::io::{BufRead, BufReader};
+    let server_bin = std::path::Path::new(env!("CARGO_BIN_EXE_corswatch"))
+        .parent()
+        .unwrap()
+        .join("examples/scenario_server");
+    assert!(
+        server_bin.exists(),
+        "build the examples first: {}",
+        server_bin.display()
+    );
+    let mut server = Guard(Some(
+        Command::new(&server_bin)
+            .stdout(Stdio::piped())
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap(),
+    ));
+    let mut line = String::new();
+    let stdout = server.0.as_mut().unwrap().stdout.take().unwrap();
+    BufReader::new(stdout).read_line(&mut line).unwrap();
+    let ports: serde_json::Value = serde_json::from_str(&line).unwrap();
+    let api = ports["api"]
+        .as_u64()
+        .or_else(|| ports["api_port"].as_u64())
+        .expect("api port") as u16;
+    let page = format!(
+        "http://localhost:{}",
+        ports["page"]
+            .as_u64()
+            .or_else(|| ports["page_port"].as_u64())
+            .unwrap()
+    );
+
+    let listen = free_port();
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("final.json");
+    let mut w = Guard(Some(
+        corswatch()
+            .args([
+                "watch",
+                "-i",
+                "lo",
+                "--filter",
+                &format!("tcp port {api}"),
+                "--listen",
+                &format!("127.0.0.1:{listen}"),
+                "--report-out",
+                out.to_str().unwrap(),
+            ])
+            .stdout(Stdio::null())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap(),
+    ));
+    assert!(
+        wait_for(Duration::from_secs(20), || get(listen, "/healthz")
+            .is_some_and(|(s, _)| s == 200)),
+        "agent did not start"
+    );
+
+    let req = |raw: String| http(api, &raw).expect("scenario server answers");
+    let o = &page;
+    // A preflight answered 404 without ACAO; the browser would stop here.
+    req(format!(
+        "OPTIONS /s/pf_404_no_acao HTTP/1.1\r\nHost: 127.0.0.1:{api}\r\nOrigin: {o}\r\nAccess-Control-Request-Method: PUT\r\nConnection: close\r\n\r\n"
+    ));
+    // Two simple requests without ACAO.
+    for _ in 0..2 {
+        req(format!(
+            "GET /s/acao_missing_200 HTTP/1.1\r\nHost: 127.0.0.1:{api}\r\nOrigin: {o}\r\nSec-Fetch-Mode: cors\r\nConnection: close\r\n\r\n"
+        ));
+    }
+    // A success.
+    req(format!(
+        "GET /s/ok_acao_exact HTTP/1.1\r\nHost: 127.0.0.1:{api}\r\nOrigin: {o}\r\nSec-Fetch-Mode: cors\r\nConnection: close\r\n\r\n"
+    ));
+
+    let mut m = String::new();
+    let counted = wait_for(Duration::from_secs(20), || {
+        m = get(listen, "/metrics").map(|(_, b)| b).unwrap_or_default();
+        metric(&m, "corswatch_requests_total", &[]) >= 4.0
+            && metric(&m, "corswatch_blocked_total", &[]) >= 3.0
+    });
+    assert!(counted, "metrics never showed the traffic:\n{m}");
+    assert_eq!(
+        metric(
+            &m,
+            "corswatch_blocked_total",
+            &[
+                "kind=\"acao_missing\"",
+                "route=\"/s/acao_missing_200\"",
+                &format!("origin=\"{o}\"")
+            ]
+        ),
+        2.0,
+        "{m}"
+    );
+    assert_eq!(
+        metric(
+            &m,
+            "corswatch_blocked_total",
+            &[
+                "kind=\"preflight_acao_missing\"",
+                "route=\"/s/pf_404_no_acao\""
+            ]
+        ),
+        1.0,
+        "{m}"
+    );
+    assert_eq!(
+        metric(&m, "corswatch_preflights_total", &["outcome=\"failed\""]),
+        1.0,
+        "{m}"
+    );
+    assert_eq!(
+        metric(&m, "corswatch_requests_total", &["type=\"simple\""]),
+        3.0
+    );
+    assert!(metric(&m, "corswatch_packets_total", &[]) > 10.0);
+    assert_eq!(
+        metric(&m, "corswatch_packets_dropped_total", &["where=\"queue\""]),
+        0.0
+    );
+
+    let (_, report) = get(listen, "/report").unwrap();
+    let r: serde_json::Value = serde_json::from_str(&report).unwrap();
+    assert_eq!(r["totals"]["blocked"], 3);
+
+    let st = w.interrupt(Duration::from_secs(10));
+    assert!(st.success(), "{st:?}");
+    assert!(out.exists());
+    drop(server);
+}
