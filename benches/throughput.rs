@@ -2,7 +2,8 @@
 //! on a synthetic capture; prints figures rather than timing a test.
 //!
 //! `cargo bench --bench throughput` (env `BENCH_MB`, default 256: size of the capture, made
-//! once under `bench-data/` and reused).
+//! once under `bench-data/` and reused; `BENCH_CONCURRENT`, default 64: connections open at a
+//! time).
 
 use corswatch::source::pcap_file::PcapSource;
 use corswatch::source::{Source, SourceItem};
@@ -29,9 +30,17 @@ fn main() -> std::io::Result<()> {
         .ok()
         .and_then(|s| s.parse().ok())
         .unwrap_or(256);
+    let concurrent: usize = std::env::var("BENCH_CONCURRENT")
+        .ok()
+        .and_then(|s| s.parse().ok())
+        .unwrap_or(64);
     let dir = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("bench-data");
     std::fs::create_dir_all(&dir)?;
-    let path = dir.join(format!("api-{mb}mb.pcap"));
+    let path = if concurrent == 64 {
+        dir.join(format!("api-{mb}mb.pcap"))
+    } else {
+        dir.join(format!("api-{mb}mb-{concurrent}conn.pcap"))
+    };
     if !path.exists() {
         let t = Instant::now();
         let tmp = path.with_extension("tmp");
@@ -39,7 +48,7 @@ fn main() -> std::io::Result<()> {
         let w = corswatch::net::synth::write_capture(
             BufWriter::with_capacity(1 << 20, f),
             mb << 20,
-            64,
+            concurrent,
             1,
         )?;
         std::fs::rename(&tmp, &path)?;

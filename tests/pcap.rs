@@ -989,7 +989,10 @@ fn short_reads_from_a_pipe() {
 fn messages(n: usize) -> Vec<(Vec<u8>, Vec<u8>, Summary)> {
     let seq = |r: Vec<u8>, i: usize| -> Vec<u8> {
         // Insert the X-Seq header after the status line.
-        let at = r.windows(2).position(|w| w == b"\r\n").unwrap() + 2;
+        let at = r
+            .windows(2)
+            .position(|w| w == b"\r\n")
+            .map_or(r.len(), |p| p + 2);
         let mut out = r[..at].to_vec();
         out.extend_from_slice(format!("X-Seq: {i}\r\n").as_bytes());
         out.extend_from_slice(&r[at..]);

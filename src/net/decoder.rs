@@ -120,7 +120,8 @@ struct Flow {
 pub struct Decoder {
     input: Arc<str>,
     limits: Limits,
-    flows: HashMap<FlowKey, Flow, FlowHash>,
+    /// Boxed: a bucket of the table is then a pointer, not a 400-byte slot kept free.
+    flows: HashMap<FlowKey, Box<Flow>, FlowHash>,
     next_id: u64,
     out: VecDeque<Exchange>,
     health: CaptureHealth,
@@ -270,7 +271,7 @@ impl Decoder {
             dirs,
             http,
             ..
-        } = flow;
+        } = &mut **flow;
         let mut cx = Ctx {
             input: &self.input,
             client: *client,
@@ -344,7 +345,7 @@ impl Decoder {
             .map(|(k, f)| (f.dirs[0].held_bytes() + f.dirs[1].held_bytes(), *k))
             .filter(|h| h.0 > 0)
             .collect();
-        holders.sort_unstable_by(|a, b| b.0.cmp(&a.0));
+        holders.sort_unstable_by_key(|h| std::cmp::Reverse(h.0));
         for (_, key) in holders {
             if self.held_total <= self.limits.max_held_total / 2 {
                 break;
@@ -366,7 +367,7 @@ impl Decoder {
             dirs,
             http,
             ..
-        } = flow;
+        } = &mut **flow;
         let mut cx = Ctx {
             input: &self.input,
             client: *client,
@@ -433,14 +434,14 @@ impl Decoder {
         };
         self.flows.insert(
             key,
-            Flow {
+            Box::new(Flow {
                 id,
                 client,
                 server,
                 dirs,
                 http: HttpConn::new(synced, synced),
                 last_seen: ts,
-            },
+            }),
         );
         true
     }
@@ -496,7 +497,7 @@ impl Decoder {
             dirs,
             http,
             ..
-        } = &mut flow;
+        } = &mut *flow;
         let mut cx = Ctx {
             input: &self.input,
             client: *client,

@@ -130,7 +130,9 @@ struct Pending {
 pub struct HttpConn {
     req: Half,
     resp: Half,
-    pending: VecDeque<Pending>,
+    /// Boxed so that an idle keep-alive connection keeps a few pointers, not a few requests'
+    /// worth of slots.
+    pending: VecDeque<Box<Pending>>,
     pending_bytes: usize,
 }
 
@@ -153,7 +155,7 @@ impl HttpConn {
     fn pop_pending(&mut self) -> Option<Pending> {
         let p = self.pending.pop_front()?;
         self.pending_bytes = self.pending_bytes.saturating_sub(p.size);
-        Some(p)
+        Some(*p)
     }
 
     pub fn data(&mut self, side: Side, mut buf: &[u8], packet: u64, ts: Timestamp, cx: &mut Ctx) {
@@ -443,16 +445,14 @@ impl HttpConn {
                 let (head, connect) = match next {
                     Some(p) => {
                         let flags = (p.head, p.connect);
-                        match p.request {
-                            Some(request) => {
-                                let response = Response {
-                                    status,
-                                    headers: to_headers(r.headers),
-                                };
-                                emit(cx, request, p.packet, p.ts, Some((response, packet)));
-                            }
-                            // Its request was lost (gap or parse error, both counted already).
-                            None => {}
+                        // A placeholder (its request was lost in a gap or a parse error, both
+                        // counted already) takes the response with it.
+                        if let Some(request) = p.request {
+                            let response = Response {
+                                status,
+                                headers: to_headers(r.headers),
+                            };
+                            emit(cx, request, p.packet, p.ts, Some((response, packet)));
                         }
                         flags
                     }
@@ -497,7 +497,7 @@ impl HttpConn {
             }
         }
         self.pending_bytes = self.pending_bytes.saturating_add(p.size);
-        self.pending.push_back(p);
+        self.pending.push_back(Box::new(p));
     }
 
     /// A message on `side` was lost (gap or parse error at its start): keep the pairing in
