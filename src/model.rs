@@ -425,6 +425,8 @@ pub struct CaptureHealth {
     pub unanswered_requests: u64,
     /// Responses with no request seen (the capture started mid-exchange or missed a direction).
     pub orphan_responses: u64,
+    /// Connections skipped as not HTTP/1.x (TLS, HTTP/2, HTTP/0.9, other protocols).
+    pub non_http_flows: u64,
 }
 
 impl CaptureHealth {
@@ -444,5 +446,6 @@ impl CaptureHealth {
         self.flows_evicted += o.flows_evicted;
         self.unanswered_requests += o.unanswered_requests;
         self.orphan_responses += o.orphan_responses;
+        self.non_http_flows += o.non_http_flows;
     }
 }

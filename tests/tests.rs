@@ -1,5 +1,8 @@
 //! One integration-test binary (so the suite links once); one module per capability.
 
+// Tests may fail loudly on their own fixtures; the no-unwrap rule is for input handling.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
 mod util;
 
 mod browser;

@@ -172,6 +172,7 @@ impl Decoder {
         h.retransmitted_segments += self.tcp.retransmitted_segments;
         h.gaps += self.tcp.gaps;
         h.gap_bytes += self.tcp.gap_bytes;
+        h.non_http_flows = self.not_http;
         h
     }
 

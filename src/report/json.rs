@@ -167,6 +167,12 @@ pub fn capture_warnings(h: &CaptureHealth, _p: &PairStats) -> Vec<String> {
             h.gaps, h.gap_bytes
         ));
     }
+    if h.non_http_flows > 0 {
+        w.push(format!(
+            "{} connections are not plaintext HTTP/1.x (TLS, HTTP/2 or another protocol): capture behind the TLS terminator, or use a HAR",
+            h.non_http_flows
+        ));
+    }
     if h.flows_evicted > 0 {
         w.push(format!(
             "{} flows evicted by the memory caps",
