@@ -2,8 +2,9 @@
 //! headers that fail. No map here grows with attacker-controlled text past its cap: what does
 //! not fit goes to an explicit `other` bucket, and the overflow is counted.
 
+use crate::cors::{Confidence, Verdict};
 use crate::cors::{CorsError, Kind, VerdictClass};
-use crate::event::{Event, VerdictEvent};
+use crate::event::Event;
 use crate::model::CaptureHealth;
 use crate::pair::PairStats;
 use serde::Serialize;
@@ -246,7 +247,7 @@ impl Aggregate {
         let method = ev.method.as_str();
         let route = ev.route.as_str();
         for v in ev.all_verdicts() {
-            let class = v.kind.class();
+            let class = v.class();
             match class {
                 VerdictClass::Blocked if !counted => continue,
                 VerdictClass::Blocked => {
@@ -272,7 +273,7 @@ impl Aggregate {
         }
     }
 
-    fn add_kind(&mut self, ev: &Event, v: &VerdictEvent, origin: &str, route: &str, method: &str) {
+    fn add_kind(&mut self, ev: &Event, v: &Verdict, origin: &str, route: &str, method: &str) {
         let limits = self.limits;
         let ks = self.kinds.entry(v.kind).or_insert_with(|| KindStats {
             kind: v.kind,
@@ -295,7 +296,7 @@ impl Aggregate {
         if let Some(p) = &v.failed_parameter {
             ks.failed_parameters.add(p, 1);
         }
-        if v.inferred() {
+        if matches!(v.confidence, Confidence::Inferred(_)) {
             ks.inferred += 1;
         }
         ks.origins.add(origin, 1);

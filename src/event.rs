@@ -3,44 +3,11 @@
 
 use crate::aggregate::route;
 use crate::cors::{
-    Classification, Confidence, CorsError, ExchangeType, Kind, Verdict, VerdictClass,
+    Classification, Confidence, CorsError, ExchangeType, Kind, Scope, Verdict, VerdictClass,
 };
 use crate::model::{Exchange, Pairing, Timestamp};
 use crate::redact;
 use serde::Serialize;
-
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
-pub struct VerdictEvent {
-    pub kind: Kind,
-    pub class: VerdictClass,
-    pub cors_error: Option<CorsError>,
-    pub firefox_error: Option<&'static str>,
-    pub failed_parameter: Option<String>,
-    pub message: String,
-    pub confidence: Confidence,
-    pub evidence: Vec<(String, String)>,
-}
-
-impl VerdictEvent {
-    pub fn inferred(&self) -> bool {
-        matches!(self.confidence, Confidence::Inferred(_))
-    }
-}
-
-impl From<&Verdict> for VerdictEvent {
-    fn from(v: &Verdict) -> Self {
-        VerdictEvent {
-            kind: v.kind,
-            class: v.class(),
-            cors_error: v.cors_error,
-            firefox_error: v.firefox_error,
-            failed_parameter: v.failed_parameter.clone(),
-            message: v.message.clone(),
-            confidence: v.confidence.clone(),
-            evidence: v.evidence.clone(),
-        }
-    }
-}
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct Event {
@@ -72,37 +39,44 @@ pub struct Event {
     pub pairing: &'static str,
     /// The index of the paired preflight or actual request in the same input.
     pub paired_with: Option<u64>,
-    pub blocked_detail: Option<VerdictEvent>,
-    pub warnings: Vec<VerdictEvent>,
-    pub findings: Vec<VerdictEvent>,
-    pub notes: Vec<VerdictEvent>,
+    pub blocked_detail: Option<Verdict>,
+    pub warnings: Vec<Verdict>,
+    pub findings: Vec<Verdict>,
+    pub notes: Vec<Verdict>,
     /// False for a failed preflight whose refused actual request is counted instead.
     #[serde(skip)]
     pub counted: bool,
 }
 
 impl Event {
-    /// `None` for exchanges outside CORS.
+    /// The event of a CORS exchange; `None` (and nothing built) for exchanges outside CORS.
     pub fn new(
         ex: &Exchange,
-        c: &Classification,
+        c: Classification,
         pairing: Pairing,
         partner: Option<&Exchange>,
     ) -> Option<Event> {
-        let exchange_type = c.exchange_type()?.clone();
-        let blocked = c.blocked().map(VerdictEvent::from);
-        let by_class = |class: VerdictClass| -> Vec<VerdictEvent> {
-            c.verdicts
-                .iter()
-                .filter(|v| v.class() == class)
-                .map(VerdictEvent::from)
-                .collect()
+        let Scope::Cors(exchange_type) = &c.scope else {
+            return None;
         };
+        let exchange_type = exchange_type.clone();
+        let confidence = c.confidence();
+        let mut blocked = None;
+        let (mut warnings, mut findings, mut notes) = (Vec::new(), Vec::new(), Vec::new());
+        for v in c.verdicts {
+            match v.class() {
+                VerdictClass::Blocked if blocked.is_none() => blocked = Some(v),
+                VerdictClass::Blocked => {}
+                VerdictClass::Warning => warnings.push(v),
+                VerdictClass::Finding => findings.push(v),
+                VerdictClass::Note => notes.push(v),
+            }
+        }
         Some(Event {
             source: ex.source.input.to_string(),
             index: ex.source.index(),
             time: ex.time,
-            origin: c.origin.clone(),
+            origin: c.origin,
             method: ex.request.method.clone(),
             url: redact::url(&ex.request.url).into_owned(),
             route: route(&ex.request.url),
@@ -112,19 +86,19 @@ impl Event {
             kind: blocked.as_ref().map(|b| b.kind),
             cors_error: blocked.as_ref().and_then(|b| b.cors_error),
             failed_parameter: blocked.as_ref().and_then(|b| b.failed_parameter.clone()),
-            confidence: c.confidence(),
+            confidence,
             message: blocked.as_ref().map(|b| b.message.clone()),
             pairing: pairing_name(pairing),
             paired_with: partner.map(|p| p.source.index()),
-            warnings: by_class(VerdictClass::Warning),
-            findings: by_class(VerdictClass::Finding),
-            notes: by_class(VerdictClass::Note),
+            warnings,
+            findings,
+            notes,
             blocked_detail: blocked,
             counted: true,
         })
     }
 
-    pub fn all_verdicts(&self) -> impl Iterator<Item = &VerdictEvent> {
+    pub fn all_verdicts(&self) -> impl Iterator<Item = &Verdict> {
         self.blocked_detail
             .iter()
             .chain(&self.warnings)

@@ -143,8 +143,11 @@ impl<'s> Analyzer<'s> {
         };
         let classification = cors::classify(ex, &ctx);
         self.observations.observe(ex, hop.as_ref());
-        let Some(mut event) = Event::new(ex, &classification, pairing, partner) else {
-            self.count_not_cors(&classification);
+        if let cors::Scope::NotCors(why) = &classification.scope {
+            self.count_not_cors(why);
+            return false;
+        }
+        let Some(mut event) = Event::new(ex, classification, pairing, partner) else {
             return false;
         };
         let t = &mut self.aggregate.totals;
@@ -160,15 +163,14 @@ impl<'s> Analyzer<'s> {
         event.blocked
     }
 
-    fn count_not_cors(&mut self, c: &cors::Classification) {
+    fn count_not_cors(&mut self, why: &cors::NotCors) {
         let t = &mut self.aggregate.totals;
-        match &c.scope {
-            cors::Scope::NotCors(cors::NotCors::NoOrigin) => t.not_cors_no_origin += 1,
-            cors::Scope::NotCors(cors::NotCors::SameOrigin) => t.not_cors_same_origin += 1,
-            cors::Scope::NotCors(cors::NotCors::Mode(_)) => t.not_cors_mode += 1,
-            cors::Scope::NotCors(cors::NotCors::WebSocket) => t.not_cors_websocket += 1,
-            cors::Scope::NotCors(cors::NotCors::NetworkError(_)) => t.not_cors_network_error += 1,
-            cors::Scope::Cors(_) => {}
+        match why {
+            cors::NotCors::NoOrigin => t.not_cors_no_origin += 1,
+            cors::NotCors::SameOrigin => t.not_cors_same_origin += 1,
+            cors::NotCors::Mode(_) => t.not_cors_mode += 1,
+            cors::NotCors::WebSocket => t.not_cors_websocket += 1,
+            cors::NotCors::NetworkError(_) => t.not_cors_network_error += 1,
         }
     }
 }

@@ -292,7 +292,7 @@ impl Metrics {
             )
         };
         for v in ev.all_verdicts() {
-            match v.class {
+            match v.class() {
                 VerdictClass::Blocked if counted => {
                     let route = self.routes.fold(
                         &ev.route,

@@ -350,13 +350,36 @@ fn explain_and_kinds() {
 fn readme_is_in_step_with_the_code() {
     let readme = std::fs::read_to_string(crate::util::root().join("README.md")).unwrap();
     for k in corswatch::cors::Kind::ALL {
-        assert!(readme.contains(&format!("| `{}` |", k.id())), "README lacks kind {}", k.id());
+        assert!(
+            readme.contains(&format!("| `{}` |", k.id())),
+            "README lacks kind {}",
+            k.id()
+        );
     }
-    let setup = readme.split("## Set-up").nth(1).unwrap().split("\n## ").next().unwrap();
-    let block = setup.split("```sh").nth(1).unwrap().split("```").next().unwrap();
-    let commands: Vec<&str> = block.lines().map(str::trim).filter(|l| !l.is_empty()).collect();
+    let setup = readme
+        .split("## Set-up")
+        .nth(1)
+        .unwrap()
+        .split("\n## ")
+        .next()
+        .unwrap();
+    let block = setup
+        .split("```sh")
+        .nth(1)
+        .unwrap()
+        .split("```")
+        .next()
+        .unwrap();
+    let commands: Vec<&str> = block
+        .lines()
+        .map(str::trim)
+        .filter(|l| !l.is_empty())
+        .collect();
     assert_eq!(
         commands,
-        ["cargo run --release -- analyze captures/chromium-devtools.har", "cargo test"]
+        [
+            "cargo run --release -- analyze captures/chromium-devtools.har",
+            "cargo test"
+        ]
     );
 }
