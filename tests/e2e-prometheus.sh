@@ -1,0 +1,290 @@
+#!/usr/bin/env bash
+# End-to-end test of the dashboard and the alert rules against a real Prometheus.
+#
+#   bash tests/e2e-prometheus.sh        (root on CI: installs Debian's prometheus if missing)
+#
+# 1. promtool: check the rules, run their unit tests, check the example Prometheus configs.
+# 2. Replay a real browser capture through `corswatch watch` and lint a real scrape with
+#    `promtool check metrics`.
+# 3. Start Prometheus (temp data dir, loopback, scrape and evaluation every 1 s) on the replay,
+#    with alerts.yml loaded from a copy whose `for:` durations are cut to seconds.
+# 4. Run every dashboard query and every rule expression through /api/v1/query: each must be a
+#    vector; each selector in it must match real series; each must be non-empty where the capture
+#    has data, and each alert's expression empty or not as the capture says.
+# 5. Wait for the blocked-spike alert (and the others the capture triggers) in /api/v1/alerts.
+#
+# Bounded in time (DEADLINE seconds); stops everything it started by PID; exits non-zero on failure.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+ROOT=$PWD
+DEADLINE=${DEADLINE:-240}
+START=$SECONDS
+say() { printf 'e2e-prometheus: %s\n' "$*"; }
+fail() { say "FAIL: $*"; exit 1; }
+left() { echo $((DEADLINE - (SECONDS - START))); }
+
+if ! command -v prometheus >/dev/null || ! command -v promtool >/dev/null; then
+  [ "$(id -u)" = 0 ] || fail "prometheus and promtool are needed (apt-get install prometheus)"
+  say "installing Debian's prometheus"
+  apt-get update -qq >/dev/null
+  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends prometheus >/dev/null
+fi
+command -v python3 >/dev/null || fail "python3 is needed"
+
+BIN=${CORSWATCH_BIN:-${CARGO_TARGET_DIR:-$ROOT/target}/release/corswatch}
+if [ ! -x "$BIN" ] || [ -n "$(find src Cargo.toml -newer "$BIN" -print -quit)" ]; then
+  say "building $BIN"
+  cargo build --release --quiet
+fi
+
+WORK=$(mktemp -d /tmp/corswatch-e2e.XXXXXX)
+PIDS=()
+cleanup() {
+  local rc=$?
+  for pid in "${PIDS[@]}"; do
+    kill "$pid" 2>/dev/null || true
+  done
+  for pid in "${PIDS[@]}"; do
+    wait "$pid" 2>/dev/null || true
+  done
+  if [ "$rc" != 0 ]; then
+    for f in "$WORK"/*.log; do
+      [ -f "$f" ] || continue
+      echo "--- $f (last 30 lines)"
+      tail -n 30 "$f"
+    done
+  fi
+  rm -rf "$WORK"
+  exit "$rc"
+}
+trap cleanup EXIT
+trap 'exit 130' INT TERM
+
+free_port() {
+  python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'
+}
+
+# Polls `$@` every half second until it succeeds or `secs` run out.
+wait_for() {
+  local what=$1 secs=$2
+  shift 2
+  local until=$((SECONDS + secs))
+  until "$@" >/dev/null 2>&1; do
+    [ "$SECONDS" -lt "$until" ] || fail "timed out waiting for $what"
+    [ "$(left)" -gt 0 ] || fail "deadline of ${DEADLINE}s reached waiting for $what"
+    sleep 0.5
+  done
+}
+
+# --- 1. static checks ----------------------------------------------------------------------
+say "promtool check rules dashboards/alerts.yml"
+promtool check rules dashboards/alerts.yml
+say "promtool test rules dashboards/alerts_test.yml"
+promtool test rules dashboards/alerts_test.yml
+for c in dashboards/deploy/prometheus.yml dashboards/deploy/prometheus-agent.yml; do
+  say "promtool check config $c"
+  # The examples name rule files by their deployed path; check them against the shipped one.
+  sed "s#/etc/prometheus/corswatch-alerts.yml#$ROOT/dashboards/alerts.yml#" "$c" >"$WORK/$(basename "$c")"
+  promtool check config --syntax-only "$WORK/$(basename "$c")"
+done
+
+# --- 2. the agent on a real capture --------------------------------------------------------
+AGENT_PORT=$(free_port)
+# --speed 10 turns the 46 s capture into ~4.6 s of traffic per pass; --top-routes 20 makes the
+# route label overflow, so the overflow panel and alert see data too.
+"$BIN" watch --replay captures/chromium-loopback.pcap --speed 10 --repeat 40 --top-routes 20 \
+  --listen "127.0.0.1:$AGENT_PORT" >"$WORK/agent.log" 2>&1 &
+PIDS+=($!)
+wait_for "corswatch /healthz" 20 curl -sf "http://127.0.0.1:$AGENT_PORT/healthz"
+wait_for "blocked requests in /metrics" 20 \
+  sh -c "curl -sf http://127.0.0.1:$AGENT_PORT/metrics | grep -q '^corswatch_blocked_total{'"
+curl -sf "http://127.0.0.1:$AGENT_PORT/metrics" >"$WORK/scrape.txt"
+say "promtool check metrics on a real scrape ($(grep -vc '^#' "$WORK/scrape.txt") samples)"
+promtool check metrics <"$WORK/scrape.txt" || fail "promtool check metrics found problems"
+
+# --- 3. Prometheus ---------------------------------------------------------------------------
+PROM_PORT=$(free_port)
+# Test-only copy of the rules, on a clock 20 times faster: range windows of minutes become
+# seconds ([5m] -> [15s]; rate() divides by the whole window, so a 5m window over 30 s of samples
+# would read a twentieth of the real rate), `for:` becomes 3s, and every group is evaluated each
+# second. Thresholds, selectors and operators are unchanged; `[1d] offset 1h` (history) stays.
+# The expressions as shipped are also queried below, unchanged.
+python3 - "$ROOT/dashboards/alerts.yml" "$WORK/alerts.yml" <<'EOF'
+import re, sys
+text = open(sys.argv[1]).read()
+text = re.sub(r"(?m)^(\s+)for: \S+$", r"\1for: 3s", text)
+text = re.sub(r"(?m)^(\s+)interval: \S+$", r"\1interval: 1s", text)
+text = re.sub(r"\[(\d+)m\]", lambda m: f"[{int(m.group(1)) * 3}s]", text)
+open(sys.argv[2], "w").write(text)
+EOF
+cat >"$WORK/prometheus.yml" <<EOF
+global:
+  scrape_interval: 1s
+  evaluation_interval: 1s
+rule_files:
+  - $WORK/alerts.yml
+scrape_configs:
+  - job_name: corswatch
+    static_configs:
+      - targets: ['127.0.0.1:$AGENT_PORT']
+EOF
+promtool check config "$WORK/prometheus.yml" >/dev/null
+prometheus --config.file="$WORK/prometheus.yml" --storage.tsdb.path="$WORK/data" \
+  --web.listen-address="127.0.0.1:$PROM_PORT" --log.level=warn >"$WORK/prometheus.log" 2>&1 &
+PIDS+=($!)
+PROM="http://127.0.0.1:$PROM_PORT"
+wait_for "Prometheus /-/ready" 30 curl -sf "$PROM/-/ready"
+wait_for "samples of corswatch_blocked_total" 30 \
+  sh -c "curl -sf '$PROM/api/v1/query?query=count(corswatch_blocked_total)' | grep -q '\"value\"'"
+# rate() over 1 s scrapes needs a few samples; the alerts need their `for:`.
+sleep 8
+
+# --- 4 and 5. queries and alerts -------------------------------------------------------------
+python3 - "$PROM" "$ROOT/dashboards/corswatch.json" "127.0.0.1:$AGENT_PORT" "$(left)" \
+  "$ROOT/dashboards/alerts.yml" <<'EOF'
+import json, re, sys, time, urllib.parse, urllib.request
+
+prom, dashboard, instance, budget, rules_file = sys.argv[1:6]
+budget = int(budget)
+deadline = time.time() + max(budget - 5, 10)
+checks = 0
+failures = []
+
+def api(path, **params):
+    url = prom + path + ("?" + urllib.parse.urlencode(params) if params else "")
+    with urllib.request.urlopen(url, timeout=10) as r:
+        body = json.load(r)
+    if body.get("status") != "success":
+        raise RuntimeError(f"{path} {params}: {body}")
+    return body["data"]
+
+def query(expr):
+    return api("/api/v1/query", query=expr)
+
+def check(ok, what):
+    global checks
+    checks += 1
+    if not ok:
+        failures.append(what)
+        print(f"  FAIL {what}")
+
+# Every metric selector in an expression must match real series, even where the expression as a
+# whole is (rightly) empty: this is what catches a misspelt name or label value.
+SELECTOR = re.compile(r'\b((?:[a-z_]+:)?corswatch_[a-z_]+(?::[a-z0-9_]+)?|up)\b(\{[^}]*\})?(?!\s*\()')
+def selectors(expr):
+    for m in SELECTOR.finditer(expr):
+        yield m.group(1) + (m.group(2) or "")
+
+def substitute(expr):
+    return (expr.replace("$__rate_interval", "30s").replace("$__range", "5m")
+            .replace("$job", "corswatch").replace("$instance", instance))
+
+print("dashboard panels:")
+d = json.load(open(dashboard))
+panels = [p for p in d["panels"] if p["type"] != "row"]
+for p in panels:
+    for t in p["targets"]:
+        expr = substitute(t["expr"])
+        data = query(expr)
+        n = len(data["result"])
+        check(data["resultType"] == "vector", f'{p["title"]}: vector, got {data["resultType"]}')
+        check(n > 0, f'{p["title"]} [{t["refId"]}]: non-empty (the capture has data for it), got 0 series: {expr}')
+        for s in selectors(expr):
+            c = query(f"count({s})")["result"]
+            check(bool(c), f'{p["title"]}: selector {s} matches series')
+        print(f'  ok  {p["title"]} [{t["refId"]}]: vector, {n} series')
+
+# The loaded rule file, as Prometheus parsed it: proves alerts.yml loads and gives every expression.
+groups = api("/api/v1/rules")["groups"]
+rules = [r for g in groups for r in g["rules"]]
+check(len(rules) == 16, f"16 rules loaded, got {len(rules)}")
+
+# What this capture must show. Alerts absent here have an empty expression on it.
+expect_nonempty = {
+    "CorswatchBlockedRequestsHigh",        # every (kind, origin, route) > 0.1/s at --speed 10
+    "CorswatchPreflightFailureRatioHigh",  # 32 of 52 preflights fail
+    "CorswatchSecurityFinding",            # null origin trusted, wildcards on sensitive routes
+    "CorswatchLabelOverflow",              # --top-routes 20
+}
+print("rules:")
+for r in rules:
+    name = r.get("name")
+    data = query(r["query"])
+    n = len(data["result"])
+    check(data["resultType"] == "vector", f"{name}: vector, got {data['resultType']}")
+    if r["type"] == "recording":
+        check(n > 0, f"recording rule {name}: non-empty")
+        # The recorded series itself, written back by the rule evaluation.
+        check(bool(query(name)["result"]), f"recorded series {name} exists")
+    else:
+        want = name in expect_nonempty
+        check((n > 0) == want, f"alert {name}: expression {'non-empty' if want else 'empty'} on this capture, got {n} series")
+        if want and n:
+            labels = data["result"][0]["metric"]
+            for l in {"CorswatchBlockedRequestsHigh": ("kind", "origin", "route"),
+                      "CorswatchSecurityFinding": ("kind", "origin")}.get(name, ()):
+                check(l in labels, f"alert {name} carries label {l}")
+    for s in selectors(r["query"]):
+        c = query(f"count({s})")["result"]
+        check(bool(c), f"{name}: selector {s} matches series")
+    print(f"  ok  {r['type']:9} {name}: vector, {n} series")
+
+# The expressions as shipped (full windows): valid, vectors, and their selectors match. The file
+# is read with a small parser of `expr:` lines (one line, or a `|` block), as tests/dashboards.rs.
+def shipped_exprs(path):
+    lines = open(path).read().splitlines()
+    i = 0
+    while i < len(lines):
+        m = re.match(r"^(\s*)(?:- )?expr: ?(.*)$", lines[i])
+        i += 1
+        if not m:
+            continue
+        if m.group(2).strip() not in ("|", ">-", ">"):
+            yield m.group(2).strip()
+            continue
+        body = []
+        while i < len(lines) and (not lines[i].strip() or len(lines[i]) - len(lines[i].lstrip()) > len(m.group(1))):
+            body.append(lines[i].strip())
+            i += 1
+        yield " ".join(body).strip()
+
+print("rule expressions as shipped:")
+shipped = list(shipped_exprs(rules_file))
+check(len(shipped) == len(rules), f"{len(rules)} expressions in alerts.yml, got {len(shipped)}")
+for expr in shipped:
+    data = query(expr)
+    check(data["resultType"] == "vector", f"shipped {expr}: vector")
+    for s in selectors(expr):
+        check(bool(query(f"count({s})")["result"]), f"shipped: selector {s} matches series")
+    print(f"  ok  {len(data['result'])} series: {expr[:90]}")
+
+print("alerts:")
+must_fire = ["CorswatchBlockedRequestsHigh", "CorswatchPreflightFailureRatioHigh",
+             "CorswatchSecurityFinding", "CorswatchLabelOverflow"]
+must_not = ["CorswatchAgentDown", "CorswatchNotCapturing", "CorswatchPacketsDropped",
+            "CorswatchBlockedRatioHigh", "CorswatchNewBlockedKind"]
+states = {}
+while time.time() < deadline:
+    states = {}
+    for a in api("/api/v1/alerts")["alerts"]:
+        states.setdefault(a["labels"]["alertname"], set()).add(a["state"])
+    if all("firing" in states.get(n, ()) for n in must_fire):
+        break
+    time.sleep(1)
+for n in must_fire:
+    check(bool(states.get(n, set()) & {"pending", "firing"}), f"alert {n} pending or firing, got {sorted(states.get(n, []))}")
+    print(f"  ok  {n}: {', '.join(sorted(states.get(n, [])))}")
+for n in must_not:
+    check(n not in states, f"alert {n} silent, got {sorted(states.get(n, []))}")
+    print(f"  ok  {n}: silent")
+spike = [a for a in api("/api/v1/alerts")["alerts"] if a["labels"]["alertname"] == "CorswatchBlockedRequestsHigh"]
+if spike:
+    a = spike[0]
+    check(all(k in a["annotations"] for k in ("summary", "description", "runbook_url")),
+          "spike alert has summary, description, runbook_url")
+    print(f'  e.g. {a["annotations"]["summary"]}')
+
+print(f"{checks - len(failures)} passed, {len(failures)} failed")
+sys.exit(1 if failures else 0)
+EOF
+say "done in $((SECONDS - START))s"
