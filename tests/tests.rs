@@ -4,5 +4,6 @@ mod util;
 
 mod browser;
 mod cli;
+mod dashboards;
 mod har;
 mod pcap;
