@@ -11,15 +11,15 @@ fn read(path: &str) -> String {
 }
 
 fn dashboard() -> Value {
-    serde_json::from_str(&read("dashboards/corswatch.json")).expect("dashboard is JSON")
+    serde_json::from_str(&read("dashboards/corswatch.json"))
+        .unwrap_or_else(|e| panic!("dashboard is not JSON: {e}"))
 }
 
 /// Metric names the agent exports: those a fresh registry renders, plus the families that only
 /// appear once they have samples (their label sets are open: kind, origin, route).
 fn exported() -> HashSet<String> {
-    let text =
-        corswatch::metrics::Metrics::new(&corswatch::metrics::MetricsConfig::default())
-            .render_prometheus();
+    let text = corswatch::metrics::Metrics::new(&corswatch::metrics::MetricsConfig::default())
+        .render_prometheus();
     let mut names: HashSet<String> = text
         .lines()
         .filter_map(|l| match l.strip_prefix("# TYPE ") {
@@ -55,6 +55,19 @@ fn metric_names(expr: &str) -> BTreeSet<String> {
         "bool",
         "inf",
         "nan",
+        // Aggregations may put `by (...)` between their name and their parenthesis.
+        "sum",
+        "min",
+        "max",
+        "avg",
+        "group",
+        "stddev",
+        "stdvar",
+        "count",
+        "count_values",
+        "bottomk",
+        "topk",
+        "quantile",
     ];
     const GROUPING: &[&str] = &[
         "by",
@@ -89,7 +102,8 @@ fn metric_names(expr: &str) -> BTreeSet<String> {
             last_word.clear();
         } else if c.is_ascii_alphabetic() || c == '_' || c == ':' {
             let start = i;
-            while i < b.len() && ((b[i] as char).is_ascii_alphanumeric() || b[i] == b'_' || b[i] == b':')
+            while i < b.len()
+                && ((b[i] as char).is_ascii_alphanumeric() || b[i] == b'_' || b[i] == b':')
             {
                 i += 1;
             }
@@ -179,7 +193,11 @@ fn yaml_values(text: &str, key: &str) -> Vec<String> {
 }
 
 fn panels(d: &Value) -> Vec<&Value> {
-    d["panels"].as_array().expect("panels").iter().collect()
+    d["panels"]
+        .as_array()
+        .unwrap_or_else(|| panic!("no panels"))
+        .iter()
+        .collect()
 }
 
 #[test]
@@ -209,7 +227,10 @@ fn dashboard_structure() {
     let mut boxes: Vec<(&str, [u64; 4])> = Vec::new();
     for p in panels(&d) {
         let title = p["title"].as_str().expect("title");
-        assert!(ids.insert(p["id"].as_u64().expect("id")), "duplicate id in {title}");
+        assert!(
+            ids.insert(p["id"].as_u64().expect("id")),
+            "duplicate id in {title}"
+        );
         let g = &p["gridPos"];
         let [x, y, w, h] = ["x", "y", "w", "h"].map(|k| {
             g[k].as_u64()
@@ -226,14 +247,23 @@ fn dashboard_structure() {
         }
         let ds = serde_json::json!({"type": "prometheus", "uid": "${datasource}"});
         assert_eq!(p["datasource"], ds, "{title}: datasource");
-        assert!(p["description"].as_str().is_some_and(|s| !s.is_empty()), "{title}: description");
-        assert!(p["fieldConfig"]["defaults"]["unit"].is_string(), "{title}: unit");
+        assert!(
+            p["description"].as_str().is_some_and(|s| !s.is_empty()),
+            "{title}: description"
+        );
+        assert!(
+            p["fieldConfig"]["defaults"]["unit"].is_string(),
+            "{title}: unit"
+        );
         let targets = p["targets"].as_array().expect("targets");
         assert!(!targets.is_empty(), "{title}: no query");
         let mut refs = HashSet::new();
         for t in targets {
             assert_eq!(t["datasource"], ds, "{title}: target datasource");
-            assert!(refs.insert(t["refId"].as_str().expect("refId")), "{title}: refId");
+            assert!(
+                refs.insert(t["refId"].as_str().expect("refId")),
+                "{title}: refId"
+            );
         }
     }
 }
@@ -248,14 +278,21 @@ fn dashboard_queries_use_exported_metrics_and_the_variables() {
             let expr = t["expr"].as_str().expect("expr");
             let title = p["title"].as_str().unwrap_or("?");
             // Many hosts: every panel aggregates, and never over a raw `instance` sum by accident.
-            assert!(expr.contains("sum by ("), "{title}: aggregate with `sum by`: {expr}");
+            assert!(
+                expr.contains("sum by ("),
+                "{title}: aggregate with `sum by`: {expr}"
+            );
             assert!(
                 !expr.contains("[5m]") && !expr.contains("[1m]"),
                 "{title}: use $__rate_interval or $__range: {expr}"
             );
             // Every selector filters by the job and instance variables.
             let selectors = expr.matches("corswatch_").count();
-            assert_eq!(expr.matches(r#"job=~"$job""#).count(), selectors, "{title}: {expr}");
+            assert_eq!(
+                expr.matches(r#"job=~"$job""#).count(),
+                selectors,
+                "{title}: {expr}"
+            );
             assert_eq!(
                 expr.matches(r#"instance=~"$instance""#).count(),
                 selectors,
@@ -279,16 +316,26 @@ fn alert_rules_use_exported_metrics_and_have_runbooks() {
     let records: HashSet<String> = yaml_values(&text, "record").into_iter().collect();
     let alerts = yaml_values(&text, "alert");
     let exprs = rule_exprs(&text);
-    assert_eq!(exprs.len(), records.len() + alerts.len(), "one expr per rule");
+    assert_eq!(
+        exprs.len(),
+        records.len() + alerts.len(),
+        "one expr per rule"
+    );
     for expr in &exprs {
         for name in metric_names(expr) {
             // `up` is Prometheus's own; `level:metric:op` names are this file's recording rules.
             let known = exported.contains(&name) || records.contains(&name) || name == "up";
-            assert!(known, "{name} in {expr} is neither exported nor recorded here");
+            assert!(
+                known,
+                "{name} in {expr} is neither exported nor recorded here"
+            );
         }
     }
     for r in &records {
-        assert!(r.contains(":corswatch_"), "recording rule {r}: level:metric:operations");
+        assert!(
+            r.contains(":corswatch_"),
+            "recording rule {r}: level:metric:operations"
+        );
     }
 
     let runbook = read("dashboards/RUNBOOK.md");
@@ -312,12 +359,22 @@ fn alert_rules_use_exported_metrics_and_have_runbooks() {
             .strip_prefix("dashboards/RUNBOOK.md#")
             .unwrap_or_else(|| panic!("{alert}: runbook_url {url}"));
         assert_eq!(anchor, alert.to_lowercase(), "{alert}: runbook anchor");
-        assert!(anchors.contains(anchor), "RUNBOOK.md has no section for {alert}");
+        assert!(
+            anchors.contains(anchor),
+            "RUNBOOK.md has no section for {alert}"
+        );
     }
     // Every alert block carries the mixin's mandatory fields.
     for block in text.split("- alert: ").skip(1) {
         let name = block.lines().next().unwrap_or("?");
-        for key in ["expr:", "for:", "severity:", "summary:", "description:", "runbook_url:"] {
+        for key in [
+            "expr:",
+            "for:",
+            "severity:",
+            "summary:",
+            "description:",
+            "runbook_url:",
+        ] {
             assert!(block.contains(key), "{name}: no {key}");
         }
     }
@@ -346,4 +403,53 @@ fn provisioning_and_deploy_files_exist() {
     ] {
         assert!(unit.contains(line), "corswatch.service: {line}");
     }
+}
+
+/// `corswatch::report::merge` on real reports (the CLI's `merge` wraps it).
+#[test]
+fn merge_real_reports() {
+    let report = |capture: &str| -> Value {
+        let out = crate::util::corswatch()
+            .args(["analyze", "--format", "json"])
+            .arg(crate::util::capture(capture))
+            .output()
+            .unwrap();
+        serde_json::from_slice(&out.stdout)
+            .unwrap_or_else(|e| panic!("{capture}: {e}\n{}", String::from_utf8_lossy(&out.stderr)))
+    };
+    let har = report("chromium-devtools.har");
+    let pcap = report("chromium-loopback.pcap");
+    let merged = corswatch::report::merge::merge(&[har.clone(), pcap.clone()]).unwrap();
+    crate::cli::validate(&serde_json::to_vec(&merged).unwrap());
+    for key in ["exchanges", "cross_origin", "blocked", "findings"] {
+        let sum = har["totals"][key].as_u64().unwrap() + pcap["totals"][key].as_u64().unwrap();
+        assert_eq!(merged["totals"][key], sum, "totals.{key}");
+    }
+    let kind_sum = |r: &Value| -> u64 {
+        r["kinds"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|k| k["count"].as_u64().unwrap())
+            .sum()
+    };
+    assert_eq!(kind_sum(&merged), kind_sum(&har) + kind_sum(&pcap));
+    // Every top list keeps its total: re-ranking moves counts into `other`, never drops them.
+    for list in ["origins", "routes", "methods", "request_headers"] {
+        let total = |r: &Value| -> u64 {
+            r["top"][list]
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|x| x["count"].as_u64().unwrap())
+                .sum()
+        };
+        assert_eq!(total(&merged), total(&har) + total(&pcap), "top.{list}");
+    }
+    let twice = corswatch::report::merge::merge(&[pcap.clone(), pcap.clone()]).unwrap();
+    crate::cli::validate(&serde_json::to_vec(&twice).unwrap());
+    assert_eq!(
+        twice["totals"]["blocked"],
+        2 * pcap["totals"]["blocked"].as_u64().unwrap()
+    );
 }

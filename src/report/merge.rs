@@ -5,8 +5,8 @@
 //! there, so a merged top list can undercount a value that was rare on some hosts. The `other`
 //! row keeps the totals right.
 
-use super::json::{capture_warnings, SCHEMA_VERSION};
 use super::MAX_PROBLEMS;
+use super::json::{SCHEMA_VERSION, capture_warnings};
 use crate::model::CaptureHealth;
 use crate::pair::PairStats;
 use serde_json::{Map, Value};
@@ -46,7 +46,7 @@ pub fn merge(reports: &[Value]) -> Result<Value, MergeError> {
                     found: r
                         .get("schema_version")
                         .map_or_else(|| "(missing)".to_string(), Value::to_string),
-                })
+                });
             }
         }
     }
@@ -428,7 +428,9 @@ mod tests {
             (Value::Array(x), Value::Array(y)) if path.ends_with("inputs") => {
                 assert_eq!(y.len(), 2 * x.len(), "{path}");
             }
-            (Value::Array(x), Value::Array(y)) if !path.ends_with("examples") && !path.ends_with("problems") => {
+            (Value::Array(x), Value::Array(y))
+                if !path.ends_with("examples") && !path.ends_with("problems") =>
+            {
                 assert_eq!(x.len(), y.len(), "{path}");
                 for (i, (v, w)) in x.iter().zip(y).enumerate() {
                     assert_doubled(v, w, &format!("{path}[{i}]"));
@@ -457,7 +459,14 @@ mod tests {
     fn one_report_merges_to_itself() {
         let r = report();
         let m = merge(std::slice::from_ref(&r)).unwrap();
-        for k in ["inputs", "totals", "kinds", "top", "pairing", "capture_health"] {
+        for k in [
+            "inputs",
+            "totals",
+            "kinds",
+            "top",
+            "pairing",
+            "capture_health",
+        ] {
             assert_eq!(m[k], r[k], "{k}");
         }
         assert_eq!(m["capture_warnings"], r["capture_warnings"]);
@@ -467,8 +476,10 @@ mod tests {
     fn top_lists_are_re_ranked_and_keep_other() {
         let mut a = report();
         let mut b = report();
-        a["top"]["origins"] = json!([{"value": "https://a.example", "count": 5}, {"value": "other", "count": 2}]);
-        b["top"]["origins"] = json!([{"value": "https://b.example", "count": 4}, {"value": "other", "count": 1}]);
+        a["top"]["origins"] =
+            json!([{"value": "https://a.example", "count": 5}, {"value": "other", "count": 2}]);
+        b["top"]["origins"] =
+            json!([{"value": "https://b.example", "count": 4}, {"value": "other", "count": 1}]);
         b["top"]["routes"] = json!([{"value": "/", "count": 9}, {"value": "/x", "count": 1}]);
         let m = merge(&[a, b]).unwrap();
         // Each input showed one row: so does the merge; the loser joins `other`.
@@ -499,7 +510,14 @@ mod tests {
             .iter()
             .map(|k| k["kind"].as_str().unwrap())
             .collect();
-        assert_eq!(ids, ["header_not_allowed", "acao_missing", "sec_null_origin_trusted"]);
+        assert_eq!(
+            ids,
+            [
+                "header_not_allowed",
+                "acao_missing",
+                "sec_null_origin_trusted"
+            ]
+        );
     }
 
     #[test]
