@@ -392,6 +392,7 @@ fn provisioning_and_deploy_files_exist() {
         "dashboards/deploy/prometheus-agent.yml",
         "dashboards/alerts_test.yml",
         "dashboards/README.md",
+        "dashboards/check.sh",
     ] {
         assert!(root().join(f).is_file(), "{f} missing");
     }
