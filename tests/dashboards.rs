@@ -454,3 +454,20 @@ fn merge_real_reports() {
         2 * pcap["totals"]["blocked"].as_u64().unwrap()
     );
 }
+
+/// The runbook's fix tables name every kind that alerts can quote (blocked, warning, finding).
+#[test]
+fn runbook_covers_every_alerting_kind() {
+    let runbook = read("dashboards/RUNBOOK.md");
+    for k in corswatch::cors::Kind::ALL {
+        if k.class() == corswatch::cors::VerdictClass::Note {
+            continue;
+        }
+        let id = k.id();
+        let by_prefix = id.starts_with("lna_") && runbook.contains("`lna_*`");
+        assert!(
+            runbook.contains(&format!("`{id}`")) || by_prefix,
+            "RUNBOOK.md fix table has no row for {id}"
+        );
+    }
+}
