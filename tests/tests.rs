@@ -7,6 +7,7 @@ mod util;
 
 mod browser;
 mod cli;
+mod dashboards;
 mod har;
 mod pcap;
 mod watch;

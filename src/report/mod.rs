@@ -1,6 +1,7 @@
 //! Reports: JSON for programs (versioned, with a JSON Schema), text for people.
 
 pub mod json;
+pub mod merge;
 pub mod text;
 
 use crate::aggregate::Aggregate;
