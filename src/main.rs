@@ -25,6 +25,7 @@ Examples:
   corswatch analyze e2e.har --fail-on blocked        exit 1 if a browser would block anything
   corswatch analyze a.har b.pcap - < c.har            several inputs, mixed formats, stdin
   corswatch analyze s.har --format events -o ev.jsonl one JSON object per CORS exchange
+  corswatch merge host1.json host2.json -o all.json  one report from several hosts or runs
   corswatch explain preflight_acao_missing           why, and the fix per server stack
   corswatch kinds                                    every kind corswatch reports";
 
@@ -44,6 +45,15 @@ enum Command {
     /// /healthz
     #[command(after_help = WATCH_EXAMPLES)]
     Watch(WatchArgs),
+    /// Merge JSON reports from several hosts or runs into one (counts add, top lists re-ranked)
+    Merge {
+        /// JSON reports (`analyze --format json`, `/report`, `watch --report-out`)
+        #[arg(required = true)]
+        reports: Vec<PathBuf>,
+        /// Write the merged report to FILE instead of stdout
+        #[arg(long, short = 'o')]
+        output: Option<PathBuf>,
+    },
     /// Explain one kind: what the browser checks, and the fix per server stack
     Explain {
         /// A kind id, e.g. acao_missing (see `corswatch kinds`)
@@ -225,6 +235,7 @@ fn main() -> ExitCode {
     let result = match cli.command {
         Command::Analyze(args) => analyze(args),
         Command::Watch(args) => watch(args).map(|()| 0),
+        Command::Merge { reports, output } => merge(&reports, output.as_deref()).map(|()| 0),
         Command::Explain { kind, stack } => explain(&kind, &stack).map(|()| 0),
         Command::Kinds => kinds().map(|()| 0),
         Command::Schema => print(report::json::SCHEMA).map(|()| 0),
@@ -515,6 +526,32 @@ fn watch(a: WatchArgs) -> Result<()> {
     };
     watch::run(cfg)?;
     Ok(())
+}
+
+fn merge(paths: &[PathBuf], output: Option<&std::path::Path>) -> Result<()> {
+    let mut reports = Vec::with_capacity(paths.len());
+    for p in paths {
+        let text = std::fs::read(p).with_context(|| format!("cannot read {}", p.display()))?;
+        let v: serde_json::Value = serde_json::from_slice(&text)
+            .with_context(|| format!("{}: not a JSON report", p.display()))?;
+        reports.push(v);
+    }
+    let merged = report::merge::merge(&reports).map_err(|e| {
+        use report::merge::MergeError::{Malformed, UnsupportedSchema};
+        match &e {
+            UnsupportedSchema { index, .. } | Malformed { index, .. } => {
+                let name = paths.get(*index).map(|p| p.display().to_string());
+                anyhow::anyhow!("{}: {e}", name.unwrap_or_default())
+            }
+            _ => anyhow::anyhow!(e),
+        }
+    })?;
+    let mut text = serde_json::to_string_pretty(&merged)?;
+    text.push('\n');
+    match output {
+        Some(p) => std::fs::write(p, text).with_context(|| format!("cannot write {}", p.display())),
+        None => print(&text),
+    }
 }
 
 fn explain(id: &str, stacks: &[StackArg]) -> Result<()> {

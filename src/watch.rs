@@ -8,7 +8,7 @@ use crate::aggregate::Aggregate;
 use crate::aggregate::Limits;
 use crate::event::Event;
 use crate::metrics::{Metrics, MetricsConfig};
-use crate::model::{Exchange, Timestamp};
+use crate::model::{CaptureHealth, Exchange, Timestamp};
 use crate::net::{self, Decoder};
 use crate::pair::PairConfig;
 use crate::report::{self, InputInfo, ReportData, RunInfo};
@@ -117,6 +117,8 @@ pub enum Feed {
         interface: u64,
     },
     Problem(InputError),
+    /// A replay starts its next round: close the connections of the previous one.
+    Restart,
     /// The input ended (replay) or the capture stopped.
     End,
 }
@@ -340,12 +342,16 @@ fn process(
     let mut last_publish = Instant::now();
     // The packet clock, and when it last moved: on a quiet link, time goes on from there.
     let mut clock: Option<(Timestamp, Instant)> = None;
+    // Capture health of the decoders of earlier replay rounds.
+    let mut finished_health = CaptureHealth::default();
     let publish = |mut agg: Aggregate,
                    decoder: &Decoder,
+                   earlier: &CaptureHealth,
                    run: &RunInfo,
                    info: &InputInfo,
                    drops: (u64, u64)| {
-        let h = decoder.health();
+        let mut h = decoder.health();
+        h.add(earlier);
         shared.metrics.health(&h, decoder.open_flows());
         shared
             .metrics
@@ -403,6 +409,16 @@ fn process(
                 run.problem(p);
             }
             Some(Feed::End) => end = true,
+            Some(Feed::Restart) => {
+                decoder.finish();
+                while let Some(ex) = decoder.pop() {
+                    info.exchanges += 1;
+                    shared.metrics.exchange();
+                    analyzer.push(Box::new(ex));
+                }
+                finished_health.add(&decoder.health());
+                decoder = Decoder::new(Arc::from(name), net::Limits::default());
+            }
             None => {
                 if let Some((ts, at)) = clock {
                     let now = Timestamp(ts.0.saturating_add(at.elapsed().as_nanos() as i64));
@@ -420,13 +436,20 @@ fn process(
             break;
         }
         if last_publish.elapsed() >= Duration::from_millis(500) {
-            publish(analyzer.snapshot(), &decoder, &run, &info, drops);
+            publish(
+                analyzer.snapshot(),
+                &decoder,
+                &finished_health,
+                &run,
+                &info,
+                drops,
+            );
             last_publish = Instant::now();
         }
     }
     let agg = analyzer.finish();
     let t = agg.totals;
-    publish(agg, &decoder, &run, &info, drops);
+    publish(agg, &decoder, &finished_health, &run, &info, drops);
     shared.capturing.store(false, Ordering::Relaxed);
     RunSummary {
         exchanges: t.exchanges,
@@ -437,10 +460,30 @@ fn process(
 
 /// Feeds a file through the live path, pacing by its timestamps.
 fn replay(path: &std::path::Path, pace: Pace, repeat: u32, p: &Producer) {
+    // Each round is shifted past the previous one in time, and starts with fresh connection
+    // state: replaying the same timestamps and sequence numbers again would look like one long
+    // retransmission.
+    let mut span: Option<(Timestamp, Timestamp)> = None;
     for round in 0..repeat.max(1) {
         if p.stopped() {
             return;
         }
+        if round > 0 && !p.send(Feed::Restart) {
+            return;
+        }
+        let shift = span.map_or(0, |(a, b)| {
+            b.since(a)
+                .saturating_add(1_000_000_000)
+                .saturating_mul(i64::from(round))
+        });
+        let mut seen: Option<(Timestamp, Timestamp)> = None;
+        let mut note = |ts: Timestamp| {
+            seen = Some(match seen {
+                None => (ts, ts),
+                Some((a, b)) => (a.min(ts), b.max(ts)),
+            });
+            Timestamp(ts.0.saturating_add(shift))
+        };
         let name: Arc<str> = Arc::from(path.display().to_string());
         let file = match std::fs::File::open(path) {
             Ok(f) => f,
@@ -473,6 +516,7 @@ fn replay(path: &std::path::Path, pace: Pace, repeat: u32, p: &Producer) {
                 let mut alive = true;
                 loop {
                     let step = packets.read(&mut |ts, link, data, n| {
+                        let ts = note(ts);
                         pace_to(ts);
                         batch.push(ts, link, data, n + offset);
                         if batch.data.len() >= 240 * 1024 || pace != Pace::Fast {
@@ -504,7 +548,8 @@ fn replay(path: &std::path::Path, pace: Pace, repeat: u32, p: &Producer) {
                         return;
                     }
                     match item {
-                        SourceItem::Exchange(ex) => {
+                        SourceItem::Exchange(mut ex) => {
+                            ex.time = note(ex.time);
                             pace_to(ex.time);
                             if !p.send(Feed::Exchange(ex)) {
                                 return;
@@ -520,6 +565,9 @@ fn replay(path: &std::path::Path, pace: Pace, repeat: u32, p: &Producer) {
                 p.send(Feed::Problem(e));
                 return;
             }
+        }
+        if span.is_none() {
+            span = seen;
         }
     }
 }

@@ -383,3 +383,43 @@ fn readme_is_in_step_with_the_code() {
         ]
     );
 }
+
+#[test]
+fn merge_adds_reports_and_names_bad_files() {
+    let dir = tempfile::tempdir().unwrap();
+    let report = |name: &str| {
+        let out = run(
+            corswatch()
+                .current_dir(crate::util::root())
+                .args(["analyze", name, "--format", "json"]),
+            0,
+        );
+        out.stdout
+    };
+    let a = dir.path().join("a.json");
+    let b = dir.path().join("b.json");
+    std::fs::write(&a, report("captures/chromium-devtools.har")).unwrap();
+    std::fs::write(&b, report("captures/chromium-loopback.pcap")).unwrap();
+    let out = run(corswatch().arg("merge").arg(&a).arg(&b), 0);
+    validate(&out.stdout);
+    let m: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let ja: serde_json::Value = serde_json::from_slice(&std::fs::read(&a).unwrap()).unwrap();
+    let jb: serde_json::Value = serde_json::from_slice(&std::fs::read(&b).unwrap()).unwrap();
+    for k in ["exchanges", "cross_origin", "blocked", "findings"] {
+        assert_eq!(
+            m["totals"][k].as_u64().unwrap(),
+            ja["totals"][k].as_u64().unwrap() + jb["totals"][k].as_u64().unwrap(),
+            "{k}"
+        );
+    }
+    assert_eq!(m["inputs"].as_array().unwrap().len(), 2);
+
+    let bad = dir.path().join("old.json");
+    std::fs::write(&bad, r#"{"schema_version": 99}"#).unwrap();
+    let out = run(corswatch().arg("merge").arg(&a).arg(&bad), 2);
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.contains("old.json") && err.contains("schema_version 99"),
+        "{err}"
+    );
+}

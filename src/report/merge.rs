@@ -215,6 +215,7 @@ fn health_of(m: &Map<String, Value>) -> CaptureHealth {
         flows_evicted: get(m, "flows_evicted"),
         unanswered_requests: get(m, "unanswered_requests"),
         orphan_responses: get(m, "orphan_responses"),
+        non_http_flows: get(m, "non_http_flows"),
     }
 }
 
