@@ -128,8 +128,14 @@ pub fn merge(reports: &[Value]) -> Result<Value, MergeError> {
         top_out.insert(name.into(), acc.finish());
     }
     out.insert("top".into(), Value::Object(top_out));
-    out.insert("pairing".into(), Value::Object(pairing));
-    out.insert("capture_health".into(), Value::Object(health));
+    out.insert(
+        "pairing".into(),
+        serde_json::to_value(p).unwrap_or_default(),
+    );
+    out.insert(
+        "capture_health".into(),
+        serde_json::to_value(h).unwrap_or_default(),
+    );
     out.insert("capture_warnings".into(), Value::Array(warnings));
     out.insert("problems".into(), Value::Array(problems));
     out.insert("problems_total".into(), problems_total.into());
@@ -404,7 +410,7 @@ mod tests {
                 "out_of_order_segments": 0, "retransmitted_segments": 0, "truncated_packets": 0,
                 "ip_fragments_skipped": 0, "non_tcp_packets": 0, "decode_errors": 0,
                 "http_parse_errors": 0, "flows_evicted": 0, "unanswered_requests": 0,
-                "orphan_responses": 0
+                "orphan_responses": 0, "non_http_flows": 0
             },
             "capture_warnings": ["1 TCP gaps (10 bytes never captured): messages across them were lost"],
             "problems": ["a.pcap: truncated"],
