@@ -485,6 +485,7 @@ fn watch(a: WatchArgs) -> Result<()> {
         .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
     let fmt = tracing_subscriber::fmt()
         .with_env_filter(filter)
+        .with_ansi(io::stderr().is_terminal())
         .with_writer(io::stderr);
     let _ = match a.log_format {
         LogFormat::Json => fmt.json().try_init(),

@@ -177,7 +177,8 @@ pub fn run(cfg: WatchConfig) -> Result<RunSummary, WatchError> {
         .map_err(WatchError::Runtime)?;
 
     let shared = Arc::new(Shared::new(Metrics::new(&cfg.metrics)));
-    let (tx, rx) = sync_channel::<Feed>(1024);
+    // 32 batches of 256 KiB: enough slack for bursts, little memory (a replay waits instead).
+    let (tx, rx) = sync_channel::<Feed>(32);
     let producer = Producer {
         tx,
         stop: Arc::new(AtomicBool::new(false)),

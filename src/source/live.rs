@@ -47,7 +47,9 @@ pub fn open(o: &LiveOptions) -> Result<LiveCapture, String> {
         .promisc(o.promiscuous)
         .snaplen(o.snaplen)
         .buffer_size(o.buffer_size)
-        .immediate_mode(true)
+        // Not immediate: the kernel hands over blocks of packets (TPACKET_V3), far cheaper at high
+        // rates; the 100 ms buffer timeout bounds the delay on a quiet link.
+        .immediate_mode(false)
         .timeout(100)
         .open()
         .map_err(|e| {
