@@ -13,6 +13,7 @@ use super::{
 };
 use crate::model::{Exchange, Headers, Location, Pairing, Response};
 use crate::redact;
+use std::borrow::Cow;
 
 pub(super) const ACAO: &str = "Access-Control-Allow-Origin";
 pub(super) const ACAC: &str = "Access-Control-Allow-Credentials";
@@ -35,9 +36,19 @@ pub(super) fn classify(ex: &Exchange, ctx: &Context<'_>) -> Classification {
         verdicts: Vec::new(),
         pass_assumption: None,
     };
-    let mode = h
-        .get("sec-fetch-mode")
-        .map(|v| String::from_utf8_lossy(trim_ows(v)).to_ascii_lowercase());
+    // The modes that matter, lowercased; anything else is as good as absent.
+    let mode = h.get("sec-fetch-mode").and_then(|v| {
+        let v = trim_ows(v);
+        [
+            "websocket",
+            "no-cors",
+            "same-origin",
+            "navigate",
+            "nested-navigate",
+        ]
+        .into_iter()
+        .find(|m| v.eq_ignore_ascii_case(m.as_bytes()))
+    });
     let upgrade_ws = h
         .get_all("upgrade")
         .any(|v| trim_ows(v).eq_ignore_ascii_case(b"websocket"));
@@ -46,11 +57,11 @@ pub(super) fn classify(ex: &Exchange, ctx: &Context<'_>) -> Classification {
         .resource_type
         .as_deref()
         .is_some_and(|t| t.eq_ignore_ascii_case("websocket"));
-    if upgrade_ws || ws_entry || mode.as_deref() == Some("websocket") {
+    if upgrade_ws || ws_entry || mode == Some("websocket") {
         c.scope = Scope::NotCors(NotCors::WebSocket);
         return c;
     }
-    match mode.as_deref() {
+    match mode {
         Some("no-cors") => {
             c.scope = Scope::NotCors(NotCors::Mode("no-cors".into()));
             no_cors_notes(ex, &mut c.verdicts);
@@ -102,17 +113,19 @@ pub(super) fn classify(ex: &Exchange, ctx: &Context<'_>) -> Classification {
         }
     }
 
-    let Some(o) = c.origin.clone().or_else(|| provisional_origin(ex, ctx)) else {
+    if c.origin.is_none() {
+        c.origin = provisional_origin(ex, ctx);
+    }
+    let Some(o) = c.origin.as_deref() else {
         return c;
     };
-    c.origin.get_or_insert_with(|| o.clone());
-    if is_same_origin(ex, &o) {
+    if is_same_origin(ex, o) {
         c.scope = Scope::NotCors(NotCors::SameOrigin);
         return c;
     }
     let ty = exchange_type(ex, ctx, is_preflight);
     c.scope = Scope::Cors(ty);
-    let line = line_for(ex, ctx, &o);
+    let line = LazyLine::new(ex, ctx, o);
     if let Some(v) = cors_disabled_scheme(ex, &line) {
         c.verdicts.push(v);
         return c;
@@ -120,8 +133,8 @@ pub(super) fn classify(ex: &Exchange, ctx: &Context<'_>) -> Classification {
     let (creds, creds_assumption) = credentials(ex, ctx, is_preflight);
 
     if is_preflight {
-        check_preflight(ex, ctx, &o, creds, creds_assumption, &line, &mut c.verdicts);
-    } else if let Some(mut v) = check_actual(ex, ctx, &o, creds, creds_assumption, &line) {
+        check_preflight(ex, ctx, o, creds, creds_assumption, &line, &mut c.verdicts);
+    } else if let Some(mut v) = check_actual(ex, ctx, o, creds, creds_assumption, &line) {
         if har_shows_success(ex) && v.confidence == Confidence::Certain {
             v.confidence = Confidence::Inferred(
                 "the recording shows no error for this entry, so the browser may not have applied CORS to it (a no-cors load)".into(),
@@ -131,14 +144,14 @@ pub(super) fn classify(ex: &Exchange, ctx: &Context<'_>) -> Classification {
     } else if creds == Credentials::Unknown
         // A recording says whether the browser failed the request; the wire does not.
         && matches!(ex.source.location, Location::Packets { .. })
-        && let Some(v) = check_actual(ex, ctx, &o, Credentials::Include, None, &line)
+        && let Some(v) = check_actual(ex, ctx, o, Credentials::Include, None, &line)
     {
         c.pass_assumption = Some(format!(
             "passes because no Cookie shows the request was credentialed; with credentials: 'include' the browser blocks it ({})",
             v.kind.id()
         ));
     }
-    if is_extension_origin(&o) {
+    if is_extension_origin(o) {
         // Extension pages and workers with host permissions are exempt from CORS.
         for v in c.verdicts.iter_mut() {
             if v.class() == super::VerdictClass::Blocked && v.confidence == Confidence::Certain {
@@ -150,7 +163,7 @@ pub(super) fn classify(ex: &Exchange, ctx: &Context<'_>) -> Classification {
     }
 
     if let Some(resp) = ex.response.as_ref() {
-        findings::security(ex, ctx, &o, resp, &mut c.verdicts);
+        findings::security(ex, ctx, o, resp, &mut c.verdicts);
         if !is_preflight && c.blocked().is_none() {
             credentials_not_sent(ex, ctx, resp, &mut c.verdicts);
         }
@@ -283,14 +296,19 @@ fn is_same_origin(ex: &Exchange, o: &str) -> bool {
             return false;
         }
     }
-    let Some(parsed @ Origin::Tuple { .. }) = Origin::parse(o) else {
+    // `Origin::parse` without its allocations: hosts and schemes compare case-insensitively.
+    let o = o.trim_matches([' ', '\t']);
+    if o == "null" {
+        return false;
+    }
+    let Some(parsed) = split_url(o).filter(|p| !p.host.is_empty()) else {
         return false;
     };
     let Some(u) = split_url(&ex.request.url) else {
         return false;
     };
-    let o_port = parsed.effective_port();
-    let o_host = parsed.host().unwrap_or("");
+    let o_port = parsed.port.or_else(|| default_port_ci(parsed.scheme));
+    let o_host = parsed.host;
     if matches!(ex.source.location, Location::Packets { .. }) {
         // Lenient host:port match: a port-less Host means a default port of either scheme.
         let host_port_match = |host: &str, port: Option<u16>| {
@@ -312,9 +330,16 @@ fn is_same_origin(ex: &Exchange, o: &str) -> bool {
     if !u.host.eq_ignore_ascii_case(o_host) {
         return false;
     }
-    let u_scheme = u.scheme.to_ascii_lowercase();
-    parsed.scheme() == Some(u_scheme.as_str())
-        && u.port.or_else(|| facts::default_port(&u_scheme)) == o_port
+    parsed.scheme.eq_ignore_ascii_case(u.scheme)
+        && u.port.or_else(|| default_port_ci(u.scheme)) == o_port
+}
+
+/// [`facts::default_port`] for a scheme in any case.
+fn default_port_ci(scheme: &str) -> Option<u16> {
+    ["http", "ws", "https", "wss", "ftp"]
+        .into_iter()
+        .find(|s| s.eq_ignore_ascii_case(scheme))
+        .and_then(facts::default_port)
 }
 
 /// `X-Forwarded-Host` values and `Forwarded: host=` parameters, as text.
@@ -382,7 +407,7 @@ const CORS_SCHEMES: &str =
 
 /// A failed cross-origin request to a scheme CORS does not cover (`file:`...). Only a client
 /// recording can show one; packet captures are HTTP by construction.
-fn cors_disabled_scheme(ex: &Exchange, line: &Line) -> Option<Verdict> {
+fn cors_disabled_scheme(ex: &Exchange, line: &LazyLine<'_, '_>) -> Option<Verdict> {
     ex.failure.as_ref()?;
     let scheme = ex.request.url.split_once(':')?.0.to_ascii_lowercase();
     if CORS_SCHEMES.split(", ").any(|s| s == scheme) {
@@ -400,6 +425,35 @@ fn cors_disabled_scheme(ex: &Exchange, line: &Line) -> Option<Verdict> {
 }
 
 // ----- shared helpers -----
+
+/// The console line, built on first use: most exchanges pass and never print one, and building
+/// it redacts and copies URLs.
+struct LazyLine<'a, 'c> {
+    ex: &'a Exchange,
+    ctx: &'a Context<'c>,
+    wire_origin: &'a str,
+    line: std::cell::OnceCell<Line>,
+}
+
+impl<'a, 'c> LazyLine<'a, 'c> {
+    fn new(ex: &'a Exchange, ctx: &'a Context<'c>, wire_origin: &'a str) -> Self {
+        LazyLine {
+            ex,
+            ctx,
+            wire_origin,
+            line: std::cell::OnceCell::new(),
+        }
+    }
+}
+
+impl std::ops::Deref for LazyLine<'_, '_> {
+    type Target = Line;
+
+    fn deref(&self) -> &Line {
+        self.line
+            .get_or_init(|| line_for(self.ex, self.ctx, self.wire_origin))
+    }
+}
 
 fn line_for(ex: &Exchange, ctx: &Context<'_>, wire_origin: &str) -> Line {
     // A preflight entry's own type is `preflight`: the console names the actual request's type.
@@ -519,13 +573,15 @@ enum AccessFail {
 }
 
 /// All lines of `name`, each trimmed, joined with ", " (Chromium's `GetNormalizedHeader`).
-fn combined(h: &Headers, name: &str) -> Option<String> {
-    let mut out: Option<String> = None;
+/// Borrowed for the usual single line.
+fn combined<'h>(h: &'h Headers, name: &str) -> Option<Cow<'h, str>> {
+    let mut out: Option<Cow<'h, str>> = None;
     for v in h.get_all(name) {
         let v = String::from_utf8_lossy(trim_ows(v));
         match out.as_mut() {
-            None => out = Some(v.into_owned()),
+            None => out = Some(v),
             Some(s) => {
+                let s = s.to_mut();
                 s.push_str(", ");
                 s.push_str(&v);
             }
@@ -547,18 +603,18 @@ fn check_access(h: &Headers, origin: &str, include: bool) -> Result<(), AccessFa
     }
     if acao != origin {
         if acao.contains([' ', ',']) {
-            return Err(AccessFail::Multiple(acao, h.count(ACAO)));
+            return Err(AccessFail::Multiple(acao.into_owned(), h.count(ACAO)));
         }
         // `null` first: GURL calls it invalid, Chromium calls it a mismatch.
         if acao == "null" || gurl_parseable(&acao) {
-            return Err(AccessFail::Mismatch(acao));
+            return Err(AccessFail::Mismatch(acao.into_owned()));
         }
-        return Err(AccessFail::Invalid(acao));
+        return Err(AccessFail::Invalid(acao.into_owned()));
     }
     if include {
         let acac = combined(h, ACAC).unwrap_or_default();
         if acac != "true" {
-            return Err(AccessFail::Credentials(acac));
+            return Err(AccessFail::Credentials(acac.into_owned()));
         }
     }
     Ok(())
@@ -657,7 +713,7 @@ fn check_actual(
     o: &str,
     creds: Credentials,
     creds_assumption: Option<&str>,
-    line: &Line,
+    line: &LazyLine<'_, '_>,
 ) -> Option<Verdict> {
     let har_failed = ex.failure.is_some();
     let resp = ex.response.as_ref().filter(|r| has_headers(r, har_failed));
@@ -735,7 +791,7 @@ fn actual_access_verdict(
     o: &str,
     resp: &Response,
     f: &AccessFail,
-    line: &Line,
+    line: &LazyLine<'_, '_>,
     confidence: Confidence,
 ) -> Verdict {
     // Only a seen redirect explains `Origin: null`; a sandboxed or file: page sends it too.
@@ -800,7 +856,7 @@ fn actual_access_verdict(
     }
 }
 
-fn redirect_userinfo(ex: &Exchange, resp: &Response, line: &Line) -> Option<Verdict> {
+fn redirect_userinfo(ex: &Exchange, resp: &Response, line: &LazyLine<'_, '_>) -> Option<Verdict> {
     let loc = resp.headers.get_str("location")?;
     let parts = split_url(loc.trim())?;
     if !parts.has_userinfo {
@@ -828,7 +884,7 @@ fn blocked_without_headers(
     o: &str,
     creds: Credentials,
     creds_assumption: Option<&str>,
-    line: &Line,
+    line: &LazyLine<'_, '_>,
 ) -> Verdict {
     if let Some(pf) = ctx.partner.filter(|p| p.is_preflight()) {
         // The preflight's own `Origin` is what its ACAO was checked against: after a tainting
@@ -864,7 +920,7 @@ fn blocked_without_headers(
     )
 }
 
-fn blocked_unknown(ex: &Exchange, line: &Line, assumption: &str) -> Verdict {
+fn blocked_unknown(ex: &Exchange, line: &LazyLine<'_, '_>, assumption: &str) -> Verdict {
     let err = failure_text(ex).unwrap_or("net::ERR_FAILED");
     Verdict {
         kind: Kind::BlockedReasonUnknown,
@@ -918,7 +974,7 @@ fn check_preflight(
     o: &str,
     creds: Credentials,
     creds_assumption: Option<&str>,
-    line: &Line,
+    line: &LazyLine<'_, '_>,
     out: &mut Vec<Verdict>,
 ) {
     let include = creds == Credentials::Include;
@@ -1010,7 +1066,7 @@ fn preflight_blocked(
     o: &str,
     include: bool,
     creds_assumption: Option<&str>,
-    line: &Line,
+    line: &LazyLine<'_, '_>,
 ) -> Option<Verdict> {
     let mk = |kind: Kind,
               err: Option<CorsError>,
@@ -1202,24 +1258,18 @@ fn preflight_blocked(
     }
 
     // 5. Method: safelisted, listed (case-sensitive), or `*` without credentials.
-    let method = pf
-        .request
-        .headers
-        .get(ACRM)
-        .map(|m| String::from_utf8_lossy(trim_ows(m)).into_owned())
-        .unwrap_or_default();
-    let methods: Vec<&[u8]> = list_elements(rh, ACAM).collect();
-    let has_star = |l: &[&[u8]]| l.iter().any(|m| *m == b"*");
+    // Raw bytes compare as the text would: ACAM holds only tokens (step 4), all ASCII.
+    let method = pf.request.headers.get(ACRM).map_or(&b""[..], trim_ows);
+    let methods = || list_elements(rh, ACAM);
+    let has_star = || methods().any(|m| m == b"*");
     let safelisted = ["GET", "HEAD", "POST"]
         .iter()
-        .any(|m| m.eq_ignore_ascii_case(&method));
-    if !safelisted && !methods.contains(&method.as_bytes()) && (!has_star(&methods) || include) {
-        let kind = if methods
-            .iter()
-            .any(|m| m.eq_ignore_ascii_case(method.as_bytes()))
-        {
+        .any(|m| m.as_bytes().eq_ignore_ascii_case(method));
+    if !safelisted && !methods().any(|m| m == method) && (!has_star() || include) {
+        let method = String::from_utf8_lossy(method).into_owned();
+        let kind = if methods().any(|m| m.eq_ignore_ascii_case(method.as_bytes())) {
             Kind::MethodCaseMismatch
-        } else if has_star(&methods) {
+        } else if has_star() {
             Kind::MethodWildcardWithCredentials
         } else {
             Kind::MethodNotAllowed
@@ -1243,11 +1293,17 @@ fn preflight_blocked(
     }
 
     // 6. Headers: every requested name in ACAH (case-insensitive), or `*` without credentials.
-    let allowed: Vec<String> = list_elements(rh, ACAH)
-        .map(|e| String::from_utf8_lossy(e).to_ascii_lowercase())
-        .collect();
-    let star = allowed.iter().any(|a| a == "*");
-    if !star || include {
+    let star = list_elements(rh, ACAH).any(|a| a == b"*");
+    // Usually every requested name is allowed: check that without allocating. ACAH holds only
+    // tokens (step 4), so bytes compare as the lowercased text would.
+    let all_allowed = || {
+        list_elements(&pf.request.headers, ACRH)
+            .all(|r| list_elements(rh, ACAH).any(|a| a.eq_ignore_ascii_case(r)))
+    };
+    if (!star || include) && !all_allowed() {
+        let allowed: Vec<String> = list_elements(rh, ACAH)
+            .map(|e| String::from_utf8_lossy(e).to_ascii_lowercase())
+            .collect();
         let requested = requested_headers(pf, actual);
         if let Some(missing) = requested.iter().find(|n| !allowed.contains(n)) {
             let kind = if star {
@@ -1299,13 +1355,12 @@ fn preflight_extras(
     ctx: &Context<'_>,
     o: &str,
     creds: Credentials,
-    line: &Line,
+    line: &LazyLine<'_, '_>,
     out: &mut Vec<Verdict>,
 ) {
     let rq = &ex.request.headers;
-    let requested: Vec<String> = list_elements(rq, ACRH)
-        .map(|e| String::from_utf8_lossy(e).to_ascii_lowercase())
-        .collect();
+    // Compared with ASCII names only, so raw bytes do (no lowercased copies).
+    let requested = || list_elements(rq, ACRH);
 
     if let Some(resp) = ex
         .response
@@ -1314,13 +1369,11 @@ fn preflight_extras(
     {
         let rh = &resp.headers;
         // Authorization covered only by `*`: allowed today, with a deprecation warning.
-        let allowed: Vec<String> = list_elements(rh, ACAH)
-            .map(|e| String::from_utf8_lossy(e).to_ascii_lowercase())
-            .collect();
+        let allowed = || list_elements(rh, ACAH);
         if creds != Credentials::Include
-            && requested.iter().any(|n| n == "authorization")
-            && allowed.iter().any(|a| a == "*")
-            && !allowed.iter().any(|a| a == "authorization")
+            && requested().any(|n| n.eq_ignore_ascii_case(b"authorization"))
+            && allowed().any(|a| a == b"*")
+            && !allowed().any(|a| a.eq_ignore_ascii_case(b"authorization"))
         {
             let mut ev = base_evidence(ex);
             push_header(&mut ev, rq, ACRH);
@@ -1366,14 +1419,11 @@ fn preflight_extras(
     }
 
     // Safelisted names in ACRH: a value over the limits or a non-safelisted MIME type.
-    let overflow: Vec<&str> = requested
-        .iter()
-        .map(String::as_str)
-        .filter(|n| {
-            matches!(
-                *n,
-                "accept" | "accept-language" | "content-language" | "content-type" | "range"
-            )
+    let overflow: Vec<&str> = requested()
+        .filter_map(|n| {
+            SAFELISTED_NAMES
+                .into_iter()
+                .find(|s| n.eq_ignore_ascii_case(s.as_bytes()))
         })
         .collect();
     if !overflow.is_empty() {
@@ -1427,28 +1477,44 @@ fn preflight_extras(
     }
 }
 
+/// The request-header names that can be CORS-safelisted (lowercase).
+const SAFELISTED_NAMES: [&str; 5] = [
+    "accept",
+    "accept-language",
+    "content-language",
+    "content-type",
+    "range",
+];
+
 fn overflow_reason(h: &Headers, names: &[&str]) -> Option<String> {
     let mut reasons = Vec::new();
     let mut total = 0usize;
     for (name, value) in h.iter() {
-        let lower = name.to_ascii_lowercase();
+        // Only the safelistable names matter here: no lowercased copy of the others.
+        let Some(lower) = SAFELISTED_NAMES
+            .into_iter()
+            .find(|s| s.eq_ignore_ascii_case(name))
+        else {
+            continue;
+        };
         let value = trim_ows(value);
-        if !names.contains(&lower.as_str()) {
-            if facts::is_safelisted(&lower, value) {
+        if !names.contains(&lower) {
+            if facts::is_safelisted(lower, value) {
                 total += value.len();
             }
             continue;
         }
         total += value.len();
-        let shown = redact::header_value(name, value);
+        let shown = || redact::header_value(name, value);
         if value.len() > 128 {
             reasons.push(format!("{lower} is {} bytes (limit 128)", value.len()));
         } else if lower == "content-type" && !facts::safelisted_content_type(value) {
             reasons.push(format!(
-                "content-type '{shown}' is not application/x-www-form-urlencoded, multipart/form-data or text/plain"
+                "content-type '{}' is not application/x-www-form-urlencoded, multipart/form-data or text/plain",
+                shown()
             ));
-        } else if !facts::is_safelisted(&lower, value) {
-            reasons.push(format!("{lower} '{shown}' is not a safelisted value"));
+        } else if !facts::is_safelisted(lower, value) {
+            reasons.push(format!("{lower} '{}' is not a safelisted value", shown()));
         }
     }
     if reasons.is_empty() && total > 1024 {
@@ -1460,7 +1526,7 @@ fn overflow_reason(h: &Headers, names: &[&str]) -> Option<String> {
 }
 
 /// Private Network Access preflights (Chromium ≈ M104–2025): warning-only by default.
-fn pna(ex: &Exchange, resp: &Response, line: &Line, out: &mut Vec<Verdict>) {
+fn pna(ex: &Exchange, resp: &Response, line: &LazyLine<'_, '_>, out: &mut Vec<Verdict>) {
     let rq = &ex.request.headers;
     if !rq
         .get(ACRPN)

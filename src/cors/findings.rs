@@ -7,6 +7,8 @@ use super::facts::{Origin, Space, is_loopback_host, list_elements, site, split_u
 use super::{Confidence, Context, Kind, Verdict};
 use crate::model::{Exchange, Headers, Location, Response};
 use crate::redact;
+use std::borrow::Cow;
+use std::cell::OnceCell;
 
 /// Shared hosting where anyone can publish under the named origin (apex) or a subdomain.
 const SHARED_APEX: &[&str] = &[
@@ -52,19 +54,38 @@ const SHARED_SUFFIX: &[&str] = &[
     "now.sh",
 ];
 
+/// The shared hosting `host` (any case) is on.
 fn shared_hosting(host: &str) -> Option<&'static str> {
-    let host = host.to_ascii_lowercase();
-    if let Some(a) = SHARED_APEX.iter().find(|a| host == **a) {
+    if let Some(a) = SHARED_APEX.iter().find(|a| host.eq_ignore_ascii_case(a)) {
         return Some(a);
     }
+    let h = host.as_bytes();
     SHARED_SUFFIX
         .iter()
         .find(|s| {
-            host.len() > s.len()
-                && host.ends_with(*s)
-                && host.as_bytes().get(host.len() - s.len() - 1) == Some(&b'.')
+            h.len() > s.len()
+                && h[h.len() - s.len()..].eq_ignore_ascii_case(s.as_bytes())
+                && h[h.len() - s.len() - 1] == b'.'
         })
         .copied()
+}
+
+/// The host `Origin::parse` would find in `s`, as written (not lowercased).
+fn origin_host(s: &str) -> Option<&str> {
+    let s = s.trim_matches([' ', '\t']);
+    if s == "null" {
+        return None;
+    }
+    split_url(s).map(|p| p.host).filter(|h| !h.is_empty())
+}
+
+/// `s` lowercased, copied only when it has uppercase letters.
+fn lowercase(s: &str) -> Cow<'_, str> {
+    if s.bytes().any(|b| b.is_ascii_uppercase()) {
+        Cow::Owned(s.to_ascii_lowercase())
+    } else {
+        Cow::Borrowed(s)
+    }
 }
 
 fn finding(kind: Kind, message: String, evidence: Vec<(String, String)>) -> Verdict {
@@ -134,32 +155,35 @@ pub(super) fn security(
     let acac_true = rh
         .get(ACAC)
         .is_some_and(|v| trim_ows(v).eq_ignore_ascii_case(b"true"));
-    let mut ev = Vec::with_capacity(3);
-    push(&mut ev, &ex.request.headers, "Origin");
-    push(&mut ev, rh, ACAO);
-    push(&mut ev, rh, ACAC);
+    // Most responses earn no finding: evidence is built for the first one made.
+    let ev0 = OnceCell::new();
+    let ev = || {
+        ev0.get_or_init(|| {
+            let mut ev = Vec::with_capacity(3);
+            push(&mut ev, &ex.request.headers, "Origin");
+            push(&mut ev, rh, ACAO);
+            push(&mut ev, rh, ACAC);
+            ev
+        })
+        .clone()
+    };
 
     let url = split_url(&ex.request.url);
-    let req_host = url.map(|u| u.host.to_ascii_lowercase()).unwrap_or_default();
-    let req_site = site(&req_host).to_owned();
     let packets = matches!(ex.source.location, Location::Packets { .. });
     let reflected = acao == o && o != "null";
-    let o_host = Origin::parse(o)
-        .and_then(|x| x.host().map(str::to_owned))
-        .unwrap_or_default();
 
     if o == "null" && acao == "null" {
         out.push(finding(
             Kind::SecNullOriginTrusted,
             "The server trusts the origin 'null' (Access-Control-Allow-Origin: null): any page can get that origin from a sandboxed iframe or a data: URL and read the response.".into(),
-            ev.clone(),
+            ev(),
         ));
     }
     if acao == "*" && acac_true {
         out.push(finding(
             Kind::SecWildcardPlusCredentialsConfig,
             "The server sends Access-Control-Allow-Origin: * with Access-Control-Allow-Credentials: true: browsers refuse the pair, but it shows the intent to let any site read credentialed responses.".into(),
-            ev.clone(),
+            ev(),
         ));
     }
     // A packet capture's scheme is a guess (TLS may end before the capture point).
@@ -176,7 +200,7 @@ pub(super) fn security(
                 format!(
                     "An https resource trusts the plain-http origin '{acao}': a network attacker can inject script into that origin and read this response."
                 ),
-                ev.clone(),
+                ev(),
             ));
         }
     }
@@ -184,7 +208,7 @@ pub(super) fn security(
         let internal = matches!(server_space(ex), Some(Space::Loopback | Space::Local));
         let sets_cookie = rh.contains("set-cookie");
         if internal || sets_cookie {
-            let mut ev = ev.clone();
+            let mut ev = ev();
             if let Some(ip) = ex.hints.server_ip.or_else(|| ex.server.map(|s| s.ip())) {
                 ev.push(("server".into(), ip.to_string()));
             }
@@ -206,7 +230,7 @@ pub(super) fn security(
         && cacheable(rh)
         && !list_elements(rh, "vary").any(|e| e.eq_ignore_ascii_case(b"origin") || e == b"*")
     {
-        let mut ev = ev.clone();
+        let mut ev = ev();
         push(&mut ev, rh, "Vary");
         push(&mut ev, rh, "Cache-Control");
         out.push(finding(
@@ -216,31 +240,40 @@ pub(super) fn security(
         ));
     }
     // An app and its API both on the same hosting are one owner's, not a third party.
-    if let Some(acao_host) = Origin::parse(acao).and_then(|x| x.host().map(str::to_owned))
-        && let Some(hosting) = shared_hosting(&acao_host)
-        && shared_hosting(&req_host) != Some(hosting)
+    if let Some(acao_host) = origin_host(acao)
+        && let Some(hosting) = shared_hosting(acao_host)
+        && shared_hosting(url.map_or("", |u| u.host)) != Some(hosting)
     {
         out.push(finding(
             Kind::SecThirdPartyOriginTrusted,
             format!(
                 "The server trusts '{acao}', an origin on shared hosting ({hosting}) where others can publish code."
             ),
-            ev.clone(),
+            ev(),
         ));
     }
-    if reflected && !o_host.is_empty() && !req_site.is_empty() {
-        let same_site = o_host == req_site || o_host.ends_with(&format!(".{req_site}"));
+    if !reflected {
+        return pna_opt_in(ctx, acao, reflected, rh, ev, out);
+    }
+    let o_host = origin_host(o).map(lowercase).unwrap_or_default();
+    let req_host = lowercase(url.map_or("", |u| u.host));
+    let req_site = site(&req_host);
+    if !o_host.is_empty() && !req_site.is_empty() {
+        // `o_host` is `req_site` or ends with `.{req_site}`.
+        let same_site = o_host
+            .strip_suffix(req_site)
+            .is_some_and(|rest| rest.is_empty() || rest.ends_with('.'));
         let named_site = req_site.contains('.') && req_host.parse::<std::net::IpAddr>().is_err();
         let odd_chars = o.contains('`') || o.contains("%60") || o_host.contains('_');
         let mut specific = false;
-        if odd_chars || (named_site && !same_site && o_host.contains(req_site.as_str())) {
+        if odd_chars || (named_site && !same_site && o_host.contains(req_site)) {
             specific = true;
             out.push(finding(
                 Kind::SecPrefixSuffixRegexMatch,
                 format!(
                     "The server reflected the origin '{o}', which only imitates '{req_site}': its origin check matches a prefix, suffix or unescaped pattern."
                 ),
-                ev.clone(),
+                ev(),
             ));
         } else if named_site && same_site && o_host != req_site {
             let first = o_host.split('.').next().unwrap_or("");
@@ -251,7 +284,7 @@ pub(super) fn security(
                     format!(
                         "The server reflected the random-looking subdomain origin '{o}': it trusts any subdomain of {req_site}, so one XSS or takeover on any of them reads this API."
                     ),
-                    ev.clone(),
+                    ev(),
                 ));
             }
         }
@@ -277,16 +310,27 @@ pub(super) fn security(
                     "The server reflects unrelated origins ('{o}' among {} distinct ones) {what}.",
                     ctx.distinct_reflected_origins
                 ),
-                ev.clone(),
+                ev(),
             ));
         }
     }
+    pna_opt_in(ctx, acao, reflected, rh, ev, out);
+}
+
+fn pna_opt_in(
+    ctx: &Context<'_>,
+    acao: &str,
+    reflected: bool,
+    rh: &Headers,
+    ev: impl FnOnce() -> Vec<(String, String)>,
+    out: &mut Vec<Verdict>,
+) {
     if rh
         .get(ACAPN)
         .is_some_and(|v| trim_ows(v).eq_ignore_ascii_case(b"true"))
         && (acao == "*" || (reflected && ctx.distinct_reflected_origins >= 3))
     {
-        let mut ev = ev;
+        let mut ev = ev();
         push(&mut ev, rh, ACAPN);
         out.push(finding(
             Kind::SecPnaOptInReflected,
