@@ -2,8 +2,8 @@
 //! all?), then the actual response or the preflight, then warnings, findings and notes.
 
 use super::facts::{
-    self, Origin, Space, gurl_parseable, is_token, list_elements, request_facts, split_url,
-    trim_ows, unsafe_header_names,
+    self, Origin, Space, UrlParts, gurl_parseable, is_token, list_elements, lossy, request_facts,
+    split_url, trim_ows, unsafe_header_names,
 };
 use super::findings;
 use super::message::{AUTHORIZATION_WILDCARD_DEPRECATION, Line, resource_word};
@@ -27,9 +27,7 @@ pub(super) const ACAPN: &str = "Access-Control-Allow-Private-Network";
 
 pub(super) fn classify(ex: &Exchange, ctx: &Context<'_>) -> Classification {
     let h = &ex.request.headers;
-    let origin = h
-        .get("origin")
-        .map(|v| String::from_utf8_lossy(trim_ows(v)).into_owned());
+    let origin = h.get("origin").map(|v| lossy(trim_ows(v)).into_owned());
     let mut c = Classification {
         scope: Scope::NotCors(NotCors::NoOrigin),
         origin,
@@ -119,7 +117,9 @@ pub(super) fn classify(ex: &Exchange, ctx: &Context<'_>) -> Classification {
     let Some(o) = c.origin.as_deref() else {
         return c;
     };
-    if is_same_origin(ex, o) {
+    // The request URL, split once for the checks that need its parts.
+    let url = split_url(&ex.request.url);
+    if is_same_origin(ex, o, url) {
         c.scope = Scope::NotCors(NotCors::SameOrigin);
         return c;
     }
@@ -163,7 +163,7 @@ pub(super) fn classify(ex: &Exchange, ctx: &Context<'_>) -> Classification {
     }
 
     if let Some(resp) = ex.response.as_ref() {
-        findings::security(ex, ctx, o, resp, &mut c.verdicts);
+        findings::security(ex, ctx, o, url, resp, &mut c.verdicts);
         if !is_preflight && c.blocked().is_none() {
             credentials_not_sent(ex, ctx, resp, &mut c.verdicts);
         }
@@ -286,7 +286,7 @@ fn exchange_type(ex: &Exchange, ctx: &Context<'_>, is_preflight: bool) -> Exchan
 /// Same origin as the request URL. `Sec-Fetch-Site` decides where the browser sent it. Packet
 /// captures rebuild the URL as `http://{Host}{target}`, so the scheme there is a guess (TLS may
 /// end in front of the capture point): compare host and port only, leniently.
-fn is_same_origin(ex: &Exchange, o: &str) -> bool {
+fn is_same_origin(ex: &Exchange, o: &str, url: Option<UrlParts<'_>>) -> bool {
     if let Some(site) = ex.request.headers.get("sec-fetch-site") {
         let site = trim_ows(site);
         if site.eq_ignore_ascii_case(b"same-origin") {
@@ -304,7 +304,7 @@ fn is_same_origin(ex: &Exchange, o: &str) -> bool {
     let Some(parsed) = split_url(o).filter(|p| !p.host.is_empty()) else {
         return false;
     };
-    let Some(u) = split_url(&ex.request.url) else {
+    let Some(u) = url else {
         return false;
     };
     let o_port = parsed.port.or_else(|| default_port_ci(parsed.scheme));
@@ -482,7 +482,7 @@ fn page_origin(ex: &Exchange, ctx: &Context<'_>) -> Option<String> {
         let o = trim_ows(o);
         // After a tainting redirect the wire says `null`, but the console names the page.
         if !(redirected && o == b"null") {
-            return Some(String::from_utf8_lossy(o).into_owned());
+            return Some(lossy(o).into_owned());
         }
     }
     let referer = ex.request.headers.get_str("referer");
@@ -577,7 +577,7 @@ enum AccessFail {
 fn combined<'h>(h: &'h Headers, name: &str) -> Option<Cow<'h, str>> {
     let mut out: Option<Cow<'h, str>> = None;
     for v in h.get_all(name) {
-        let v = String::from_utf8_lossy(trim_ows(v));
+        let v = lossy(trim_ows(v));
         match out.as_mut() {
             None => out = Some(v),
             Some(s) => {
@@ -893,7 +893,7 @@ fn blocked_without_headers(
             .request
             .headers
             .get("origin")
-            .map(|v| String::from_utf8_lossy(trim_ows(v)).into_owned());
+            .map(|v| lossy(trim_ows(v)).into_owned());
         let o = pf_origin.as_deref().unwrap_or(o);
         let include = creds == Credentials::Include;
         if let Some(v) = preflight_blocked(pf, Some(ex), o, include, creds_assumption, line) {

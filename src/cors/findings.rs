@@ -3,7 +3,10 @@
 //! `Origin` too, so equality alone is never a finding.
 
 use super::check::{ACAC, ACAO, ACAPN, server_space};
-use super::facts::{Origin, Space, is_loopback_host, list_elements, site, split_url, trim_ows};
+use super::facts::{
+    Origin, Space, UrlParts, is_ip_literal, is_loopback_host, list_elements, lossy, site,
+    split_url, trim_ows,
+};
 use super::{Confidence, Context, Kind, Verdict};
 use crate::model::{Exchange, Headers, Location, Response};
 use crate::redact;
@@ -56,16 +59,20 @@ const SHARED_SUFFIX: &[&str] = &[
 
 /// The shared hosting `host` (any case) is on.
 fn shared_hosting(host: &str) -> Option<&'static str> {
-    if let Some(a) = SHARED_APEX.iter().find(|a| host.eq_ignore_ascii_case(a)) {
+    let h = host.as_bytes();
+    if let Some(a) = SHARED_APEX
+        .iter()
+        .find(|a| a.len() == h.len() && h.eq_ignore_ascii_case(a.as_bytes()))
+    {
         return Some(a);
     }
-    let h = host.as_bytes();
+    // The dot before the suffix first: it rules out most entries with one byte compare.
     SHARED_SUFFIX
         .iter()
         .find(|s| {
             h.len() > s.len()
-                && h[h.len() - s.len()..].eq_ignore_ascii_case(s.as_bytes())
                 && h[h.len() - s.len() - 1] == b'.'
+                && h[h.len() - s.len()..].eq_ignore_ascii_case(s.as_bytes())
         })
         .copied()
 }
@@ -121,17 +128,21 @@ fn random_label(label: &str) -> bool {
 /// Cacheable by some cache: not `no-store`, with a freshness lifetime or `public`.
 fn cacheable(h: &Headers) -> bool {
     let mut fresh = false;
+    // Directive names compare case-insensitively; the numbers are ASCII digits either way.
     for e in list_elements(h, "cache-control") {
-        let e = String::from_utf8_lossy(e).to_ascii_lowercase();
-        if e == "no-store" {
+        if e.eq_ignore_ascii_case(b"no-store") {
             return false;
         }
-        if e == "public" {
+        if e.eq_ignore_ascii_case(b"public") {
             fresh = true;
         }
-        for p in ["max-age=", "s-maxage="] {
-            if let Some(n) = e.strip_prefix(p)
-                && n.trim_matches('"').parse::<u64>().is_ok_and(|n| n > 0)
+        for p in [&b"max-age="[..], b"s-maxage="] {
+            if let Some(n) = e
+                .get(..p.len())
+                .filter(|head| head.eq_ignore_ascii_case(p))
+                .map(|_| &e[p.len()..])
+                && std::str::from_utf8(n)
+                    .is_ok_and(|n| n.trim_matches('"').parse::<u64>().is_ok_and(|n| n > 0))
             {
                 fresh = true;
             }
@@ -144,11 +155,12 @@ pub(super) fn security(
     ex: &Exchange,
     ctx: &Context<'_>,
     o: &str,
+    url: Option<UrlParts<'_>>,
     resp: &Response,
     out: &mut Vec<Verdict>,
 ) {
     let rh = &resp.headers;
-    let Some(acao) = rh.get(ACAO).map(|v| String::from_utf8_lossy(trim_ows(v))) else {
+    let Some(acao) = rh.get(ACAO).map(|v| lossy(trim_ows(v))) else {
         return;
     };
     let acao = acao.as_ref();
@@ -168,7 +180,6 @@ pub(super) fn security(
         .clone()
     };
 
-    let url = split_url(&ex.request.url);
     let packets = matches!(ex.source.location, Location::Packets { .. });
     let reflected = acao == o && o != "null";
 
@@ -240,7 +251,8 @@ pub(super) fn security(
         ));
     }
     // An app and its API both on the same hosting are one owner's, not a third party.
-    if let Some(acao_host) = origin_host(acao)
+    let acao_host = origin_host(acao);
+    if let Some(acao_host) = acao_host
         && let Some(hosting) = shared_hosting(acao_host)
         && shared_hosting(url.map_or("", |u| u.host)) != Some(hosting)
     {
@@ -255,7 +267,8 @@ pub(super) fn security(
     if !reflected {
         return pna_opt_in(ctx, acao, reflected, rh, ev, out);
     }
-    let o_host = origin_host(o).map(lowercase).unwrap_or_default();
+    // Reflected: `o` is `acao`, already parsed.
+    let o_host = acao_host.map(lowercase).unwrap_or_default();
     let req_host = lowercase(url.map_or("", |u| u.host));
     let req_site = site(&req_host);
     if !o_host.is_empty() && !req_site.is_empty() {
@@ -263,7 +276,7 @@ pub(super) fn security(
         let same_site = o_host
             .strip_suffix(req_site)
             .is_some_and(|rest| rest.is_empty() || rest.ends_with('.'));
-        let named_site = req_site.contains('.') && req_host.parse::<std::net::IpAddr>().is_err();
+        let named_site = req_site.contains('.') && !is_ip_literal(&req_host);
         let odd_chars = o.contains('`') || o.contains("%60") || o_host.contains('_');
         let mut specific = false;
         if odd_chars || (named_site && !same_site && o_host.contains(req_site)) {
@@ -325,10 +338,10 @@ fn pna_opt_in(
     ev: impl FnOnce() -> Vec<(String, String)>,
     out: &mut Vec<Verdict>,
 ) {
-    if rh
-        .get(ACAPN)
-        .is_some_and(|v| trim_ows(v).eq_ignore_ascii_case(b"true"))
-        && (acao == "*" || (reflected && ctx.distinct_reflected_origins >= 3))
+    if (acao == "*" || (reflected && ctx.distinct_reflected_origins >= 3))
+        && rh
+            .get(ACAPN)
+            .is_some_and(|v| trim_ows(v).eq_ignore_ascii_case(b"true"))
     {
         let mut ev = ev();
         push(&mut ev, rh, ACAPN);
