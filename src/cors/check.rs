@@ -144,12 +144,16 @@ pub(super) fn classify(ex: &Exchange, ctx: &Context<'_>) -> Classification {
     } else if creds == Credentials::Unknown
         // A recording says whether the browser failed the request; the wire does not.
         && matches!(ex.source.location, Location::Packets { .. })
-        && let Some(v) = check_actual(ex, ctx, o, Credentials::Include, None, &line)
+        && let Some(kind) = fails_with_credentials(ex, ctx, o)
     {
-        c.pass_assumption = Some(format!(
-            "passes because no Cookie shows the request was credentialed; with credentials: 'include' the browser blocks it ({})",
-            v.kind.id()
-        ));
+        c.pass_assumption = Some(
+            [
+                "passes because no Cookie shows the request was credentialed; with credentials: 'include' the browser blocks it (",
+                kind.id(),
+                ")",
+            ]
+            .concat(),
+        );
     }
     if is_extension_origin(o) {
         // Extension pages and workers with host permissions are exempt from CORS.
@@ -794,11 +798,36 @@ fn actual_access_verdict(
     line: &LazyLine<'_, '_>,
     confidence: Confidence,
 ) -> Verdict {
+    let (kind, err, hint) = access_failure(ex, ctx, o, resp, f);
+    let mut evidence = access_evidence(ex, resp, f);
+    if kind == Kind::AcaoStaleCache {
+        push_header(&mut evidence, &resp.headers, "Vary");
+        push_header(&mut evidence, &resp.headers, "Age");
+    }
+    Verdict {
+        kind,
+        cors_error: Some(err),
+        firefox_error: Some(firefox_for_access(f)),
+        message: line.chromium(err, hint.as_deref().unwrap_or("")),
+        failed_parameter: hint,
+        confidence,
+        evidence,
+    }
+}
+
+/// What an actual request's failed ACAO/ACAC check is: kind, Chromium error and hint.
+fn access_failure(
+    ex: &Exchange,
+    ctx: &Context<'_>,
+    o: &str,
+    resp: &Response,
+    f: &AccessFail,
+) -> (Kind, CorsError, Option<String>) {
     // Only a seen redirect explains `Origin: null`; a sandboxed or file: page sends it too.
     let redirected =
         ctx.previous_hop.is_some() || ctx.first_url.is_some_and(|u| u != ex.request.url);
     let stale = ex.hints.from_cache && !vary_has_origin(&resp.headers);
-    let (kind, err, hint) = match f {
+    match f {
         AccessFail::Wildcard => (
             Kind::WildcardWithCredentials,
             CorsError::WildcardOriginNotAllowed,
@@ -839,21 +868,22 @@ fn actual_access_verdict(
             CorsError::InvalidAllowCredentials,
             Some(v.clone()),
         ),
-    };
-    let mut evidence = access_evidence(ex, resp, f);
-    if kind == Kind::AcaoStaleCache {
-        push_header(&mut evidence, &resp.headers, "Vary");
-        push_header(&mut evidence, &resp.headers, "Age");
     }
-    Verdict {
-        kind,
-        cors_error: Some(err),
-        firefox_error: Some(firefox_for_access(f)),
-        message: line.chromium(err, hint.as_deref().unwrap_or("")),
-        failed_parameter: hint,
-        confidence,
-        evidence,
+}
+
+/// The kind a request that passes `check_actual` without credentials would fail with under
+/// `credentials: 'include'`. Only the ACAO/ACAC check depends on the credentials mode, and the
+/// rest of `check_actual` already passed, so only that check reruns (no verdict is built).
+fn fails_with_credentials(ex: &Exchange, ctx: &Context<'_>, o: &str) -> Option<Kind> {
+    let resp = ex
+        .response
+        .as_ref()
+        .filter(|r| has_headers(r, ex.failure.is_some()))?;
+    if resp.status == 304 {
+        return None;
     }
+    let f = check_access(&resp.headers, o, true).err()?;
+    Some(access_failure(ex, ctx, o, resp, &f).0)
 }
 
 fn redirect_userinfo(ex: &Exchange, resp: &Response, line: &LazyLine<'_, '_>) -> Option<Verdict> {
@@ -1047,10 +1077,15 @@ fn push_preflight_blocked(out: &mut Vec<Verdict>, ctx: &Context<'_>, v: Verdict)
         cors_error: None,
         firefox_error: None,
         failed_parameter: v.failed_parameter,
-        message: format!(
-            "The actual request followed this preflight although its response fails the browser's check ({}: {}); the pairing may be wrong, or the client was not a browser.",
-            v.kind, v.message
-        ),
+        // Concatenated rather than formatted: every failing preflight that was followed.
+        message: [
+            "The actual request followed this preflight although its response fails the browser's check (",
+            v.kind.id(),
+            ": ",
+            &v.message,
+            "); the pairing may be wrong, or the client was not a browser.",
+        ]
+        .concat(),
         confidence: Confidence::Inferred(
             "the actual request paired with this preflight came from the same browser".into(),
         ),
@@ -1293,15 +1328,18 @@ fn preflight_blocked(
     }
 
     // 6. Headers: every requested name in ACAH (case-insensitive), or `*` without credentials.
-    let star = list_elements(rh, ACAH).any(|a| a == b"*");
-    // Usually every requested name is allowed: check that without allocating. ACAH holds only
-    // tokens (step 4), so bytes compare as the lowercased text would.
+    // Collected once (scanned per requested name). Usually every requested name is allowed:
+    // that is checked on the raw bytes, which compare as the lowercased text would since ACAH
+    // holds only tokens (step 4).
+    let acah: Vec<&[u8]> = list_elements(rh, ACAH).collect();
+    let star = acah.iter().any(|a| *a == b"*");
     let all_allowed = || {
         list_elements(&pf.request.headers, ACRH)
-            .all(|r| list_elements(rh, ACAH).any(|a| a.eq_ignore_ascii_case(r)))
+            .all(|r| acah.iter().any(|a| a.eq_ignore_ascii_case(r)))
     };
     if (!star || include) && !all_allowed() {
-        let allowed: Vec<String> = list_elements(rh, ACAH)
+        let allowed: Vec<String> = acah
+            .iter()
             .map(|e| String::from_utf8_lossy(e).to_ascii_lowercase())
             .collect();
         let requested = requested_headers(pf, actual);
@@ -1440,10 +1478,14 @@ fn preflight_extras(
             cors_error: None,
             firefox_error: None,
             failed_parameter: Some(overflow.join(",")),
-            message: format!(
-                "This preflight was sent for normally safelisted header(s) {}: {why}.",
-                overflow.join(", ")
-            ),
+            message: [
+                "This preflight was sent for normally safelisted header(s) ",
+                &overflow.join(", "),
+                ": ",
+                &why,
+                ".",
+            ]
+            .concat(),
             confidence: Confidence::Certain,
             evidence: ev,
         });
@@ -1509,10 +1551,14 @@ fn overflow_reason(h: &Headers, names: &[&str]) -> Option<String> {
         if value.len() > 128 {
             reasons.push(format!("{lower} is {} bytes (limit 128)", value.len()));
         } else if lower == "content-type" && !facts::safelisted_content_type(value) {
-            reasons.push(format!(
-                "content-type '{}' is not application/x-www-form-urlencoded, multipart/form-data or text/plain",
-                shown()
-            ));
+            reasons.push(
+                [
+                    "content-type '",
+                    &shown(),
+                    "' is not application/x-www-form-urlencoded, multipart/form-data or text/plain",
+                ]
+                .concat(),
+            );
         } else if !facts::is_safelisted(lower, value) {
             reasons.push(format!("{lower} '{}' is not a safelisted value", shown()));
         }

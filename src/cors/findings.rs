@@ -319,10 +319,16 @@ pub(super) fn security(
             };
             out.push(finding(
                 kind,
-                format!(
-                    "The server reflects unrelated origins ('{o}' among {} distinct ones) {what}.",
-                    ctx.distinct_reflected_origins
-                ),
+                [
+                    "The server reflects unrelated origins ('",
+                    o,
+                    "' among ",
+                    &ctx.distinct_reflected_origins.to_string(),
+                    " distinct ones) ",
+                    what,
+                    ".",
+                ]
+                .concat(),
                 ev(),
             ));
         }
