@@ -1267,22 +1267,27 @@ fn preflight_blocked(
         ));
     }
 
-    // 4. ACAM and ACAH must be lists of tokens (empty elements skipped).
-    for (name, kind, err, ff) in [
+    // 4. ACAM and ACAH must be lists of tokens (empty elements skipped). Collected once: steps
+    // 5 and 6 scan them again.
+    let acam: Vec<&[u8]> = list_elements(rh, ACAM).collect();
+    let acah: Vec<&[u8]> = list_elements(rh, ACAH).collect();
+    for (name, list, kind, err, ff) in [
         (
             ACAM,
+            &acam,
             Kind::AcamUnparseable,
             CorsError::InvalidAllowMethodsPreflightResponse,
             "CORSInvalidAllowMethod",
         ),
         (
             ACAH,
+            &acah,
             Kind::AcahUnparseable,
             CorsError::InvalidAllowHeadersPreflightResponse,
             "CORSInvalidAllowHeader",
         ),
     ] {
-        if let Some(bad) = list_elements(rh, name).find(|e| !is_token(e)) {
+        if let Some(bad) = list.iter().find(|e| !is_token(e)) {
             let mut ev = base_evidence(pf);
             push_header(&mut ev, rh, name);
             let mut v = mk(kind, Some(err), Some(ff), None, Confidence::Certain, ev);
@@ -1295,7 +1300,7 @@ fn preflight_blocked(
     // 5. Method: safelisted, listed (case-sensitive), or `*` without credentials.
     // Raw bytes compare as the text would: ACAM holds only tokens (step 4), all ASCII.
     let method = pf.request.headers.get(ACRM).map_or(&b""[..], trim_ows);
-    let methods = || list_elements(rh, ACAM);
+    let methods = || acam.iter().copied();
     let has_star = || methods().any(|m| m == b"*");
     let safelisted = ["GET", "HEAD", "POST"]
         .iter()
@@ -1328,10 +1333,8 @@ fn preflight_blocked(
     }
 
     // 6. Headers: every requested name in ACAH (case-insensitive), or `*` without credentials.
-    // Collected once (scanned per requested name). Usually every requested name is allowed:
-    // that is checked on the raw bytes, which compare as the lowercased text would since ACAH
-    // holds only tokens (step 4).
-    let acah: Vec<&[u8]> = list_elements(rh, ACAH).collect();
+    // Usually every requested name is allowed: that is checked on the raw bytes, which compare
+    // as the lowercased text would since ACAH holds only tokens (step 4).
     let star = acah.iter().any(|a| *a == b"*");
     let all_allowed = || {
         list_elements(&pf.request.headers, ACRH)
@@ -1342,8 +1345,7 @@ fn preflight_blocked(
             .iter()
             .map(|e| String::from_utf8_lossy(e).to_ascii_lowercase())
             .collect();
-        let requested = requested_headers(pf, actual);
-        if let Some(missing) = requested.iter().find(|n| !allowed.contains(n)) {
+        if let Some(missing) = first_missing_header(pf, actual, &allowed) {
             let kind = if star {
                 Kind::HeaderWildcardWithCredentials
             } else {
@@ -1357,7 +1359,7 @@ fn preflight_blocked(
                 kind,
                 Some(CorsError::HeaderDisallowedByPreflightResponse),
                 Some("CORSMissingAllowHeaderFromPreflight"),
-                Some(missing.clone()),
+                Some(missing),
                 conf,
                 ev,
             ));
@@ -1366,25 +1368,27 @@ fn preflight_blocked(
     None
 }
 
-/// The header names the preflight asked for, in the order Chromium checks them: the actual
-/// request's own header order when it is known, then whatever else ACRH names.
-fn requested_headers(pf: &Exchange, actual: Option<&Exchange>) -> Vec<String> {
+/// The first header name the preflight asked for that `allowed` (lowercase) lacks, in the order
+/// Chromium checks them: the actual request's own header order when it is known, then whatever
+/// else ACRH names.
+fn first_missing_header(
+    pf: &Exchange,
+    actual: Option<&Exchange>,
+    allowed: &[String],
+) -> Option<String> {
     let acrh: Vec<String> = list_elements(&pf.request.headers, ACRH)
         .map(|e| String::from_utf8_lossy(e).to_ascii_lowercase())
         .collect();
-    let Some(actual) = actual else {
-        return acrh;
-    };
-    let mut out: Vec<String> = unsafe_header_names(&actual.request.headers)
-        .into_iter()
-        .filter(|n| acrh.contains(n))
-        .collect();
-    for n in acrh {
-        if !out.contains(&n) {
-            out.push(n);
-        }
+    let missing = |n: &String| !allowed.contains(n);
+    if let Some(actual) = actual
+        && let Some(n) = unsafe_header_names(&actual.request.headers)
+            .into_iter()
+            .find(|n| acrh.contains(n) && missing(n))
+    {
+        return Some(n);
     }
-    out
+    // Names in both lists were checked above, and were allowed.
+    acrh.into_iter().find(missing)
 }
 
 /// Warnings and notes a preflight earns whatever its outcome.
