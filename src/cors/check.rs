@@ -117,9 +117,10 @@ pub(super) fn classify(ex: &Exchange, ctx: &Context<'_>) -> Classification {
     let Some(o) = c.origin.as_deref() else {
         return c;
     };
-    // The request URL, split once for the checks that need its parts.
+    // The request URL and the origin, split once for the checks that need their parts.
     let url = split_url(&ex.request.url);
-    if is_same_origin(ex, o, url) {
+    let o_parts = facts::origin_parts(o);
+    if is_same_origin(ex, o_parts, url) {
         c.scope = Scope::NotCors(NotCors::SameOrigin);
         return c;
     }
@@ -167,7 +168,7 @@ pub(super) fn classify(ex: &Exchange, ctx: &Context<'_>) -> Classification {
     }
 
     if let Some(resp) = ex.response.as_ref() {
-        findings::security(ex, ctx, o, url, resp, &mut c.verdicts);
+        findings::security(ex, ctx, o, o_parts, url, resp, &mut c.verdicts);
         if !is_preflight && c.blocked().is_none() {
             credentials_not_sent(ex, ctx, resp, &mut c.verdicts);
         }
@@ -290,7 +291,8 @@ fn exchange_type(ex: &Exchange, ctx: &Context<'_>, is_preflight: bool) -> Exchan
 /// Same origin as the request URL. `Sec-Fetch-Site` decides where the browser sent it. Packet
 /// captures rebuild the URL as `http://{Host}{target}`, so the scheme there is a guess (TLS may
 /// end in front of the capture point): compare host and port only, leniently.
-fn is_same_origin(ex: &Exchange, o: &str, url: Option<UrlParts<'_>>) -> bool {
+/// `o` is the origin as [`facts::origin_parts`] splits it.
+fn is_same_origin(ex: &Exchange, o: Option<UrlParts<'_>>, url: Option<UrlParts<'_>>) -> bool {
     if let Some(site) = ex.request.headers.get("sec-fetch-site") {
         let site = trim_ows(site);
         if site.eq_ignore_ascii_case(b"same-origin") {
@@ -301,11 +303,7 @@ fn is_same_origin(ex: &Exchange, o: &str, url: Option<UrlParts<'_>>) -> bool {
         }
     }
     // `Origin::parse` without its allocations: hosts and schemes compare case-insensitively.
-    let o = o.trim_matches([' ', '\t']);
-    if o == "null" {
-        return false;
-    }
-    let Some(parsed) = split_url(o).filter(|p| !p.host.is_empty()) else {
+    let Some(parsed) = o else {
         return false;
     };
     let Some(u) = url else {

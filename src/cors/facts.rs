@@ -166,6 +166,16 @@ pub(crate) fn split_url(s: &str) -> Option<UrlParts<'_>> {
     })
 }
 
+/// What `Origin::parse` reads of an origin (or URL), borrowed and not lowercased: `None` for
+/// `null` or without `scheme://host`.
+pub(crate) fn origin_parts(s: &str) -> Option<UrlParts<'_>> {
+    let s = s.trim_matches(is_ows_char);
+    if s == "null" {
+        return None;
+    }
+    split_url(s).filter(|p| !p.host.is_empty())
+}
+
 fn is_scheme(s: &str) -> bool {
     let mut b = s.bytes();
     matches!(b.next(), Some(c) if c.is_ascii_alphabetic())

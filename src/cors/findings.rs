@@ -4,8 +4,8 @@
 
 use super::check::{ACAC, ACAO, ACAPN, server_space};
 use super::facts::{
-    Origin, Space, UrlParts, is_ip_literal, is_loopback_host, list_elements, lossy, site,
-    split_url, trim_ows,
+    Origin, Space, UrlParts, is_ip_literal, is_loopback_host, list_elements, lossy, origin_parts,
+    site, trim_ows,
 };
 use super::{Confidence, Context, Kind, Verdict};
 use crate::model::{Exchange, Headers, Location, Response};
@@ -77,15 +77,6 @@ fn shared_hosting(host: &str) -> Option<&'static str> {
         .copied()
 }
 
-/// The host `Origin::parse` would find in `s`, as written (not lowercased).
-fn origin_host(s: &str) -> Option<&str> {
-    let s = s.trim_matches([' ', '\t']);
-    if s == "null" {
-        return None;
-    }
-    split_url(s).map(|p| p.host).filter(|h| !h.is_empty())
-}
-
 /// `s` lowercased, copied only when it has uppercase letters.
 fn lowercase(s: &str) -> Cow<'_, str> {
     if s.bytes().any(|b| b.is_ascii_uppercase()) {
@@ -155,6 +146,7 @@ pub(super) fn security(
     ex: &Exchange,
     ctx: &Context<'_>,
     o: &str,
+    o_parts: Option<UrlParts<'_>>,
     url: Option<UrlParts<'_>>,
     resp: &Response,
     out: &mut Vec<Verdict>,
@@ -251,7 +243,13 @@ pub(super) fn security(
         ));
     }
     // An app and its API both on the same hosting are one owner's, not a third party.
-    let acao_host = origin_host(acao);
+    // The host `Origin::parse` finds, as written; the origin's own parts when they are the same text.
+    let acao_host = if acao == o {
+        o_parts
+    } else {
+        origin_parts(acao)
+    }
+    .map(|p| p.host);
     if let Some(acao_host) = acao_host
         && let Some(hosting) = shared_hosting(acao_host)
         && shared_hosting(url.map_or("", |u| u.host)) != Some(hosting)
@@ -267,7 +265,7 @@ pub(super) fn security(
     if !reflected {
         return pna_opt_in(ctx, acao, reflected, rh, ev, out);
     }
-    // Reflected: `o` is `acao`, already parsed.
+    // Reflected: `o` is `acao`.
     let o_host = acao_host.map(lowercase).unwrap_or_default();
     let req_host = lowercase(url.map_or("", |u| u.host));
     let req_site = site(&req_host);
