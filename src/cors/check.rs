@@ -2,8 +2,8 @@
 //! all?), then the actual response or the preflight, then warnings, findings and notes.
 
 use super::facts::{
-    self, Origin, Space, gurl_parseable, is_token, list_elements, request_facts, split_url,
-    trim_ows, unsafe_header_names,
+    self, Origin, Space, UrlParts, gurl_parseable, is_token, list_elements, lossy, request_facts,
+    split_url, trim_ows, unsafe_header_names,
 };
 use super::findings;
 use super::message::{AUTHORIZATION_WILDCARD_DEPRECATION, Line, resource_word};
@@ -13,6 +13,7 @@ use super::{
 };
 use crate::model::{Exchange, Headers, Location, Pairing, Response};
 use crate::redact;
+use std::borrow::Cow;
 
 pub(super) const ACAO: &str = "Access-Control-Allow-Origin";
 pub(super) const ACAC: &str = "Access-Control-Allow-Credentials";
@@ -26,18 +27,26 @@ pub(super) const ACAPN: &str = "Access-Control-Allow-Private-Network";
 
 pub(super) fn classify(ex: &Exchange, ctx: &Context<'_>) -> Classification {
     let h = &ex.request.headers;
-    let origin = h
-        .get("origin")
-        .map(|v| String::from_utf8_lossy(trim_ows(v)).into_owned());
+    let origin = h.get("origin").map(|v| lossy(trim_ows(v)).into_owned());
     let mut c = Classification {
         scope: Scope::NotCors(NotCors::NoOrigin),
         origin,
         verdicts: Vec::new(),
         pass_assumption: None,
     };
-    let mode = h
-        .get("sec-fetch-mode")
-        .map(|v| String::from_utf8_lossy(trim_ows(v)).to_ascii_lowercase());
+    // The modes that matter, lowercased; anything else is as good as absent.
+    let mode = h.get("sec-fetch-mode").and_then(|v| {
+        let v = trim_ows(v);
+        [
+            "websocket",
+            "no-cors",
+            "same-origin",
+            "navigate",
+            "nested-navigate",
+        ]
+        .into_iter()
+        .find(|m| v.eq_ignore_ascii_case(m.as_bytes()))
+    });
     let upgrade_ws = h
         .get_all("upgrade")
         .any(|v| trim_ows(v).eq_ignore_ascii_case(b"websocket"));
@@ -46,11 +55,11 @@ pub(super) fn classify(ex: &Exchange, ctx: &Context<'_>) -> Classification {
         .resource_type
         .as_deref()
         .is_some_and(|t| t.eq_ignore_ascii_case("websocket"));
-    if upgrade_ws || ws_entry || mode.as_deref() == Some("websocket") {
+    if upgrade_ws || ws_entry || mode == Some("websocket") {
         c.scope = Scope::NotCors(NotCors::WebSocket);
         return c;
     }
-    match mode.as_deref() {
+    match mode {
         Some("no-cors") => {
             c.scope = Scope::NotCors(NotCors::Mode("no-cors".into()));
             no_cors_notes(ex, &mut c.verdicts);
@@ -102,17 +111,22 @@ pub(super) fn classify(ex: &Exchange, ctx: &Context<'_>) -> Classification {
         }
     }
 
-    let Some(o) = c.origin.clone().or_else(|| provisional_origin(ex, ctx)) else {
+    if c.origin.is_none() {
+        c.origin = provisional_origin(ex, ctx);
+    }
+    let Some(o) = c.origin.as_deref() else {
         return c;
     };
-    c.origin.get_or_insert_with(|| o.clone());
-    if is_same_origin(ex, &o) {
+    // The request URL and the origin, split once for the checks that need their parts.
+    let url = split_url(&ex.request.url);
+    let o_parts = facts::origin_parts(o);
+    if is_same_origin(ex, o_parts, url) {
         c.scope = Scope::NotCors(NotCors::SameOrigin);
         return c;
     }
     let ty = exchange_type(ex, ctx, is_preflight);
     c.scope = Scope::Cors(ty);
-    let line = line_for(ex, ctx, &o);
+    let line = LazyLine::new(ex, ctx, o);
     if let Some(v) = cors_disabled_scheme(ex, &line) {
         c.verdicts.push(v);
         return c;
@@ -120,8 +134,8 @@ pub(super) fn classify(ex: &Exchange, ctx: &Context<'_>) -> Classification {
     let (creds, creds_assumption) = credentials(ex, ctx, is_preflight);
 
     if is_preflight {
-        check_preflight(ex, ctx, &o, creds, creds_assumption, &line, &mut c.verdicts);
-    } else if let Some(mut v) = check_actual(ex, ctx, &o, creds, creds_assumption, &line) {
+        check_preflight(ex, ctx, o, creds, creds_assumption, &line, &mut c.verdicts);
+    } else if let Some(mut v) = check_actual(ex, ctx, o, creds, creds_assumption, &line) {
         if har_shows_success(ex) && v.confidence == Confidence::Certain {
             v.confidence = Confidence::Inferred(
                 "the recording shows no error for this entry, so the browser may not have applied CORS to it (a no-cors load)".into(),
@@ -131,14 +145,18 @@ pub(super) fn classify(ex: &Exchange, ctx: &Context<'_>) -> Classification {
     } else if creds == Credentials::Unknown
         // A recording says whether the browser failed the request; the wire does not.
         && matches!(ex.source.location, Location::Packets { .. })
-        && let Some(v) = check_actual(ex, ctx, &o, Credentials::Include, None, &line)
+        && let Some(kind) = fails_with_credentials(ex, ctx, o)
     {
-        c.pass_assumption = Some(format!(
-            "passes because no Cookie shows the request was credentialed; with credentials: 'include' the browser blocks it ({})",
-            v.kind.id()
-        ));
+        c.pass_assumption = Some(
+            [
+                "passes because no Cookie shows the request was credentialed; with credentials: 'include' the browser blocks it (",
+                kind.id(),
+                ")",
+            ]
+            .concat(),
+        );
     }
-    if is_extension_origin(&o) {
+    if is_extension_origin(o) {
         // Extension pages and workers with host permissions are exempt from CORS.
         for v in c.verdicts.iter_mut() {
             if v.class() == super::VerdictClass::Blocked && v.confidence == Confidence::Certain {
@@ -150,7 +168,7 @@ pub(super) fn classify(ex: &Exchange, ctx: &Context<'_>) -> Classification {
     }
 
     if let Some(resp) = ex.response.as_ref() {
-        findings::security(ex, ctx, &o, resp, &mut c.verdicts);
+        findings::security(ex, ctx, o, o_parts, url, resp, &mut c.verdicts);
         if !is_preflight && c.blocked().is_none() {
             credentials_not_sent(ex, ctx, resp, &mut c.verdicts);
         }
@@ -273,7 +291,8 @@ fn exchange_type(ex: &Exchange, ctx: &Context<'_>, is_preflight: bool) -> Exchan
 /// Same origin as the request URL. `Sec-Fetch-Site` decides where the browser sent it. Packet
 /// captures rebuild the URL as `http://{Host}{target}`, so the scheme there is a guess (TLS may
 /// end in front of the capture point): compare host and port only, leniently.
-fn is_same_origin(ex: &Exchange, o: &str) -> bool {
+/// `o` is the origin as [`facts::origin_parts`] splits it.
+fn is_same_origin(ex: &Exchange, o: Option<UrlParts<'_>>, url: Option<UrlParts<'_>>) -> bool {
     if let Some(site) = ex.request.headers.get("sec-fetch-site") {
         let site = trim_ows(site);
         if site.eq_ignore_ascii_case(b"same-origin") {
@@ -283,14 +302,15 @@ fn is_same_origin(ex: &Exchange, o: &str) -> bool {
             return false;
         }
     }
-    let Some(parsed @ Origin::Tuple { .. }) = Origin::parse(o) else {
+    // `Origin::parse` without its allocations: hosts and schemes compare case-insensitively.
+    let Some(parsed) = o else {
         return false;
     };
-    let Some(u) = split_url(&ex.request.url) else {
+    let Some(u) = url else {
         return false;
     };
-    let o_port = parsed.effective_port();
-    let o_host = parsed.host().unwrap_or("");
+    let o_port = parsed.port.or_else(|| default_port_ci(parsed.scheme));
+    let o_host = parsed.host;
     if matches!(ex.source.location, Location::Packets { .. }) {
         // Lenient host:port match: a port-less Host means a default port of either scheme.
         let host_port_match = |host: &str, port: Option<u16>| {
@@ -312,9 +332,16 @@ fn is_same_origin(ex: &Exchange, o: &str) -> bool {
     if !u.host.eq_ignore_ascii_case(o_host) {
         return false;
     }
-    let u_scheme = u.scheme.to_ascii_lowercase();
-    parsed.scheme() == Some(u_scheme.as_str())
-        && u.port.or_else(|| facts::default_port(&u_scheme)) == o_port
+    parsed.scheme.eq_ignore_ascii_case(u.scheme)
+        && u.port.or_else(|| default_port_ci(u.scheme)) == o_port
+}
+
+/// [`facts::default_port`] for a scheme in any case.
+fn default_port_ci(scheme: &str) -> Option<u16> {
+    ["http", "ws", "https", "wss", "ftp"]
+        .into_iter()
+        .find(|s| s.eq_ignore_ascii_case(scheme))
+        .and_then(facts::default_port)
 }
 
 /// `X-Forwarded-Host` values and `Forwarded: host=` parameters, as text.
@@ -382,7 +409,7 @@ const CORS_SCHEMES: &str =
 
 /// A failed cross-origin request to a scheme CORS does not cover (`file:`...). Only a client
 /// recording can show one; packet captures are HTTP by construction.
-fn cors_disabled_scheme(ex: &Exchange, line: &Line) -> Option<Verdict> {
+fn cors_disabled_scheme(ex: &Exchange, line: &LazyLine<'_, '_>) -> Option<Verdict> {
     ex.failure.as_ref()?;
     let scheme = ex.request.url.split_once(':')?.0.to_ascii_lowercase();
     if CORS_SCHEMES.split(", ").any(|s| s == scheme) {
@@ -400,6 +427,35 @@ fn cors_disabled_scheme(ex: &Exchange, line: &Line) -> Option<Verdict> {
 }
 
 // ----- shared helpers -----
+
+/// The console line, built on first use: most exchanges pass and never print one, and building
+/// it redacts and copies URLs.
+struct LazyLine<'a, 'c> {
+    ex: &'a Exchange,
+    ctx: &'a Context<'c>,
+    wire_origin: &'a str,
+    line: std::cell::OnceCell<Line>,
+}
+
+impl<'a, 'c> LazyLine<'a, 'c> {
+    fn new(ex: &'a Exchange, ctx: &'a Context<'c>, wire_origin: &'a str) -> Self {
+        LazyLine {
+            ex,
+            ctx,
+            wire_origin,
+            line: std::cell::OnceCell::new(),
+        }
+    }
+}
+
+impl std::ops::Deref for LazyLine<'_, '_> {
+    type Target = Line;
+
+    fn deref(&self) -> &Line {
+        self.line
+            .get_or_init(|| line_for(self.ex, self.ctx, self.wire_origin))
+    }
+}
 
 fn line_for(ex: &Exchange, ctx: &Context<'_>, wire_origin: &str) -> Line {
     // A preflight entry's own type is `preflight`: the console names the actual request's type.
@@ -428,7 +484,7 @@ fn page_origin(ex: &Exchange, ctx: &Context<'_>) -> Option<String> {
         let o = trim_ows(o);
         // After a tainting redirect the wire says `null`, but the console names the page.
         if !(redirected && o == b"null") {
-            return Some(String::from_utf8_lossy(o).into_owned());
+            return Some(lossy(o).into_owned());
         }
     }
     let referer = ex.request.headers.get_str("referer");
@@ -519,13 +575,15 @@ enum AccessFail {
 }
 
 /// All lines of `name`, each trimmed, joined with ", " (Chromium's `GetNormalizedHeader`).
-fn combined(h: &Headers, name: &str) -> Option<String> {
-    let mut out: Option<String> = None;
+/// Borrowed for the usual single line.
+fn combined<'h>(h: &'h Headers, name: &str) -> Option<Cow<'h, str>> {
+    let mut out: Option<Cow<'h, str>> = None;
     for v in h.get_all(name) {
-        let v = String::from_utf8_lossy(trim_ows(v));
+        let v = lossy(trim_ows(v));
         match out.as_mut() {
-            None => out = Some(v.into_owned()),
+            None => out = Some(v),
             Some(s) => {
+                let s = s.to_mut();
                 s.push_str(", ");
                 s.push_str(&v);
             }
@@ -547,18 +605,18 @@ fn check_access(h: &Headers, origin: &str, include: bool) -> Result<(), AccessFa
     }
     if acao != origin {
         if acao.contains([' ', ',']) {
-            return Err(AccessFail::Multiple(acao, h.count(ACAO)));
+            return Err(AccessFail::Multiple(acao.into_owned(), h.count(ACAO)));
         }
         // `null` first: GURL calls it invalid, Chromium calls it a mismatch.
         if acao == "null" || gurl_parseable(&acao) {
-            return Err(AccessFail::Mismatch(acao));
+            return Err(AccessFail::Mismatch(acao.into_owned()));
         }
-        return Err(AccessFail::Invalid(acao));
+        return Err(AccessFail::Invalid(acao.into_owned()));
     }
     if include {
         let acac = combined(h, ACAC).unwrap_or_default();
         if acac != "true" {
-            return Err(AccessFail::Credentials(acac));
+            return Err(AccessFail::Credentials(acac.into_owned()));
         }
     }
     Ok(())
@@ -657,7 +715,7 @@ fn check_actual(
     o: &str,
     creds: Credentials,
     creds_assumption: Option<&str>,
-    line: &Line,
+    line: &LazyLine<'_, '_>,
 ) -> Option<Verdict> {
     let har_failed = ex.failure.is_some();
     let resp = ex.response.as_ref().filter(|r| has_headers(r, har_failed));
@@ -735,14 +793,39 @@ fn actual_access_verdict(
     o: &str,
     resp: &Response,
     f: &AccessFail,
-    line: &Line,
+    line: &LazyLine<'_, '_>,
     confidence: Confidence,
 ) -> Verdict {
+    let (kind, err, hint) = access_failure(ex, ctx, o, resp, f);
+    let mut evidence = access_evidence(ex, resp, f);
+    if kind == Kind::AcaoStaleCache {
+        push_header(&mut evidence, &resp.headers, "Vary");
+        push_header(&mut evidence, &resp.headers, "Age");
+    }
+    Verdict {
+        kind,
+        cors_error: Some(err),
+        firefox_error: Some(firefox_for_access(f)),
+        message: line.chromium(err, hint.as_deref().unwrap_or("")),
+        failed_parameter: hint,
+        confidence,
+        evidence,
+    }
+}
+
+/// What an actual request's failed ACAO/ACAC check is: kind, Chromium error and hint.
+fn access_failure(
+    ex: &Exchange,
+    ctx: &Context<'_>,
+    o: &str,
+    resp: &Response,
+    f: &AccessFail,
+) -> (Kind, CorsError, Option<String>) {
     // Only a seen redirect explains `Origin: null`; a sandboxed or file: page sends it too.
     let redirected =
         ctx.previous_hop.is_some() || ctx.first_url.is_some_and(|u| u != ex.request.url);
     let stale = ex.hints.from_cache && !vary_has_origin(&resp.headers);
-    let (kind, err, hint) = match f {
+    match f {
         AccessFail::Wildcard => (
             Kind::WildcardWithCredentials,
             CorsError::WildcardOriginNotAllowed,
@@ -783,24 +866,25 @@ fn actual_access_verdict(
             CorsError::InvalidAllowCredentials,
             Some(v.clone()),
         ),
-    };
-    let mut evidence = access_evidence(ex, resp, f);
-    if kind == Kind::AcaoStaleCache {
-        push_header(&mut evidence, &resp.headers, "Vary");
-        push_header(&mut evidence, &resp.headers, "Age");
-    }
-    Verdict {
-        kind,
-        cors_error: Some(err),
-        firefox_error: Some(firefox_for_access(f)),
-        message: line.chromium(err, hint.as_deref().unwrap_or("")),
-        failed_parameter: hint,
-        confidence,
-        evidence,
     }
 }
 
-fn redirect_userinfo(ex: &Exchange, resp: &Response, line: &Line) -> Option<Verdict> {
+/// The kind a request that passes `check_actual` without credentials would fail with under
+/// `credentials: 'include'`. Only the ACAO/ACAC check depends on the credentials mode, and the
+/// rest of `check_actual` already passed, so only that check reruns (no verdict is built).
+fn fails_with_credentials(ex: &Exchange, ctx: &Context<'_>, o: &str) -> Option<Kind> {
+    let resp = ex
+        .response
+        .as_ref()
+        .filter(|r| has_headers(r, ex.failure.is_some()))?;
+    if resp.status == 304 {
+        return None;
+    }
+    let f = check_access(&resp.headers, o, true).err()?;
+    Some(access_failure(ex, ctx, o, resp, &f).0)
+}
+
+fn redirect_userinfo(ex: &Exchange, resp: &Response, line: &LazyLine<'_, '_>) -> Option<Verdict> {
     let loc = resp.headers.get_str("location")?;
     let parts = split_url(loc.trim())?;
     if !parts.has_userinfo {
@@ -828,7 +912,7 @@ fn blocked_without_headers(
     o: &str,
     creds: Credentials,
     creds_assumption: Option<&str>,
-    line: &Line,
+    line: &LazyLine<'_, '_>,
 ) -> Verdict {
     if let Some(pf) = ctx.partner.filter(|p| p.is_preflight()) {
         // The preflight's own `Origin` is what its ACAO was checked against: after a tainting
@@ -837,7 +921,7 @@ fn blocked_without_headers(
             .request
             .headers
             .get("origin")
-            .map(|v| String::from_utf8_lossy(trim_ows(v)).into_owned());
+            .map(|v| lossy(trim_ows(v)).into_owned());
         let o = pf_origin.as_deref().unwrap_or(o);
         let include = creds == Credentials::Include;
         if let Some(v) = preflight_blocked(pf, Some(ex), o, include, creds_assumption, line) {
@@ -864,7 +948,7 @@ fn blocked_without_headers(
     )
 }
 
-fn blocked_unknown(ex: &Exchange, line: &Line, assumption: &str) -> Verdict {
+fn blocked_unknown(ex: &Exchange, line: &LazyLine<'_, '_>, assumption: &str) -> Verdict {
     let err = failure_text(ex).unwrap_or("net::ERR_FAILED");
     Verdict {
         kind: Kind::BlockedReasonUnknown,
@@ -918,7 +1002,7 @@ fn check_preflight(
     o: &str,
     creds: Credentials,
     creds_assumption: Option<&str>,
-    line: &Line,
+    line: &LazyLine<'_, '_>,
     out: &mut Vec<Verdict>,
 ) {
     let include = creds == Credentials::Include;
@@ -991,10 +1075,15 @@ fn push_preflight_blocked(out: &mut Vec<Verdict>, ctx: &Context<'_>, v: Verdict)
         cors_error: None,
         firefox_error: None,
         failed_parameter: v.failed_parameter,
-        message: format!(
-            "The actual request followed this preflight although its response fails the browser's check ({}: {}); the pairing may be wrong, or the client was not a browser.",
-            v.kind, v.message
-        ),
+        // Concatenated rather than formatted: every failing preflight that was followed.
+        message: [
+            "The actual request followed this preflight although its response fails the browser's check (",
+            v.kind.id(),
+            ": ",
+            &v.message,
+            "); the pairing may be wrong, or the client was not a browser.",
+        ]
+        .concat(),
         confidence: Confidence::Inferred(
             "the actual request paired with this preflight came from the same browser".into(),
         ),
@@ -1010,7 +1099,7 @@ fn preflight_blocked(
     o: &str,
     include: bool,
     creds_assumption: Option<&str>,
-    line: &Line,
+    line: &LazyLine<'_, '_>,
 ) -> Option<Verdict> {
     let mk = |kind: Kind,
               err: Option<CorsError>,
@@ -1176,22 +1265,27 @@ fn preflight_blocked(
         ));
     }
 
-    // 4. ACAM and ACAH must be lists of tokens (empty elements skipped).
-    for (name, kind, err, ff) in [
+    // 4. ACAM and ACAH must be lists of tokens (empty elements skipped). Collected once: steps
+    // 5 and 6 scan them again.
+    let acam: Vec<&[u8]> = list_elements(rh, ACAM).collect();
+    let acah: Vec<&[u8]> = list_elements(rh, ACAH).collect();
+    for (name, list, kind, err, ff) in [
         (
             ACAM,
+            &acam,
             Kind::AcamUnparseable,
             CorsError::InvalidAllowMethodsPreflightResponse,
             "CORSInvalidAllowMethod",
         ),
         (
             ACAH,
+            &acah,
             Kind::AcahUnparseable,
             CorsError::InvalidAllowHeadersPreflightResponse,
             "CORSInvalidAllowHeader",
         ),
     ] {
-        if let Some(bad) = list_elements(rh, name).find(|e| !is_token(e)) {
+        if let Some(bad) = list.iter().find(|e| !is_token(e)) {
             let mut ev = base_evidence(pf);
             push_header(&mut ev, rh, name);
             let mut v = mk(kind, Some(err), Some(ff), None, Confidence::Certain, ev);
@@ -1202,24 +1296,18 @@ fn preflight_blocked(
     }
 
     // 5. Method: safelisted, listed (case-sensitive), or `*` without credentials.
-    let method = pf
-        .request
-        .headers
-        .get(ACRM)
-        .map(|m| String::from_utf8_lossy(trim_ows(m)).into_owned())
-        .unwrap_or_default();
-    let methods: Vec<&[u8]> = list_elements(rh, ACAM).collect();
-    let has_star = |l: &[&[u8]]| l.iter().any(|m| *m == b"*");
+    // Raw bytes compare as the text would: ACAM holds only tokens (step 4), all ASCII.
+    let method = pf.request.headers.get(ACRM).map_or(&b""[..], trim_ows);
+    let methods = || acam.iter().copied();
+    let has_star = || methods().any(|m| m == b"*");
     let safelisted = ["GET", "HEAD", "POST"]
         .iter()
-        .any(|m| m.eq_ignore_ascii_case(&method));
-    if !safelisted && !methods.contains(&method.as_bytes()) && (!has_star(&methods) || include) {
-        let kind = if methods
-            .iter()
-            .any(|m| m.eq_ignore_ascii_case(method.as_bytes()))
-        {
+        .any(|m| m.as_bytes().eq_ignore_ascii_case(method));
+    if !safelisted && !methods().any(|m| m == method) && (!has_star() || include) {
+        let method = String::from_utf8_lossy(method).into_owned();
+        let kind = if methods().any(|m| m.eq_ignore_ascii_case(method.as_bytes())) {
             Kind::MethodCaseMismatch
-        } else if has_star(&methods) {
+        } else if has_star() {
             Kind::MethodWildcardWithCredentials
         } else {
             Kind::MethodNotAllowed
@@ -1243,13 +1331,19 @@ fn preflight_blocked(
     }
 
     // 6. Headers: every requested name in ACAH (case-insensitive), or `*` without credentials.
-    let allowed: Vec<String> = list_elements(rh, ACAH)
-        .map(|e| String::from_utf8_lossy(e).to_ascii_lowercase())
-        .collect();
-    let star = allowed.iter().any(|a| a == "*");
-    if !star || include {
-        let requested = requested_headers(pf, actual);
-        if let Some(missing) = requested.iter().find(|n| !allowed.contains(n)) {
+    // Usually every requested name is allowed: that is checked on the raw bytes, which compare
+    // as the lowercased text would since ACAH holds only tokens (step 4).
+    let star = acah.iter().any(|a| *a == b"*");
+    let all_allowed = || {
+        list_elements(&pf.request.headers, ACRH)
+            .all(|r| acah.iter().any(|a| a.eq_ignore_ascii_case(r)))
+    };
+    if (!star || include) && !all_allowed() {
+        let allowed: Vec<String> = acah
+            .iter()
+            .map(|e| String::from_utf8_lossy(e).to_ascii_lowercase())
+            .collect();
+        if let Some(missing) = first_missing_header(pf, actual, &allowed) {
             let kind = if star {
                 Kind::HeaderWildcardWithCredentials
             } else {
@@ -1263,7 +1357,7 @@ fn preflight_blocked(
                 kind,
                 Some(CorsError::HeaderDisallowedByPreflightResponse),
                 Some("CORSMissingAllowHeaderFromPreflight"),
-                Some(missing.clone()),
+                Some(missing),
                 conf,
                 ev,
             ));
@@ -1272,25 +1366,27 @@ fn preflight_blocked(
     None
 }
 
-/// The header names the preflight asked for, in the order Chromium checks them: the actual
-/// request's own header order when it is known, then whatever else ACRH names.
-fn requested_headers(pf: &Exchange, actual: Option<&Exchange>) -> Vec<String> {
+/// The first header name the preflight asked for that `allowed` (lowercase) lacks, in the order
+/// Chromium checks them: the actual request's own header order when it is known, then whatever
+/// else ACRH names.
+fn first_missing_header(
+    pf: &Exchange,
+    actual: Option<&Exchange>,
+    allowed: &[String],
+) -> Option<String> {
     let acrh: Vec<String> = list_elements(&pf.request.headers, ACRH)
         .map(|e| String::from_utf8_lossy(e).to_ascii_lowercase())
         .collect();
-    let Some(actual) = actual else {
-        return acrh;
-    };
-    let mut out: Vec<String> = unsafe_header_names(&actual.request.headers)
-        .into_iter()
-        .filter(|n| acrh.contains(n))
-        .collect();
-    for n in acrh {
-        if !out.contains(&n) {
-            out.push(n);
-        }
+    let missing = |n: &String| !allowed.contains(n);
+    if let Some(actual) = actual
+        && let Some(n) = unsafe_header_names(&actual.request.headers)
+            .into_iter()
+            .find(|n| acrh.contains(n) && missing(n))
+    {
+        return Some(n);
     }
-    out
+    // Names in both lists were checked above, and were allowed.
+    acrh.into_iter().find(missing)
 }
 
 /// Warnings and notes a preflight earns whatever its outcome.
@@ -1299,13 +1395,12 @@ fn preflight_extras(
     ctx: &Context<'_>,
     o: &str,
     creds: Credentials,
-    line: &Line,
+    line: &LazyLine<'_, '_>,
     out: &mut Vec<Verdict>,
 ) {
     let rq = &ex.request.headers;
-    let requested: Vec<String> = list_elements(rq, ACRH)
-        .map(|e| String::from_utf8_lossy(e).to_ascii_lowercase())
-        .collect();
+    // Compared with ASCII names only, so raw bytes do (no lowercased copies).
+    let requested = || list_elements(rq, ACRH);
 
     if let Some(resp) = ex
         .response
@@ -1314,13 +1409,11 @@ fn preflight_extras(
     {
         let rh = &resp.headers;
         // Authorization covered only by `*`: allowed today, with a deprecation warning.
-        let allowed: Vec<String> = list_elements(rh, ACAH)
-            .map(|e| String::from_utf8_lossy(e).to_ascii_lowercase())
-            .collect();
+        let allowed = || list_elements(rh, ACAH);
         if creds != Credentials::Include
-            && requested.iter().any(|n| n == "authorization")
-            && allowed.iter().any(|a| a == "*")
-            && !allowed.iter().any(|a| a == "authorization")
+            && requested().any(|n| n.eq_ignore_ascii_case(b"authorization"))
+            && allowed().any(|a| a == b"*")
+            && !allowed().any(|a| a.eq_ignore_ascii_case(b"authorization"))
         {
             let mut ev = base_evidence(ex);
             push_header(&mut ev, rq, ACRH);
@@ -1366,14 +1459,11 @@ fn preflight_extras(
     }
 
     // Safelisted names in ACRH: a value over the limits or a non-safelisted MIME type.
-    let overflow: Vec<&str> = requested
-        .iter()
-        .map(String::as_str)
-        .filter(|n| {
-            matches!(
-                *n,
-                "accept" | "accept-language" | "content-language" | "content-type" | "range"
-            )
+    let overflow: Vec<&str> = requested()
+        .filter_map(|n| {
+            SAFELISTED_NAMES
+                .into_iter()
+                .find(|s| n.eq_ignore_ascii_case(s.as_bytes()))
         })
         .collect();
     if !overflow.is_empty() {
@@ -1390,10 +1480,14 @@ fn preflight_extras(
             cors_error: None,
             firefox_error: None,
             failed_parameter: Some(overflow.join(",")),
-            message: format!(
-                "This preflight was sent for normally safelisted header(s) {}: {why}.",
-                overflow.join(", ")
-            ),
+            message: [
+                "This preflight was sent for normally safelisted header(s) ",
+                &overflow.join(", "),
+                ": ",
+                &why,
+                ".",
+            ]
+            .concat(),
             confidence: Confidence::Certain,
             evidence: ev,
         });
@@ -1427,28 +1521,48 @@ fn preflight_extras(
     }
 }
 
+/// The request-header names that can be CORS-safelisted (lowercase).
+const SAFELISTED_NAMES: [&str; 5] = [
+    "accept",
+    "accept-language",
+    "content-language",
+    "content-type",
+    "range",
+];
+
 fn overflow_reason(h: &Headers, names: &[&str]) -> Option<String> {
     let mut reasons = Vec::new();
     let mut total = 0usize;
     for (name, value) in h.iter() {
-        let lower = name.to_ascii_lowercase();
+        // Only the safelistable names matter here: no lowercased copy of the others.
+        let Some(lower) = SAFELISTED_NAMES
+            .into_iter()
+            .find(|s| s.eq_ignore_ascii_case(name))
+        else {
+            continue;
+        };
         let value = trim_ows(value);
-        if !names.contains(&lower.as_str()) {
-            if facts::is_safelisted(&lower, value) {
+        if !names.contains(&lower) {
+            if facts::is_safelisted(lower, value) {
                 total += value.len();
             }
             continue;
         }
         total += value.len();
-        let shown = redact::header_value(name, value);
+        let shown = || redact::header_value(name, value);
         if value.len() > 128 {
             reasons.push(format!("{lower} is {} bytes (limit 128)", value.len()));
         } else if lower == "content-type" && !facts::safelisted_content_type(value) {
-            reasons.push(format!(
-                "content-type '{shown}' is not application/x-www-form-urlencoded, multipart/form-data or text/plain"
-            ));
-        } else if !facts::is_safelisted(&lower, value) {
-            reasons.push(format!("{lower} '{shown}' is not a safelisted value"));
+            reasons.push(
+                [
+                    "content-type '",
+                    &shown(),
+                    "' is not application/x-www-form-urlencoded, multipart/form-data or text/plain",
+                ]
+                .concat(),
+            );
+        } else if !facts::is_safelisted(lower, value) {
+            reasons.push(format!("{lower} '{}' is not a safelisted value", shown()));
         }
     }
     if reasons.is_empty() && total > 1024 {
@@ -1460,7 +1574,7 @@ fn overflow_reason(h: &Headers, names: &[&str]) -> Option<String> {
 }
 
 /// Private Network Access preflights (Chromium ≈ M104–2025): warning-only by default.
-fn pna(ex: &Exchange, resp: &Response, line: &Line, out: &mut Vec<Verdict>) {
+fn pna(ex: &Exchange, resp: &Response, line: &LazyLine<'_, '_>, out: &mut Vec<Verdict>) {
     let rq = &ex.request.headers;
     if !rq
         .get(ACRPN)

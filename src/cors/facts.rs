@@ -2,6 +2,7 @@
 //! spaces and sites. Everything here is a pure function of bytes; nothing panics on any input.
 
 use crate::model::{Exchange, Headers};
+use std::borrow::Cow;
 use std::net::IpAddr;
 
 /// A parsed, serialized origin (`scheme://host[:port]`, or the opaque `null`).
@@ -103,18 +104,33 @@ pub(crate) struct UrlParts<'a> {
 
 /// Splits `scheme://authority/rest`. `None` without `://` or with an invalid scheme or port.
 pub(crate) fn split_url(s: &str) -> Option<UrlParts<'_>> {
-    let (scheme, after) = s.split_once("://")?;
+    // The first `://`, found by its `:` (cheaper than a substring search on this hot path).
+    let b = s.as_bytes();
+    let colon = (0..b.len().saturating_sub(2))
+        .find(|&i| b[i] == b':' && b[i + 1] == b'/' && b[i + 2] == b'/')?;
+    let (scheme, after) = (&s[..colon], &s[colon + 3..]);
     if !is_scheme(scheme) {
         return None;
     }
-    let auth_end = after.find(['/', '?', '#', '\\']).unwrap_or(after.len());
+    // One byte pass finds where the authority ends and its last `@` and `:` (all ASCII, so
+    // every index is a char boundary).
+    let (mut auth_end, mut last_at, mut last_colon) = (after.len(), None, None);
+    for (i, c) in after.bytes().enumerate() {
+        match c {
+            b'/' | b'?' | b'#' | b'\\' => {
+                auth_end = i;
+                break;
+            }
+            b'@' => last_at = Some(i),
+            b':' => last_colon = Some(i),
+            _ => {}
+        }
+    }
     let (authority, rest) = after.split_at(auth_end);
-    let (has_userinfo, hostport) = match authority.rfind('@') {
-        Some(at) => (true, &authority[at + 1..]),
-        None => (false, authority),
-    };
+    let hp_start = last_at.map_or(0, |at| at + 1);
+    let (has_userinfo, hostport) = (last_at.is_some(), &authority[hp_start..]);
     let (host, port_text) = if hostport.starts_with('[') {
-        match hostport.find(']') {
+        match hostport.bytes().position(|c| c == b']') {
             Some(close) => {
                 let host = &hostport[..=close];
                 match &hostport[close + 1..] {
@@ -125,8 +141,9 @@ pub(crate) fn split_url(s: &str) -> Option<UrlParts<'_>> {
             None => return None,
         }
     } else {
-        match hostport.rsplit_once(':') {
-            Some((h, p)) => (h, Some(p)),
+        // The last `:` of the authority, unless it is in the userinfo.
+        match last_colon.filter(|&i| i >= hp_start) {
+            Some(i) => (&authority[hp_start..i], Some(&authority[i + 1..])),
             None => (hostport, None),
         }
     };
@@ -147,6 +164,16 @@ pub(crate) fn split_url(s: &str) -> Option<UrlParts<'_>> {
         has_userinfo,
         rest,
     })
+}
+
+/// What `Origin::parse` reads of an origin (or URL), borrowed and not lowercased: `None` for
+/// `null` or without `scheme://host`.
+pub(crate) fn origin_parts(s: &str) -> Option<UrlParts<'_>> {
+    let s = s.trim_matches(is_ows_char);
+    if s == "null" {
+        return None;
+    }
+    split_url(s).filter(|p| !p.host.is_empty())
 }
 
 fn is_scheme(s: &str) -> bool {
@@ -236,6 +263,15 @@ fn is_ows_char(c: char) -> bool {
     c == ' ' || c == '\t'
 }
 
+/// `String::from_utf8_lossy`, quicker on the usual valid (ASCII) text: `Utf8Chunks` costs
+/// several times a plain validation.
+pub(crate) fn lossy(v: &[u8]) -> Cow<'_, str> {
+    match std::str::from_utf8(v) {
+        Ok(s) => Cow::Borrowed(s),
+        Err(_) => String::from_utf8_lossy(v),
+    }
+}
+
 /// A header value without leading and trailing spaces and tabs (HTTP parsers strip them).
 pub(crate) fn trim_ows(v: &[u8]) -> &[u8] {
     let start = v.iter().position(|&b| b != b' ' && b != b'\t');
@@ -281,18 +317,23 @@ fn is_cors_unsafe_byte(b: u8) -> bool {
 
 /// Whether (name, value) is a CORS-safelisted request header. `name` must be lowercase.
 pub(crate) fn is_safelisted(name: &str, value: &[u8]) -> bool {
+    safelisted_lower(name.as_bytes(), value)
+}
+
+/// [`is_safelisted`] for a lowercase name as bytes.
+fn safelisted_lower(name: &[u8], value: &[u8]) -> bool {
     if value.len() > 128 {
         return false;
     }
     match name {
-        "accept" => !value.iter().any(|&b| is_cors_unsafe_byte(b)),
-        "accept-language" | "content-language" => value.iter().all(|&b| {
+        b"accept" => !value.iter().any(|&b| is_cors_unsafe_byte(b)),
+        b"accept-language" | b"content-language" => value.iter().all(|&b| {
             b.is_ascii_alphanumeric() || matches!(b, b' ' | b'*' | b',' | b'-' | b'.' | b';' | b'=')
         }),
-        "content-type" => {
+        b"content-type" => {
             !value.iter().any(|&b| is_cors_unsafe_byte(b)) && safelisted_content_type(value)
         }
-        "range" => simple_range(value),
+        b"range" => simple_range(value),
         _ => false,
     }
 }
@@ -350,52 +391,57 @@ fn simple_range(value: &[u8]) -> bool {
 /// Headers that the page cannot set (forbidden) or that the browser adds itself below the CORS
 /// layer. None of them can make a request CORS-unsafe, so they never count. `name` lowercase.
 pub(crate) fn is_browser_set(name: &str, value: &[u8]) -> bool {
-    if name.starts_with("sec-") || name.starts_with("proxy-") || name.starts_with(':') {
+    browser_set_lower(name.as_bytes(), value)
+}
+
+/// [`is_browser_set`] for a lowercase name as bytes.
+fn browser_set_lower(name: &[u8], value: &[u8]) -> bool {
+    if name.starts_with(b"sec-") || name.starts_with(b"proxy-") || name.starts_with(b":") {
         return true;
     }
     match name {
-        "accept-charset"
-        | "accept-encoding"
-        | "access-control-request-headers"
-        | "access-control-request-method"
-        | "access-control-request-private-network"
-        | "connection"
-        | "content-length"
-        | "cookie"
-        | "cookie2"
-        | "date"
-        | "dnt"
-        | "expect"
-        | "host"
-        | "keep-alive"
-        | "origin"
-        | "referer"
-        | "set-cookie"
-        | "te"
-        | "trailer"
-        | "transfer-encoding"
-        | "upgrade"
-        | "via"
-        | "user-agent"
-        | "priority"
-        | "purpose"
-        | "upgrade-insecure-requests"
-        | "x-client-data"
+        b"accept-charset"
+        | b"accept-encoding"
+        | b"access-control-request-headers"
+        | b"access-control-request-method"
+        | b"access-control-request-private-network"
+        | b"connection"
+        | b"content-length"
+        | b"cookie"
+        | b"cookie2"
+        | b"date"
+        | b"dnt"
+        | b"expect"
+        | b"host"
+        | b"keep-alive"
+        | b"origin"
+        | b"referer"
+        | b"set-cookie"
+        | b"te"
+        | b"trailer"
+        | b"transfer-encoding"
+        | b"upgrade"
+        | b"via"
+        | b"user-agent"
+        | b"priority"
+        | b"purpose"
+        | b"upgrade-insecure-requests"
+        | b"x-client-data"
         // Client hints and interventions Chromium safelists with its own value rules.
-        | "save-data"
-        | "device-memory"
-        | "dpr"
-        | "width"
-        | "viewport-width"
-        | "rtt"
-        | "downlink"
-        | "ect"
-        | "intervention"
+        | b"save-data"
+        | b"device-memory"
+        | b"dpr"
+        | b"width"
+        | b"viewport-width"
+        | b"rtt"
+        | b"downlink"
+        | b"ect"
+        | b"intervention"
         // Chromium adds these on revalidation of a cached CORS response without a preflight.
-        | "if-modified-since"
-        | "if-none-match" => true,
+        | b"if-modified-since"
+        | b"if-none-match" => true,
         // DevTools "Disable cache" (and reloads) add these in the network layer.
-        "cache-control" | "pragma" => {
+        b"cache-control" | b"pragma" => {
             let v = trim_ows(value);
             v.eq_ignore_ascii_case(b"no-cache") || v.eq_ignore_ascii_case(b"max-age=0")
         }
@@ -407,25 +453,43 @@ pub(crate) fn is_browser_set(name: &str, value: &[u8]) -> bool {
 /// sorted (Chromium names the first one missing from ACAH in this order).
 pub(crate) fn unsafe_header_names(h: &Headers) -> Vec<String> {
     let mut unsafe_names: Vec<String> = Vec::new();
-    let mut safelisted: Vec<String> = Vec::new();
     let mut safelisted_bytes = 0usize;
+    // Names are lowercased on the stack: this runs for every request, most names are safe.
+    let mut buf = [0u8; 64];
     for (name, value) in h.iter() {
-        let lower = name.to_ascii_lowercase();
         let value = trim_ows(value);
-        if lower.is_empty() || is_browser_set(&lower, value) {
+        let long;
+        let lower: &[u8] = match buf.get_mut(..name.len()) {
+            Some(dst) => {
+                dst.copy_from_slice(name.as_bytes());
+                dst.make_ascii_lowercase();
+                dst
+            }
+            None => {
+                long = name.to_ascii_lowercase();
+                long.as_bytes()
+            }
+        };
+        if lower.is_empty() || browser_set_lower(lower, value) {
             continue;
         }
-        if is_safelisted(&lower, value) {
+        if safelisted_lower(lower, value) {
             safelisted_bytes += value.len();
-            safelisted.push(lower);
-        } else if !unsafe_names.contains(&lower) {
-            unsafe_names.push(lower);
+        } else if !unsafe_names.iter().any(|n| n.as_bytes() == lower) {
+            unsafe_names.push(name.to_ascii_lowercase());
         }
     }
     if safelisted_bytes > 1024 {
-        for n in safelisted {
-            if !unsafe_names.contains(&n) {
-                unsafe_names.push(n);
+        // Rare: over the total limit, the safelisted names count too (second pass, same order).
+        for (name, value) in h.iter() {
+            let value = trim_ows(value);
+            let lower = name.to_ascii_lowercase();
+            if !lower.is_empty()
+                && !is_browser_set(&lower, value)
+                && is_safelisted(&lower, value)
+                && !unsafe_names.contains(&lower)
+            {
+                unsafe_names.push(lower);
             }
         }
     }
@@ -601,26 +665,34 @@ const TWO_LABEL_SUFFIXES: &[&str] = &[
     "now.sh",
 ];
 
+/// `s.parse::<IpAddr>().is_ok()`, without the parse for the usual names: an IPv4 address ends
+/// with a digit and an IPv6 one contains `:`.
+pub(crate) fn is_ip_literal(s: &str) -> bool {
+    (s.ends_with(|c: char| c.is_ascii_digit()) || s.contains(':')) && s.parse::<IpAddr>().is_ok()
+}
+
 /// Approximate registrable domain ("site") of a host: the last two labels, or three under a
 /// known two-label public suffix. IP literals and single labels are their own site.
 pub(crate) fn site(host: &str) -> &str {
     let host = host.trim_end_matches('.');
-    if host.starts_with('[') || host.parse::<IpAddr>().is_ok() {
+    if host.starts_with('[') || is_ip_literal(host) {
         return host;
     }
-    let dots: Vec<usize> = host.match_indices('.').map(|(i, _)| i).collect();
     let last_n = |n: usize| -> &str {
-        // The suffix made of the last `n` labels.
-        if dots.len() < n {
-            host
-        } else {
-            &host[dots[dots.len() - n] + 1..]
+        // The suffix made of the last `n` labels (the whole host when it has fewer).
+        let mut start = host.len();
+        for _ in 0..n {
+            match host.as_bytes()[..start].iter().rposition(|&c| c == b'.') {
+                Some(dot) => start = dot,
+                None => return host,
+            }
         }
+        &host[start + 1..]
     };
     let two = last_n(2);
     if TWO_LABEL_SUFFIXES
         .iter()
-        .any(|s| two.eq_ignore_ascii_case(s))
+        .any(|s| s.len() == two.len() && two.eq_ignore_ascii_case(s))
     {
         last_n(3)
     } else {

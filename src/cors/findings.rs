@@ -3,10 +3,15 @@
 //! `Origin` too, so equality alone is never a finding.
 
 use super::check::{ACAC, ACAO, ACAPN, server_space};
-use super::facts::{Origin, Space, is_loopback_host, list_elements, site, split_url, trim_ows};
+use super::facts::{
+    Origin, Space, UrlParts, is_ip_literal, is_loopback_host, list_elements, lossy, origin_parts,
+    site, trim_ows,
+};
 use super::{Confidence, Context, Kind, Verdict};
 use crate::model::{Exchange, Headers, Location, Response};
 use crate::redact;
+use std::borrow::Cow;
+use std::cell::OnceCell;
 
 /// Shared hosting where anyone can publish under the named origin (apex) or a subdomain.
 const SHARED_APEX: &[&str] = &[
@@ -52,19 +57,33 @@ const SHARED_SUFFIX: &[&str] = &[
     "now.sh",
 ];
 
+/// The shared hosting `host` (any case) is on.
 fn shared_hosting(host: &str) -> Option<&'static str> {
-    let host = host.to_ascii_lowercase();
-    if let Some(a) = SHARED_APEX.iter().find(|a| host == **a) {
+    let h = host.as_bytes();
+    if let Some(a) = SHARED_APEX
+        .iter()
+        .find(|a| a.len() == h.len() && h.eq_ignore_ascii_case(a.as_bytes()))
+    {
         return Some(a);
     }
+    // The dot before the suffix first: it rules out most entries with one byte compare.
     SHARED_SUFFIX
         .iter()
         .find(|s| {
-            host.len() > s.len()
-                && host.ends_with(*s)
-                && host.as_bytes().get(host.len() - s.len() - 1) == Some(&b'.')
+            h.len() > s.len()
+                && h[h.len() - s.len() - 1] == b'.'
+                && h[h.len() - s.len()..].eq_ignore_ascii_case(s.as_bytes())
         })
         .copied()
+}
+
+/// `s` lowercased, copied only when it has uppercase letters.
+fn lowercase(s: &str) -> Cow<'_, str> {
+    if s.bytes().any(|b| b.is_ascii_uppercase()) {
+        Cow::Owned(s.to_ascii_lowercase())
+    } else {
+        Cow::Borrowed(s)
+    }
 }
 
 fn finding(kind: Kind, message: String, evidence: Vec<(String, String)>) -> Verdict {
@@ -100,17 +119,21 @@ fn random_label(label: &str) -> bool {
 /// Cacheable by some cache: not `no-store`, with a freshness lifetime or `public`.
 fn cacheable(h: &Headers) -> bool {
     let mut fresh = false;
+    // Directive names compare case-insensitively; the numbers are ASCII digits either way.
     for e in list_elements(h, "cache-control") {
-        let e = String::from_utf8_lossy(e).to_ascii_lowercase();
-        if e == "no-store" {
+        if e.eq_ignore_ascii_case(b"no-store") {
             return false;
         }
-        if e == "public" {
+        if e.eq_ignore_ascii_case(b"public") {
             fresh = true;
         }
-        for p in ["max-age=", "s-maxage="] {
-            if let Some(n) = e.strip_prefix(p)
-                && n.trim_matches('"').parse::<u64>().is_ok_and(|n| n > 0)
+        for p in [&b"max-age="[..], b"s-maxage="] {
+            if let Some(n) = e
+                .get(..p.len())
+                .filter(|head| head.eq_ignore_ascii_case(p))
+                .map(|_| &e[p.len()..])
+                && std::str::from_utf8(n)
+                    .is_ok_and(|n| n.trim_matches('"').parse::<u64>().is_ok_and(|n| n > 0))
             {
                 fresh = true;
             }
@@ -123,43 +146,47 @@ pub(super) fn security(
     ex: &Exchange,
     ctx: &Context<'_>,
     o: &str,
+    o_parts: Option<UrlParts<'_>>,
+    url: Option<UrlParts<'_>>,
     resp: &Response,
     out: &mut Vec<Verdict>,
 ) {
     let rh = &resp.headers;
-    let Some(acao) = rh.get(ACAO).map(|v| String::from_utf8_lossy(trim_ows(v))) else {
+    let Some(acao) = rh.get(ACAO).map(|v| lossy(trim_ows(v))) else {
         return;
     };
     let acao = acao.as_ref();
     let acac_true = rh
         .get(ACAC)
         .is_some_and(|v| trim_ows(v).eq_ignore_ascii_case(b"true"));
-    let mut ev = Vec::with_capacity(3);
-    push(&mut ev, &ex.request.headers, "Origin");
-    push(&mut ev, rh, ACAO);
-    push(&mut ev, rh, ACAC);
+    // Most responses earn no finding: evidence is built for the first one made.
+    let ev0 = OnceCell::new();
+    let ev = || {
+        ev0.get_or_init(|| {
+            let mut ev = Vec::with_capacity(3);
+            push(&mut ev, &ex.request.headers, "Origin");
+            push(&mut ev, rh, ACAO);
+            push(&mut ev, rh, ACAC);
+            ev
+        })
+        .clone()
+    };
 
-    let url = split_url(&ex.request.url);
-    let req_host = url.map(|u| u.host.to_ascii_lowercase()).unwrap_or_default();
-    let req_site = site(&req_host).to_owned();
     let packets = matches!(ex.source.location, Location::Packets { .. });
     let reflected = acao == o && o != "null";
-    let o_host = Origin::parse(o)
-        .and_then(|x| x.host().map(str::to_owned))
-        .unwrap_or_default();
 
     if o == "null" && acao == "null" {
         out.push(finding(
             Kind::SecNullOriginTrusted,
             "The server trusts the origin 'null' (Access-Control-Allow-Origin: null): any page can get that origin from a sandboxed iframe or a data: URL and read the response.".into(),
-            ev.clone(),
+            ev(),
         ));
     }
     if acao == "*" && acac_true {
         out.push(finding(
             Kind::SecWildcardPlusCredentialsConfig,
             "The server sends Access-Control-Allow-Origin: * with Access-Control-Allow-Credentials: true: browsers refuse the pair, but it shows the intent to let any site read credentialed responses.".into(),
-            ev.clone(),
+            ev(),
         ));
     }
     // A packet capture's scheme is a guess (TLS may end before the capture point).
@@ -176,7 +203,7 @@ pub(super) fn security(
                 format!(
                     "An https resource trusts the plain-http origin '{acao}': a network attacker can inject script into that origin and read this response."
                 ),
-                ev.clone(),
+                ev(),
             ));
         }
     }
@@ -184,7 +211,7 @@ pub(super) fn security(
         let internal = matches!(server_space(ex), Some(Space::Loopback | Space::Local));
         let sets_cookie = rh.contains("set-cookie");
         if internal || sets_cookie {
-            let mut ev = ev.clone();
+            let mut ev = ev();
             if let Some(ip) = ex.hints.server_ip.or_else(|| ex.server.map(|s| s.ip())) {
                 ev.push(("server".into(), ip.to_string()));
             }
@@ -206,7 +233,7 @@ pub(super) fn security(
         && cacheable(rh)
         && !list_elements(rh, "vary").any(|e| e.eq_ignore_ascii_case(b"origin") || e == b"*")
     {
-        let mut ev = ev.clone();
+        let mut ev = ev();
         push(&mut ev, rh, "Vary");
         push(&mut ev, rh, "Cache-Control");
         out.push(finding(
@@ -216,31 +243,48 @@ pub(super) fn security(
         ));
     }
     // An app and its API both on the same hosting are one owner's, not a third party.
-    if let Some(acao_host) = Origin::parse(acao).and_then(|x| x.host().map(str::to_owned))
-        && let Some(hosting) = shared_hosting(&acao_host)
-        && shared_hosting(&req_host) != Some(hosting)
+    // The host `Origin::parse` finds, as written; the origin's own parts when they are the same text.
+    let acao_host = if acao == o {
+        o_parts
+    } else {
+        origin_parts(acao)
+    }
+    .map(|p| p.host);
+    if let Some(acao_host) = acao_host
+        && let Some(hosting) = shared_hosting(acao_host)
+        && shared_hosting(url.map_or("", |u| u.host)) != Some(hosting)
     {
         out.push(finding(
             Kind::SecThirdPartyOriginTrusted,
             format!(
                 "The server trusts '{acao}', an origin on shared hosting ({hosting}) where others can publish code."
             ),
-            ev.clone(),
+            ev(),
         ));
     }
-    if reflected && !o_host.is_empty() && !req_site.is_empty() {
-        let same_site = o_host == req_site || o_host.ends_with(&format!(".{req_site}"));
-        let named_site = req_site.contains('.') && req_host.parse::<std::net::IpAddr>().is_err();
+    if !reflected {
+        return pna_opt_in(ctx, acao, reflected, rh, ev, out);
+    }
+    // Reflected: `o` is `acao`.
+    let o_host = acao_host.map(lowercase).unwrap_or_default();
+    let req_host = lowercase(url.map_or("", |u| u.host));
+    let req_site = site(&req_host);
+    if !o_host.is_empty() && !req_site.is_empty() {
+        // `o_host` is `req_site` or ends with `.{req_site}`.
+        let same_site = o_host
+            .strip_suffix(req_site)
+            .is_some_and(|rest| rest.is_empty() || rest.ends_with('.'));
+        let named_site = req_site.contains('.') && !is_ip_literal(&req_host);
         let odd_chars = o.contains('`') || o.contains("%60") || o_host.contains('_');
         let mut specific = false;
-        if odd_chars || (named_site && !same_site && o_host.contains(req_site.as_str())) {
+        if odd_chars || (named_site && !same_site && o_host.contains(req_site)) {
             specific = true;
             out.push(finding(
                 Kind::SecPrefixSuffixRegexMatch,
                 format!(
                     "The server reflected the origin '{o}', which only imitates '{req_site}': its origin check matches a prefix, suffix or unescaped pattern."
                 ),
-                ev.clone(),
+                ev(),
             ));
         } else if named_site && same_site && o_host != req_site {
             let first = o_host.split('.').next().unwrap_or("");
@@ -251,7 +295,7 @@ pub(super) fn security(
                     format!(
                         "The server reflected the random-looking subdomain origin '{o}': it trusts any subdomain of {req_site}, so one XSS or takeover on any of them reads this API."
                     ),
-                    ev.clone(),
+                    ev(),
                 ));
             }
         }
@@ -273,20 +317,37 @@ pub(super) fn security(
             };
             out.push(finding(
                 kind,
-                format!(
-                    "The server reflects unrelated origins ('{o}' among {} distinct ones) {what}.",
-                    ctx.distinct_reflected_origins
-                ),
-                ev.clone(),
+                [
+                    "The server reflects unrelated origins ('",
+                    o,
+                    "' among ",
+                    &ctx.distinct_reflected_origins.to_string(),
+                    " distinct ones) ",
+                    what,
+                    ".",
+                ]
+                .concat(),
+                ev(),
             ));
         }
     }
-    if rh
-        .get(ACAPN)
-        .is_some_and(|v| trim_ows(v).eq_ignore_ascii_case(b"true"))
-        && (acao == "*" || (reflected && ctx.distinct_reflected_origins >= 3))
+    pna_opt_in(ctx, acao, reflected, rh, ev, out);
+}
+
+fn pna_opt_in(
+    ctx: &Context<'_>,
+    acao: &str,
+    reflected: bool,
+    rh: &Headers,
+    ev: impl FnOnce() -> Vec<(String, String)>,
+    out: &mut Vec<Verdict>,
+) {
+    if (acao == "*" || (reflected && ctx.distinct_reflected_origins >= 3))
+        && rh
+            .get(ACAPN)
+            .is_some_and(|v| trim_ows(v).eq_ignore_ascii_case(b"true"))
     {
-        let mut ev = ev;
+        let mut ev = ev();
         push(&mut ev, rh, ACAPN);
         out.push(finding(
             Kind::SecPnaOptInReflected,
