@@ -411,9 +411,15 @@ fn live_capture_on_loopback() {
         0.0
     );
 
-    let (_, report) = get(listen, "/report").unwrap();
-    let r: serde_json::Value = serde_json::from_str(&report).unwrap();
-    assert_eq!(r["totals"]["blocked"], 3);
+    // The report is re-rendered twice a second: wait for it to catch up with the metrics.
+    let mut r = serde_json::Value::Null;
+    let caught_up = wait_for(Duration::from_secs(5), || {
+        r = get(listen, "/report")
+            .and_then(|(_, b)| serde_json::from_str(&b).ok())
+            .unwrap_or_default();
+        r["totals"]["blocked"] == 3
+    });
+    assert!(caught_up, "{r}");
 
     let st = w.interrupt(Duration::from_secs(10));
     assert!(st.success(), "{st:?}");
