@@ -593,54 +593,18 @@ pub(crate) fn is_loopback_host(host: &str) -> bool {
 }
 
 /// Two-label public suffixes common enough to matter; without them `example.co.uk` would be
-/// taken for the site `co.uk`. Shared-hosting suffixes (`github.io`...) are public suffixes too.
+/// taken for the site `co.uk`.
 const TWO_LABEL_SUFFIXES: &[&str] = &[
-    "co.uk",
-    "org.uk",
-    "ac.uk",
-    "gov.uk",
-    "me.uk",
-    "ltd.uk",
-    "plc.uk",
-    "com.au",
-    "net.au",
-    "org.au",
-    "edu.au",
-    "gov.au",
-    "co.nz",
-    "org.nz",
-    "co.jp",
-    "ne.jp",
-    "or.jp",
-    "ac.jp",
-    "com.br",
-    "net.br",
-    "org.br",
-    "gov.br",
-    "com.cn",
-    "net.cn",
-    "org.cn",
-    "gov.cn",
-    "co.in",
-    "net.in",
-    "org.in",
-    "co.za",
-    "org.za",
-    "com.mx",
-    "com.ar",
-    "com.tr",
-    "com.sg",
-    "com.hk",
-    "co.kr",
-    "or.kr",
-    "com.tw",
-    "co.il",
-    "com.my",
-    "co.id",
-    "com.ua",
-    "com.pl",
-    "co.th",
-    "com.vn",
+    "co.uk", "org.uk", "ac.uk", "gov.uk", "me.uk", "ltd.uk", "plc.uk", "com.au", "net.au",
+    "org.au", "edu.au", "gov.au", "co.nz", "org.nz", "co.jp", "ne.jp", "or.jp", "ac.jp", "com.br",
+    "net.br", "org.br", "gov.br", "com.cn", "net.cn", "org.cn", "gov.cn", "co.in", "net.in",
+    "org.in", "co.za", "org.za", "com.mx", "com.ar", "com.tr", "com.sg", "com.hk", "co.kr",
+    "or.kr", "com.tw", "co.il", "com.my", "co.id", "com.ua", "com.pl", "co.th", "com.vn",
+];
+
+/// Shared-hosting suffixes: each name under them belongs to a different tenant, so they are
+/// public suffixes for `site`, and an origin under them is anyone's (a finding when trusted).
+pub(crate) const SHARED_HOSTING: &[&str] = &[
     "github.io",
     "gitlab.io",
     "herokuapp.com",
@@ -652,17 +616,22 @@ const TWO_LABEL_SUFFIXES: &[&str] = &[
     "firebaseapp.com",
     "glitch.me",
     "repl.co",
-    "azurewebsites.net",
-    "cloudfront.net",
-    "s3.amazonaws.com",
-    "ngrok.io",
-    "ngrok-free.app",
+    "replit.dev",
+    "csb.app",
+    "codesandbox.io",
+    "stackblitz.io",
+    "webcontainer.io",
+    "surge.sh",
     "onrender.com",
     "fly.dev",
-    "surge.sh",
-    "blogspot.com",
+    "ngrok.io",
+    "ngrok-free.app",
+    "azurewebsites.net",
     "appspot.com",
     "now.sh",
+    "cloudfront.net",
+    "s3.amazonaws.com",
+    "blogspot.com",
 ];
 
 /// `s.parse::<IpAddr>().is_ok()`, without the parse for the usual names: an IPv4 address ends
@@ -692,6 +661,7 @@ pub(crate) fn site(host: &str) -> &str {
     let two = last_n(2);
     if TWO_LABEL_SUFFIXES
         .iter()
+        .chain(SHARED_HOSTING)
         .any(|s| s.len() == two.len() && two.eq_ignore_ascii_case(s))
     {
         last_n(3)

@@ -30,32 +30,6 @@ const SHARED_APEX: &[&str] = &[
     "repl.co",
     "glitch.me",
 ];
-const SHARED_SUFFIX: &[&str] = &[
-    "github.io",
-    "gitlab.io",
-    "herokuapp.com",
-    "netlify.app",
-    "vercel.app",
-    "pages.dev",
-    "workers.dev",
-    "web.app",
-    "firebaseapp.com",
-    "glitch.me",
-    "repl.co",
-    "replit.dev",
-    "csb.app",
-    "codesandbox.io",
-    "stackblitz.io",
-    "webcontainer.io",
-    "surge.sh",
-    "onrender.com",
-    "fly.dev",
-    "ngrok.io",
-    "ngrok-free.app",
-    "azurewebsites.net",
-    "appspot.com",
-    "now.sh",
-];
 
 /// The shared hosting `host` (any case) is on.
 fn shared_hosting(host: &str) -> Option<&'static str> {
@@ -67,7 +41,7 @@ fn shared_hosting(host: &str) -> Option<&'static str> {
         return Some(a);
     }
     // The dot before the suffix first: it rules out most entries with one byte compare.
-    SHARED_SUFFIX
+    super::facts::SHARED_HOSTING
         .iter()
         .find(|s| {
             h.len() > s.len()
