@@ -15,6 +15,10 @@ use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Instant;
 
+#[path = "common/mod.rs"]
+mod common;
+use common::{peak_rss_kib, thread_cpu_secs};
+
 fn main() -> std::io::Result<()> {
     let mb: u64 = std::env::var("CORSWATCH_BENCH_HAR_MB")
         .ok()
@@ -33,10 +37,11 @@ fn main() -> std::io::Result<()> {
         );
     }
     let size = std::fs::metadata(&path)?.len();
-    let rss_before = peak_rss_kb();
+    let rss_before = peak_rss_kib().unwrap_or(0);
 
     // 1. The HAR source alone.
     let t = Instant::now();
+    let cpu0 = thread_cpu_secs().unwrap_or(0.0);
     let src = source::open(Arc::from("bench.har"), Box::new(File::open(&path)?))
         .map_err(std::io::Error::other)?;
     let (mut n, mut problems) = (0u64, 0u64);
@@ -47,18 +52,21 @@ fn main() -> std::io::Result<()> {
         }
     }
     let secs = t.elapsed().as_secs_f64();
+    let cpu = thread_cpu_secs().unwrap_or(0.0) - cpu0;
     println!(
-        "har source:   {:.0} MB in {:.2}s = {:.0} MB/s, {} entries ({:.0}/s), {} problems",
+        "har source:   {:.0} MB in {:.2}s wall = {:.0} MB/s; {:.2}s CPU = {:.0} MB/s; {} entries, {} problems",
         size as f64 / 1e6,
         secs,
         size as f64 / 1e6 / secs,
+        cpu,
+        size as f64 / 1e6 / cpu,
         n,
-        n as f64 / secs,
         problems
     );
 
     // 2. The whole pipeline: read, pair, classify, aggregate.
     let t = Instant::now();
+    let cpu0 = thread_cpu_secs().unwrap_or(0.0);
     let src = source::open(Arc::from("bench.har"), Box::new(File::open(&path)?))
         .map_err(std::io::Error::other)?;
     let mut events = 0u64;
@@ -70,32 +78,23 @@ fn main() -> std::io::Result<()> {
     }
     let agg = a.finish();
     let secs = t.elapsed().as_secs_f64();
+    let cpu = thread_cpu_secs().unwrap_or(0.0) - cpu0;
     println!(
-        "har analyze:  {:.0} MB in {:.2}s = {:.0} MB/s, {} cross-origin, {} blocked",
+        "har analyze:  {:.0} MB in {:.2}s wall = {:.0} MB/s; {:.2}s CPU = {:.0} MB/s; {} cross-origin, {} blocked",
         size as f64 / 1e6,
         secs,
         size as f64 / 1e6 / secs,
+        cpu,
+        size as f64 / 1e6 / cpu,
         agg.totals.cross_origin,
         agg.totals.blocked
     );
     println!(
         "peak RSS:     {} MB (before reading: {} MB)",
-        peak_rss_kb() / 1024,
+        peak_rss_kib().unwrap_or(0) / 1024,
         rss_before / 1024
     );
     Ok(())
-}
-
-fn peak_rss_kb() -> u64 {
-    std::fs::read_to_string("/proc/self/status")
-        .ok()
-        .and_then(|s| {
-            s.lines()
-                .find(|l| l.starts_with("VmHWM:"))
-                .and_then(|l| l.split_whitespace().nth(1))
-                .and_then(|v| v.parse().ok())
-        })
-        .unwrap_or(0)
 }
 
 /// Writes a HAR of about `bytes` bytes, streaming (constant memory).

@@ -5,25 +5,15 @@
 //! once under `bench-data/` and reused; `BENCH_CONCURRENT`, default 64: connections open at a
 //! time).
 
+#[path = "common/mod.rs"]
+mod common;
+use common::{peak_rss_kib, thread_cpu_secs};
 use corswatch::source::pcap_file::PcapSource;
 use corswatch::source::{Source, SourceItem};
 use std::io::BufWriter;
 use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Instant;
-
-fn peak_rss_kib() -> Option<u64> {
-    let s = std::fs::read_to_string("/proc/self/status").ok()?;
-    let line = s.lines().find(|l| l.starts_with("VmHWM:"))?;
-    line.split_whitespace().nth(1)?.parse().ok()
-}
-
-/// CPU time of this thread in seconds: the machine is shared, so wall time overstates the cost.
-fn thread_cpu_secs() -> Option<f64> {
-    let s = std::fs::read_to_string("/proc/thread-self/schedstat").ok()?;
-    let ns: u64 = s.split_whitespace().next()?.parse().ok()?;
-    Some(ns as f64 / 1e9)
-}
 
 fn main() -> std::io::Result<()> {
     let mb: u64 = std::env::var("BENCH_MB")

@@ -14,9 +14,11 @@ mb="${BENCH_MB:-256}"
 cap="bench-data/watch-${mb}mb.pcap"
 port=19499
 
-cargo build --release --features live --examples -q
-bin=./target/release/corswatch
 mkdir -p bench-data
+cargo build --release --features live --examples -q
+# A copy: another cargo build during the run must not swap the binary under the benchmark.
+cp ./target/release/corswatch bench-data/corswatch-live
+bin=bench-data/corswatch-live
 [ -f "$cap" ] || ./target/release/examples/gen_capture "$cap" "$mb"
 size=$(stat -c %s "$cap")
 cat "$cap" >/dev/null # page cache warm
@@ -67,10 +69,12 @@ if [ "$(id -u)" != 0 ] || ! command -v tcpreplay >/dev/null; then
   echo "skipped: needs root and tcpreplay (apt-get install tcpreplay)"
   exit 0
 fi
-"$bin" watch -i lo --filter "tcp" --buffer-size $((64 << 20)) --listen 127.0.0.1:$port >/dev/null 2>&1 &
+"$bin" watch -i lo --filter "tcp" --buffer-size $((64 << 20)) --listen 127.0.0.1:$port >bench-data/live.log 2>&1 &
 pid=$!
 trap 'kill $pid 2>/dev/null || true' EXIT
-for _ in $(seq 50); do curl -sf "127.0.0.1:$port/healthz" >/dev/null && break; sleep 0.2; done
+up=0
+for _ in $(seq 50); do curl -sf "127.0.0.1:$port/healthz" >/dev/null && up=1 && break; sleep 0.2; done
+[ "$up" = 1 ] || { echo "the agent did not start:"; cat bench-data/live.log; exit 1; }
 tcpreplay --topspeed -i lo "$cap" 2>&1 | grep -E "Actual|Rated|Successful|Failed"
 sleep 3
 m=$(curl -s "127.0.0.1:$port/metrics")
