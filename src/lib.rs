@@ -36,6 +36,7 @@ pub struct Analyzer<'s> {
     observations: Observations,
     aggregate: Aggregate,
     units: Vec<Unit>,
+    actual_without_preflight: u64,
     sink: Box<dyn FnMut(&Event) + 's>,
 }
 
@@ -46,6 +47,7 @@ impl<'s> Analyzer<'s> {
             observations: Observations::default(),
             aggregate: Aggregate::new(limits),
             units: Vec::new(),
+            actual_without_preflight: 0,
             sink: Box::new(sink),
         }
     }
@@ -69,7 +71,7 @@ impl<'s> Analyzer<'s> {
     /// The aggregate so far (pairing statistics included), for a running report.
     pub fn snapshot(&self) -> Aggregate {
         let mut a = self.aggregate.clone();
-        a.pairing = self.pairer.stats();
+        a.pairing = self.pair_stats();
         a
     }
 
@@ -77,8 +79,15 @@ impl<'s> Analyzer<'s> {
     pub fn finish(mut self) -> Aggregate {
         self.pairer.finish(&mut self.units);
         self.drain();
-        self.aggregate.pairing = self.pairer.stats();
+        self.aggregate.pairing = self.pair_stats();
         self.aggregate
+    }
+
+    fn pair_stats(&self) -> pair::PairStats {
+        pair::PairStats {
+            actual_without_preflight: self.actual_without_preflight,
+            ..self.pairer.stats()
+        }
     }
 
     fn drain(&mut self) {
@@ -147,6 +156,13 @@ impl<'s> Analyzer<'s> {
             self.count_not_cors(why);
             return false;
         }
+        let pairing = match (pairing, classification.exchange_type()) {
+            (Pairing::Unpaired, Some(cors::ExchangeType::Actual)) => {
+                self.actual_without_preflight += 1;
+                Pairing::ActualWithoutPreflight
+            }
+            (p, _) => p,
+        };
         let Some(mut event) = Event::new(ex, classification, pairing, partner) else {
             return false;
         };

@@ -2,7 +2,6 @@
 //! connections, within a time window. Sans-IO: fed exchanges in time order, it hands back
 //! units whose pairing is settled, and holds at most `max_pending` exchanges.
 
-use crate::cors;
 use crate::model::{Exchange, Location, Pairing, Timestamp};
 use serde::Serialize;
 use std::collections::{HashMap, VecDeque};
@@ -35,6 +34,7 @@ pub struct PairStats {
     /// capture missed it).
     pub preflight_without_actual: u64,
     /// Actual request that needed a preflight with none visible (cached, or outside the capture).
+    /// Counted by the analyzer, which learns from the classifier whether one was needed.
     pub actual_without_preflight: u64,
     /// Held exchanges pushed out by the `max_pending` cap.
     pub evicted: u64,
@@ -198,11 +198,9 @@ impl Pairer {
             let deadline = Timestamp(ex.time.0.saturating_add(self.cfg.hold_ns));
             return self.hold(key, side, deadline, false, ex, out);
         }
-        if !needs_preflight(&ex) {
-            return out.push(single(ex, Pairing::Unpaired));
-        }
-        self.stats.actual_without_preflight += 1;
-        out.push(single(ex, Pairing::ActualWithoutPreflight));
+        // Whether it needed a preflight is the classifier's call (it computes the request's
+        // facts anyway): the analyzer turns `Unpaired` into `ActualWithoutPreflight`.
+        out.push(single(ex, Pairing::Unpaired));
     }
 
     fn pair(&mut self, preflight: Box<Exchange>, actual: Box<Exchange>) -> Unit {
@@ -321,9 +319,6 @@ impl Pairer {
             let pairing = if h.role == Role::Preflight {
                 self.stats.preflight_without_actual += 1;
                 Pairing::PreflightAlone { capture_open }
-            } else if h.role == Role::Actual && needs_preflight(&h.exchange) {
-                self.stats.actual_without_preflight += 1;
-                Pairing::ActualWithoutPreflight
             } else {
                 Pairing::Unpaired
             };
@@ -335,10 +330,6 @@ impl Pairer {
 
 fn single(exchange: Box<Exchange>, pairing: Pairing) -> Unit {
     Unit::Single { exchange, pairing }
-}
-
-fn needs_preflight(ex: &Exchange) -> bool {
-    cors::request_facts(ex).needs_preflight
 }
 
 fn strip_fragment(url: &str) -> &str {

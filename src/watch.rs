@@ -232,7 +232,6 @@ pub fn run(cfg: WatchConfig) -> Result<RunSummary, WatchError> {
             })
             .map_err(WatchError::Runtime)?
     };
-    drop(producer.tx.clone());
     let processing = {
         let shared = shared.clone();
         let done = done.clone();
