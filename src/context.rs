@@ -59,6 +59,10 @@ pub struct Observations {
 impl Observations {
     /// The redirect this exchange follows, if one was seen (consumed: a hop is used once).
     pub fn take_hop(&mut self, ex: &Exchange) -> Option<Hop> {
+        // Most traffic has no redirect waiting: skip building the key.
+        if self.hops.map.is_empty() {
+            return None;
+        }
         let key = (ex.client.map(|c| c.ip()), ex.request.url.clone());
         let hop = self.hops.map.remove(&key)?;
         (ex.time <= hop.deadline).then_some(hop)
