@@ -12,6 +12,7 @@ pub mod aggregate;
 pub mod context;
 pub mod cors;
 pub mod event;
+pub mod fix;
 pub mod metrics;
 pub mod model;
 pub mod net;

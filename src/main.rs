@@ -3,9 +3,9 @@
 use anyhow::{Context as _, Result, bail};
 use clap::{Parser, Subcommand, ValueEnum};
 use corswatch::aggregate::Limits;
-use corswatch::cors::fix::{self, Stack};
 use corswatch::cors::{Kind, VerdictClass};
 use corswatch::event::Event;
+use corswatch::fix::{self, Stack};
 use corswatch::pair::PairConfig;
 use corswatch::report::{self, InputInfo, ReportData, RunInfo};
 use corswatch::source::{self, InputError, SourceItem};

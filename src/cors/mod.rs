@@ -7,7 +7,6 @@
 mod check;
 mod facts;
 mod findings;
-pub mod fix;
 mod kind;
 mod message;
 #[cfg(test)]

@@ -3,7 +3,7 @@
 
 use super::ReportData;
 use crate::aggregate::{Example, Ranked, Totals};
-use crate::cors::fix;
+use crate::fix;
 use crate::model::CaptureHealth;
 use crate::pair::PairStats;
 use serde::Serialize;

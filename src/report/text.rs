@@ -5,7 +5,7 @@ use super::ReportData;
 use super::json::capture_warnings;
 use crate::aggregate::{KindStats, Ranked};
 use crate::cors::VerdictClass;
-use crate::cors::fix::{self, Stack};
+use crate::fix::{self, Stack};
 use std::fmt::Write;
 
 pub struct TextOptions {

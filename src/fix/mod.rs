@@ -8,7 +8,7 @@
 mod catalogue;
 mod remedy;
 
-use super::Kind;
+use crate::cors::Kind;
 
 /// A server stack the fixes cover.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
@@ -90,10 +90,7 @@ pub fn remedies() -> impl Iterator<Item = (&'static str, &'static [(Stack, &'sta
         .map(|(id, table)| (*id, &table[..] as &'static [(Stack, &'static str)]))
 }
 
-/// What to do about `kind`. Kinds without an entry of their own (the future
-/// `cors_blocked_unknown`, "blocked, reason not in the recording") get the diagnostic
-/// fallback: re-capture with preflights and blocked responses' headers.
-#[allow(unreachable_patterns)]
+/// What to do about `kind`.
 pub fn fix(kind: Kind) -> &'static Fix {
     use catalogue as c;
     match kind {
@@ -154,17 +151,8 @@ pub fn fix(kind: Kind) -> &'static Fix {
         Kind::SecWildcardPlusCredentialsConfig => &c::SEC_WILDCARD_PLUS_CREDENTIALS_CONFIG,
         Kind::SecMissingVaryOrigin => &c::SEC_MISSING_VARY_ORIGIN,
         Kind::SecPnaOptInReflected => &c::SEC_PNA_OPT_IN_REFLECTED,
-        _ => by_id(kind.id()),
-    }
-}
-
-/// Entries for kinds that other work adds to `kind.rs` (matched by their stable id so that
-/// either side can land first), and the diagnostic fallback for `cors_blocked_unknown` and
-/// any kind that has no entry yet.
-fn by_id(id: &str) -> &'static Fix {
-    match id {
-        "preflight_followed_despite_failure" => &catalogue::PREFLIGHT_FOLLOWED_DESPITE_FAILURE,
-        _ => &catalogue::BLOCKED_UNKNOWN,
+        Kind::BlockedReasonUnknown => &c::BLOCKED_UNKNOWN,
+        Kind::PreflightFollowedDespiteFailure => &c::PREFLIGHT_FOLLOWED_DESPITE_FAILURE,
     }
 }
 
@@ -235,12 +223,12 @@ mod tests {
     }
 
     #[test]
-    fn kinds_named_by_id_get_their_entries() {
-        let unknown = by_id("cors_blocked_unknown");
+    fn unknown_and_followed_kinds_get_their_entries() {
+        let unknown = fix(Kind::BlockedReasonUnknown);
         assert!(std::ptr::eq(unknown, &catalogue::BLOCKED_UNKNOWN));
         assert!(unknown.title.contains("reason not in the recording"));
         assert!(unknown.summary.contains("HAR") && unknown.summary.contains("corswatch"));
-        let followed = by_id("preflight_followed_despite_failure");
+        let followed = fix(Kind::PreflightFollowedDespiteFailure);
         assert!(!std::ptr::eq(followed, unknown));
         for f in [unknown, followed] {
             assert!(!f.why.is_empty() && !f.summary.is_empty() && f.client.is_some());
