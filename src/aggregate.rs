@@ -79,66 +79,6 @@ impl TopN {
     }
 }
 
-/// Turns a URL or path into a route template: ids, UUIDs, hashes and tokens become `{id}`,
-/// the query string is dropped, and long paths are cut, so routes stay few and carry no
-/// secrets.
-pub fn route(url: &str) -> String {
-    let path = match url.find("://") {
-        Some(i) => {
-            let rest = &url[i + 3..];
-            rest.find('/').map_or("/", |p| &rest[p..])
-        }
-        None => url,
-    };
-    let path = path.split(['?', '#']).next().unwrap_or("/");
-    let mut out = String::with_capacity(path.len().min(128));
-    for (i, seg) in path.split('/').skip(1).enumerate() {
-        if i >= 8 {
-            out.push_str("/…");
-            break;
-        }
-        out.push('/');
-        if is_identifier(seg) {
-            out.push_str("{id}");
-        } else if seg.len() > 48 {
-            out.push_str("{long}");
-        } else {
-            out.push_str(seg);
-        }
-    }
-    if out.is_empty() {
-        out.push('/');
-    }
-    out
-}
-
-fn is_identifier(seg: &str) -> bool {
-    if seg.is_empty() {
-        return false;
-    }
-    let b = seg.as_bytes();
-    let digits = b.iter().filter(|c| c.is_ascii_digit()).count();
-    if digits == b.len() {
-        return true;
-    }
-    let hexish = b.iter().all(|c| c.is_ascii_hexdigit() || *c == b'-');
-    if hexish && b.len() >= 8 && digits > 0 {
-        return true; // UUIDs, hashes, hex ids
-    }
-    if seg.contains('@') && seg.contains('.') {
-        return true; // e-mail addresses
-    }
-    // Opaque tokens: long, with digits, and either mixed-case (base64) or digit-heavy; a
-    // snake_case name with a number in it (`report_2024`) stays a name.
-    let upper = b.iter().any(u8::is_ascii_uppercase);
-    let lower = b.iter().any(u8::is_ascii_lowercase);
-    b.len() >= 16
-        && digits >= 2
-        && ((upper && lower) || digits * 4 >= b.len())
-        && b.iter()
-            .all(|c| c.is_ascii_alphanumeric() || matches!(c, b'_' | b'-' | b'=' | b'.'))
-}
-
 /// Per-kind statistics.
 #[derive(Debug, Clone)]
 pub struct KindStats {
@@ -332,31 +272,6 @@ impl Aggregate {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn routes_are_templated() {
-        assert_eq!(route("https://a.example/users/123?x=1"), "/users/{id}");
-        assert_eq!(
-            route("https://a.example/u/9f1c2d3e-aaaa-bbbb-cccc-123456789abc/posts"),
-            "/u/{id}/posts"
-        );
-        assert_eq!(route("https://a.example"), "/");
-        assert_eq!(route("/api/v1/items/42/tags"), "/api/v1/items/{id}/tags");
-        assert_eq!(
-            route("https://a.example/t/eyJhbGciOiJIUzI1NiJ9x12"),
-            "/t/{id}"
-        );
-        assert_eq!(
-            route("https://a.example/a/b/c/d/e/f/g/h/i/j"),
-            "/a/b/c/d/e/f/g/h/…"
-        );
-        assert_eq!(route("https://a.example/api/v2/graphql"), "/api/v2/graphql");
-        assert_eq!(
-            route("https://a.example/s/acao_missing_200"),
-            "/s/acao_missing_200"
-        );
-        assert_eq!(route("https://a.example/k/a1b2c3d4e5f6g7h8i9"), "/k/{id}");
-    }
 
     #[test]
     fn top_n_is_bounded_with_other() {

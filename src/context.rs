@@ -3,6 +3,7 @@
 //! only (oldest forgotten first), because every key here comes from the wire.
 
 use crate::model::{Exchange, Timestamp};
+use crate::url::{host_of, origin_of, resolve};
 use std::collections::{HashMap, HashSet, VecDeque};
 use std::net::IpAddr;
 
@@ -131,98 +132,4 @@ fn hash(s: &str) -> u64 {
     let mut h = std::collections::hash_map::DefaultHasher::new();
     s.hash(&mut h);
     h.finish()
-}
-
-/// `scheme://authority` of an absolute URL, or "" when it has none.
-pub fn host_of(url: &str) -> &str {
-    match url.find("://") {
-        Some(i) => {
-            let rest = &url[i + 3..];
-            &rest[..rest.find(['/', '?', '#']).unwrap_or(rest.len())]
-        }
-        None => "",
-    }
-}
-
-/// The origin a client-side recording implies for a failed request whose headers lack
-/// `Origin`, for the pairing key. Chromium's provisional request headers (all a HAR keeps for a
-/// request that never got a response) do not include it: the network service adds it on the
-/// wire. Taken from `Referer` or the page URL; `None` when that is the request's own origin.
-/// (The classifier makes the finer call on such entries itself.)
-pub fn recorded_origin(ex: &Exchange) -> Option<String> {
-    if !matches!(ex.source.location, crate::model::Location::HarEntry(_))
-        || ex.failure.is_none()
-        || ex.request.headers.contains("origin")
-    {
-        return None;
-    }
-    let referer = ex.request.headers.get_str("referer");
-    let page = referer
-        .as_deref()
-        .or(ex.hints.page_url.as_deref())
-        .and_then(origin_of)?;
-    (Some(&page) != origin_of(&ex.request.url).as_ref()).then_some(page)
-}
-
-/// The serialized origin of an http(s) URL: `scheme://host[:port]`, default port dropped.
-pub fn origin_of(url: &str) -> Option<String> {
-    let (scheme, _) = url.split_once("://")?;
-    let scheme = scheme.to_ascii_lowercase();
-    let authority = host_of(url);
-    let host_port = authority.rsplit('@').next().unwrap_or(authority);
-    if host_port.is_empty() {
-        return None;
-    }
-    let default = match scheme.as_str() {
-        "http" => ":80",
-        "https" => ":443",
-        _ => return None,
-    };
-    let host_port = host_port.to_ascii_lowercase();
-    let host_port = host_port.strip_suffix(default).unwrap_or(&host_port);
-    Some(format!("{scheme}://{host_port}"))
-}
-
-/// Resolves a `Location` against the request URL (absolute, scheme-relative, absolute-path
-/// and relative forms).
-pub fn resolve(base: &str, loc: &str) -> String {
-    if loc.contains("://") {
-        return loc.to_string();
-    }
-    let scheme_end = base.find("://").map_or(0, |i| i + 3);
-    if let Some(rest) = loc.strip_prefix("//") {
-        return format!("{}{}", &base[..scheme_end], rest);
-    }
-    let authority_end = scheme_end + host_of(base).len();
-    if loc.starts_with('/') {
-        return format!("{}{}", &base[..authority_end], loc);
-    }
-    let path = &base[authority_end..];
-    let path = path.split(['?', '#']).next().unwrap_or("");
-    let dir = &path[..path.rfind('/').map_or(0, |i| i + 1)];
-    let dir = if dir.is_empty() { "/" } else { dir };
-    format!("{}{}{}", &base[..authority_end], dir, loc)
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn resolves_locations() {
-        let b = "https://a.example/x/y?q=1";
-        assert_eq!(resolve(b, "https://b.example/z"), "https://b.example/z");
-        assert_eq!(resolve(b, "//c.example/z"), "https://c.example/z");
-        assert_eq!(resolve(b, "/z"), "https://a.example/z");
-        assert_eq!(resolve(b, "z"), "https://a.example/x/z");
-        assert_eq!(host_of(b), "a.example");
-        assert_eq!(
-            origin_of("HTTPS://A.example:443/p").as_deref(),
-            Some("https://a.example")
-        );
-        assert_eq!(
-            origin_of("http://a.example:8080").as_deref(),
-            Some("http://a.example:8080")
-        );
-    }
 }

@@ -1,12 +1,12 @@
 //! One event per CORS exchange: what `--format events` prints (one JSON object per line) and
 //! what the aggregate and the metrics count. Everything in it is already redacted.
 
-use crate::aggregate::route;
 use crate::cors::{
     Classification, Confidence, CorsError, ExchangeType, Kind, Scope, Verdict, VerdictClass,
 };
 use crate::model::{Exchange, Pairing, Timestamp};
 use crate::redact;
+use crate::url::route;
 use serde::Serialize;
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]

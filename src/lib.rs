@@ -21,6 +21,7 @@ pub mod redact;
 pub mod report;
 pub mod serve;
 pub mod source;
+pub mod url;
 pub mod watch;
 
 use aggregate::{Aggregate, Limits};
@@ -131,14 +132,11 @@ impl<'s> Analyzer<'s> {
         count_block: bool,
     ) -> bool {
         let hop = self.observations.take_hop(ex);
-        let page_origin = hop
-            .as_ref()
-            .and_then(|h| h.page_origin.clone())
-            .or_else(|| {
-                (ex.origin().as_deref() == Some("null"))
-                    .then(|| ex.hints.page_url.as_deref().and_then(context::origin_of))
-                    .flatten()
-            });
+        let page_origin = url::page_origin(
+            ex,
+            hop.as_ref().and_then(|h| h.page_origin.as_deref()),
+            hop.is_some(),
+        );
         let ctx = Context {
             partner,
             pairing,

@@ -3,6 +3,7 @@
 //! units whose pairing is settled, and holds at most `max_pending` exchanges.
 
 use crate::model::{Exchange, Location, Pairing, Timestamp};
+use crate::url;
 use serde::Serialize;
 use std::collections::{HashMap, VecDeque};
 use std::net::IpAddr;
@@ -138,7 +139,7 @@ impl Pairer {
                 origin: o.into_owned(),
                 recorded: false,
             },
-            None => match crate::context::recorded_origin(&ex) {
+            None => match recorded_origin(&ex) {
                 Some(origin) => Side {
                     origin,
                     recorded: true,
@@ -330,6 +331,22 @@ impl Pairer {
 
 fn single(exchange: Box<Exchange>, pairing: Pairing) -> Unit {
     Unit::Single { exchange, pairing }
+}
+
+/// The origin a client-side recording implies for a failed request whose headers lack
+/// `Origin`, for the pairing key. Chromium's provisional request headers (all a HAR keeps for a
+/// request that never got a response) do not include it: the network service adds it on the
+/// wire. `None` when that is the request's own origin. (The classifier makes the finer call on
+/// such entries itself.)
+fn recorded_origin(ex: &Exchange) -> Option<String> {
+    if !matches!(ex.source.location, Location::HarEntry(_))
+        || ex.failure.is_none()
+        || ex.request.headers.contains("origin")
+    {
+        return None;
+    }
+    let page = url::recorded_page_origin(ex)?;
+    (Some(&page) != url::origin_of(&ex.request.url).as_ref()).then_some(page)
 }
 
 fn strip_fragment(url: &str) -> &str {

@@ -5,234 +5,17 @@ use crate::model::{Exchange, Headers};
 use std::borrow::Cow;
 use std::net::IpAddr;
 
-/// A parsed, serialized origin (`scheme://host[:port]`, or the opaque `null`).
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Origin {
-    Null,
-    Tuple {
-        /// Lowercase.
-        scheme: String,
-        /// Lowercase; IPv6 literals keep their brackets.
-        host: String,
-        /// `None` for the scheme's default port (a serialized origin never shows it).
-        port: Option<u16>,
-    },
-}
+// ----- Header names -----
 
-impl Origin {
-    /// Parses an `Origin` header value or the origin part of a URL (`scheme://host[:port]`, any
-    /// path is ignored). `None` when there is no `scheme://host`.
-    pub fn parse(s: &str) -> Option<Origin> {
-        let s = s.trim_matches(is_ows_char);
-        if s == "null" {
-            return Some(Origin::Null);
-        }
-        let p = split_url(s)?;
-        if p.host.is_empty() {
-            return None;
-        }
-        let scheme = p.scheme.to_ascii_lowercase();
-        let port = match p.port {
-            Some(n) if Some(n) == default_port(&scheme) => None,
-            other => other,
-        };
-        Some(Origin::Tuple {
-            host: p.host.to_ascii_lowercase(),
-            scheme,
-            port,
-        })
-    }
-
-    /// The ASCII serialization: `null` or `scheme://host[:port]`, no trailing slash.
-    pub fn serialize(&self) -> String {
-        match self {
-            Origin::Null => "null".to_owned(),
-            Origin::Tuple { scheme, host, port } => match port {
-                Some(p) => format!("{scheme}://{host}:{p}"),
-                None => format!("{scheme}://{host}"),
-            },
-        }
-    }
-
-    pub fn host(&self) -> Option<&str> {
-        match self {
-            Origin::Null => None,
-            Origin::Tuple { host, .. } => Some(host),
-        }
-    }
-
-    pub fn scheme(&self) -> Option<&str> {
-        match self {
-            Origin::Null => None,
-            Origin::Tuple { scheme, .. } => Some(scheme),
-        }
-    }
-
-    /// The port in use, the scheme default filled in.
-    pub fn effective_port(&self) -> Option<u16> {
-        match self {
-            Origin::Null => None,
-            Origin::Tuple { scheme, port, .. } => port.or_else(|| default_port(scheme)),
-        }
-    }
-}
-
-pub(crate) fn default_port(scheme: &str) -> Option<u16> {
-    match scheme {
-        "http" | "ws" => Some(80),
-        "https" | "wss" => Some(443),
-        "ftp" => Some(21),
-        _ => None,
-    }
-}
-
-/// The pieces of an absolute URL that origin logic needs, borrowed from the input.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(crate) struct UrlParts<'a> {
-    pub scheme: &'a str,
-    /// Without userinfo; IPv6 literals keep their brackets. May be empty.
-    pub host: &'a str,
-    /// The port as written (explicit default ports kept).
-    pub port: Option<u16>,
-    /// The port text was present (even if it did not parse).
-    pub port_text: Option<&'a str>,
-    /// Userinfo present (`user[:pass]@`).
-    pub has_userinfo: bool,
-    /// Path, query and fragment.
-    pub rest: &'a str,
-}
-
-/// Splits `scheme://authority/rest`. `None` without `://` or with an invalid scheme or port.
-pub(crate) fn split_url(s: &str) -> Option<UrlParts<'_>> {
-    // The first `://`, found by its `:` (cheaper than a substring search on this hot path).
-    let b = s.as_bytes();
-    let colon = (0..b.len().saturating_sub(2))
-        .find(|&i| b[i] == b':' && b[i + 1] == b'/' && b[i + 2] == b'/')?;
-    let (scheme, after) = (&s[..colon], &s[colon + 3..]);
-    if !is_scheme(scheme) {
-        return None;
-    }
-    // One byte pass finds where the authority ends and its last `@` and `:` (all ASCII, so
-    // every index is a char boundary).
-    let (mut auth_end, mut last_at, mut last_colon) = (after.len(), None, None);
-    for (i, c) in after.bytes().enumerate() {
-        match c {
-            b'/' | b'?' | b'#' | b'\\' => {
-                auth_end = i;
-                break;
-            }
-            b'@' => last_at = Some(i),
-            b':' => last_colon = Some(i),
-            _ => {}
-        }
-    }
-    let (authority, rest) = after.split_at(auth_end);
-    let hp_start = last_at.map_or(0, |at| at + 1);
-    let (has_userinfo, hostport) = (last_at.is_some(), &authority[hp_start..]);
-    let (host, port_text) = if hostport.starts_with('[') {
-        match hostport.bytes().position(|c| c == b']') {
-            Some(close) => {
-                let host = &hostport[..=close];
-                match &hostport[close + 1..] {
-                    "" => (host, None),
-                    p => (host, Some(p.strip_prefix(':')?)),
-                }
-            }
-            None => return None,
-        }
-    } else {
-        // The last `:` of the authority, unless it is in the userinfo.
-        match last_colon.filter(|&i| i >= hp_start) {
-            Some(i) => (&authority[hp_start..i], Some(&authority[i + 1..])),
-            None => (hostport, None),
-        }
-    };
-    let port = match port_text {
-        None | Some("") => None,
-        Some(p) => {
-            if !p.bytes().all(|b| b.is_ascii_digit()) {
-                return None;
-            }
-            Some(p.parse::<u16>().ok()?)
-        }
-    };
-    Some(UrlParts {
-        scheme,
-        host,
-        port,
-        port_text,
-        has_userinfo,
-        rest,
-    })
-}
-
-/// What `Origin::parse` reads of an origin (or URL), borrowed and not lowercased: `None` for
-/// `null` or without `scheme://host`.
-pub(crate) fn origin_parts(s: &str) -> Option<UrlParts<'_>> {
-    let s = s.trim_matches(is_ows_char);
-    if s == "null" {
-        return None;
-    }
-    split_url(s).filter(|p| !p.host.is_empty())
-}
-
-fn is_scheme(s: &str) -> bool {
-    let mut b = s.bytes();
-    matches!(b.next(), Some(c) if c.is_ascii_alphabetic())
-        && b.all(|c| c.is_ascii_alphanumeric() || matches!(c, b'+' | b'-' | b'.'))
-}
-
-/// Whether Chromium's `GURL` would call the value a valid URL. Only used to tell
-/// `InvalidAllowOriginValue` from `AllowOriginMismatch`, so it follows GURL where that matters:
-/// a scheme is required (`example.com`, `*.example.com` and the empty string fail); the special
-/// schemes need a host and a numeric port; any other scheme is accepted (`localhost:3000` is the
-/// scheme `localhost` with the path `3000`).
-pub(crate) fn gurl_parseable(v: &str) -> bool {
-    let v = v.trim_matches(|c: char| c <= ' ');
-    let Some((scheme, rest)) = v.split_once(':') else {
-        return false;
-    };
-    if !is_scheme(scheme) {
-        return false;
-    }
-    let scheme = scheme.to_ascii_lowercase();
-    if !matches!(scheme.as_str(), "http" | "https" | "ws" | "wss" | "ftp") {
-        return true;
-    }
-    // Special schemes: GURL accepts any number of slashes or backslashes before the host.
-    let rest = rest.trim_start_matches(['/', '\\']);
-    let auth_end = rest.find(['/', '?', '#', '\\']).unwrap_or(rest.len());
-    let authority = &rest[..auth_end];
-    let hostport = authority
-        .rfind('@')
-        .map_or(authority, |at| &authority[at + 1..]);
-    let (host, port) = if hostport.starts_with('[') {
-        match hostport.find(']') {
-            Some(close) => (&hostport[..=close], hostport[close + 1..].strip_prefix(':')),
-            None => return false,
-        }
-    } else {
-        match hostport.rsplit_once(':') {
-            Some((h, p)) => (h, Some(p)),
-            None => (hostport, None),
-        }
-    };
-    if host.is_empty()
-        || host.bytes().any(|b| {
-            b <= b' '
-                || matches!(
-                    b,
-                    b'<' | b'>' | b'^' | b'|' | b'"' | b'`' | b'{' | b'}' | 0x7f
-                )
-        })
-    {
-        return false;
-    }
-    match port {
-        None | Some("") => true,
-        Some(p) => p.bytes().all(|b| b.is_ascii_digit()) && p.parse::<u16>().is_ok(),
-    }
-}
+pub(super) const ACAO: &str = "Access-Control-Allow-Origin";
+pub(super) const ACAC: &str = "Access-Control-Allow-Credentials";
+pub(super) const ACAM: &str = "Access-Control-Allow-Methods";
+pub(super) const ACAH: &str = "Access-Control-Allow-Headers";
+pub(super) const ACRM: &str = "Access-Control-Request-Method";
+pub(super) const ACRH: &str = "Access-Control-Request-Headers";
+pub(super) const ACMA: &str = "Access-Control-Max-Age";
+pub(super) const ACRPN: &str = "Access-Control-Request-Private-Network";
+pub(super) const ACAPN: &str = "Access-Control-Allow-Private-Network";
 
 /// An RFC 9110 token (`tchar`s only, non-empty).
 pub(crate) fn is_token(s: &[u8]) -> bool {
@@ -257,10 +40,6 @@ pub(crate) fn is_token(s: &[u8]) -> bool {
                         | b'~'
                 )
         })
-}
-
-fn is_ows_char(c: char) -> bool {
-    c == ' ' || c == '\t'
 }
 
 /// `String::from_utf8_lossy`, quicker on the usual valid (ASCII) text: `Utf8Chunks` costs
@@ -582,6 +361,14 @@ fn v4_space(ip: std::net::Ipv4Addr) -> Space {
     }
 }
 
+/// The address space of the server the request reached (recorded IP, else the wire's).
+pub(crate) fn server_space(ex: &Exchange) -> Option<Space> {
+    ex.hints
+        .server_ip
+        .or_else(|| ex.server.map(|s| s.ip()))
+        .map(ip_space)
+}
+
 /// `localhost`, `*.localhost`, or a loopback literal.
 pub(crate) fn is_loopback_host(host: &str) -> bool {
     let h = host.trim_start_matches('[').trim_end_matches(']');
@@ -673,34 +460,6 @@ pub(crate) fn site(host: &str) -> &str {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn origins_serialize_without_default_port_or_slash() {
-        let o = Origin::parse("HTTPS://App.Example:443/").unwrap();
-        assert_eq!(o.serialize(), "https://app.example");
-        assert_eq!(
-            Origin::parse("http://a.example:8080").unwrap().serialize(),
-            "http://a.example:8080"
-        );
-        assert_eq!(Origin::parse("null"), Some(Origin::Null));
-        assert_eq!(Origin::parse("example.com"), None);
-        assert_eq!(
-            Origin::parse("http://[::1]:3000").unwrap().serialize(),
-            "http://[::1]:3000"
-        );
-    }
-
-    #[test]
-    fn gurl_validity() {
-        assert!(!gurl_parseable("example.com"));
-        assert!(!gurl_parseable("*.example.com"));
-        assert!(!gurl_parseable(""));
-        assert!(!gurl_parseable("https://"));
-        assert!(!gurl_parseable("https://a.example:99999"));
-        assert!(gurl_parseable("https://a.example/"));
-        assert!(gurl_parseable("localhost:3000"));
-        assert!(gurl_parseable("http:a.example"));
-    }
 
     #[test]
     fn safelist_rules() {

@@ -2,14 +2,14 @@
 //! the browser let it through. Conservative on purpose: legitimate allowlists echo the
 //! `Origin` too, so equality alone is never a finding.
 
-use super::check::{ACAC, ACAO, ACAPN, server_space};
 use super::facts::{
-    Origin, Space, UrlParts, is_ip_literal, is_loopback_host, list_elements, lossy, origin_parts,
+    ACAC, ACAO, ACAPN, Space, is_ip_literal, is_loopback_host, list_elements, lossy, server_space,
     site, trim_ows,
 };
 use super::{Confidence, Context, Kind, Verdict};
 use crate::model::{Exchange, Headers, Location, Response};
 use crate::redact;
+use crate::url::{Origin, UrlParts, origin_parts};
 use std::borrow::Cow;
 use std::cell::OnceCell;
 

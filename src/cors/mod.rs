@@ -12,7 +12,7 @@ mod message;
 #[cfg(test)]
 mod tests;
 
-pub use facts::{Origin, RequestFacts, request_facts};
+pub use facts::{RequestFacts, request_facts};
 pub use kind::{CorsError, Kind, VerdictClass};
 pub use message::firefox_line;
 
@@ -151,7 +151,9 @@ pub struct Context<'a> {
     pub previous_hop: Option<&'a Exchange>,
     /// The first URL of the redirect chain (for "(redirected from '…')").
     pub first_url: Option<&'a str>,
-    /// The page's origin when it differs from the wire `Origin` (a redirect-tainted `null`).
+    /// The origin of the page that sent the request, worked out once by the pipeline
+    /// ([`crate::url::page_origin`]): the console names it, and it stands in for a missing or
+    /// redirect-tainted `Origin`.
     pub page_origin: Option<&'a str>,
     /// Credentials seen elsewhere: the same client sent `Cookie` to the same host.
     pub credentials_hint: Option<Credentials>,
