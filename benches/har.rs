@@ -5,14 +5,11 @@
 //!
 //! Targets (issue 2): >= 300 MB/s on one core, < 100 MB peak RSS.
 
-use corswatch::Analyzer;
-use corswatch::aggregate::Limits;
-use corswatch::pair::PairConfig;
-use corswatch::source::{self, SourceItem};
+use corswatch::drive::{self, Consumer, Driver};
+use corswatch::model::Exchange;
 use std::fs::File;
 use std::io::{BufWriter, Write};
 use std::path::PathBuf;
-use std::sync::Arc;
 use std::time::Instant;
 
 #[path = "common/mod.rs"]
@@ -42,15 +39,16 @@ fn main() -> std::io::Result<()> {
     // 1. The HAR source alone.
     let t = Instant::now();
     let cpu0 = thread_cpu_secs().unwrap_or(0.0);
-    let src = source::open(Arc::from("bench.har"), Box::new(File::open(&path)?))
-        .map_err(std::io::Error::other)?;
-    let (mut n, mut problems) = (0u64, 0u64);
-    for item in src {
-        match item {
-            SourceItem::Exchange(_) => n += 1,
-            SourceItem::Problem(_) => problems += 1,
+    struct Count(u64);
+    impl Consumer for Count {
+        fn exchange(&mut self, _: Box<Exchange>) {
+            self.0 += 1;
         }
     }
+    let mut d = Driver::with_consumer(Default::default(), Count(0));
+    d.read("bench.har", Box::new(File::open(&path)?), None);
+    let problems = d.run().problems_total;
+    let n = d.into_consumer().0;
     let secs = t.elapsed().as_secs_f64();
     let cpu = thread_cpu_secs().unwrap_or(0.0) - cpu0;
     println!(
@@ -67,16 +65,10 @@ fn main() -> std::io::Result<()> {
     // 2. The whole pipeline: read, pair, classify, aggregate.
     let t = Instant::now();
     let cpu0 = thread_cpu_secs().unwrap_or(0.0);
-    let src = source::open(Arc::from("bench.har"), Box::new(File::open(&path)?))
-        .map_err(std::io::Error::other)?;
     let mut events = 0u64;
-    let mut a = Analyzer::new(PairConfig::default(), Limits::default(), |_| events += 1);
-    for item in src {
-        if let SourceItem::Exchange(ex) = item {
-            a.push(ex);
-        }
-    }
-    let agg = a.finish();
+    let mut d = Driver::new(&drive::Config::default(), |_| events += 1);
+    d.read("bench.har", Box::new(File::open(&path)?), None);
+    let agg = d.finish().aggregate;
     let secs = t.elapsed().as_secs_f64();
     let cpu = thread_cpu_secs().unwrap_or(0.0) - cpu0;
     println!(

@@ -7,13 +7,28 @@
 
 #[path = "common/mod.rs"]
 mod common;
+#[path = "common/synth.rs"]
+mod synth;
 use common::{peak_rss_kib, thread_cpu_secs};
-use corswatch::source::pcap_file::PcapSource;
-use corswatch::source::{Source, SourceItem};
+use corswatch::drive::{Consumer, Driver};
+use corswatch::model::Exchange;
 use std::io::BufWriter;
 use std::path::PathBuf;
-use std::sync::Arc;
 use std::time::Instant;
+
+/// Counts exchanges (and answered ones) without keeping them.
+#[derive(Default)]
+struct Count {
+    exchanges: u64,
+    answered: u64,
+}
+
+impl Consumer for Count {
+    fn exchange(&mut self, x: Box<Exchange>) {
+        self.exchanges += 1;
+        self.answered += u64::from(x.response.is_some());
+    }
+}
 
 fn main() -> std::io::Result<()> {
     let mb: u64 = std::env::var("BENCH_MB")
@@ -35,7 +50,7 @@ fn main() -> std::io::Result<()> {
         let t = Instant::now();
         let tmp = path.with_extension("tmp");
         let f = std::fs::File::create(&tmp)?;
-        let w = corswatch::net::synth::write_capture(
+        let w = synth::write_capture(
             BufWriter::with_capacity(1 << 20, f),
             mb << 20,
             concurrent,
@@ -60,24 +75,21 @@ fn main() -> std::io::Result<()> {
         let file = std::fs::File::open(&path)?;
         let cpu0 = thread_cpu_secs();
         let t = Instant::now();
-        let mut src = PcapSource::new(Arc::from(path.to_string_lossy().as_ref()), Box::new(file));
-        let (mut exchanges, mut answered, mut problems) = (0u64, 0u64, 0u64);
-        for item in src.by_ref() {
-            match item {
-                SourceItem::Exchange(x) => {
-                    exchanges += 1;
-                    answered += u64::from(x.response.is_some());
-                }
-                SourceItem::Problem(_) => problems += 1,
-            }
-        }
+        let mut d = Driver::with_consumer(Default::default(), Count::default());
+        d.read(&path.to_string_lossy(), Box::new(file), None);
+        let problems = d.run().problems_total;
+        let health = d.health();
+        let Count {
+            exchanges,
+            answered,
+        } = d.into_consumer();
         let wall = t.elapsed().as_secs_f64();
         let cpu = match (cpu0, thread_cpu_secs()) {
             (Some(a), Some(b)) if b > a => b - a,
             _ => wall,
         };
         if best.as_ref().is_none_or(|b| cpu < b.1) {
-            best = Some((wall, cpu, exchanges, answered, problems, src.health()));
+            best = Some((wall, cpu, exchanges, answered, problems, health));
         }
     }
     let Some((wall, cpu, exchanges, answered, problems, h)) = best else {

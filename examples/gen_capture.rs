@@ -5,6 +5,9 @@
 
 use std::io::BufWriter;
 
+#[path = "../benches/common/synth.rs"]
+mod synth;
+
 fn main() -> std::io::Result<()> {
     let args: Vec<String> = std::env::args().skip(1).collect();
     let Some(path) = args.first() else {
@@ -15,7 +18,7 @@ fn main() -> std::io::Result<()> {
     let concurrent: usize = args.get(2).and_then(|s| s.parse().ok()).unwrap_or(64);
     let seed: u64 = args.get(3).and_then(|s| s.parse().ok()).unwrap_or(1);
     let file = std::fs::File::create(path)?;
-    let w = corswatch::net::synth::write_capture(
+    let w = synth::write_capture(
         BufWriter::with_capacity(1 << 20, file),
         mb << 20,
         concurrent,

@@ -2,12 +2,12 @@
 //! headers that fail. No map here grows with attacker-controlled text past its cap: what does
 //! not fit goes to an explicit `other` bucket, and the overflow is counted.
 
-use crate::cors::{Confidence, Verdict};
+use crate::cors::{Confidence, ExchangeType, NotCors, Verdict};
 use crate::cors::{CorsError, Kind, VerdictClass};
 use crate::event::Event;
 use crate::model::CaptureHealth;
 use crate::pair::PairStats;
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 use std::collections::{BTreeMap, HashMap};
 
 /// Counts per key for at most `cap` distinct keys; later keys are counted in `other`.
@@ -18,7 +18,7 @@ pub struct TopN {
     other: u64,
 }
 
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Ranked {
     pub value: String,
     pub count: u64,
@@ -97,7 +97,7 @@ pub struct KindStats {
     pub inferred: u64,
 }
 
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Example {
     pub source: String,
     pub index: u64,
@@ -108,7 +108,7 @@ pub struct Example {
     pub origin: Option<String>,
 }
 
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Totals {
     /// Every exchange read.
     pub exchanges: u64,
@@ -129,6 +129,30 @@ pub struct Totals {
     pub not_cors_websocket: u64,
     /// Failed requests whose failure is not a CORS failure (ORB, connection refused...).
     pub not_cors_network_error: u64,
+}
+
+impl Totals {
+    /// Adds another run's totals (saturating: merged reports come from anywhere).
+    pub fn add(&mut self, o: &Totals) {
+        self.exchanges = self.exchanges.saturating_add(o.exchanges);
+        self.cross_origin = self.cross_origin.saturating_add(o.cross_origin);
+        self.simple = self.simple.saturating_add(o.simple);
+        self.preflight = self.preflight.saturating_add(o.preflight);
+        self.actual = self.actual.saturating_add(o.actual);
+        self.blocked = self.blocked.saturating_add(o.blocked);
+        self.warnings = self.warnings.saturating_add(o.warnings);
+        self.findings = self.findings.saturating_add(o.findings);
+        self.notes = self.notes.saturating_add(o.notes);
+        self.not_cors_no_origin = self.not_cors_no_origin.saturating_add(o.not_cors_no_origin);
+        self.not_cors_same_origin = self
+            .not_cors_same_origin
+            .saturating_add(o.not_cors_same_origin);
+        self.not_cors_mode = self.not_cors_mode.saturating_add(o.not_cors_mode);
+        self.not_cors_websocket = self.not_cors_websocket.saturating_add(o.not_cors_websocket);
+        self.not_cors_network_error = self
+            .not_cors_network_error
+            .saturating_add(o.not_cors_network_error);
+    }
 }
 
 /// Limits that keep the aggregate bounded.
@@ -179,9 +203,33 @@ impl Aggregate {
         }
     }
 
-    /// Counts one event. A failed preflight whose blocked actual request is also an event is
-    /// not `counted` as blocked, so that one refused request counts once.
+    /// Counts one exchange read (CORS or not).
+    pub fn count_exchange(&mut self) {
+        self.totals.exchanges += 1;
+    }
+
+    /// Counts an exchange outside CORS, by why.
+    pub fn count_not_cors(&mut self, why: &NotCors) {
+        let t = &mut self.totals;
+        match why {
+            NotCors::NoOrigin => t.not_cors_no_origin += 1,
+            NotCors::SameOrigin => t.not_cors_same_origin += 1,
+            NotCors::Mode(_) => t.not_cors_mode += 1,
+            NotCors::WebSocket => t.not_cors_websocket += 1,
+            NotCors::NetworkError(_) => t.not_cors_network_error += 1,
+        }
+    }
+
+    /// Counts one event (a CORS exchange). A failed preflight whose blocked actual request is
+    /// also an event is not `counted` as blocked, so that one refused request counts once.
     pub fn add(&mut self, ev: &Event) {
+        let t = &mut self.totals;
+        t.cross_origin += 1;
+        match ev.exchange_type {
+            ExchangeType::Simple => t.simple += 1,
+            ExchangeType::Preflight => t.preflight += 1,
+            ExchangeType::Actual => t.actual += 1,
+        }
         let counted = ev.counted;
         let origin = ev.origin.as_deref().unwrap_or("(none)");
         let method = ev.method.as_str();

@@ -3,6 +3,7 @@
 //! closed sets; `origin` and `route` admit the first N values (or an allowlist) and fold the
 //! rest into `other`, counting each fold in `corswatch_label_overflow_total{label}`.
 
+use crate::aggregate::Totals;
 use crate::cors::{ExchangeType, Kind, VerdictClass};
 use crate::event::Event;
 use crate::model::CaptureHealth;
@@ -14,6 +15,7 @@ use prometheus_client::registry::Registry;
 use std::collections::HashSet;
 use std::fmt::Write;
 use std::sync::Mutex;
+use std::sync::atomic::{AtomicU64, Ordering};
 
 impl EncodeLabelValue for Kind {
     fn encode(&self, e: &mut LabelValueEncoder<'_>) -> std::fmt::Result {
@@ -140,6 +142,7 @@ pub struct Metrics {
     /// Last totals seen, to turn cumulative source counters into increments.
     last_health: Mutex<CaptureHealth>,
     last_drops: Mutex<[u64; 3]>,
+    last_exchanges: AtomicU64,
 }
 
 impl Metrics {
@@ -174,6 +177,7 @@ impl Metrics {
             },
             last_health: Mutex::new(CaptureHealth::default()),
             last_drops: Mutex::new([0; 3]),
+            last_exchanges: AtomicU64::new(0),
             registry: Registry::default(),
         };
         let r = &mut registry;
@@ -339,8 +343,10 @@ impl Metrics {
         }
     }
 
-    pub fn exchange(&self) {
-        self.exchanges.inc();
+    /// Brings the exchange counter up to the run's cumulative total.
+    pub fn totals(&self, t: &Totals) {
+        let before = self.last_exchanges.swap(t.exchanges, Ordering::Relaxed);
+        self.exchanges.inc_by(t.exchanges.saturating_sub(before));
     }
 
     /// Brings the capture-health counters up to the source's cumulative totals.

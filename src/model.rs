@@ -399,7 +399,7 @@ pub enum Pairing {
 
 /// Capture health counters from packet sources, so that a spike of failures can be told apart
 /// from a capture problem. HAR inputs leave them at zero.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, serde::Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, serde::Serialize, serde::Deserialize)]
 pub struct CaptureHealth {
     pub packets: u64,
     pub bytes: u64,
@@ -430,22 +430,31 @@ pub struct CaptureHealth {
 }
 
 impl CaptureHealth {
+    /// Adds another source's counters (saturating: merged reports come from anywhere).
     pub fn add(&mut self, o: &CaptureHealth) {
-        self.packets += o.packets;
-        self.bytes += o.bytes;
-        self.flows += o.flows;
-        self.gaps += o.gaps;
-        self.gap_bytes += o.gap_bytes;
-        self.out_of_order_segments += o.out_of_order_segments;
-        self.retransmitted_segments += o.retransmitted_segments;
-        self.truncated_packets += o.truncated_packets;
-        self.ip_fragments_skipped += o.ip_fragments_skipped;
-        self.non_tcp_packets += o.non_tcp_packets;
-        self.decode_errors += o.decode_errors;
-        self.http_parse_errors += o.http_parse_errors;
-        self.flows_evicted += o.flows_evicted;
-        self.unanswered_requests += o.unanswered_requests;
-        self.orphan_responses += o.orphan_responses;
-        self.non_http_flows += o.non_http_flows;
+        self.packets = self.packets.saturating_add(o.packets);
+        self.bytes = self.bytes.saturating_add(o.bytes);
+        self.flows = self.flows.saturating_add(o.flows);
+        self.gaps = self.gaps.saturating_add(o.gaps);
+        self.gap_bytes = self.gap_bytes.saturating_add(o.gap_bytes);
+        self.out_of_order_segments = self
+            .out_of_order_segments
+            .saturating_add(o.out_of_order_segments);
+        self.retransmitted_segments = self
+            .retransmitted_segments
+            .saturating_add(o.retransmitted_segments);
+        self.truncated_packets = self.truncated_packets.saturating_add(o.truncated_packets);
+        self.ip_fragments_skipped = self
+            .ip_fragments_skipped
+            .saturating_add(o.ip_fragments_skipped);
+        self.non_tcp_packets = self.non_tcp_packets.saturating_add(o.non_tcp_packets);
+        self.decode_errors = self.decode_errors.saturating_add(o.decode_errors);
+        self.http_parse_errors = self.http_parse_errors.saturating_add(o.http_parse_errors);
+        self.flows_evicted = self.flows_evicted.saturating_add(o.flows_evicted);
+        self.unanswered_requests = self
+            .unanswered_requests
+            .saturating_add(o.unanswered_requests);
+        self.orphan_responses = self.orphan_responses.saturating_add(o.orphan_responses);
+        self.non_http_flows = self.non_http_flows.saturating_add(o.non_http_flows);
     }
 }

@@ -4,7 +4,7 @@
 
 use crate::model::{Exchange, Location, Pairing, Timestamp};
 use crate::url;
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 use std::collections::{HashMap, VecDeque};
 use std::net::IpAddr;
 
@@ -26,7 +26,7 @@ pub enum Unit {
 }
 
 /// Pairing outcomes, as the design names them.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct PairStats {
     pub preflights: u64,
     /// Preflight answered and the actual request followed.
@@ -39,6 +39,30 @@ pub struct PairStats {
     pub actual_without_preflight: u64,
     /// Held exchanges pushed out by the `max_pending` cap.
     pub evicted: u64,
+}
+
+impl PairStats {
+    /// Adds another run's outcomes (saturating: merged reports come from anywhere).
+    pub fn add(&mut self, o: &PairStats) {
+        let PairStats {
+            preflights,
+            preflight_then_actual,
+            preflight_without_actual,
+            actual_without_preflight,
+            evicted,
+        } = o;
+        self.preflights = self.preflights.saturating_add(*preflights);
+        self.preflight_then_actual = self
+            .preflight_then_actual
+            .saturating_add(*preflight_then_actual);
+        self.preflight_without_actual = self
+            .preflight_without_actual
+            .saturating_add(*preflight_without_actual);
+        self.actual_without_preflight = self
+            .actual_without_preflight
+            .saturating_add(*actual_without_preflight);
+        self.evicted = self.evicted.saturating_add(*evicted);
+    }
 }
 
 #[derive(Debug, Clone, Copy)]

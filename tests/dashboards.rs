@@ -420,7 +420,15 @@ fn merge_real_reports() {
     };
     let har = report("chromium-devtools.har");
     let pcap = report("chromium-loopback.pcap");
-    let merged = corswatch::report::merge::merge(&[har.clone(), pcap.clone()]).unwrap();
+    let merge = |rs: &[&Value]| -> Value {
+        use corswatch::report::merge;
+        let parsed = rs
+            .iter()
+            .map(|r| merge::parse(r.to_string().as_bytes()).unwrap())
+            .collect();
+        serde_json::to_value(merge::merge(parsed).unwrap()).unwrap()
+    };
+    let merged = merge(&[&har, &pcap]);
     crate::cli::validate(&serde_json::to_vec(&merged).unwrap());
     for key in ["exchanges", "cross_origin", "blocked", "findings"] {
         let sum = har["totals"][key].as_u64().unwrap() + pcap["totals"][key].as_u64().unwrap();
@@ -447,7 +455,7 @@ fn merge_real_reports() {
         };
         assert_eq!(total(&merged), total(&har) + total(&pcap), "top.{list}");
     }
-    let twice = corswatch::report::merge::merge(&[pcap.clone(), pcap.clone()]).unwrap();
+    let twice = merge(&[&pcap, &pcap]);
     crate::cli::validate(&serde_json::to_vec(&twice).unwrap());
     assert_eq!(
         twice["totals"]["blocked"],

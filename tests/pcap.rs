@@ -2,13 +2,14 @@
 //! drops, pipelining, split chunked bodies, mid-stream pickup, link types), and the corpus in
 //! /work/shared/corpus/pcap is read when present.
 
+use corswatch::drive::Driver;
 use corswatch::model::{CaptureHealth, Exchange, Location};
-use corswatch::source::pcap_file::PcapSource;
-use corswatch::source::{InputError, Source, SourceItem};
+use corswatch::net;
+use corswatch::report::InputInfo;
+use corswatch::source::InputError;
 use proptest::prelude::*;
 use std::io::Cursor;
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
-use std::sync::Arc;
 
 // ---------------------------------------------------------------- writing captures
 
@@ -222,21 +223,26 @@ struct Run {
     health: CaptureHealth,
 }
 
+/// Reads a capture through the driver and the decoder, collecting the exchanges.
+fn decode(name: &str, reader: impl std::io::Read + Send + 'static) -> (Run, InputInfo) {
+    let mut d = Driver::with_consumer(net::Limits::default(), Vec::new());
+    d.read(name, Box::new(reader), None);
+    let health = d.health();
+    let problems = d.run().problems.clone();
+    let info = d.run().inputs[0].clone();
+    let exchanges = d.into_consumer();
+    (
+        Run {
+            exchanges,
+            problems,
+            health,
+        },
+        info,
+    )
+}
+
 fn read(bytes: Vec<u8>) -> Run {
-    let mut src = PcapSource::new(Arc::from("test.pcap"), Box::new(Cursor::new(bytes)));
-    let mut exchanges = Vec::new();
-    let mut problems = Vec::new();
-    for item in src.by_ref() {
-        match item {
-            SourceItem::Exchange(x) => exchanges.push(*x),
-            SourceItem::Problem(p) => problems.push(p),
-        }
-    }
-    Run {
-        exchanges,
-        problems,
-        health: src.health(),
-    }
+    decode("test.pcap", Cursor::new(bytes)).0
 }
 
 /// (method, url, status) of an exchange.
@@ -771,15 +777,10 @@ fn pcapng_with_two_link_types_and_resolutions() {
     for (i, fr) in rawf.iter().enumerate() {
         f.extend(epb(1, 1_700_000_001_000_000_000 + i as u64, fr));
     }
-    let mut src = PcapSource::new(Arc::from("t.pcapng"), Box::new(Cursor::new(f)));
-    assert_eq!(src.format(), corswatch::source::Format::PcapNg);
-    let mut xs = Vec::new();
-    for it in src.by_ref() {
-        match it {
-            SourceItem::Exchange(x) => xs.push(*x),
-            SourceItem::Problem(p) => panic!("{p}"),
-        }
-    }
+    let (run, info) = decode("t.pcapng", Cursor::new(f));
+    assert_eq!(info.format, Some("pcapng"));
+    assert!(run.problems.is_empty(), "{:?}", run.problems);
+    let mut xs = run.exchanges;
     xs.sort_by_key(|x| x.time);
     assert_eq!(xs.len(), 2);
     assert_eq!(xs[0].time.0, 1_700_000_000_000_003_000);
@@ -970,14 +971,10 @@ fn short_reads_from_a_pipe() {
             f
         }] {
             let len = bytes.len() as u64;
-            let mut src = PcapSource::new(
-                Arc::from("pipe"),
-                Box::new(Trickle(Cursor::new(bytes), chunk)),
-            );
-            let items: Vec<_> = src.by_ref().collect();
-            assert_eq!(src.bytes_consumed(), len);
-            assert_eq!(items.len(), 2, "chunk {chunk}: {items:?}");
-            assert!(items.iter().all(|i| matches!(i, SourceItem::Exchange(_))));
+            let (run, info) = decode("pipe", Trickle(Cursor::new(bytes), chunk));
+            assert_eq!(info.bytes, len);
+            assert!(run.problems.is_empty(), "chunk {chunk}: {:?}", run.problems);
+            assert_eq!(run.exchanges.len(), 2, "chunk {chunk}");
         }
     }
 }
@@ -1134,39 +1131,39 @@ proptest! {
 // ---------------------------------------------------------------- corpus
 
 /// Every capture of the shared corpus reads without a panic; counts are printed for the
-/// report (`cargo test --test tests pcap::corpus -- --nocapture`).
+/// report (`cargo test --test tests pcap::corpus -- --nocapture`). The corpus lives beside the
+/// repository (`../shared/corpus`); missing, the test fails (CI always has it), unless
+/// `CORSWATCH_NO_SHARED=1` says this checkout has no `../shared` on purpose.
 #[test]
 fn corpus_reads_without_panic() {
-    let dir = std::path::Path::new("/work/shared/corpus/pcap");
-    let Ok(entries) = std::fs::read_dir(dir) else {
-        eprintln!("corpus not present; skipped");
-        return;
+    let dir = crate::util::shared().join("corpus/pcap");
+    let entries = match std::fs::read_dir(&dir) {
+        Ok(e) => e,
+        Err(_) if std::env::var_os("CORSWATCH_NO_SHARED").is_some() => return,
+        Err(e) => panic!("{}: {e} (set CORSWATCH_NO_SHARED=1 to skip)", dir.display()),
     };
     let mut paths: Vec<_> = entries.filter_map(|e| e.ok().map(|e| e.path())).collect();
     paths.sort();
+    assert!(
+        paths.len() >= 10,
+        "{}: only {} files",
+        dir.display(),
+        paths.len()
+    );
     for p in paths {
         let name = p.file_name().unwrap().to_string_lossy().into_owned();
         let file = std::fs::File::open(&p).unwrap();
-        let mut src = match corswatch::source::open(Arc::from(name.as_str()), Box::new(file)) {
-            Ok(s) => s,
-            Err(e) => {
-                eprintln!("{name}: open: {e}");
-                continue;
-            }
-        };
-        let (mut ex, mut answered, mut problems) = (0, 0, Vec::new());
-        for it in src.by_ref() {
-            match it {
-                SourceItem::Exchange(x) => {
-                    ex += 1;
-                    answered += usize::from(x.response.is_some());
-                }
-                SourceItem::Problem(p) => problems.push(p.to_string()),
-            }
-        }
-        let h = src.health();
+        let (run, _) = decode(&name, file);
+        let answered = run
+            .exchanges
+            .iter()
+            .filter(|x| x.response.is_some())
+            .count();
+        let problems: Vec<String> = run.problems.iter().map(|p| p.to_string()).collect();
+        let h = run.health;
         eprintln!(
-            "{name}: exchanges {ex} (answered {answered}), orphans {}, unanswered {}, pkts {}, flows {}, gaps {}, ooo {}, retx {}, trunc {}, frag {}, nontcp {}, decode_err {}, parse_err {}; problems {:?}",
+            "{name}: exchanges {} (answered {answered}), orphans {}, unanswered {}, pkts {}, flows {}, gaps {}, ooo {}, retx {}, trunc {}, frag {}, nontcp {}, decode_err {}, parse_err {}; problems {:?}",
+            run.exchanges.len(),
             h.orphan_responses,
             h.unanswered_requests,
             h.packets,

@@ -9,6 +9,11 @@ pub fn root() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR"))
 }
 
+/// `../shared` beside the repository: the team's references, benchmarks and third-party corpus.
+pub fn shared() -> PathBuf {
+    root().join("..").join("shared")
+}
+
 pub fn capture(name: &str) -> PathBuf {
     root().join("captures").join(name)
 }

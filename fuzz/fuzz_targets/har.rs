@@ -5,11 +5,10 @@
 //! `cargo +stable fuzz run -s none har captures/ -- -max_total_time=30` (seeded from captures/)
 #![no_main]
 
-use corswatch::Analyzer;
 use corswatch::aggregate::Limits;
 use corswatch::pair::PairConfig;
-use corswatch::source::SourceItem;
-use corswatch::source::har::HarSource;
+use corswatch::pipeline::Analyzer;
+use corswatch::source::har::{HarSource, Item};
 use libfuzzer_sys::fuzz_target;
 use std::sync::Arc;
 
@@ -18,7 +17,7 @@ fuzz_target!(|data: &[u8]| {
         let _ = serde_json::to_string(ev);
     });
     for item in HarSource::new(Arc::from("fuzz.har"), data) {
-        if let SourceItem::Exchange(ex) = item {
+        if let Item::Exchange(ex) = item {
             analyzer.push(ex);
         }
     }

@@ -1,6 +1,7 @@
 //! From packets to HTTP/1.x exchanges: link/IP decoding, TCP reassembly, HTTP parsing.
 //!
-//! A sans-IO core shared by capture files ([`crate::source::pcap_file`]) and live capture:
+//! A sans-IO core fed by the driver ([`crate::drive`]) with the packets of capture files, replays
+//! and live capture:
 //!
 //! ```text
 //! Decoder::packet(ts, link type, frame, packet number)
@@ -18,7 +19,6 @@
 pub mod decoder;
 pub mod http;
 pub mod link;
-pub mod synth;
 pub mod tcp;
 
 pub use decoder::{Decoder, Limits, Outcome};

@@ -1,73 +1,83 @@
 //! The JSON report. `schema_version` changes only with breaking changes to this shape; the
 //! JSON Schema in `report.schema.json` describes it and tests validate real output against it.
+//! The same structs read reports back (`corswatch merge`).
 
 use super::ReportData;
 use crate::aggregate::{Example, Ranked, Totals};
 use crate::fix;
 use crate::model::CaptureHealth;
 use crate::pair::PairStats;
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 
+/// The version of the report's shape this corswatch writes and reads.
 pub const SCHEMA_VERSION: u32 = 1;
 /// The JSON Schema of the report.
 pub const SCHEMA: &str = include_str!("report.schema.json");
 
-#[derive(Serialize)]
-pub struct Report<'a> {
+/// The JSON report.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Report {
     pub schema_version: u32,
     pub tool: Tool,
-    pub inputs: Vec<Input<'a>>,
+    pub inputs: Vec<Input>,
     pub totals: Totals,
-    pub kinds: Vec<KindReport<'a>>,
+    /// Blocked first, then warnings, findings, notes; most frequent first within each.
+    pub kinds: Vec<KindReport>,
     pub top: Top,
     pub pairing: PairStats,
     pub capture_health: CaptureHealth,
     pub capture_warnings: Vec<String>,
+    /// At most [`super::MAX_PROBLEMS`]; `problems_total` counts all.
     pub problems: Vec<String>,
     pub problems_total: u64,
 }
 
-#[derive(Serialize)]
+/// The program that wrote the report.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Tool {
-    pub name: &'static str,
-    pub version: &'static str,
+    pub name: String,
+    pub version: String,
 }
 
-#[derive(Serialize)]
-pub struct Input<'a> {
-    pub name: &'a str,
-    pub format: Option<&'static str>,
+/// One input read.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Input {
+    pub name: String,
+    pub format: Option<String>,
     pub bytes: u64,
     pub exchanges: u64,
     pub problems: u64,
 }
 
-#[derive(Serialize)]
-pub struct KindReport<'a> {
-    pub kind: &'static str,
-    pub class: &'static str,
-    pub title: &'static str,
+/// One kind's counts, message, evidence and examples.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct KindReport {
+    pub kind: String,
+    pub class: String,
+    pub title: String,
     pub count: u64,
     pub inferred: u64,
-    pub cors_errors: BTreeMap<&'static str, u64>,
-    pub firefox_error: Option<&'static str>,
-    pub message: &'a str,
-    pub evidence: Vec<Evidence<'a>>,
+    pub cors_errors: BTreeMap<String, u64>,
+    pub firefox_error: Option<String>,
+    pub message: String,
+    pub evidence: Vec<Evidence>,
     pub failed_parameters: Vec<Ranked>,
     pub origins: Vec<Ranked>,
     pub routes: Vec<Ranked>,
     pub methods: Vec<Ranked>,
-    pub examples: &'a [Example],
+    pub examples: Vec<Example>,
 }
 
-#[derive(Serialize)]
-pub struct Evidence<'a> {
-    pub header: &'a str,
-    pub value: &'a str,
+/// A header that decided a verdict (value redacted where sensitive).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Evidence {
+    pub header: String,
+    pub value: String,
 }
 
-#[derive(Serialize)]
+/// What fails most, over blocked requests.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Top {
     pub origins: Vec<Ranked>,
     pub routes: Vec<Ranked>,
@@ -75,21 +85,22 @@ pub struct Top {
     pub request_headers: Vec<Ranked>,
 }
 
-pub fn build<'a>(d: &ReportData<'a>) -> Report<'a> {
+/// The report of a run.
+pub fn build(d: &ReportData<'_>) -> Report {
     let a = d.aggregate;
     Report {
         schema_version: SCHEMA_VERSION,
         tool: Tool {
-            name: "corswatch",
-            version: env!("CARGO_PKG_VERSION"),
+            name: "corswatch".into(),
+            version: env!("CARGO_PKG_VERSION").into(),
         },
         inputs: d
             .run
             .inputs
             .iter()
             .map(|i| Input {
-                name: &i.name,
-                format: i.format,
+                name: i.name.clone(),
+                format: i.format.map(str::to_owned),
                 bytes: i.bytes,
                 exchanges: i.exchanges,
                 problems: i.problems,
@@ -100,31 +111,31 @@ pub fn build<'a>(d: &ReportData<'a>) -> Report<'a> {
             .ranked_kinds()
             .into_iter()
             .map(|k| KindReport {
-                kind: k.kind.id(),
-                class: k.kind.class().as_str(),
-                title: fix::fix(k.kind).title,
+                kind: k.kind.id().into(),
+                class: k.kind.class().as_str().into(),
+                title: fix::fix(k.kind).title.into(),
                 count: k.count,
                 inferred: k.inferred,
                 cors_errors: k
                     .cors_errors
                     .iter()
-                    .map(|(e, n)| (e.as_str(), *n))
+                    .map(|(e, n)| (e.as_str().to_owned(), *n))
                     .collect(),
-                firefox_error: k.firefox_error,
-                message: &k.message,
+                firefox_error: k.firefox_error.map(str::to_owned),
+                message: k.message.clone(),
                 evidence: k
                     .evidence
                     .iter()
                     .map(|(h, v)| Evidence {
-                        header: h,
-                        value: v,
+                        header: h.clone(),
+                        value: v.clone(),
                     })
                     .collect(),
                 failed_parameters: k.failed_parameters.top(d.top),
                 origins: k.origins.top(d.top),
                 routes: k.routes.top(d.top),
                 methods: k.methods.top(d.top),
-                examples: &k.examples,
+                examples: k.examples.clone(),
             })
             .collect(),
         top: Top {
@@ -135,14 +146,13 @@ pub fn build<'a>(d: &ReportData<'a>) -> Report<'a> {
         },
         pairing: a.pairing,
         capture_health: a.health,
-        capture_warnings: capture_warnings(&a.health, &a.pairing),
+        capture_warnings: capture_warnings(&a.health),
         problems: d.run.problems.iter().map(|p| p.to_string()).collect(),
         problems_total: d.run.problems_total,
     }
 }
-
 /// Conditions that make verdicts from a packet capture doubtful.
-pub fn capture_warnings(h: &CaptureHealth, _p: &PairStats) -> Vec<String> {
+pub fn capture_warnings(h: &CaptureHealth) -> Vec<String> {
     let mut w = Vec::new();
     let requests = h.unanswered_requests + h.orphan_responses;
     if h.packets > 0
@@ -188,6 +198,7 @@ pub fn capture_warnings(h: &CaptureHealth, _p: &PairStats) -> Vec<String> {
     w
 }
 
+/// The report as pretty JSON, with a final newline.
 pub fn render(d: &ReportData<'_>) -> serde_json::Result<String> {
     let mut s = serde_json::to_string_pretty(&build(d))?;
     s.push('\n');

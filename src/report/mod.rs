@@ -1,5 +1,6 @@
 //! Reports: JSON for programs (versioned, with a JSON Schema), text for people.
 
+pub mod explain;
 pub mod json;
 pub mod merge;
 pub mod text;

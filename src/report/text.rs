@@ -92,7 +92,7 @@ pub fn render(d: &ReportData<'_>, opts: &TextOptions) -> String {
             ))
         );
     }
-    for w in capture_warnings(&a.health, p) {
+    for w in capture_warnings(&a.health) {
         let _ = writeln!(o, "{} capture: {w}", st.paint("33", "!"));
     }
 

@@ -7,7 +7,7 @@
 //! headers, a malformed entry costs only itself, and a truncated file still yields every entry
 //! before the cut.
 
-use super::{Format, InputError, Source, SourceItem};
+use super::InputError;
 use crate::model::{
     ClientFailure, ClientHints, Exchange, Headers, Location, Request, Response, SourceRef,
     Timestamp,
@@ -27,6 +27,14 @@ const MAX_ENTRY: usize = 16 * 1024 * 1024;
 /// At most this many `pages` are remembered (for the page URL of each entry).
 const MAX_PAGES: usize = 10_000;
 
+/// One item of a HAR: an exchange, or a problem with one entry (or with the file).
+#[derive(Debug)]
+pub enum Item {
+    Exchange(Box<Exchange>),
+    Problem(InputError),
+}
+
+/// The entries of one HAR, as an iterator of [`Item`]s.
 pub struct HarSource<R> {
     input: Arc<str>,
     scan: Scanner<R>,
@@ -103,14 +111,14 @@ impl<R: Read> HarSource<R> {
     }
 
     /// Advances to the next entry (or problem). Returns `None` at the end.
-    fn step(&mut self) -> Option<SourceItem> {
+    fn step(&mut self) -> Option<Item> {
         loop {
             match self.state {
                 State::Done => return None,
                 State::Start => {
                     if let Err(e) = self.enter_log() {
                         self.state = State::Done;
-                        return Some(SourceItem::Problem(self.shape_or_syntax(e)));
+                        return Some(Item::Problem(self.shape_or_syntax(e)));
                     }
                 }
                 State::InLog => match self.next_log_key() {
@@ -118,7 +126,7 @@ impl<R: Read> HarSource<R> {
                     Ok(false) => {
                         self.state = State::Done;
                         if !self.saw_entries {
-                            return Some(SourceItem::Problem(InputError::HarShape {
+                            return Some(Item::Problem(InputError::HarShape {
                                 input: self.input.clone(),
                                 message: "not a HAR: `log.entries` is missing".into(),
                             }));
@@ -126,7 +134,7 @@ impl<R: Read> HarSource<R> {
                     }
                     Err(e) => {
                         self.state = State::Done;
-                        return Some(SourceItem::Problem(self.syntax(e, None)));
+                        return Some(Item::Problem(self.syntax(e, None)));
                     }
                 },
                 State::InEntries { first } => return self.next_entry(first),
@@ -235,7 +243,7 @@ impl<R: Read> HarSource<R> {
         }
     }
 
-    fn next_entry(&mut self, first: bool) -> Option<SourceItem> {
+    fn next_entry(&mut self, first: bool) -> Option<Item> {
         let index = self.index;
         let r = (|| -> Result<bool, ScanError> {
             self.scan.skip_ws()?;
@@ -264,8 +272,8 @@ impl<R: Read> HarSource<R> {
                 self.state = State::InEntries { first: false };
                 self.index += 1;
                 Some(match self.convert(index) {
-                    Ok(ex) => SourceItem::Exchange(Box::new(ex)),
-                    Err(message) => SourceItem::Problem(InputError::HarEntry {
+                    Ok(ex) => Item::Exchange(Box::new(ex)),
+                    Err(message) => Item::Problem(InputError::HarEntry {
                         input: self.input.clone(),
                         index,
                         message,
@@ -276,7 +284,7 @@ impl<R: Read> HarSource<R> {
                 // The scanner kept going to the end of the entry, so the next one can be read.
                 self.state = State::InEntries { first: false };
                 self.index += 1;
-                Some(SourceItem::Problem(InputError::HarEntry {
+                Some(Item::Problem(InputError::HarEntry {
                     input: self.input.clone(),
                     index,
                     message: format!(
@@ -287,7 +295,7 @@ impl<R: Read> HarSource<R> {
             }
             Err(e) => {
                 self.state = State::Done;
-                Some(SourceItem::Problem(self.syntax(e, Some(index))))
+                Some(Item::Problem(self.syntax(e, Some(index))))
             }
         }
     }
@@ -417,15 +425,9 @@ impl From<ScanError> for StartError {
 }
 
 impl<R: Read> Iterator for HarSource<R> {
-    type Item = SourceItem;
-    fn next(&mut self) -> Option<SourceItem> {
+    type Item = Item;
+    fn next(&mut self) -> Option<Item> {
         self.step()
-    }
-}
-
-impl<R: Read> Source for HarSource<R> {
-    fn format(&self) -> Format {
-        Format::Har
     }
 }
 
@@ -890,26 +892,26 @@ impl<R: Read> Scanner<R> {
 mod tests {
     use super::*;
 
-    fn read(json: &str) -> Vec<SourceItem> {
+    fn read(json: &str) -> Vec<Item> {
         HarSource::new(Arc::from("t.har"), json.as_bytes()).collect()
     }
 
-    fn exchanges(items: &[SourceItem]) -> Vec<&Exchange> {
+    fn exchanges(items: &[Item]) -> Vec<&Exchange> {
         items
             .iter()
             .filter_map(|i| match i {
-                SourceItem::Exchange(e) => Some(e.as_ref()),
-                SourceItem::Problem(_) => None,
+                Item::Exchange(e) => Some(e.as_ref()),
+                Item::Problem(_) => None,
             })
             .collect()
     }
 
-    fn problems(items: &[SourceItem]) -> Vec<String> {
+    fn problems(items: &[Item]) -> Vec<String> {
         items
             .iter()
             .filter_map(|i| match i {
-                SourceItem::Problem(p) => Some(p.to_string()),
-                SourceItem::Exchange(_) => None,
+                Item::Problem(p) => Some(p.to_string()),
+                Item::Exchange(_) => None,
             })
             .collect()
     }

@@ -2,9 +2,46 @@
 //! return while no traffic arrives, so the handle is non-blocking and the capture thread polls
 //! its descriptor with a short timeout, checking the stop flag in between.
 
-use crate::watch::LiveOptions;
 #[cfg(feature = "live")]
-use crate::watch::Producer;
+use super::{InputError, Packet, Sender};
+
+/// What to capture, and how.
+#[derive(Debug, Clone)]
+pub struct LiveOptions {
+    /// Interface name (`any` for all).
+    pub interface: String,
+    /// BPF filter.
+    pub filter: String,
+    /// Bytes captured per packet.
+    pub snaplen: i32,
+    /// Kernel capture buffer, bytes.
+    pub buffer_size: i32,
+    pub promiscuous: bool,
+}
+
+/// Why a capture could not be opened or a privilege not dropped.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum LiveError {
+    /// Built without the `live` feature.
+    #[error(
+        "cannot capture on {interface}: this corswatch was built without live capture. Rebuild with `cargo build --release --features live` (needs libpcap: `apt-get install libpcap-dev`), or use `watch --replay FILE`"
+    )]
+    NotBuilt { interface: String },
+    /// libpcap refused to open the interface.
+    #[error("cannot capture on {interface}: {message}{hint}")]
+    Open {
+        interface: String,
+        message: String,
+        /// How to get the permission, when that was the reason.
+        hint: &'static str,
+    },
+    /// The BPF filter did not compile.
+    #[error("bad capture filter `{filter}`: {message}")]
+    Filter { filter: String, message: String },
+    /// Capabilities could not be read or cleared.
+    #[error("cannot drop capabilities: {0}")]
+    Privileges(String),
+}
 
 /// An opened capture handle, ready to read.
 #[cfg(feature = "live")]
@@ -19,16 +56,17 @@ pub struct LiveCapture {
     _private: (),
 }
 
+/// Opens the capture (needs the `live` feature).
 #[cfg(not(feature = "live"))]
-pub fn open(o: &LiveOptions) -> Result<LiveCapture, String> {
-    Err(format!(
-        "cannot capture on {}: this corswatch was built without live capture. Rebuild with `cargo build --release --features live` (needs libpcap: `apt-get install libpcap-dev`), or use `watch --replay FILE`",
-        o.interface
-    ))
+pub fn open(o: &LiveOptions) -> Result<LiveCapture, LiveError> {
+    Err(LiveError::NotBuilt {
+        interface: o.interface.clone(),
+    })
 }
 
+/// Captures until `stopped()` (nothing to do without the `live` feature).
 #[cfg(not(feature = "live"))]
-pub fn capture(_c: LiveCapture, _p: &crate::watch::Producer) {}
+pub fn capture(_c: LiveCapture, _tx: &mut dyn super::Sender, _stopped: &dyn Fn() -> bool) {}
 
 /// Live capture reports DLT values; the decoder speaks LINKTYPE values (they differ for raw IP).
 #[cfg_attr(not(feature = "live"), allow(dead_code))]
@@ -39,9 +77,14 @@ fn dlt_to_linktype(dlt: i32) -> u32 {
     }
 }
 
+/// Opens the capture on `o.interface` with its filter, non-blocking.
 #[cfg(feature = "live")]
-pub fn open(o: &LiveOptions) -> Result<LiveCapture, String> {
-    let why = |e: pcap::Error| format!("cannot capture on {}: {e}", o.interface);
+pub fn open(o: &LiveOptions) -> Result<LiveCapture, LiveError> {
+    let why = |e: pcap::Error| LiveError::Open {
+        interface: o.interface.clone(),
+        message: e.to_string(),
+        hint: "",
+    };
     let mut cap = pcap::Capture::from_device(o.interface.as_str())
         .map_err(why)?
         .promisc(o.promiscuous)
@@ -52,16 +95,19 @@ pub fn open(o: &LiveOptions) -> Result<LiveCapture, String> {
         .immediate_mode(false)
         .timeout(100)
         .open()
-        .map_err(|e| {
-            let hint = if matches!(e, pcap::Error::PcapError(ref m) if m.contains("ermission")) {
+        .map_err(|e| LiveError::Open {
+            interface: o.interface.clone(),
+            hint: if matches!(e, pcap::Error::PcapError(ref m) if m.contains("ermission")) {
                 " (run as root, or grant the binary CAP_NET_RAW: `setcap cap_net_raw,cap_net_admin=eip $(which corswatch)`)"
             } else {
                 ""
-            };
-            format!("cannot capture on {}: {e}{hint}", o.interface)
+            },
+            message: e.to_string(),
         })?;
-    cap.filter(&o.filter, true)
-        .map_err(|e| format!("bad capture filter `{}`: {e}", o.filter))?;
+    cap.filter(&o.filter, true).map_err(|e| LiveError::Filter {
+        filter: o.filter.clone(),
+        message: e.to_string(),
+    })?;
     let link = dlt_to_linktype(cap.get_datalink().0);
     let cap = cap.setnonblock().map_err(why)?;
     Ok(LiveCapture {
@@ -71,21 +117,22 @@ pub fn open(o: &LiveOptions) -> Result<LiveCapture, String> {
     })
 }
 
+/// Captures into `tx` until `stopped()` or a capture error; hands over what is batched when the
+/// link goes quiet, and reports libpcap's drop counters every second.
 #[cfg(feature = "live")]
-pub fn capture(mut c: LiveCapture, p: &Producer) {
+pub fn capture(mut c: LiveCapture, tx: &mut dyn Sender, stopped: &dyn Fn() -> bool) {
     use crate::model::Timestamp;
-    use crate::watch::{Batch, Feed};
     use std::os::fd::AsRawFd;
     use std::time::{Duration, Instant};
 
     let fd = c.cap.as_raw_fd();
-    let mut batch = Batch::with_capacity(256 * 1024);
+    let mut pending = false;
     let mut number = 0u64;
     let mut last_flush = Instant::now();
     let mut last_stats = Instant::now();
     tracing::info!(interface = %c.interface, link = c.link, "capture started");
     loop {
-        if p.stopped() {
+        if stopped() {
             break;
         }
         match c.cap.next_packet() {
@@ -94,19 +141,26 @@ pub fn capture(mut c: LiveCapture, p: &Producer) {
                 let tv = pkt.header.ts;
                 // time_t and suseconds_t are i64 here but narrower on other targets.
                 #[allow(clippy::useless_conversion)]
-                let ts = Timestamp(
+                let time = Timestamp(
                     i64::from(tv.tv_sec)
                         .saturating_mul(1_000_000_000)
                         .saturating_add(i64::from(tv.tv_usec).saturating_mul(1000)),
                 );
-                batch.push(ts, c.link, pkt.data, number);
+                let packet = Packet {
+                    time,
+                    link: c.link,
+                    data: pkt.data,
+                    number,
+                };
+                if !tx.packet(packet) {
+                    break;
+                }
+                pending = true;
             }
             Err(pcap::Error::TimeoutExpired) | Err(pcap::Error::NoMorePackets) => {
-                if !batch.packets.is_empty() {
-                    let b = std::mem::replace(&mut batch, Batch::with_capacity(256 * 1024));
-                    if !p.send(Feed::Packets(b)) {
-                        break;
-                    }
+                if pending {
+                    tx.flush();
+                    pending = false;
                     last_flush = Instant::now();
                 }
                 let mut pfd = libc::pollfd {
@@ -121,40 +175,28 @@ pub fn capture(mut c: LiveCapture, p: &Producer) {
             }
             Err(e) => {
                 tracing::error!(error = %e, "capture failed");
-                p.send(Feed::Problem(crate::source::InputError::Capture {
+                tx.problem(InputError::Capture {
                     input: std::sync::Arc::from(c.interface.as_str()),
                     message: format!("capture failed: {e}"),
-                }));
+                });
                 break;
             }
         }
-        if batch.data.len() >= 240 * 1024
-            || (!batch.packets.is_empty() && last_flush.elapsed() > Duration::from_millis(50))
-        {
-            let b = std::mem::replace(&mut batch, Batch::with_capacity(256 * 1024));
-            if !p.send(Feed::Packets(b)) {
-                break;
-            }
+        if pending && last_flush.elapsed() > Duration::from_millis(50) {
+            tx.flush();
+            pending = false;
             last_flush = Instant::now();
         }
         if last_stats.elapsed() > Duration::from_secs(1) {
             if let Ok(s) = c.cap.stats() {
-                p.send(Feed::Drops {
-                    kernel: u64::from(s.dropped),
-                    interface: u64::from(s.if_dropped),
-                });
+                tx.drops(u64::from(s.dropped), u64::from(s.if_dropped));
             }
             last_stats = Instant::now();
         }
     }
-    if !batch.packets.is_empty() {
-        p.send(Feed::Packets(batch));
-    }
+    tx.flush();
     if let Ok(s) = c.cap.stats() {
-        p.send(Feed::Drops {
-            kernel: u64::from(s.dropped),
-            interface: u64::from(s.if_dropped),
-        });
+        tx.drops(u64::from(s.dropped), u64::from(s.if_dropped));
     }
     tracing::info!("capture stopped");
 }
@@ -162,9 +204,10 @@ pub fn capture(mut c: LiveCapture, p: &Producer) {
 /// Gives up every capability once the capture is open (file capabilities or root), and sets
 /// no-new-privileges so nothing can regain them. Returns whether anything was dropped.
 #[cfg(all(feature = "live", target_os = "linux"))]
-pub fn drop_privileges() -> Result<bool, String> {
+pub fn drop_privileges() -> Result<bool, LiveError> {
     use caps::CapSet;
-    let had = caps::read(None, CapSet::Permitted).map_err(|e| e.to_string())?;
+    let why = |e: caps::errors::CapsError| LiveError::Privileges(e.to_string());
+    let had = caps::read(None, CapSet::Permitted).map_err(why)?;
     if had.is_empty() {
         return Ok(false);
     }
@@ -174,7 +217,7 @@ pub fn drop_privileges() -> Result<bool, String> {
         CapSet::Effective,
         CapSet::Permitted,
     ] {
-        caps::clear(None, set).map_err(|e| e.to_string())?;
+        caps::clear(None, set).map_err(why)?;
     }
     // SAFETY: prctl with PR_SET_NO_NEW_PRIVS takes plain integer arguments.
     unsafe {
@@ -183,7 +226,8 @@ pub fn drop_privileges() -> Result<bool, String> {
     Ok(true)
 }
 
+/// Nothing to drop without the `live` feature.
 #[cfg(not(all(feature = "live", target_os = "linux")))]
-pub fn drop_privileges() -> Result<bool, String> {
+pub fn drop_privileges() -> Result<bool, LiveError> {
     Ok(false)
 }

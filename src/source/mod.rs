@@ -1,12 +1,16 @@
-//! Everything that yields [`Exchange`]s: HAR files, pcap/pcapng files, live interfaces.
+//! Everything that reads traffic: HAR files, pcap/pcapng files (read, or replayed with their
+//! timestamps), live interfaces. Each yields into a [`Sender`]: packets for the decoder, or
+//! whole exchanges (HAR), and the problems it finds on the way.
 
+pub mod channel;
 pub mod har;
 pub mod live;
 pub mod packets;
-pub mod pcap_file;
+pub mod progress;
+pub mod replay;
 
-use crate::model::{CaptureHealth, Exchange};
-use std::io::{BufRead, BufReader, Read};
+use crate::model::{Exchange, Timestamp};
+use std::io::{BufReader, Read};
 use std::sync::Arc;
 
 /// A problem with one input. The place (entry index, packet number, byte offset) is always
@@ -57,13 +61,6 @@ impl InputError {
     }
 }
 
-/// One item from a source: an exchange, or a problem found while reading.
-#[derive(Debug)]
-pub enum SourceItem {
-    Exchange(Box<Exchange>),
-    Problem(InputError),
-}
-
 /// The input formats, told apart by their first bytes (never by the file name).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Format {
@@ -103,53 +100,96 @@ impl Format {
     }
 }
 
-/// A source of exchanges.
-pub trait Source: Iterator<Item = SourceItem> {
-    fn format(&self) -> Format;
-    /// Capture health so far (zero for HAR).
-    fn health(&self) -> CaptureHealth {
-        CaptureHealth::default()
+/// One captured frame, borrowed from the source's buffer.
+#[derive(Debug, Clone, Copy)]
+pub struct Packet<'a> {
+    pub time: Timestamp,
+    /// pcap LINKTYPE of the frame.
+    pub link: u32,
+    pub data: &'a [u8],
+    /// 1-based number within the input (what error messages and examples name).
+    pub number: u64,
+}
+
+/// Where a source delivers what it reads. The driver implements it in the same thread
+/// (`analyze`); the agent's channel ([`channel::ChannelSender`]) carries it to another thread
+/// (`watch`). Sources know nothing else of their consumer.
+pub trait Sender {
+    /// The format of the input that follows.
+    fn format(&mut self, format: Format);
+    /// One frame; false when the receiver wants no more (the source stops reading).
+    fn packet(&mut self, packet: Packet<'_>) -> bool;
+    /// An exchange read whole (HAR); false to stop.
+    fn exchange(&mut self, exchange: Box<Exchange>) -> bool;
+    /// A problem found while reading; reading goes on unless the problem says otherwise.
+    fn problem(&mut self, problem: InputError);
+    /// Cumulative drop counts of a live capture (kernel, interface).
+    fn drops(&mut self, _kernel: u64, _interface: u64) {}
+    /// A replay starts its next round: connections of the previous one are over.
+    fn restart(&mut self) {}
+    /// Hands over whatever is batched (a live link went quiet, a paced replay waits).
+    fn flush(&mut self) {}
+}
+
+/// Reads one input to its end into `tx`, picking the reader by the input's first bytes (HAR,
+/// pcap, pcapng, or a gzip of one of them). An input that is none of these is a problem.
+pub fn read(input: Arc<str>, reader: Box<dyn Read + Send>, tx: &mut dyn Sender) {
+    read_depth(input, reader, tx, 0);
+}
+
+fn read_depth(input: Arc<str>, mut reader: Box<dyn Read + Send>, tx: &mut dyn Sender, depth: u8) {
+    // The first bytes tell the format. A pipe may hand them over a few at a time: read until
+    // there are enough (or the input ends), then put them back in front.
+    let mut start = Vec::with_capacity(64);
+    if let Err(e) = (&mut reader).take(64).read_to_end(&mut start) {
+        return tx.problem(InputError::Io {
+            input,
+            message: e.to_string(),
+        });
     }
-}
-
-/// Opens `reader` (named `input` in messages) and picks the reader by its magic bytes.
-pub fn open(
-    input: Arc<str>,
-    reader: Box<dyn Read + Send>,
-) -> Result<Box<dyn Source + Send>, InputError> {
-    open_depth(input, reader, 0)
-}
-
-fn open_depth(
-    input: Arc<str>,
-    reader: Box<dyn Read + Send>,
-    depth: u8,
-) -> Result<Box<dyn Source + Send>, InputError> {
-    let mut r = BufReader::with_capacity(256 * 1024, reader);
-    let start = peek(&mut r, 64).map_err(|e| InputError::Io {
-        input: input.clone(),
-        message: e.to_string(),
-    })?;
+    let r = BufReader::with_capacity(
+        256 * 1024,
+        std::io::Cursor::new(start.clone()).chain(reader),
+    );
     match Format::detect(&start) {
-        Some(Format::Har) => Ok(Box::new(har::HarSource::new(input, r))),
+        Some(Format::Har) => {
+            tx.format(Format::Har);
+            for item in har::HarSource::new(input, r) {
+                let go_on = match item {
+                    har::Item::Exchange(ex) => tx.exchange(ex),
+                    har::Item::Problem(p) => {
+                        tx.problem(p);
+                        true
+                    }
+                };
+                if !go_on {
+                    return;
+                }
+            }
+        }
         Some(Format::Pcap | Format::PcapNg) => {
-            Ok(Box::new(pcap_file::PcapSource::new(input, Box::new(r))))
+            let mut packets = packets::PacketReader::new(input, Box::new(r));
+            tx.format(packets.format());
+            loop {
+                let step = packets.read(&mut |p| tx.packet(p));
+                let stop = packets.problems.is_empty() && step == packets::Step::Paused;
+                while let Some(p) = packets.problems.pop_front() {
+                    tx.problem(p);
+                }
+                if step == packets::Step::Ended || stop {
+                    return;
+                }
+            }
         }
         Some(Format::Gzip) if depth == 0 => {
             let dec = flate2::read::MultiGzDecoder::new(r);
-            open_depth(input, Box::new(dec), depth + 1)
+            read_depth(input, Box::new(dec), tx, depth + 1);
         }
-        _ => Err(InputError::UnknownFormat {
+        _ => tx.problem(InputError::UnknownFormat {
             input,
             start: describe_start(&start),
         }),
     }
-}
-
-/// Reads up to `n` bytes without consuming them.
-fn peek<R: BufRead>(r: &mut R, n: usize) -> std::io::Result<Vec<u8>> {
-    let buf = r.fill_buf()?;
-    Ok(buf[..buf.len().min(n)].to_vec())
 }
 
 fn describe_start(start: &[u8]) -> String {

@@ -1,8 +1,7 @@
-//! Packets from pcap and pcapng files, read in pure Rust with pcap-parser's streaming readers.
-//! Shared by `analyze` (through [`super::pcap_file::PcapSource`]) and `watch --replay`, which
-//! feeds the packets through the live path with their timestamps.
+//! Packets from pcap and pcapng files, read in pure Rust with pcap-parser's streaming readers,
+//! for `analyze` and `watch --replay` alike (see [`super::read`]).
 
-use super::{Format, InputError, Source};
+use super::{Format, InputError, Packet};
 use crate::model::Timestamp;
 use crate::net::link_supported;
 use pcap_parser::pcapng::Block;
@@ -95,8 +94,8 @@ pub struct PacketReader {
     consumed: u64,
 }
 
-/// Receives each packet: (timestamp, link type, bytes, packet number); returns false to pause.
-pub type OnPacket<'a> = dyn FnMut(Timestamp, u32, &[u8], u64) -> bool + 'a;
+/// Receives each packet; returns false to pause.
+pub type OnPacket<'a> = dyn FnMut(Packet<'_>) -> bool + 'a;
 
 /// Whether [`PacketReader::read`] stopped because the caller asked or because the file ended.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -173,8 +172,7 @@ impl PacketReader {
         });
     }
 
-    /// Calls `f(timestamp, link type, bytes, packet number)` for each packet until `f` returns
-    /// false, a problem is found, or the file ends.
+    /// Calls `f` for each packet until `f` returns false, a problem is found, or the file ends.
     pub fn read(&mut self, f: &mut OnPacket<'_>) -> Step {
         let Some(mut reader) = self.reader.take() else {
             return Step::Ended;
@@ -270,7 +268,12 @@ impl PacketReader {
                 let ts = Timestamp(i64::from(b.ts_sec) * 1_000_000_000 + frac);
                 let link = self.interfaces.first().map_or(1, |i| i.link);
                 self.last_ts = ts;
-                f(ts, link, b.data, self.packets)
+                f(Packet {
+                    time: ts,
+                    link,
+                    data: b.data,
+                    number: self.packets,
+                })
             }
             PcapBlockOwned::NG(Block::SectionHeader(_)) => {
                 self.interfaces.clear();
@@ -303,13 +306,23 @@ impl PacketReader {
                 let raw = (u64::from(epb.ts_high) << 32) | u64::from(epb.ts_low);
                 let ts = ng_timestamp(raw, iface);
                 self.last_ts = ts;
-                f(ts, iface.link, epb.packet_data(), self.packets)
+                f(Packet {
+                    time: ts,
+                    link: iface.link,
+                    data: epb.packet_data(),
+                    number: self.packets,
+                })
             }
             PcapBlockOwned::NG(Block::SimplePacket(spb)) => {
                 self.packets += 1;
                 // No timestamp in a simple packet block: it inherits the previous one.
                 let link = self.interfaces.first().map_or(1, |i| i.link);
-                f(self.last_ts, link, spb.packet_data(), self.packets)
+                f(Packet {
+                    time: self.last_ts,
+                    link,
+                    data: spb.packet_data(),
+                    number: self.packets,
+                })
             }
             PcapBlockOwned::NG(_) => true,
         }
@@ -340,42 +353,6 @@ fn ng_timestamp(raw: u64, iface: Interface) -> Timestamp {
         .unwrap_or(i64::MAX)
         .saturating_add(iface.offset);
     Timestamp(secs.saturating_mul(1_000_000_000).saturating_add(nanos))
-}
-
-/// What a replay reads: packets, or (for HAR) exchanges.
-pub enum Opened {
-    Packets(PacketReader),
-    Other(Box<dyn Source + Send>),
-}
-
-/// Opens a file for replay, telling the format by its magic bytes.
-pub fn open(input: Arc<str>, reader: Box<dyn Read + Send>) -> Result<Opened, InputError> {
-    let mut r = std::io::BufReader::with_capacity(64 * 1024, reader);
-    let start = std::io::BufRead::fill_buf(&mut r)
-        .map(|b| b[..b.len().min(8)].to_vec())
-        .map_err(|e| InputError::Io {
-            input: input.clone(),
-            message: e.to_string(),
-        })?;
-    match Format::detect(&start) {
-        Some(Format::Pcap | Format::PcapNg) => {
-            Ok(Opened::Packets(PacketReader::new(input, Box::new(r))))
-        }
-        Some(Format::Gzip) => {
-            let dec = flate2::read::MultiGzDecoder::new(r);
-            let mut r = std::io::BufReader::new(dec);
-            let start = std::io::BufRead::fill_buf(&mut r)
-                .map(|b| b[..b.len().min(8)].to_vec())
-                .unwrap_or_default();
-            match Format::detect(&start) {
-                Some(Format::Pcap | Format::PcapNg) => {
-                    Ok(Opened::Packets(PacketReader::new(input, Box::new(r))))
-                }
-                _ => super::open(input, Box::new(r)).map(Opened::Other),
-            }
-        }
-        _ => super::open(input, Box::new(r)).map(Opened::Other),
-    }
 }
 
 #[cfg(test)]

@@ -1,0 +1,73 @@
+//! `corswatch analyze` flags.
+
+use super::StackArg;
+use clap::ValueEnum;
+use corswatch::drive;
+use corswatch::pair::PairConfig;
+use std::path::PathBuf;
+
+#[derive(clap::Args)]
+pub struct AnalyzeArgs {
+    /// Input files (HAR, pcap, pcapng, optionally gzip-compressed); `-` for stdin
+    #[arg(required = true)]
+    pub files: Vec<PathBuf>,
+    /// Output format
+    #[arg(long, short = 'f', value_enum, default_value_t = Format::Text)]
+    pub format: Format,
+    /// Write the output to FILE instead of stdout
+    #[arg(long, short = 'o')]
+    pub output: Option<PathBuf>,
+    /// Exit 1 when a verdict of this class (or worse) is present
+    #[arg(long, value_enum, default_value_t = FailOn::Never)]
+    pub fail_on: FailOn,
+    /// Show fixes only for these server stacks (text report)
+    #[arg(long, value_enum)]
+    pub stack: Vec<StackArg>,
+    /// Rows in each top list
+    #[arg(long, default_value_t = 10)]
+    pub top: usize,
+    /// Also show notes (lookalikes and explanations) in the text report
+    #[arg(long)]
+    pub notes: bool,
+    /// Colour: auto (on a terminal, unless NO_COLOR is set), always, never
+    #[arg(long, value_enum, default_value_t = Color::Auto)]
+    pub color: Color,
+    /// Seconds after a preflight within which its actual request must start
+    #[arg(long, default_value_t = 10)]
+    pub pair_window: u64,
+}
+
+#[derive(Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum Format {
+    Text,
+    Json,
+    Events,
+}
+
+#[derive(Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum FailOn {
+    Blocked,
+    Warning,
+    Finding,
+    Never,
+}
+
+#[derive(Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum Color {
+    Auto,
+    Always,
+    Never,
+}
+
+impl AnalyzeArgs {
+    /// The pipeline's configuration.
+    pub fn drive_config(&self) -> drive::Config {
+        drive::Config {
+            pairing: PairConfig {
+                window_ns: (self.pair_window.min(3600) as i64) * 1_000_000_000,
+                ..PairConfig::default()
+            },
+            ..drive::Config::default()
+        }
+    }
+}

@@ -1,0 +1,95 @@
+//! The command line: every flag, its help and its defaults (clap), turned into the library's
+//! configuration. `main.rs` only dispatches.
+
+pub mod analyze;
+pub mod watch;
+
+pub use analyze::AnalyzeArgs;
+pub use watch::WatchArgs;
+
+use clap::{Parser, Subcommand, ValueEnum};
+use corswatch::fix::Stack;
+use std::path::PathBuf;
+
+const EXAMPLES: &str = "\
+Examples:
+  corswatch analyze session.har                      report on a HAR saved from DevTools
+  corswatch analyze capture.pcapng --format json     the JSON report (schema: corswatch schema)
+  corswatch analyze e2e.har --fail-on blocked        exit 1 if a browser would block anything
+  corswatch analyze a.har b.pcap - < c.har            several inputs, mixed formats, stdin
+  corswatch analyze s.har --format events -o ev.jsonl one JSON object per CORS exchange
+  corswatch merge host1.json host2.json -o all.json  one report from several hosts or runs
+  corswatch explain preflight_acao_missing           why, and the fix per server stack
+  corswatch kinds                                    every kind corswatch reports";
+
+#[derive(Parser)]
+#[command(name = "corswatch", version, about = "Says which cross-origin requests a browser would block, why, and how to fix it", after_help = EXAMPLES)]
+pub struct Cli {
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Subcommand)]
+pub enum Command {
+    /// Analyse HAR, pcap or pcapng files (format detected from the content; `-` reads stdin)
+    #[command(after_help = EXAMPLES)]
+    Analyze(AnalyzeArgs),
+    /// Run as an agent: capture live traffic (or replay a file) and serve /metrics, /report,
+    /// /healthz
+    #[command(after_help = watch::EXAMPLES)]
+    Watch(WatchArgs),
+    /// Merge JSON reports from several hosts or runs into one (counts add, top lists re-ranked)
+    Merge {
+        /// JSON reports (`analyze --format json`, `/report`, `watch --report-out`)
+        #[arg(required = true)]
+        reports: Vec<PathBuf>,
+        /// Write the merged report to FILE instead of stdout
+        #[arg(long, short = 'o')]
+        output: Option<PathBuf>,
+    },
+    /// Explain one kind: what the browser checks, and the fix per server stack
+    Explain {
+        /// A kind id, e.g. acao_missing (see `corswatch kinds`)
+        kind: String,
+        /// Only these stacks
+        #[arg(long, value_enum)]
+        stack: Vec<StackArg>,
+    },
+    /// List every kind: id, class, Chromium CorsError, title
+    Kinds,
+    /// Print the JSON Schema of the JSON report
+    Schema,
+}
+
+/// A server stack on the command line.
+#[derive(Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum StackArg {
+    Express,
+    Nginx,
+    Fastapi,
+    Flask,
+    Django,
+    Spring,
+    Aspnetcore,
+    Apache,
+}
+
+impl From<StackArg> for Stack {
+    fn from(s: StackArg) -> Stack {
+        match s {
+            StackArg::Express => Stack::Express,
+            StackArg::Nginx => Stack::Nginx,
+            StackArg::Fastapi => Stack::FastApi,
+            StackArg::Flask => Stack::Flask,
+            StackArg::Django => Stack::Django,
+            StackArg::Spring => Stack::Spring,
+            StackArg::Aspnetcore => Stack::AspNetCore,
+            StackArg::Apache => Stack::Apache,
+        }
+    }
+}
+
+/// The stacks named, in the library's terms.
+pub fn stacks(args: &[StackArg]) -> Vec<Stack> {
+    args.iter().map(|s| Stack::from(*s)).collect()
+}

@@ -1,0 +1,150 @@
+//! From exchanges to events and the aggregate: pairing, the context of the rest of the traffic,
+//! the classifier, events, counts. Sans-IO: the driver pushes exchanges in time order, and each
+//! event goes to the sink as its pairing settles.
+
+use crate::aggregate::{Aggregate, Limits};
+use crate::context::Observations;
+use crate::cors::{self, Context};
+use crate::event::Event;
+use crate::model::{self, Exchange, Pairing};
+use crate::pair::{self, PairConfig, Pairer, Unit};
+use crate::url;
+
+/// The pipeline from exchanges to events and the aggregate. Sans-IO: sources push exchanges
+/// in, `sink` receives each event as its pairing settles.
+pub struct Analyzer<'s> {
+    pairer: Pairer,
+    observations: Observations,
+    aggregate: Aggregate,
+    units: Vec<Unit>,
+    actual_without_preflight: u64,
+    sink: Box<dyn FnMut(&Event) + 's>,
+}
+
+impl<'s> Analyzer<'s> {
+    /// A pipeline whose events go to `sink` as their pairing settles.
+    pub fn new(pairing: PairConfig, limits: Limits, sink: impl FnMut(&Event) + 's) -> Self {
+        Analyzer {
+            pairer: Pairer::new(pairing),
+            observations: Observations::default(),
+            aggregate: Aggregate::new(limits),
+            units: Vec::new(),
+            actual_without_preflight: 0,
+            sink: Box::new(sink),
+        }
+    }
+
+    /// Feeds one exchange, in time order.
+    pub fn push(&mut self, exchange: Box<Exchange>) {
+        self.aggregate.count_exchange();
+        self.pairer.push(exchange, &mut self.units);
+        self.drain();
+    }
+
+    /// Moves the clock forward on a quiet link, so that lone preflights settle in time.
+    pub fn advance(&mut self, now: model::Timestamp) {
+        self.pairer.advance(now, &mut self.units);
+        self.drain();
+    }
+
+    /// The aggregate so far (pairing statistics included), for a running report.
+    pub fn snapshot(&self) -> Aggregate {
+        let mut a = self.aggregate.clone();
+        a.pairing = self.pair_stats();
+        a
+    }
+
+    /// Settles everything still held and returns the aggregate.
+    pub fn finish(mut self) -> Aggregate {
+        self.pairer.finish(&mut self.units);
+        self.drain();
+        self.aggregate.pairing = self.pair_stats();
+        self.aggregate
+    }
+
+    fn pair_stats(&self) -> pair::PairStats {
+        pair::PairStats {
+            actual_without_preflight: self.actual_without_preflight,
+            ..self.pairer.stats()
+        }
+    }
+
+    fn drain(&mut self) {
+        let units = std::mem::take(&mut self.units);
+        for unit in &units {
+            match unit {
+                Unit::Single { exchange, pairing } => {
+                    self.one(exchange, *pairing, None, true);
+                }
+                Unit::Pair {
+                    preflight,
+                    actual,
+                    actual_sent,
+                } => {
+                    let p = if *actual_sent {
+                        Pairing::PreflightFollowed
+                    } else {
+                        Pairing::PreflightAlone {
+                            capture_open: false,
+                        }
+                    };
+                    // Classify the actual request first: when both are blocked, the refused
+                    // request counts once, on the actual request.
+                    let actual_blocked =
+                        self.one(actual, Pairing::ActualAfterPreflight, Some(preflight), true);
+                    self.one(preflight, p, Some(actual), !actual_blocked);
+                }
+            }
+        }
+        self.units = units;
+        self.units.clear();
+    }
+
+    /// Classifies, emits and counts one exchange. Returns whether it was blocked.
+    fn one(
+        &mut self,
+        ex: &Exchange,
+        pairing: Pairing,
+        partner: Option<&Exchange>,
+        count_block: bool,
+    ) -> bool {
+        let hop = self.observations.take_hop(ex);
+        let page_origin = url::page_origin(
+            ex,
+            hop.as_ref().and_then(|h| h.page_origin.as_deref()),
+            hop.is_some(),
+        );
+        let ctx = Context {
+            partner,
+            pairing,
+            previous_hop: hop.as_ref().map(|h| h.previous.as_ref()),
+            first_url: hop.as_ref().map(|h| h.first_url.as_str()),
+            page_origin: page_origin.as_deref(),
+            // Cookies on other requests of the same client say nothing reliable about this
+            // one (real Chromium runs showed wrong inferences): the classifier infers from the
+            // preflight's own outcome instead.
+            credentials_hint: None,
+            distinct_reflected_origins: self.observations.reflected_origins(ex),
+        };
+        let classification = cors::classify(ex, &ctx);
+        self.observations.observe(ex, hop.as_ref());
+        if let cors::Scope::NotCors(why) = &classification.scope {
+            self.aggregate.count_not_cors(why);
+            return false;
+        }
+        let pairing = match (pairing, classification.exchange_type()) {
+            (Pairing::Unpaired, Some(cors::ExchangeType::Actual)) => {
+                self.actual_without_preflight += 1;
+                Pairing::ActualWithoutPreflight
+            }
+            (p, _) => p,
+        };
+        let Some(mut event) = Event::new(ex, classification, pairing, partner) else {
+            return false;
+        };
+        event.counted = count_block;
+        self.aggregate.add(&event);
+        (self.sink)(&event);
+        event.blocked
+    }
+}

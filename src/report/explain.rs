@@ -1,0 +1,53 @@
+//! `corswatch explain` and `corswatch kinds`: the catalogue of kinds, for people.
+
+use crate::cors::{Kind, VerdictClass};
+use crate::fix::{self, Stack};
+use std::fmt::Write;
+
+/// One kind: its class and title, why the browser decides so, what to change, and the fix for
+/// each of `stacks` (every stack when empty).
+pub fn explain(kind: Kind, stacks: &[Stack]) -> String {
+    let f = fix::fix(kind);
+    let mut s = String::new();
+    let _ = write!(
+        s,
+        "{} ({})\n{}\n\nWhy: {}\n\nFix: {}\n",
+        kind.id(),
+        kind.class().as_str(),
+        f.title,
+        f.why,
+        f.summary
+    );
+    for (stack, snippet) in f.stacks {
+        if !stacks.is_empty() && !stacks.contains(stack) {
+            continue;
+        }
+        let _ = writeln!(s, "\n{}:", stack.name());
+        for line in snippet.lines() {
+            let _ = writeln!(s, "  {line}");
+        }
+    }
+    s
+}
+
+/// Every kind, a line each: class, id, title; blocked first.
+pub fn kinds() -> String {
+    let mut s = String::new();
+    for class in [
+        VerdictClass::Blocked,
+        VerdictClass::Warning,
+        VerdictClass::Finding,
+        VerdictClass::Note,
+    ] {
+        for k in Kind::ALL.iter().filter(|k| k.class() == class) {
+            let _ = writeln!(
+                s,
+                "{:<8} {:<40} {}",
+                class.as_str(),
+                k.id(),
+                fix::fix(*k).title
+            );
+        }
+    }
+    s
+}
