@@ -9,5 +9,6 @@ mod browser;
 mod cli;
 mod dashboards;
 mod har;
+mod layout;
 mod pcap;
 mod watch;

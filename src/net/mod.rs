@@ -1,6 +1,6 @@
 //! From packets to HTTP/1.x exchanges: link/IP decoding, TCP reassembly, HTTP parsing.
 //!
-//! A sans-IO core fed by the driver ([`crate::drive`]) with the packets of capture files, replays
+//! A sans-IO core fed by the driver with the packets of capture files, replays
 //! and live capture:
 //!
 //! ```text

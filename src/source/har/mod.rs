@@ -7,15 +7,18 @@
 //! headers, a malformed entry costs only itself, and a truncated file still yields every entry
 //! before the cut.
 
+mod scanner;
+
 use super::InputError;
 use crate::model::{
     ClientFailure, ClientHints, Exchange, Headers, Location, Request, Response, SourceRef,
     Timestamp,
 };
+use scanner::{ScanError, Scanner};
 use serde::Deserialize;
 use serde::de::IgnoredAny;
 use std::collections::HashMap;
-use std::io::{self, Read};
+use std::io::Read;
 use std::net::{IpAddr, SocketAddr};
 use std::sync::Arc;
 
@@ -58,14 +61,6 @@ enum State {
         first: bool,
     },
     Done,
-}
-
-#[derive(Debug)]
-enum ScanError {
-    Io(io::Error),
-    Eof,
-    Unexpected(u8),
-    TooLarge,
 }
 
 impl<R: Read> HarSource<R> {
@@ -648,243 +643,6 @@ impl<'de> Deserialize<'de> for Lenient<bool> {
             serde_json::Value::Null => false,
             _ => true,
         }))
-    }
-}
-
-// ---- the structural scanner ----
-
-struct Scanner<R> {
-    r: R,
-    buf: Vec<u8>,
-    pos: usize,
-    len: usize,
-    /// Bytes consumed before `buf[0]`.
-    base: u64,
-}
-
-impl<R: Read> Scanner<R> {
-    fn new(r: R) -> Self {
-        Scanner {
-            r,
-            buf: vec![0; 1 << 20],
-            pos: 0,
-            len: 0,
-            base: 0,
-        }
-    }
-
-    fn offset(&self) -> u64 {
-        self.base + self.pos as u64
-    }
-
-    /// Makes at least one byte available; `Eof` at the end of input.
-    fn fill(&mut self) -> Result<(), ScanError> {
-        if self.pos < self.len {
-            return Ok(());
-        }
-        self.base += self.len as u64;
-        self.pos = 0;
-        self.len = 0;
-        loop {
-            match self.r.read(&mut self.buf) {
-                Ok(0) => return Err(ScanError::Eof),
-                Ok(n) => {
-                    self.len = n;
-                    return Ok(());
-                }
-                Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
-                Err(e) => return Err(ScanError::Io(e)),
-            }
-        }
-    }
-
-    fn peek(&mut self) -> Result<u8, ScanError> {
-        self.fill()?;
-        Ok(self.buf[self.pos])
-    }
-
-    fn bump(&mut self) {
-        self.pos += 1;
-    }
-
-    fn skip_ws(&mut self) -> Result<(), ScanError> {
-        loop {
-            self.fill()?;
-            while self.pos < self.len {
-                if !matches!(self.buf[self.pos], b' ' | b'\n' | b'\r' | b'\t') {
-                    return Ok(());
-                }
-                self.pos += 1;
-            }
-        }
-    }
-
-    fn skip_bom(&mut self) -> Result<(), ScanError> {
-        for &b in b"\xef\xbb\xbf" {
-            if self.peek()? != b {
-                return Ok(());
-            }
-            self.bump();
-        }
-        Ok(())
-    }
-
-    /// Inside an object: reads the next key (raw bytes, escapes kept) and the `:` after it.
-    /// Returns false at the closing `}`.
-    fn next_key(&mut self, key: &mut Vec<u8>) -> Result<bool, ScanError> {
-        self.skip_ws()?;
-        let mut b = self.peek()?;
-        if b == b',' {
-            self.bump();
-            self.skip_ws()?;
-            b = self.peek()?;
-        }
-        match b {
-            b'}' => {
-                self.bump();
-                Ok(false)
-            }
-            b'"' => {
-                key.clear();
-                self.bump();
-                self.string_body(Some(key), 1024)?;
-                key.pop(); // the closing quote
-                self.skip_ws()?;
-                match self.peek()? {
-                    b':' => {
-                        self.bump();
-                        Ok(true)
-                    }
-                    b => Err(ScanError::Unexpected(b)),
-                }
-            }
-            b => Err(ScanError::Unexpected(b)),
-        }
-    }
-
-    /// Consumes one JSON value, copying it into `out` when given (huge strings emptied).
-    fn value(&mut self, mut out: Option<&mut Vec<u8>>) -> Result<(), ScanError> {
-        self.skip_ws()?;
-        let mut depth = 0usize;
-        let mut too_large = false;
-        loop {
-            self.fill()?;
-            let b = self.buf[self.pos];
-            if let Some(o) = out.as_deref_mut()
-                && o.len() > MAX_ENTRY
-            {
-                // Keep scanning to the end of the value so the caller can go on.
-                too_large = true;
-                o.clear();
-            }
-            let out_now = if too_large { None } else { out.as_deref_mut() };
-            match b {
-                b'"' => {
-                    self.bump();
-                    match out_now {
-                        Some(o) => {
-                            o.push(b'"');
-                            self.string_body(Some(o), MAX_STRING)?;
-                        }
-                        None => self.string_body(None, 0)?,
-                    }
-                    if depth == 0 {
-                        break;
-                    }
-                }
-                b'{' | b'[' => {
-                    depth += 1;
-                    self.bump();
-                    if let Some(o) = out_now {
-                        o.push(b);
-                    }
-                }
-                b'}' | b']' => {
-                    if depth == 0 {
-                        return Err(ScanError::Unexpected(b));
-                    }
-                    depth -= 1;
-                    self.bump();
-                    if let Some(o) = out_now {
-                        o.push(b);
-                    }
-                    if depth == 0 {
-                        break;
-                    }
-                }
-                _ if depth == 0 => {
-                    // A scalar: number, true, false, null.
-                    let mut o = out_now;
-                    loop {
-                        let c = self.buf[self.pos];
-                        if matches!(c, b',' | b'}' | b']' | b' ' | b'\n' | b'\r' | b'\t') {
-                            break;
-                        }
-                        if let Some(o) = o.as_deref_mut() {
-                            o.push(c);
-                        }
-                        self.bump();
-                        if self.fill().is_err() {
-                            break;
-                        }
-                    }
-                    break;
-                }
-                _ => {
-                    self.bump();
-                    if let Some(o) = out_now {
-                        o.push(b);
-                    }
-                }
-            }
-        }
-        if too_large {
-            return Err(ScanError::TooLarge);
-        }
-        Ok(())
-    }
-
-    /// After an opening quote: consumes the string up to and including its closing quote,
-    /// copying it (with the quote) into `out`. A string longer than `cap` is copied as empty.
-    fn string_body(&mut self, mut out: Option<&mut Vec<u8>>, cap: usize) -> Result<(), ScanError> {
-        let start = out.as_ref().map_or(0, |o| o.len());
-        let mut dropped = false;
-        loop {
-            self.fill()?;
-            let avail = &self.buf[self.pos..self.len];
-            let found = memchr::memchr2(b'"', b'\\', avail);
-            let take = found.unwrap_or(avail.len());
-            if let Some(o) = out.as_deref_mut()
-                && !dropped
-            {
-                if o.len() - start + take > cap {
-                    o.truncate(start);
-                    dropped = true;
-                } else {
-                    o.extend_from_slice(&avail[..take]);
-                }
-            }
-            self.pos += take;
-            let Some(_) = found else { continue };
-            let c = self.buf[self.pos];
-            self.pos += 1;
-            if c == b'"' {
-                if let Some(o) = out.as_deref_mut() {
-                    o.push(b'"');
-                }
-                return Ok(());
-            }
-            // A backslash: the next byte is escaped, whatever it is.
-            self.fill()?;
-            let e = self.buf[self.pos];
-            self.pos += 1;
-            if let Some(o) = out.as_deref_mut()
-                && !dropped
-            {
-                o.push(b'\\');
-                o.push(e);
-            }
-        }
     }
 }
 
