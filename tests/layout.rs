@@ -39,8 +39,7 @@ fn modules() -> BTreeMap<String, String> {
             out.insert(parts.join("::"), code);
         }
     }
-    let root = std::env::var_os("CORSWATCH_LAYOUT_SRC")
-        .map_or_else(|| crate::util::root().join("src"), std::path::PathBuf::from);
+    let root = crate::util::root().join("src");
     let mut out = BTreeMap::new();
     walk(&root, &root, &mut out);
     out
