@@ -18,13 +18,17 @@ pub struct TopN {
     other: u64,
 }
 
+/// One row of a top list.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Ranked {
+    /// The value counted (an origin, a route, a method...), or `other`.
     pub value: String,
+    /// How often.
     pub count: u64,
 }
 
 impl TopN {
+    /// Counts for at most `cap` distinct keys.
     pub fn new(cap: usize) -> Self {
         TopN {
             cap,
@@ -33,6 +37,7 @@ impl TopN {
         }
     }
 
+    /// Adds `n` to `key`, or to `other` once the cap is reached.
     pub fn add(&mut self, key: &str, n: u64) {
         if let Some(c) = self.map.get_mut(key) {
             *c += n;
@@ -71,6 +76,7 @@ impl TopN {
         out
     }
 
+    /// Adds another list's counts.
     pub fn merge(&mut self, o: &TopN) {
         for (k, c) in &o.map {
             self.add(k, *c);
@@ -82,50 +88,79 @@ impl TopN {
 /// Per-kind statistics.
 #[derive(Debug, Clone)]
 pub struct KindStats {
+    /// The kind counted.
     pub kind: Kind,
+    /// How often.
     pub count: u64,
+    /// Chromium's `CorsError`s behind this kind, counted.
     pub cors_errors: BTreeMap<CorsError, u64>,
+    /// Firefox's reason code.
     pub firefox_error: Option<&'static str>,
     /// The first example's console message and evidence.
     pub message: String,
+    /// The first example's deciding headers (redacted).
     pub evidence: Vec<(String, String)>,
+    /// The methods, headers or values that failed.
     pub failed_parameters: TopN,
+    /// Origins, counted.
     pub origins: TopN,
+    /// Route templates, counted.
     pub routes: TopN,
+    /// Methods, counted.
     pub methods: TopN,
+    /// The first few exchanges of this kind.
     pub examples: Vec<Example>,
+    /// How many of these verdicts rest on an assumption.
     pub inferred: u64,
 }
 
+/// An exchange shown as an example of a kind (already redacted).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Example {
+    /// The input it came from.
     pub source: String,
+    /// HAR entry index or first packet number.
     pub index: u64,
+    /// Request start, RFC 3339.
     pub time: String,
+    /// The method as sent.
     pub method: String,
+    /// URL with query values redacted.
     pub url: String,
+    /// Response status, when one was seen.
     pub status: Option<u16>,
+    /// The request's `Origin`.
     pub origin: Option<String>,
 }
 
+/// Run-wide counts.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Totals {
     /// Every exchange read.
     pub exchanges: u64,
     /// Exchanges that are CORS requests (cross-origin, CORS mode).
     pub cross_origin: u64,
+    /// Cross-origin requests that need no preflight.
     pub simple: u64,
+    /// Preflights.
     pub preflight: u64,
+    /// Requests that needed (or had) a preflight.
     pub actual: u64,
     /// Requests the browser refused (a failed preflight and its actual request count once).
     pub blocked: u64,
+    /// Warning verdicts.
     pub warnings: u64,
+    /// Security findings.
     pub findings: u64,
+    /// Notes (lookalikes and explanations).
     pub notes: u64,
     /// Exchanges outside CORS, by reason.
     pub not_cors_no_origin: u64,
+    /// `Origin` equal to the request URL's origin.
     pub not_cors_same_origin: u64,
+    /// `no-cors`, `same-origin` and navigation modes.
     pub not_cors_mode: u64,
+    /// WebSocket upgrades.
     pub not_cors_websocket: u64,
     /// Failed requests whose failure is not a CORS failure (ORB, connection refused...).
     pub not_cors_network_error: u64,
@@ -173,22 +208,31 @@ impl Default for Limits {
     }
 }
 
+/// Everything a report shows, counted with bounded memory.
 #[derive(Debug, Clone)]
 pub struct Aggregate {
+    /// The caps in force.
     pub limits: Limits,
+    /// Run-wide counts.
     pub totals: Totals,
+    /// Per kind.
     pub kinds: BTreeMap<Kind, KindStats>,
     /// Over blocked requests.
     pub origins: TopN,
+    /// Route templates, counted.
     pub routes: TopN,
+    /// Methods, counted.
     pub methods: TopN,
     /// Request header names named by header failures.
     pub request_headers: TopN,
+    /// Pairing outcomes.
     pub pairing: PairStats,
+    /// Capture health of the packet inputs.
     pub health: CaptureHealth,
 }
 
 impl Aggregate {
+    /// An empty aggregate.
     pub fn new(limits: Limits) -> Self {
         Aggregate {
             limits,

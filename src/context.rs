@@ -16,8 +16,11 @@ const HOP_WINDOW_NS: i64 = 30_000_000_000;
 /// A redirect waiting for its next hop.
 #[derive(Debug)]
 pub struct Hop {
+    /// The redirecting exchange.
     pub previous: Box<Exchange>,
+    /// The URL the redirect chain started at.
     pub first_url: String,
+    /// The origin of the page that started the chain, when known.
     pub page_origin: Option<String>,
     deadline: Timestamp,
 }
@@ -51,6 +54,7 @@ impl<K: std::hash::Hash + Eq + Clone, V> BoundedMap<K, V> {
     }
 }
 
+/// What the traffic so far tells about later exchanges: redirects waiting for their next hop, origins each server echoed.
 #[derive(Debug, Default)]
 pub struct Observations {
     hops: BoundedMap<(Option<IpAddr>, String), Hop>,

@@ -20,8 +20,11 @@ use std::sync::atomic::Ordering;
 /// How the pipeline is set up.
 #[derive(Debug, Clone, Default)]
 pub struct Config {
+    /// Preflight pairing windows and caps.
     pub pairing: PairConfig,
+    /// Caps of the aggregate.
     pub limits: Limits,
+    /// Caps of the decoder.
     pub net: net::Limits,
 }
 
@@ -46,7 +49,9 @@ impl Consumer for Vec<Exchange> {
 /// A run's result: the aggregate (capture health included) and what was read.
 #[derive(Debug, Clone)]
 pub struct Outcome {
+    /// The counts, capture health included.
     pub aggregate: Aggregate,
+    /// The inputs read and their problems.
     pub run: RunInfo,
 }
 

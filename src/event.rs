@@ -9,6 +9,7 @@ use crate::redact;
 use crate::url::route;
 use serde::Serialize;
 
+/// One CORS exchange, classified (preflights included).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct Event {
     /// The input file (or `-` for stdin).
@@ -18,30 +19,42 @@ pub struct Event {
     /// Request start, written as RFC 3339 UTC (formatted only when the event is written).
     #[serde(serialize_with = "rfc3339")]
     pub time: Timestamp,
+    /// The request's `Origin` (or the page origin a recording implies).
     pub origin: Option<String>,
+    /// The method as sent.
     pub method: String,
     /// The URL with query values redacted.
     pub url: String,
+    /// The route template (`/users/{id}`).
     pub route: String,
     /// Response status; absent when no response was seen or the recorder kept none.
     pub status: Option<u16>,
+    /// `simple`, `preflight` or `actual`.
     #[serde(rename = "type")]
     pub exchange_type: ExchangeType,
+    /// The browser refuses it.
     pub blocked: bool,
     /// The blocking kind when `blocked`.
     pub kind: Option<Kind>,
+    /// Chromium's `CorsError` when blocked.
     pub cors_error: Option<CorsError>,
+    /// The method, header or value that failed, when blocked.
     pub failed_parameter: Option<String>,
     /// Confidence of the outcome: of the blocking verdict, or of the pass.
     pub confidence: Confidence,
     /// The console message when blocked.
     pub message: Option<String>,
+    /// What pairing concluded (`preflight_then_actual`, `actual_without_preflight`...).
     pub pairing: &'static str,
     /// The index of the paired preflight or actual request in the same input.
     pub paired_with: Option<u64>,
+    /// The blocking verdict in full.
     pub blocked_detail: Option<Verdict>,
+    /// Warnings of this exchange.
     pub warnings: Vec<Verdict>,
+    /// Security findings of this exchange.
     pub findings: Vec<Verdict>,
+    /// Notes of this exchange.
     pub notes: Vec<Verdict>,
     /// False for a failed preflight whose refused actual request is counted instead.
     #[serde(skip)]
@@ -98,6 +111,7 @@ impl Event {
         })
     }
 
+    /// Every verdict: the blocking one first, then warnings, findings, notes.
     pub fn all_verdicts(&self) -> impl Iterator<Item = &Verdict> {
         self.blocked_detail
             .iter()
@@ -107,6 +121,7 @@ impl Event {
     }
 }
 
+/// How events and reports name a pairing outcome.
 pub fn pairing_name(p: Pairing) -> &'static str {
     match p {
         Pairing::Unpaired => "none",

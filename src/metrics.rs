@@ -102,7 +102,9 @@ impl Bounded {
 /// Label bounds, from the command line.
 #[derive(Debug, Clone)]
 pub struct MetricsConfig {
+    /// Distinct `origin` label values before folding into `other`.
     pub top_origins: usize,
+    /// Distinct `route` label values before folding into `other`.
     pub top_routes: usize,
     /// When set, only these origins keep their own series.
     pub origins: Option<Vec<String>>,
@@ -118,6 +120,7 @@ impl Default for MetricsConfig {
     }
 }
 
+/// The agent's Prometheus registry, with the metric names of `design.md`.
 #[derive(Debug)]
 pub struct Metrics {
     registry: Registry,
@@ -146,6 +149,7 @@ pub struct Metrics {
 }
 
 impl Metrics {
+    /// Registers every metric; closed label sets start at zero.
     pub fn new(cfg: &MetricsConfig) -> Self {
         let mut registry = Registry::with_prefix("corswatch");
         let m = Metrics {
@@ -404,8 +408,10 @@ impl Metrics {
     }
 }
 
+/// Content type of the Prometheus text format.
 pub const PROMETHEUS_CONTENT_TYPE: &str =
     prometheus_client::encoding::prometheus_text::CONTENT_TYPE;
+/// Content type of OpenMetrics text.
 pub const OPENMETRICS_CONTENT_TYPE: &str =
     "application/openmetrics-text; version=1.0.0; charset=utf-8";
 

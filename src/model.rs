@@ -12,12 +12,15 @@ use std::sync::Arc;
 pub struct Timestamp(pub i64);
 
 impl Timestamp {
+    /// From whole seconds.
     pub const fn from_secs(s: i64) -> Self {
         Timestamp(s.saturating_mul(1_000_000_000))
     }
+    /// From microseconds.
     pub const fn from_micros(us: i64) -> Self {
         Timestamp(us.saturating_mul(1_000))
     }
+    /// Seconds, fractional.
     pub fn as_secs_f64(self) -> f64 {
         self.0 as f64 / 1e9
     }
@@ -25,6 +28,7 @@ impl Timestamp {
     pub fn since(self, earlier: Timestamp) -> i64 {
         self.0.saturating_sub(earlier.0)
     }
+    /// `s` seconds later (saturating).
     pub fn plus_secs(self, s: u64) -> Timestamp {
         Timestamp(
             self.0
@@ -137,10 +141,12 @@ pub struct Headers {
 }
 
 impl Headers {
+    /// No headers.
     pub fn new() -> Self {
         Self::default()
     }
 
+    /// Room for `lines` headers of `bytes` in all.
     pub fn with_capacity(lines: usize, bytes: usize) -> Self {
         Headers {
             buf: Vec::with_capacity(bytes),
@@ -166,10 +172,12 @@ impl Headers {
             .push((start as u32, (start + name.len()) as u32, end as u32));
     }
 
+    /// Header lines.
     pub fn len(&self) -> usize {
         self.spans.len()
     }
 
+    /// No header lines.
     pub fn is_empty(&self) -> bool {
         self.spans.is_empty()
     }
@@ -206,10 +214,12 @@ impl Headers {
         self.get(name).map(String::from_utf8_lossy)
     }
 
+    /// A line named `name` (any case) exists.
     pub fn contains(&self, name: &str) -> bool {
         self.get(name).is_some()
     }
 
+    /// Lines named `name` (any case).
     pub fn count(&self, name: &str) -> usize {
         self.get_all(name).count()
     }
@@ -259,19 +269,25 @@ impl<N: AsRef<[u8]>, V: AsRef<[u8]>> FromIterator<(N, V)> for Headers {
     }
 }
 
+/// An HTTP request as seen.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Request {
     /// The method exactly as sent (case matters: `patch` is not `PATCH`).
     pub method: String,
     /// Absolute URL where known (HAR, or `http://` + Host + target for packet captures).
     pub url: String,
+    /// `HTTP/1.1`, `http/2.0`... as recorded.
     pub http_version: String,
+    /// Header lines in order, repeats kept.
     pub headers: Headers,
 }
 
+/// An HTTP response as seen.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Response {
+    /// The status code (0 when a recording kept none).
     pub status: u16,
+    /// Header lines in order, repeats kept.
     pub headers: Headers,
 }
 
@@ -314,16 +330,24 @@ pub struct ClientHints {
 /// Where an exchange came from, for error messages and the report.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct SourceRef {
+    /// The input file (or `-`).
     pub input: Arc<str>,
+    /// Where in it.
     pub location: Location,
 }
 
+/// A place within an input.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Location {
     /// Index into `log.entries` (0-based).
     HarEntry(u64),
     /// 1-based packet numbers of the request's first packet and the response's first packet.
-    Packets { request: u64, response: Option<u64> },
+    Packets {
+        /// The request's first packet.
+        request: u64,
+        /// The response's first packet, when seen.
+        response: Option<u64>,
+    },
 }
 
 impl SourceRef {
@@ -348,19 +372,24 @@ impl fmt::Display for SourceRef {
 /// One HTTP request and its response (or its absence).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Exchange {
+    /// Where it came from.
     pub source: SourceRef,
     /// When the request started.
     pub time: Timestamp,
+    /// The client's address, when known.
     pub client: Option<SocketAddr>,
+    /// The server's address, when known.
     pub server: Option<SocketAddr>,
     /// Connection id where known (TCP flow number, HAR `connection`).
     pub connection: Option<u64>,
+    /// The request.
     pub request: Request,
     /// `None`: no response was seen (capture ended, connection reset, or the browser never
     /// exposed one).
     pub response: Option<Response>,
     /// Set when a client-side recording marks the request as failed.
     pub failure: Option<ClientFailure>,
+    /// What only a client-side recording knows.
     pub hints: ClientHints,
 }
 
@@ -374,6 +403,7 @@ impl Exchange {
                 .contains("access-control-request-method")
     }
 
+    /// The `Origin` request header.
     pub fn origin(&self) -> Option<Cow<'_, str>> {
         self.request.headers.get_str("origin")
     }
@@ -389,7 +419,10 @@ pub enum Pairing {
     PreflightFollowed,
     /// A preflight with no actual request seen within the window. `capture_open` is true when
     /// the input ended before the window closed, so the absence proves less.
-    PreflightAlone { capture_open: bool },
+    PreflightAlone {
+        /// The input ended before the window closed.
+        capture_open: bool,
+    },
     /// An actual request preceded by its preflight.
     ActualAfterPreflight,
     /// A request that needs a preflight but none was visible (cached by Max-Age, or outside the
@@ -401,14 +434,19 @@ pub enum Pairing {
 /// from a capture problem. HAR inputs leave them at zero.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, serde::Serialize, serde::Deserialize)]
 pub struct CaptureHealth {
+    /// Packets read.
     pub packets: u64,
+    /// Bytes of packets read.
     pub bytes: u64,
     /// TCP connections seen.
     pub flows: u64,
     /// Holes in a TCP stream that were skipped (segments never captured).
     pub gaps: u64,
+    /// Bytes in those holes.
     pub gap_bytes: u64,
+    /// Segments that arrived before earlier ones (reordered, then put back in order).
     pub out_of_order_segments: u64,
+    /// Segments seen again (dropped as duplicates).
     pub retransmitted_segments: u64,
     /// Packets cut by the snapshot length before the end of their TCP payload.
     pub truncated_packets: u64,
@@ -418,6 +456,7 @@ pub struct CaptureHealth {
     pub non_tcp_packets: u64,
     /// Frames whose link/IP/TCP headers did not decode.
     pub decode_errors: u64,
+    /// HTTP/1.x messages that did not parse (the stream resynchronises).
     pub http_parse_errors: u64,
     /// Flows dropped by the flow or memory caps (oldest first).
     pub flows_evicted: u64,

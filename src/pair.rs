@@ -11,16 +11,22 @@ use std::net::IpAddr;
 /// Exchanges whose pairing is settled.
 #[derive(Debug)]
 pub enum Unit {
+    /// An exchange settled alone.
     Single {
+        /// The exchange.
         exchange: Box<Exchange>,
+        /// What pairing concluded.
         pairing: Pairing,
     },
     /// A preflight and the actual request it guarded. `actual_sent` is false when a
     /// client-side recording lists the actual request but the browser never sent it (a failed
     /// entry with no response, after a failed preflight).
     Pair {
+        /// The preflight.
         preflight: Box<Exchange>,
+        /// The request it guarded.
         actual: Box<Exchange>,
+        /// The browser sent the actual request.
         actual_sent: bool,
     },
 }
@@ -28,6 +34,7 @@ pub enum Unit {
 /// Pairing outcomes, as the design names them.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct PairStats {
+    /// Preflights seen.
     pub preflights: u64,
     /// Preflight answered and the actual request followed.
     pub preflight_then_actual: u64,
@@ -65,6 +72,7 @@ impl PairStats {
     }
 }
 
+/// How pairing waits.
 #[derive(Debug, Clone, Copy)]
 pub struct PairConfig {
     /// How long after a preflight its actual request may start.
@@ -72,6 +80,7 @@ pub struct PairConfig {
     /// Client-side recordings (HAR) may list the actual request just before its preflight:
     /// such an actual request is held this long for its preflight.
     pub hold_ns: i64,
+    /// Exchanges held at most; the oldest is settled first past it.
     pub max_pending: usize,
 }
 
@@ -123,6 +132,7 @@ struct Held {
     exchange: Box<Exchange>,
 }
 
+/// The pairing stage (see the module docs).
 pub struct Pairer {
     cfg: PairConfig,
     held: HashMap<Key, VecDeque<Held>>,
@@ -135,6 +145,7 @@ pub struct Pairer {
 }
 
 impl Pairer {
+    /// An empty pairer.
     pub fn new(cfg: PairConfig) -> Self {
         Pairer {
             cfg,
@@ -147,6 +158,7 @@ impl Pairer {
         }
     }
 
+    /// Outcomes so far.
     pub fn stats(&self) -> PairStats {
         self.stats
     }

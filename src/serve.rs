@@ -12,6 +12,7 @@ use std::sync::{Arc, Mutex};
 
 /// State shared between the processing thread and the endpoints.
 pub struct Shared {
+    /// The Prometheus registry.
     pub metrics: Metrics,
     /// The JSON report so far, re-rendered by the processing thread.
     pub report: Mutex<Arc<String>>,
@@ -22,6 +23,7 @@ pub struct Shared {
 }
 
 impl Shared {
+    /// State with an empty report.
     pub fn new(metrics: Metrics) -> Self {
         Shared {
             metrics,
@@ -31,6 +33,7 @@ impl Shared {
         }
     }
 
+    /// Replaces the report `/report` serves.
     pub fn set_report(&self, json: String) {
         let mut r = match self.report.lock() {
             Ok(r) => r,
@@ -39,6 +42,7 @@ impl Shared {
         *r = Arc::new(json);
     }
 
+    /// The report `/report` serves.
     pub fn report(&self) -> Arc<String> {
         match self.report.lock() {
             Ok(r) => r.clone(),
@@ -47,6 +51,7 @@ impl Shared {
     }
 }
 
+/// The routes: `/metrics`, `/report`, `/healthz`.
 pub fn router(shared: Arc<Shared>) -> Router {
     Router::new()
         .route("/metrics", get(metrics))

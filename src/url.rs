@@ -8,7 +8,9 @@ use crate::model::Exchange;
 /// A parsed, serialized origin (`scheme://host[:port]`, or the opaque `null`).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Origin {
+    /// The opaque origin `null`.
     Null,
+    /// `scheme://host[:port]`.
     Tuple {
         /// Lowercase.
         scheme: String,
@@ -54,6 +56,7 @@ impl Origin {
         }
     }
 
+    /// The host, lowercase (none for `null`).
     pub fn host(&self) -> Option<&str> {
         match self {
             Origin::Null => None,
@@ -61,6 +64,7 @@ impl Origin {
         }
     }
 
+    /// The scheme, lowercase (none for `null`).
     pub fn scheme(&self) -> Option<&str> {
         match self {
             Origin::Null => None,
@@ -77,6 +81,7 @@ impl Origin {
     }
 }
 
+/// The scheme's default port (lowercase schemes).
 pub fn default_port(scheme: &str) -> Option<u16> {
     match scheme {
         "http" | "ws" => Some(80),
@@ -89,6 +94,7 @@ pub fn default_port(scheme: &str) -> Option<u16> {
 /// The pieces of an absolute URL that origin logic needs, borrowed from the input.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct UrlParts<'a> {
+    /// As written (not lowercased).
     pub scheme: &'a str,
     /// Without userinfo; IPv6 literals keep their brackets. May be empty.
     pub host: &'a str,

@@ -26,8 +26,11 @@ pub enum WatchInput {
     Live(LiveOptions),
     /// A pcap/pcapng or HAR file fed through the live path with its timestamps.
     Replay {
+        /// The file.
         path: PathBuf,
+        /// How fast.
         pace: Pace,
+        /// Rounds.
         repeat: u32,
     },
 }
@@ -35,10 +38,13 @@ pub enum WatchInput {
 /// The agent's configuration.
 #[derive(Debug, Clone)]
 pub struct WatchConfig {
+    /// What to watch.
     pub input: WatchInput,
     /// Address of `/metrics`, `/report`, `/healthz`.
     pub listen: SocketAddr,
+    /// Label bounds.
     pub metrics: MetricsConfig,
+    /// Pairing windows.
     pub pairing: PairConfig,
     /// Where the final JSON report goes when the agent stops.
     pub report_out: Option<PathBuf>,
@@ -52,7 +58,9 @@ pub enum WatchError {
     /// The listen address is taken or not allowed.
     #[error("cannot listen on {addr}")]
     Listen {
+        /// The address.
         addr: SocketAddr,
+        /// Why.
         source: std::io::Error,
     },
     /// The capture could not be opened.
@@ -64,7 +72,9 @@ pub enum WatchError {
     /// The final report could not be written.
     #[error("cannot write the report to {path}")]
     ReportOut {
+        /// The file.
         path: PathBuf,
+        /// Why.
         source: std::io::Error,
     },
 }
@@ -225,8 +235,11 @@ async fn shutdown_signal(done: Arc<AtomicBool>, exit_when_done: bool) {
 /// What the agent saw, for its last log line.
 #[derive(Debug, Default, Clone, Copy)]
 pub struct RunSummary {
+    /// Exchanges read.
     pub exchanges: u64,
+    /// CORS exchanges.
     pub cross_origin: u64,
+    /// Blocked requests.
     pub blocked: u64,
 }
 

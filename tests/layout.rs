@@ -50,9 +50,9 @@ fn modules() -> BTreeMap<String, String> {
 fn edges(mods: &BTreeMap<String, String>) -> BTreeMap<String, BTreeSet<String>> {
     let resolve = |segs: &[String]| -> Option<String> {
         (1..=segs.len())
+            .rev()
             .map(|i| segs[..i].join("::"))
-            .filter(|c| mods.contains_key(c))
-            .last()
+            .find(|c| mods.contains_key(c))
     };
     let path_after = |text: &str| -> Vec<String> {
         text.split("::")

@@ -19,6 +19,7 @@ pub enum VerdictClass {
 }
 
 impl VerdictClass {
+    /// The class as reports and metrics spell it.
     pub fn as_str(self) -> &'static str {
         match self {
             VerdictClass::Blocked => "blocked",
@@ -33,9 +34,10 @@ macro_rules! kinds {
     ($( $(#[$doc:meta])* $variant:ident = $id:literal, $class:ident; )*) => {
         /// A stable kind id.
         #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
-        pub enum Kind { $( $(#[$doc])* $variant, )* }
+        pub enum Kind { $( #[doc = concat!("`", $id, "` (", stringify!($class), ").")] $(#[$doc])* $variant, )* }
 
         impl Kind {
+            /// Every kind, in the taxonomy's order.
             pub const ALL: &'static [Kind] = &[ $( Kind::$variant, )* ];
 
             /// The stable snake_case id.
@@ -43,10 +45,12 @@ macro_rules! kinds {
                 match self { $( Kind::$variant => $id, )* }
             }
 
+            /// How users act on it.
             pub fn class(self) -> VerdictClass {
                 match self { $( Kind::$variant => VerdictClass::$class, )* }
             }
 
+            /// The kind with this stable id.
             pub fn from_id(id: &str) -> Option<Kind> {
                 match id { $( $id => Some(Kind::$variant), )* _ => None }
             }
@@ -153,13 +157,15 @@ macro_rules! cors_errors {
         /// Chromium's `network::mojom::CorsError`, spelled as the DevTools protocol's
         /// `Network.CorsError` (the mojom name without the `k`).
         #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
-        pub enum CorsError { $( $variant, )* }
+        pub enum CorsError { $( #[doc = concat!("Chromium `", stringify!($variant), "`.")] $variant, )* }
 
         impl CorsError {
+            /// The DevTools protocol spelling.
             pub fn as_str(self) -> &'static str {
                 match self { $( CorsError::$variant => stringify!($variant), )* }
             }
 
+            /// The error with this DevTools protocol name.
             pub fn from_name(s: &str) -> Option<CorsError> {
                 match s { $( stringify!($variant) => Some(CorsError::$variant), )* _ => None }
             }

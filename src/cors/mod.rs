@@ -12,7 +12,6 @@ mod message;
 #[cfg(test)]
 mod tests;
 
-pub use facts::{RequestFacts, request_facts};
 pub use kind::{CorsError, Kind, VerdictClass};
 pub use message::firefox_line;
 
@@ -33,6 +32,7 @@ pub enum Credentials {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 #[serde(tag = "level", content = "assumption", rename_all = "snake_case")]
 pub enum Confidence {
+    /// Traffic proves it.
     Certain,
     /// The verdict rests on the stated assumption.
     Inferred(String),
@@ -67,16 +67,20 @@ pub enum NotCors {
     NetworkError(String),
 }
 
+/// Whether CORS applies to an exchange, and how.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "snake_case")]
 pub enum Scope {
+    /// A CORS request of this type.
     Cors(ExchangeType),
+    /// Outside CORS, and why.
     NotCors(NotCors),
 }
 
 /// One conclusion about an exchange.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct Verdict {
+    /// The stable kind id.
     pub kind: Kind,
     /// Chromium `CorsError` as the DevTools protocol spells it (e.g. `AllowOriginMismatch`);
     /// `None` where Chromium raises no CORS error (network errors, warnings, findings).
@@ -88,12 +92,14 @@ pub struct Verdict {
     /// The console message Chromium prints (for blocked verdicts), the DevTools issue text for
     /// warnings, or our one-line statement for findings and notes.
     pub message: String,
+    /// Whether traffic proves it, or the assumption it rests on.
     pub confidence: Confidence,
     /// The headers that decided it, as (name, value) with sensitive values redacted.
     pub evidence: Vec<(String, String)>,
 }
 
 impl Verdict {
+    /// The kind's class (blocked, warning, finding, note).
     pub fn class(&self) -> VerdictClass {
         self.kind.class()
     }
@@ -102,6 +108,7 @@ impl Verdict {
 /// The outcome of [`classify`].
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct Classification {
+    /// Whether CORS applies.
     pub scope: Scope,
     /// The request's `Origin` as sent (may be `null`). For a failed request that a client
     /// recording kept with provisional headers only (no `Origin`), the page origin.
@@ -126,12 +133,14 @@ impl Classification {
         }
     }
 
+    /// The blocking verdict, if any.
     pub fn blocked(&self) -> Option<&Verdict> {
         self.verdicts
             .iter()
             .find(|v| v.class() == VerdictClass::Blocked)
     }
 
+    /// The CORS request type, for a CORS request.
     pub fn exchange_type(&self) -> Option<&ExchangeType> {
         match &self.scope {
             Scope::Cors(t) => Some(t),
@@ -146,6 +155,7 @@ pub struct Context<'a> {
     /// For an actual request: the preflight that guarded it. For a preflight: the actual
     /// request that followed it.
     pub partner: Option<&'a Exchange>,
+    /// What pairing concluded about the exchange.
     pub pairing: Pairing,
     /// The previous hop when this request follows a redirect.
     pub previous_hop: Option<&'a Exchange>,

@@ -13,17 +13,26 @@ use crate::cors::Kind;
 /// A server stack the fixes cover.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub enum Stack {
+    /// Node.js Express with the `cors` package.
     Express,
+    /// nginx as the server or reverse proxy.
     Nginx,
+    /// FastAPI / Starlette's `CORSMiddleware`.
     FastApi,
+    /// Flask with `flask-cors`.
     Flask,
+    /// Django with `django-cors-headers`.
     Django,
+    /// Spring Framework / Spring Security.
     Spring,
+    /// ASP.NET Core CORS middleware.
     AspNetCore,
+    /// Apache httpd with `mod_headers`.
     Apache,
 }
 
 impl Stack {
+    /// Every stack, in the order reports list them.
     pub const ALL: [Stack; 8] = [
         Stack::Express,
         Stack::Nginx,
@@ -35,6 +44,7 @@ impl Stack {
         Stack::Apache,
     ];
 
+    /// How reports name the stack.
     pub fn name(self) -> &'static str {
         match self {
             Stack::Express => "Express",

@@ -21,5 +21,5 @@ pub mod http;
 pub mod link;
 pub mod tcp;
 
-pub use decoder::{Decoder, Limits, Outcome};
-pub use link::{linktype, supported as link_supported};
+pub use decoder::{Decoder, Limits};
+pub use link::supported as link_supported;

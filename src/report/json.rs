@@ -18,70 +18,106 @@ pub const SCHEMA: &str = include_str!("report.schema.json");
 /// The JSON report.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Report {
+    /// [`SCHEMA_VERSION`].
     pub schema_version: u32,
+    /// The program that wrote it.
     pub tool: Tool,
+    /// Every input read.
     pub inputs: Vec<Input>,
+    /// Run-wide counts.
     pub totals: Totals,
     /// Blocked first, then warnings, findings, notes; most frequent first within each.
     pub kinds: Vec<KindReport>,
+    /// What fails most.
     pub top: Top,
+    /// Pairing outcomes.
     pub pairing: PairStats,
+    /// Capture health counters.
     pub capture_health: CaptureHealth,
+    /// Conditions that make verdicts from a capture doubtful.
     pub capture_warnings: Vec<String>,
     /// At most [`super::MAX_PROBLEMS`]; `problems_total` counts all.
     pub problems: Vec<String>,
+    /// Every problem found, shown or not.
     pub problems_total: u64,
 }
 
 /// The program that wrote the report.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Tool {
+    /// Its name.
     pub name: String,
+    /// Its version.
     pub version: String,
 }
 
 /// One input read.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Input {
+    /// Its name.
     pub name: String,
+    /// `har`, `pcap` or `pcapng`, once recognised.
     pub format: Option<String>,
+    /// Bytes read.
     pub bytes: u64,
+    /// Exchanges read.
     pub exchanges: u64,
+    /// Problems found in it.
     pub problems: u64,
 }
 
 /// One kind's counts, message, evidence and examples.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct KindReport {
+    /// The stable kind id.
     pub kind: String,
+    /// `blocked`, `warning`, `finding` or `note`.
     pub class: String,
+    /// One-line title.
     pub title: String,
+    /// Verdicts of this kind.
     pub count: u64,
+    /// How many rest on an assumption.
     pub inferred: u64,
+    /// Chromium's `CorsError`s behind it, counted.
     pub cors_errors: BTreeMap<String, u64>,
+    /// Firefox's reason code.
     pub firefox_error: Option<String>,
+    /// The first example's console message.
     pub message: String,
+    /// The first example's deciding headers.
     pub evidence: Vec<Evidence>,
+    /// The methods, headers or values that failed.
     pub failed_parameters: Vec<Ranked>,
+    /// Origins, most frequent first.
     pub origins: Vec<Ranked>,
+    /// Route templates, most frequent first.
     pub routes: Vec<Ranked>,
+    /// Methods, most frequent first.
     pub methods: Vec<Ranked>,
+    /// A few examples (redacted).
     pub examples: Vec<Example>,
 }
 
 /// A header that decided a verdict (value redacted where sensitive).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Evidence {
+    /// Header name.
     pub header: String,
+    /// Header value, redacted where sensitive.
     pub value: String,
 }
 
 /// What fails most, over blocked requests.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Top {
+    /// Origins, most frequent first.
     pub origins: Vec<Ranked>,
+    /// Route templates, most frequent first.
     pub routes: Vec<Ranked>,
+    /// Methods, most frequent first.
     pub methods: Vec<Ranked>,
+    /// Request headers that preflights refused.
     pub request_headers: Vec<Ranked>,
 }
 

@@ -24,10 +24,16 @@ pub enum MergeError {
     #[error(
         "schema_version {found} is not supported (this corswatch reads version {SCHEMA_VERSION})"
     )]
-    UnsupportedSchema { found: String },
+    UnsupportedSchema {
+        /// The version found (`(missing)` when none).
+        found: String,
+    },
     /// Not a report: the reason names the field and the place.
     #[error("not a corswatch JSON report: {reason}")]
-    Malformed { reason: String },
+    Malformed {
+        /// serde's reason, with line and column.
+        reason: String,
+    },
 }
 
 /// Reads one JSON report, refusing other schema versions.

@@ -8,7 +8,9 @@ use crate::cors::VerdictClass;
 use crate::fix::{self, Stack};
 use std::fmt::Write;
 
+/// How the text report is rendered.
 pub struct TextOptions {
+    /// ANSI colour.
     pub color: bool,
     /// Stacks to show fixes for; empty = all.
     pub stacks: Vec<Stack>,
@@ -45,6 +47,7 @@ impl Style {
     }
 }
 
+/// The text report.
 pub fn render(d: &ReportData<'_>, opts: &TextOptions) -> String {
     let st = Style { on: opts.color };
     let a = d.aggregate;

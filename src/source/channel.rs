@@ -54,14 +54,22 @@ impl Batch {
 
 /// What travels through the channel: one [`Sender`] call each.
 pub enum Feed {
+    /// [`Sender::format`].
     Format(Format),
+    /// [`Sender::packet`], batched.
     Packets(Batch),
+    /// [`Sender::exchange`].
     Exchange(Box<Exchange>),
+    /// [`Sender::drops`].
     Drops {
+        /// Dropped by the kernel.
         kernel: u64,
+        /// Dropped by the interface.
         interface: u64,
     },
+    /// [`Sender::problem`].
     Problem(InputError),
+    /// [`Sender::restart`].
     Restart,
     /// The source ended (or stopped).
     End,

@@ -16,6 +16,7 @@ pub struct LiveOptions {
     pub snaplen: i32,
     /// Kernel capture buffer, bytes.
     pub buffer_size: i32,
+    /// Promiscuous mode.
     pub promiscuous: bool,
 }
 
@@ -26,18 +27,28 @@ pub enum LiveError {
     #[error(
         "cannot capture on {interface}: this corswatch was built without live capture. Rebuild with `cargo build --release --features live` (needs libpcap: `apt-get install libpcap-dev`), or use `watch --replay FILE`"
     )]
-    NotBuilt { interface: String },
+    NotBuilt {
+        /// The interface asked for.
+        interface: String,
+    },
     /// libpcap refused to open the interface.
     #[error("cannot capture on {interface}: {message}{hint}")]
     Open {
+        /// The interface.
         interface: String,
+        /// libpcap's reason.
         message: String,
         /// How to get the permission, when that was the reason.
         hint: &'static str,
     },
     /// The BPF filter did not compile.
     #[error("bad capture filter `{filter}`: {message}")]
-    Filter { filter: String, message: String },
+    Filter {
+        /// The filter as given.
+        filter: String,
+        /// libpcap's reason.
+        message: String,
+    },
     /// Capabilities could not be read or cleared.
     #[error("cannot drop capabilities: {0}")]
     Privileges(String),
@@ -51,6 +62,7 @@ pub struct LiveCapture {
     interface: String,
 }
 
+/// An opened capture handle, ready to read.
 #[cfg(not(feature = "live"))]
 pub struct LiveCapture {
     _private: (),

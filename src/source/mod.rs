@@ -18,36 +18,74 @@ use std::sync::Arc;
 /// `fatal` says otherwise.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum InputError {
+    /// The input could not be opened or read.
     #[error("{input}: cannot read: {message}")]
-    Io { input: Arc<str>, message: String },
+    Io {
+        /// The input (file name or `-`).
+        input: Arc<str>,
+        /// The system's reason.
+        message: String,
+    },
+    /// The first bytes are no known format.
     #[error("{input}: not a HAR, pcap or pcapng file (it starts with {start})")]
-    UnknownFormat { input: Arc<str>, start: String },
+    UnknownFormat {
+        /// The input.
+        input: Arc<str>,
+        /// What it starts with, for the message.
+        start: String,
+    },
+    /// The HAR is not valid JSON at this byte; what came before was read.
     #[error("{input}: not valid HAR JSON at byte {offset}{}: {message}", entry.map(|e| format!(" (in entry {e})")).unwrap_or_default())]
     HarSyntax {
+        /// The input.
         input: Arc<str>,
+        /// Byte offset of the error.
         offset: u64,
+        /// The entry being read, if inside one.
         entry: Option<u64>,
+        /// What is wrong.
         message: String,
     },
+    /// Valid JSON, but not the shape of a HAR (no `log.entries`).
     #[error("{input}: {message}")]
-    HarShape { input: Arc<str>, message: String },
+    HarShape {
+        /// The input.
+        input: Arc<str>,
+        /// What is wrong.
+        message: String,
+    },
+    /// One HAR entry could not be read; the others are.
     #[error("{input}: entry {index}: {message}")]
     HarEntry {
+        /// The input.
         input: Arc<str>,
+        /// The entry's index in `log.entries`.
         index: u64,
+        /// What is wrong.
         message: String,
     },
+    /// One packet (or block) could not be read.
     #[error("{input}: packet {packet}: {message}")]
     Packet {
+        /// The input.
         input: Arc<str>,
+        /// 1-based packet number.
         packet: u64,
+        /// What is wrong.
         message: String,
     },
+    /// A problem with the capture as a whole (its header, a link type, a failed live capture).
     #[error("{input}: {message}")]
-    Capture { input: Arc<str>, message: String },
+    Capture {
+        /// The input (or interface).
+        input: Arc<str>,
+        /// What is wrong.
+        message: String,
+    },
 }
 
 impl InputError {
+    /// The input the problem is in.
     pub fn input(&self) -> &str {
         match self {
             InputError::Io { input, .. }
@@ -64,13 +102,18 @@ impl InputError {
 /// The input formats, told apart by their first bytes (never by the file name).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Format {
+    /// HAR (JSON).
     Har,
+    /// Classic pcap (either byte order, µs or ns).
     Pcap,
+    /// pcapng.
     PcapNg,
+    /// gzip of one of the others.
     Gzip,
 }
 
 impl Format {
+    /// The format the first bytes show, if any.
     pub fn detect(start: &[u8]) -> Option<Format> {
         match start {
             [0xd4, 0xc3, 0xb2, 0xa1, ..]
@@ -90,6 +133,7 @@ impl Format {
         }
     }
 
+    /// How reports name the format.
     pub fn name(self) -> &'static str {
         match self {
             Format::Har => "har",
@@ -103,9 +147,11 @@ impl Format {
 /// One captured frame, borrowed from the source's buffer.
 #[derive(Debug, Clone, Copy)]
 pub struct Packet<'a> {
+    /// Capture timestamp.
     pub time: Timestamp,
     /// pcap LINKTYPE of the frame.
     pub link: u32,
+    /// The frame, from its link-layer header.
     pub data: &'a [u8],
     /// 1-based number within the input (what error messages and examples name).
     pub number: u64,

@@ -100,11 +100,14 @@ pub type OnPacket<'a> = dyn FnMut(Packet<'_>) -> bool + 'a;
 /// Whether [`PacketReader::read`] stopped because the caller asked or because the file ended.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Step {
+    /// The callback asked to pause, or a problem waits to be drained.
     Paused,
+    /// The file ended.
     Ended,
 }
 
 impl PacketReader {
+    /// Reads the header; a bad one is a problem, and the reader then ends at once.
     pub fn new(input: Arc<str>, reader: Box<dyn Read + Send>) -> Self {
         let mut problems = VecDeque::new();
         let reader = FillFirst {
@@ -150,6 +153,7 @@ impl PacketReader {
         }
     }
 
+    /// `Pcap` or `PcapNg`.
     pub fn format(&self) -> Format {
         self.format
     }

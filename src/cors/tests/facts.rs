@@ -1,6 +1,7 @@
 //! Request facts, console messages, redaction, and classifier robustness (property tests).
 
 use super::*;
+use crate::cors::facts::request_facts;
 
 #[test]
 fn request_facts_unsafe_headers() {

@@ -33,7 +33,9 @@ const MAX_PAGES: usize = 10_000;
 /// One item of a HAR: an exchange, or a problem with one entry (or with the file).
 #[derive(Debug)]
 pub enum Item {
+    /// An entry read.
     Exchange(Box<Exchange>),
+    /// An entry, or the file, could not be read.
     Problem(InputError),
 }
 
@@ -64,6 +66,7 @@ enum State {
 }
 
 impl<R: Read> HarSource<R> {
+    /// Reads `reader`, naming it `input` in problems.
     pub fn new(input: Arc<str>, reader: R) -> Self {
         HarSource {
             input,
@@ -268,10 +271,10 @@ impl<R: Read> HarSource<R> {
                 self.index += 1;
                 Some(match self.convert(index) {
                     Ok(ex) => Item::Exchange(Box::new(ex)),
-                    Err(message) => Item::Problem(InputError::HarEntry {
+                    Err(e) => Item::Problem(InputError::HarEntry {
                         input: self.input.clone(),
                         index,
-                        message,
+                        message: e.to_string(),
                     }),
                 })
             }
@@ -295,20 +298,15 @@ impl<R: Read> HarSource<R> {
         }
     }
 
-    fn convert(&mut self, index: u64) -> Result<Exchange, String> {
-        let e: HarEntry =
-            serde_json::from_slice(&self.entry).map_err(|e| shape_message(&e.to_string()))?;
-        let req = e
-            .request
-            .ok_or_else(|| "the entry has no `request`".to_string())?;
+    fn convert(&mut self, index: u64) -> Result<Exchange, EntryError> {
+        let e: HarEntry = serde_json::from_slice(&self.entry)
+            .map_err(|e| EntryError::Shape(shape_message(&e.to_string())))?;
+        let req = e.request.ok_or(EntryError::NoRequest)?;
         let method = req
             .method
             .filter(|m| !m.is_empty())
-            .ok_or_else(|| "the request has no `method`".to_string())?;
-        let url = req
-            .url
-            .filter(|u| !u.is_empty())
-            .ok_or_else(|| "the request has no `url`".to_string())?;
+            .ok_or(EntryError::NoMethod)?;
+        let url = req.url.filter(|u| !u.is_empty()).ok_or(EntryError::NoUrl)?;
 
         let mut headers = Headers::with_capacity(req.headers.len(), 1024);
         let mut has_cookie = false;
@@ -406,6 +404,19 @@ impl<R: Read> HarSource<R> {
             hints,
         })
     }
+}
+
+/// Why one entry could not be read (the rest of the file still is).
+#[derive(Debug, thiserror::Error)]
+enum EntryError {
+    #[error("{0}")]
+    Shape(String),
+    #[error("the entry has no `request`")]
+    NoRequest,
+    #[error("the request has no `method`")]
+    NoMethod,
+    #[error("the request has no `url`")]
+    NoUrl,
 }
 
 enum StartError {
