@@ -1,7 +1,12 @@
 //! The one driver, for `analyze` and `watch` alike: whatever a source sends (packets, HAR
 //! exchanges, problems) goes through the decoder into the pipeline, and the driver keeps the
-//! books of the run (inputs, problems, capture health). `analyze` reads its inputs in this
-//! thread; `watch` delivers what its capture thread sent ([`crate::source::channel::Feed`]).
+//! books of the run (inputs, problems, capture health). `analyze` reads its inputs in the
+//! driver's thread; `watch` delivers what its capture thread sent
+//! ([`crate::source::channel::Feed`]).
+//!
+//! With two threads or more, decoding and the pipeline run apart: the driver forwards the
+//! exchanges ([`Forward`]) in the order it completed them, and the [`Pipeline`] applies them in
+//! that order in another thread, so the verdicts, events and reports are the same as with one.
 
 use crate::aggregate::{Aggregate, Limits};
 use crate::event::Event;
@@ -16,9 +21,11 @@ use std::io::Read;
 use std::path::PathBuf;
 use std::sync::Arc;
 use std::sync::atomic::Ordering;
+use std::sync::mpsc::SyncSender;
+use std::sync::mpsc::sync_channel;
 
 /// How the pipeline is set up.
-#[derive(Debug, Clone, Default)]
+#[derive(Debug, Clone)]
 pub struct Config {
     /// Preflight pairing windows and caps.
     pub pairing: PairConfig,
@@ -26,6 +33,25 @@ pub struct Config {
     pub limits: Limits,
     /// Caps of the decoder.
     pub net: net::Limits,
+    /// 1: everything in one thread; 2 or more: reading and decoding in one, the pipeline in
+    /// another.
+    pub threads: usize,
+}
+
+impl Default for Config {
+    fn default() -> Self {
+        Config {
+            pairing: PairConfig::default(),
+            limits: Limits::default(),
+            net: net::Limits::default(),
+            threads: 1,
+        }
+    }
+}
+
+/// The cores this machine offers (at least 1).
+pub fn default_threads() -> usize {
+    std::thread::available_parallelism().map_or(1, |n| n.get())
 }
 
 /// What the driver feeds exchanges into: the pipeline, or (tests, benchmarks) a collector.
@@ -34,10 +60,29 @@ pub trait Consumer {
     fn exchange(&mut self, exchange: Box<Exchange>);
 }
 
-impl Consumer for Analyzer<'_> {
-    fn exchange(&mut self, exchange: Box<Exchange>) {
-        self.push(exchange);
-    }
+/// A consumer that is the pipeline, or stands for it: it also learns the clock of a quiet link
+/// and the books of the run.
+pub trait Downstream: Consumer {
+    /// Time passed without an exchange.
+    fn advance(&mut self, now: Timestamp);
+    /// The driver's books, at this point of the stream.
+    fn books(&mut self, books: Books);
+    /// Hands over whatever is batched.
+    fn flush(&mut self) {}
+}
+
+/// The driver's books at one point: what was read, the capture's health, the flows open and
+/// the drops a live capture reported.
+#[derive(Debug, Clone, Default)]
+pub struct Books {
+    /// Inputs (the current one included) and problems.
+    pub run: RunInfo,
+    /// Capture health of every decoder so far.
+    pub health: CaptureHealth,
+    /// TCP flows open now.
+    pub open_flows: usize,
+    /// Cumulative (kernel, interface) drops of a live capture.
+    pub drops: (u64, u64),
 }
 
 impl Consumer for Vec<Exchange> {
@@ -77,40 +122,31 @@ pub struct Driver<C> {
     drops: (u64, u64),
 }
 
-impl<'s> Driver<Analyzer<'s>> {
-    /// A driver into a new pipeline whose events go to `sink`.
+impl<'s> Driver<Pipeline<'s>> {
+    /// A driver into a new pipeline in this thread, whose events go to `sink`.
     pub fn new(cfg: &Config, sink: impl FnMut(&Event) + 's) -> Self {
-        Driver::with_consumer(
-            cfg.net.clone(),
-            Analyzer::new(cfg.pairing, cfg.limits, sink),
-        )
-    }
-
-    /// Moves the clock forward on a quiet link, so that lone preflights settle in time.
-    pub fn advance(&mut self, now: Timestamp) {
-        self.consumer.advance(now);
-    }
-
-    /// The results so far (the current input included), for a running report.
-    pub fn snapshot(&self) -> Outcome {
-        let mut aggregate = self.consumer.snapshot();
-        aggregate.health = self.health();
-        let mut run = self.run.clone();
-        if let Some((_, info)) = &self.input {
-            run.inputs.push(info.clone());
-        }
-        Outcome { aggregate, run }
+        Driver::with_consumer(cfg.net.clone(), Pipeline::new(cfg, sink))
     }
 
     /// Ends the current input, settles everything held, and returns the results.
     pub fn finish(mut self) -> Outcome {
         self.end(None);
-        let mut aggregate = self.consumer.finish();
-        aggregate.health = self.health;
-        Outcome {
-            aggregate,
-            run: self.run,
-        }
+        self.publish();
+        self.consumer.finish()
+    }
+}
+
+impl<D: Downstream> Driver<D> {
+    /// Moves the clock forward on a quiet link, so that lone preflights settle in time.
+    pub fn advance(&mut self, now: Timestamp) {
+        self.consumer.advance(now);
+    }
+
+    /// Sends the books downstream, after every exchange completed so far.
+    pub fn publish(&mut self) {
+        let books = self.books();
+        self.consumer.flush();
+        self.consumer.books(books);
     }
 }
 
@@ -192,6 +228,25 @@ impl<C: Consumer> Driver<C> {
     /// What was read so far: inputs finished, problems.
     pub fn run(&self) -> &RunInfo {
         &self.run
+    }
+
+    /// The books now (the current input included).
+    pub fn books(&self) -> Books {
+        let mut run = self.run.clone();
+        if let Some((_, info)) = &self.input {
+            run.inputs.push(info.clone());
+        }
+        Books {
+            run,
+            health: self.health(),
+            open_flows: self.open_flows(),
+            drops: self.drops,
+        }
+    }
+
+    /// The consumer.
+    pub fn consumer_mut(&mut self) -> &mut C {
+        &mut self.consumer
     }
 
     /// Capture health of every decoder so far.
@@ -285,4 +340,191 @@ impl<C: Consumer> Sender for Driver<C> {
     fn restart(&mut self) {
         self.end_decoder();
     }
+}
+
+/// What a split driver sends to its pipeline.
+pub enum Msg {
+    /// Exchanges, in the order the driver completed them.
+    Exchanges(Vec<Box<Exchange>>),
+    /// [`Downstream::advance`].
+    Advance(Timestamp),
+    /// [`Downstream::books`].
+    Books(Box<Books>),
+}
+
+/// Exchanges batched per message: few enough sends to cost nothing per exchange, small enough
+/// to keep memory and latency low.
+const FORWARD_BATCH: usize = 256;
+
+/// The driver's end of a split run: forwards everything to the [`Pipeline`]'s thread.
+pub struct Forward {
+    tx: SyncSender<Msg>,
+    // Boxed as the pipeline holds them: unboxing here would mean a new allocation there.
+    #[allow(clippy::vec_box)]
+    batch: Vec<Box<Exchange>>,
+}
+
+impl Forward {
+    /// Sends into `tx`.
+    pub fn new(tx: SyncSender<Msg>) -> Self {
+        Forward {
+            tx,
+            batch: Vec::with_capacity(FORWARD_BATCH),
+        }
+    }
+
+    fn send(&mut self, m: Msg) {
+        // The pipeline thread ends only after this side: a failed send has no one to tell.
+        let _ = self.tx.send(m);
+    }
+}
+
+impl Consumer for Forward {
+    fn exchange(&mut self, exchange: Box<Exchange>) {
+        self.batch.push(exchange);
+        if self.batch.len() >= FORWARD_BATCH {
+            self.flush();
+        }
+    }
+}
+
+impl Downstream for Forward {
+    fn advance(&mut self, now: Timestamp) {
+        self.flush();
+        self.send(Msg::Advance(now));
+    }
+
+    fn books(&mut self, books: Books) {
+        self.flush();
+        self.send(Msg::Books(Box::new(books)));
+    }
+
+    fn flush(&mut self) {
+        if !self.batch.is_empty() {
+            let batch = std::mem::replace(&mut self.batch, Vec::with_capacity(FORWARD_BATCH));
+            self.send(Msg::Exchanges(batch));
+        }
+    }
+}
+
+/// Called with the results so far (and the books they came with) each time the pipeline
+/// learns new books: the agent publishes its metrics and report from it.
+pub type OnBooks<'s> = Box<dyn FnMut(&Outcome, &Books) + 's>;
+
+/// The pipeline, with the books the driver last sent.
+pub struct Pipeline<'s> {
+    analyzer: Analyzer<'s>,
+    books: Books,
+    on_books: Option<OnBooks<'s>>,
+}
+
+impl<'s> Pipeline<'s> {
+    /// A pipeline whose events go to `sink`.
+    pub fn new(cfg: &Config, sink: impl FnMut(&Event) + 's) -> Self {
+        Pipeline {
+            analyzer: Analyzer::new(cfg.pairing, cfg.limits, sink),
+            books: Books::default(),
+            on_books: None,
+        }
+    }
+
+    /// Calls `f` with the results so far whenever new books arrive.
+    pub fn on_books(mut self, f: impl FnMut(&Outcome, &Books) + 's) -> Self {
+        self.on_books = Some(Box::new(f));
+        self
+    }
+
+    /// Applies what a [`Forward`] sent.
+    pub fn apply(&mut self, m: Msg) {
+        match m {
+            Msg::Exchanges(batch) => {
+                for ex in batch {
+                    self.analyzer.push(ex);
+                }
+            }
+            Msg::Advance(now) => self.analyzer.advance(now),
+            Msg::Books(b) => self.books(*b),
+        }
+    }
+
+    /// The results so far, for a running report.
+    pub fn snapshot(&self) -> Outcome {
+        let mut aggregate = self.analyzer.snapshot();
+        aggregate.health = self.books.health;
+        Outcome {
+            aggregate,
+            run: self.books.run.clone(),
+        }
+    }
+
+    /// Settles everything held and returns the results (with the last books).
+    pub fn finish(self) -> Outcome {
+        let mut aggregate = self.analyzer.finish();
+        aggregate.health = self.books.health;
+        Outcome {
+            aggregate,
+            run: self.books.run,
+        }
+    }
+
+    /// The last books.
+    pub fn last_books(&self) -> &Books {
+        &self.books
+    }
+}
+
+impl Consumer for Pipeline<'_> {
+    fn exchange(&mut self, exchange: Box<Exchange>) {
+        self.analyzer.push(exchange);
+    }
+}
+
+impl Downstream for Pipeline<'_> {
+    fn advance(&mut self, now: Timestamp) {
+        self.analyzer.advance(now);
+    }
+
+    fn books(&mut self, books: Books) {
+        self.books = books;
+        if self.on_books.is_some() {
+            let o = self.snapshot();
+            if let Some(f) = self.on_books.as_mut() {
+                f(&o, &self.books);
+            }
+        }
+    }
+}
+
+/// `analyze`: reads every input in turn (`-` is standard input, once) into one pipeline, on
+/// `cfg.threads` threads, and returns the results.
+pub fn analyze(
+    cfg: &Config,
+    paths: &[PathBuf],
+    sink: impl FnMut(&Event),
+) -> Result<Outcome, DriveError> {
+    if cfg.threads <= 1 {
+        let mut d = Driver::new(cfg, sink);
+        d.read_paths(paths)?;
+        return Ok(d.finish());
+    }
+    let (tx, rx) = sync_channel(16);
+    let net = cfg.net.clone();
+    std::thread::scope(|s| {
+        let reader = s.spawn(move || {
+            let mut d = Driver::with_consumer(net, Forward::new(tx));
+            let r = d.read_paths(paths);
+            d.end(None);
+            d.publish();
+            r
+        });
+        let mut p = Pipeline::new(cfg, sink);
+        for m in rx {
+            p.apply(m);
+        }
+        let outcome = p.finish();
+        match reader.join() {
+            Ok(r) => r.map(|()| outcome),
+            Err(panic) => std::panic::resume_unwind(panic),
+        }
+    })
 }

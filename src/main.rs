@@ -5,7 +5,7 @@ mod flags;
 use anyhow::{Context as _, Result, bail};
 use clap::Parser;
 use corswatch::cors::Kind;
-use corswatch::drive::Driver;
+use corswatch::drive;
 use corswatch::event::Event;
 use corswatch::report::{self, ReportData};
 use flags::{AnalyzeArgs, Cli, Command};
@@ -70,7 +70,7 @@ fn analyze(args: AnalyzeArgs) -> Result<u8> {
     let mut out = output(args.output.as_deref())?;
     let events = args.format == Format::Events;
     let mut write_err: Option<io::Error> = None;
-    let mut driver = Driver::new(&args.drive_config(), |ev: &Event| {
+    let sink = |ev: &Event| {
         if events
             && write_err.is_none()
             && let Err(e) = serde_json::to_writer(&mut out, ev)
@@ -79,9 +79,8 @@ fn analyze(args: AnalyzeArgs) -> Result<u8> {
         {
             write_err = Some(e);
         }
-    });
-    driver.read_paths(&args.files)?;
-    let outcome = driver.finish();
+    };
+    let outcome = drive::analyze(&args.drive_config(), &args.files, sink)?;
     if let Some(e) = write_err {
         return Err(e).context("cannot write the events");
     }

@@ -3,7 +3,7 @@
 //! pipeline as `analyze`, and publishes the metrics and the running report; a small tokio
 //! runtime serves them. Stops cleanly on SIGINT/SIGTERM.
 
-use crate::drive::{self, Driver, Outcome};
+use crate::drive::{self, Books, Downstream, Driver, Forward, Outcome, Pipeline};
 use crate::metrics::{Metrics, MetricsConfig};
 use crate::model::Timestamp;
 use crate::pair::PairConfig;
@@ -46,6 +46,8 @@ pub struct WatchConfig {
     pub metrics: MetricsConfig,
     /// Pairing windows.
     pub pairing: PairConfig,
+    /// Threads for decoding and the pipeline (1: one thread for both).
+    pub threads: usize,
     /// Where the final JSON report goes when the agent stops.
     pub report_out: Option<PathBuf>,
     /// Stop when a replay ends (instead of serving until a signal).
@@ -154,12 +156,16 @@ pub fn run(cfg: WatchConfig) -> Result<RunSummary, WatchError> {
         let shared = shared.clone();
         let done = done.clone();
         let queue_drops = producer.queue_drops();
-        let pairing = cfg.pairing;
+        let drive = drive::Config {
+            pairing: cfg.pairing,
+            threads: cfg.threads,
+            ..drive::Config::default()
+        };
         let name = input_name.clone();
         std::thread::Builder::new()
             .name("corswatch-process".into())
             .spawn(move || {
-                let r = process(rx, &shared, pairing, &name, &queue_drops);
+                let r = process(rx, &shared, &drive, &name, &queue_drops);
                 done.store(true, Ordering::Relaxed);
                 r
             })
@@ -243,38 +249,86 @@ pub struct RunSummary {
     pub blocked: u64,
 }
 
-/// The processing thread: channel -> driver -> metrics and the running report.
+/// The processing thread: channel -> driver -> pipeline -> metrics and the running report.
+/// With two threads or more the pipeline gets a thread of its own.
 fn process(
     rx: Receiver<Feed>,
-    shared: &Shared,
-    pairing: PairConfig,
+    shared: &Arc<Shared>,
+    cfg: &drive::Config,
     name: &str,
-    queue_drops: &AtomicU64,
+    queue_drops: &Arc<AtomicU64>,
 ) -> RunSummary {
-    let cfg = drive::Config {
-        pairing,
-        ..drive::Config::default()
+    let inline = |rx: &Receiver<Feed>| {
+        let p = pipeline(cfg, shared.clone(), queue_drops.clone());
+        let mut driver = Driver::with_consumer(cfg.net.clone(), p);
+        intake(rx, &mut driver, name, shared);
+        driver.into_consumer()
     };
-    let mut driver = Driver::new(&cfg, |ev| shared.metrics.event(ev));
+    let outcome = if cfg.threads <= 1 {
+        finish(inline(&rx), shared, queue_drops)
+    } else {
+        let (tx, to_pipeline) = std::sync::mpsc::sync_channel(64);
+        let (c, s, q) = (cfg.clone(), shared.clone(), queue_drops.clone());
+        let thread = std::thread::Builder::new()
+            .name("corswatch-pipeline".into())
+            .spawn(move || {
+                let mut p = pipeline(&c, s.clone(), q.clone());
+                for m in to_pipeline {
+                    p.apply(m);
+                }
+                finish(p, &s, &q)
+            });
+        match thread {
+            Ok(thread) => {
+                let mut driver = Driver::with_consumer(cfg.net.clone(), Forward::new(tx));
+                intake(&rx, &mut driver, name, shared);
+                drop(driver);
+                match thread.join() {
+                    Ok(outcome) => outcome,
+                    Err(panic) => std::panic::resume_unwind(panic),
+                }
+            }
+            Err(e) => {
+                tracing::error!(error = %e, "cannot start the pipeline thread: running in one");
+                finish(inline(&rx), shared, queue_drops)
+            }
+        }
+    };
+    shared.capturing.store(false, Ordering::Relaxed);
+    let t = outcome.aggregate.totals;
+    RunSummary {
+        exchanges: t.exchanges,
+        cross_origin: t.cross_origin,
+        blocked: t.blocked,
+    }
+}
+
+/// Settles the pipeline and publishes the final results.
+fn finish(p: Pipeline<'_>, shared: &Shared, queue_drops: &AtomicU64) -> Outcome {
+    let books = p.last_books().clone();
+    let outcome = p.finish();
+    publish(shared, queue_drops, &outcome, &books);
+    outcome
+}
+
+/// A pipeline that counts events in the metrics and publishes with every book.
+fn pipeline(
+    cfg: &drive::Config,
+    shared: Arc<Shared>,
+    queue_drops: Arc<AtomicU64>,
+) -> Pipeline<'static> {
+    let events = shared.clone();
+    Pipeline::new(cfg, move |ev| events.metrics.event(ev))
+        .on_books(move |o, b| publish(&shared, &queue_drops, o, b))
+}
+
+/// Delivers what the capture thread sends to the driver, moves the clock on a quiet link, and
+/// publishes the books twice a second, until the capture ends.
+fn intake<D: Downstream>(rx: &Receiver<Feed>, driver: &mut Driver<D>, name: &str, shared: &Shared) {
     driver.begin(name);
     let mut last_publish = Instant::now();
     // The packet clock, and when it last moved: on a quiet link, time goes on from there.
     let mut clock: Option<(Timestamp, Instant)> = None;
-    let publish = |o: Outcome, flows: usize, drops: (u64, u64)| {
-        shared.metrics.totals(&o.aggregate.totals);
-        shared.metrics.health(&o.aggregate.health, flows);
-        shared
-            .metrics
-            .drops(drops.0, drops.1, queue_drops.load(Ordering::Relaxed));
-        let data = ReportData {
-            run: &o.run,
-            aggregate: &o.aggregate,
-            top: 10,
-        };
-        if let Ok(json) = report::json::render(&data) {
-            shared.set_report(json);
-        }
-    };
     loop {
         match rx.recv_timeout(Duration::from_millis(250)) {
             Ok(feed) => {
@@ -287,7 +341,9 @@ fn process(
                 if let Some(t) = time {
                     clock = Some((t, Instant::now()));
                 }
-                if !feed.deliver(&mut driver) {
+                let go_on = feed.deliver(driver);
+                driver.consumer_mut().flush();
+                if !go_on {
                     break;
                 }
             }
@@ -301,22 +357,29 @@ fn process(
             Err(RecvTimeoutError::Disconnected) => break,
         }
         if last_publish.elapsed() >= Duration::from_millis(500) {
-            publish(
-                driver.snapshot(),
-                driver.open_flows(),
-                driver.capture_drops(),
-            );
+            driver.publish();
             last_publish = Instant::now();
         }
     }
-    let drops = driver.capture_drops();
-    let outcome = driver.finish();
-    let t = outcome.aggregate.totals;
-    publish(outcome, 0, drops);
-    shared.capturing.store(false, Ordering::Relaxed);
-    RunSummary {
-        exchanges: t.exchanges,
-        cross_origin: t.cross_origin,
-        blocked: t.blocked,
+    driver.end(None);
+    driver.publish();
+}
+
+/// Brings the metrics and the running report up to `o`.
+fn publish(shared: &Shared, queue_drops: &AtomicU64, o: &Outcome, books: &Books) {
+    shared.metrics.totals(&o.aggregate.totals);
+    shared.metrics.health(&o.aggregate.health, books.open_flows);
+    shared.metrics.drops(
+        books.drops.0,
+        books.drops.1,
+        queue_drops.load(Ordering::Relaxed),
+    );
+    let data = ReportData {
+        run: &o.run,
+        aggregate: &o.aggregate,
+        top: 10,
+    };
+    if let Ok(json) = report::json::render(&data) {
+        shared.set_report(json);
     }
 }

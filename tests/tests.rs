@@ -11,4 +11,5 @@ mod dashboards;
 mod har;
 mod layout;
 mod pcap;
+mod threads;
 mod watch;

@@ -32,6 +32,10 @@ pub struct AnalyzeArgs {
     /// Colour: auto (on a terminal, unless NO_COLOR is set), always, never
     #[arg(long, value_enum, default_value_t = Color::Auto)]
     pub color: Color,
+    /// Threads: reading and decoding in one, analysis in another (default: the number of
+    /// cores; the results are the same with any number)
+    #[arg(long, default_value_t = drive::default_threads())]
+    pub threads: usize,
     /// Seconds after a preflight within which its actual request must start
     #[arg(long, default_value_t = 10)]
     pub pair_window: u64,
@@ -67,6 +71,7 @@ impl AnalyzeArgs {
                 window_ns: (self.pair_window.min(3600) as i64) * 1_000_000_000,
                 ..PairConfig::default()
             },
+            threads: self.threads.max(1),
             ..drive::Config::default()
         }
     }

@@ -74,6 +74,9 @@ pub struct WatchArgs {
     /// Write the final JSON report here when stopping
     #[arg(long)]
     report_out: Option<PathBuf>,
+    /// Threads for decoding and analysis (default: the number of cores)
+    #[arg(long, default_value_t = corswatch::drive::default_threads())]
+    threads: usize,
     /// Log format on stderr
     #[arg(long, value_enum, default_value_t = LogFormat::Text)]
     pub log_format: LogFormat,
@@ -119,6 +122,7 @@ impl WatchArgs {
                 origins: self.origins,
             },
             pairing: PairConfig::default(),
+            threads: self.threads.max(1),
             report_out: self.report_out,
             exit_when_done: self.exit_when_done,
         })

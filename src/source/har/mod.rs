@@ -14,9 +14,10 @@ use crate::model::{
     ClientFailure, ClientHints, Exchange, Headers, Location, Request, Response, SourceRef,
     Timestamp,
 };
-use scanner::{ScanError, Scanner};
+use scanner::{Keep, Member, ScanError, Scanner};
 use serde::Deserialize;
 use serde::de::IgnoredAny;
+use std::borrow::Cow;
 use std::collections::HashMap;
 use std::io::Read;
 use std::net::{IpAddr, SocketAddr};
@@ -29,6 +30,39 @@ const MAX_STRING: usize = 64 * 1024;
 const MAX_ENTRY: usize = 16 * 1024 * 1024;
 /// At most this many `pages` are remembered (for the page URL of each entry).
 const MAX_PAGES: usize = 10_000;
+
+/// What the reader copies of an entry: the members [`HarEntry`] reads. Bodies, timings,
+/// cookies (counted only), query strings and initiator stacks are skipped unread.
+static ENTRY_KEEP: Keep = Keep(&[
+    (b"startedDateTime", Member::Value),
+    (b"request", Member::Object(&REQUEST_KEEP)),
+    (b"response", Member::Object(&RESPONSE_KEEP)),
+    (b"serverIPAddress", Member::Value),
+    (b"connection", Member::Value),
+    (b"pageref", Member::Value),
+    (b"_resourceType", Member::Value),
+    (b"_initiator", Member::Object(&INITIATOR_KEEP)),
+    (b"_fromCache", Member::Value),
+    (b"_requestId", Member::Value),
+]);
+static REQUEST_KEEP: Keep = Keep(&[
+    (b"method", Member::Value),
+    (b"url", Member::Value),
+    (b"httpVersion", Member::Value),
+    (b"headers", Member::Value),
+    (b"cookies", Member::Count),
+]);
+static RESPONSE_KEEP: Keep = Keep(&[
+    (b"status", Member::Value),
+    (b"headers", Member::Value),
+    (b"_error", Member::Value),
+    (b"_failureText", Member::Value),
+]);
+static INITIATOR_KEEP: Keep = Keep(&[
+    (b"type", Member::Value),
+    (b"url", Member::Value),
+    (b"requestId", Member::Value),
+]);
 
 /// One item of a HAR: an exchange, or a problem with one entry (or with the file).
 #[derive(Debug)]
@@ -258,7 +292,7 @@ impl<R: Read> HarSource<R> {
                 _ => {}
             }
             self.entry.clear();
-            self.scan.value(Some(&mut self.entry))?;
+            self.scan.object(&mut self.entry, &ENTRY_KEEP)?;
             Ok(true)
         })();
         match r {
@@ -305,20 +339,16 @@ impl<R: Read> HarSource<R> {
         let method = req
             .method
             .filter(|m| !m.is_empty())
-            .ok_or(EntryError::NoMethod)?;
-        let url = req.url.filter(|u| !u.is_empty()).ok_or(EntryError::NoUrl)?;
+            .ok_or(EntryError::NoMethod)?
+            .into_owned();
+        let url = req
+            .url
+            .filter(|u| !u.is_empty())
+            .ok_or(EntryError::NoUrl)?
+            .into_owned();
 
-        let mut headers = Headers::with_capacity(req.headers.len(), 1024);
-        let mut has_cookie = false;
-        for h in &req.headers {
-            // HTTP/2 and HTTP/3 pseudo-headers are framing, not request headers.
-            if h.name.starts_with(':') {
-                continue;
-            }
-            has_cookie |= h.name.eq_ignore_ascii_case("cookie");
-            headers.push(h.name.as_bytes(), h.value.as_bytes());
-        }
-        if !has_cookie && req.cookies.0.0 > 0 {
+        let mut headers = headers_of(req.headers);
+        if !headers.contains("cookie") && req.cookies.unwrap_or(0) > 0 {
             // Some producers list cookies only in the array; the header's presence is what
             // proves credentials mode "include".
             headers.push(b"Cookie", b"[from HAR cookies]");
@@ -333,17 +363,16 @@ impl<R: Read> HarSource<R> {
 
         let (status, resp_headers, error_text) = match e.response {
             Some(r) => {
-                let mut hs = Headers::with_capacity(r.headers.len(), 1024);
-                for h in &r.headers {
-                    if !h.name.starts_with(':') {
-                        hs.push(h.name.as_bytes(), h.value.as_bytes());
-                    }
-                }
                 let err = r
                     .error
                     .filter(|s| !s.is_empty())
-                    .or(r.failure_text.filter(|s| !s.is_empty()));
-                (r.status.map_or(0, |s| s.0), hs, err)
+                    .or(r.failure_text.filter(|s| !s.is_empty()))
+                    .map(Cow::into_owned);
+                (
+                    r.status.map_or(0, |s| s.integer()),
+                    headers_of(r.headers),
+                    err,
+                )
             }
             None => (0, Headers::new(), None),
         };
@@ -371,16 +400,24 @@ impl<R: Read> HarSource<R> {
             .map(|s| s.trim_matches(|c| c == '[' || c == ']'))
             .and_then(|s| s.parse::<IpAddr>().ok());
         let server = server_ip.map(|ip| SocketAddr::new(ip, url_port(&url)));
-        let initiator = e.initiator.unwrap_or_default();
+        let (initiator_type, initiator_url, initiator_request_id) = match e.initiator {
+            Some(HarInitiator::Object {
+                kind,
+                url,
+                request_id,
+            }) => (kind, url, request_id),
+            Some(HarInitiator::Url(u)) => (None, Some(u).filter(|u| !u.is_empty()), None),
+            Some(HarInitiator::Other(_)) | None => (None, None, None),
+        };
         let hints = ClientHints {
-            resource_type: e.resource_type,
-            initiator_type: initiator.kind,
-            initiator_request_id: initiator.request_id.map(|v| v.0),
-            initiator_url: initiator.url,
-            request_id: e.request_id.map(|v| v.0),
-            from_cache: e.from_cache.is_some_and(|c| c.0),
+            resource_type: e.resource_type.map(Cow::into_owned),
+            initiator_type: initiator_type.map(Cow::into_owned),
+            initiator_request_id: initiator_request_id.map(|v| v.0.into_owned()),
+            initiator_url: initiator_url.map(Cow::into_owned),
+            request_id: e.request_id.map(|v| v.0.into_owned()),
+            from_cache: e.from_cache.is_some_and(|c| c.truthy()),
             server_ip,
-            page_url: e.pageref.and_then(|p| self.pages.get(&p).cloned()),
+            page_url: e.pageref.and_then(|p| self.pages.get(p.as_ref()).cloned()),
             sanitized: false,
             producer: self.producer.clone(),
         };
@@ -396,7 +433,7 @@ impl<R: Read> HarSource<R> {
             request: Request {
                 method,
                 url,
-                http_version: req.http_version.unwrap_or_default(),
+                http_version: req.http_version.map(Cow::into_owned).unwrap_or_default(),
                 headers,
             },
             response,
@@ -404,6 +441,21 @@ impl<R: Read> HarSource<R> {
             hints,
         })
     }
+}
+
+/// The headers of a request or response: elements without a name skipped, and HTTP/2 and
+/// HTTP/3 pseudo-headers (framing, not headers) left out.
+fn headers_of(list: Option<Vec<Option<HarHeader<'_>>>>) -> Headers {
+    let list = list.unwrap_or_default();
+    let mut hs = Headers::with_capacity(list.len(), 1024);
+    for h in list.iter().flatten() {
+        if h.name.is_empty() || h.name.starts_with(':') {
+            continue;
+        }
+        let value = h.value.as_ref().map_or("", |v| v.0.as_ref());
+        hs.push(h.name.as_bytes(), value.as_bytes());
+    }
+    hs
 }
 
 /// Why one entry could not be read (the rest of the file still is).
@@ -469,116 +521,81 @@ fn url_port(url: &str) -> u16 {
     )
 }
 
-// ---- the entry as serde sees it: lenient, unknown fields ignored ----
+// ---- the entry as serde sees it: lenient, unknown fields ignored, strings borrowed ----
 
 #[derive(Deserialize)]
-struct HarEntry {
-    #[serde(rename = "startedDateTime", default)]
-    started: Option<String>,
-    #[serde(default)]
-    request: Option<HarRequest>,
-    #[serde(default)]
-    response: Option<HarResponse>,
-    #[serde(rename = "serverIPAddress", default)]
-    server_ip: Option<String>,
-    #[serde(default)]
-    connection: Option<Lenient<String>>,
-    #[serde(default)]
-    pageref: Option<String>,
-    #[serde(rename = "_resourceType", default)]
-    resource_type: Option<String>,
-    #[serde(rename = "_initiator", default)]
-    initiator: Option<HarInitiator>,
-    #[serde(rename = "_fromCache", default)]
-    from_cache: Option<Lenient<bool>>,
-    #[serde(rename = "_requestId", default)]
-    request_id: Option<Lenient<String>>,
+struct HarEntry<'a> {
+    #[serde(rename = "startedDateTime", default, borrow)]
+    started: Option<Cow<'a, str>>,
+    #[serde(default, borrow)]
+    request: Option<HarRequest<'a>>,
+    #[serde(default, borrow)]
+    response: Option<HarResponse<'a>>,
+    #[serde(rename = "serverIPAddress", default, borrow)]
+    server_ip: Option<Cow<'a, str>>,
+    #[serde(default, borrow)]
+    connection: Option<Lenient<'a>>,
+    #[serde(default, borrow)]
+    pageref: Option<Cow<'a, str>>,
+    #[serde(rename = "_resourceType", default, borrow)]
+    resource_type: Option<Cow<'a, str>>,
+    #[serde(rename = "_initiator", default, borrow)]
+    initiator: Option<HarInitiator<'a>>,
+    #[serde(rename = "_fromCache", default, borrow)]
+    from_cache: Option<Lenient<'a>>,
+    #[serde(rename = "_requestId", default, borrow)]
+    request_id: Option<Lenient<'a>>,
 }
 
 #[derive(Deserialize)]
-struct HarRequest {
+struct HarRequest<'a> {
+    #[serde(default, borrow)]
+    method: Option<Cow<'a, str>>,
+    #[serde(default, borrow)]
+    url: Option<Cow<'a, str>>,
+    #[serde(rename = "httpVersion", default, borrow)]
+    http_version: Option<Cow<'a, str>>,
+    #[serde(default, borrow)]
+    headers: Option<Vec<Option<HarHeader<'a>>>>,
+    /// How many cookies the request lists (the reader writes the count).
     #[serde(default)]
-    method: Option<String>,
-    #[serde(default)]
-    url: Option<String>,
-    #[serde(rename = "httpVersion", default)]
-    http_version: Option<String>,
-    #[serde(default, deserialize_with = "headers")]
-    headers: Vec<HarHeader>,
-    #[serde(default)]
-    cookies: Lenient<Count>,
+    cookies: Option<u64>,
 }
 
 #[derive(Deserialize)]
-struct HarResponse {
-    #[serde(default)]
-    status: Option<Lenient<i64>>,
-    #[serde(default, deserialize_with = "headers")]
-    headers: Vec<HarHeader>,
-    #[serde(rename = "_error", default)]
-    error: Option<String>,
-    #[serde(rename = "_failureText", default)]
-    failure_text: Option<String>,
-}
-
-#[derive(Deserialize, Default)]
-#[serde(from = "InitiatorForm")]
-struct HarInitiator {
-    kind: Option<String>,
-    url: Option<String>,
-    request_id: Option<Lenient<String>>,
+struct HarResponse<'a> {
+    #[serde(default, borrow)]
+    status: Option<Lenient<'a>>,
+    #[serde(default, borrow)]
+    headers: Option<Vec<Option<HarHeader<'a>>>>,
+    #[serde(rename = "_error", default, borrow)]
+    error: Option<Cow<'a, str>>,
+    #[serde(rename = "_failureText", default, borrow)]
+    failure_text: Option<Cow<'a, str>>,
 }
 
 /// DevTools writes `_initiator` as an object; WebPageTest and chrome-har as a bare URL.
 #[derive(Deserialize)]
 #[serde(untagged)]
-enum InitiatorForm {
-    Object(InitiatorObject),
-    Url(String),
+enum HarInitiator<'a> {
+    Object {
+        #[serde(rename = "type", default, borrow)]
+        kind: Option<Cow<'a, str>>,
+        #[serde(default, borrow)]
+        url: Option<Cow<'a, str>>,
+        #[serde(rename = "requestId", default, borrow)]
+        request_id: Option<Lenient<'a>>,
+    },
+    Url(#[serde(borrow)] Cow<'a, str>),
     Other(IgnoredAny),
 }
 
-impl From<InitiatorForm> for HarInitiator {
-    fn from(f: InitiatorForm) -> Self {
-        match f {
-            InitiatorForm::Object(o) => HarInitiator {
-                kind: o.kind,
-                url: o.url,
-                request_id: o.request_id,
-            },
-            InitiatorForm::Url(u) => HarInitiator {
-                kind: None,
-                url: Some(u).filter(|u| !u.is_empty()),
-                request_id: None,
-            },
-            InitiatorForm::Other(_) => HarInitiator::default(),
-        }
-    }
-}
-
 #[derive(Deserialize)]
-struct InitiatorObject {
-    #[serde(rename = "type", default)]
-    kind: Option<String>,
-    #[serde(default)]
-    url: Option<String>,
-    #[serde(rename = "requestId", default)]
-    request_id: Option<Lenient<String>>,
-}
-
-#[derive(Deserialize)]
-struct HarHeader {
-    #[serde(default)]
-    name: String,
-    #[serde(default)]
-    value: Lenient<String>,
-}
-
-impl std::ops::Deref for Lenient<String> {
-    type Target = String;
-    fn deref(&self) -> &String {
-        &self.0
-    }
+struct HarHeader<'a> {
+    #[serde(default, borrow)]
+    name: Cow<'a, str>,
+    #[serde(default, borrow)]
+    value: Option<Lenient<'a>>,
 }
 
 #[derive(Deserialize)]
@@ -595,65 +612,78 @@ struct HarCreator {
     name: Option<String>,
 }
 
-/// The length of an array that producers sometimes write as an object or null.
-#[derive(Default)]
-struct Count(usize);
+/// A scalar that producers write with different JSON types (a status as `"200"`, a
+/// `_fromCache` as `"disk"`, a connection id as a number), as text; `null` is empty.
+struct Lenient<'a>(Cow<'a, str>);
 
-impl<'de> Deserialize<'de> for Lenient<Count> {
-    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        Ok(Lenient(Count(match serde_json::Value::deserialize(d)? {
-            serde_json::Value::Array(a) => a.len(),
-            _ => 0,
-        })))
+impl Lenient<'_> {
+    fn integer(&self) -> i64 {
+        let t = self.0.trim();
+        t.parse()
+            .ok()
+            .or_else(|| t.parse::<f64>().ok().map(|f| f as i64))
+            .unwrap_or(0)
+    }
+
+    fn truthy(&self) -> bool {
+        !matches!(self.0.as_ref(), "" | "false")
     }
 }
 
-/// `headers` may be missing, null, or hold odd elements; keep what has a name.
-fn headers<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Vec<HarHeader>, D::Error> {
-    let v: Option<Vec<Option<HarHeader>>> = Deserialize::deserialize(d)?;
-    Ok(v.unwrap_or_default()
-        .into_iter()
-        .flatten()
-        .filter(|h| !h.name.is_empty())
-        .collect())
-}
-
-/// A value that producers write with different JSON types (a status as `"200"`, a
-/// `_fromCache` as `"disk"`, a connection id as a number).
-#[derive(Default)]
-struct Lenient<T>(T);
-
-impl<'de> Deserialize<'de> for Lenient<String> {
+impl<'de: 'a, 'a> Deserialize<'de> for Lenient<'a> {
     fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        Ok(Lenient(match serde_json::Value::deserialize(d)? {
-            serde_json::Value::String(s) => s,
-            serde_json::Value::Null => String::new(),
-            other => other.to_string(),
-        }))
-    }
-}
-
-impl<'de> Deserialize<'de> for Lenient<i64> {
-    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        Ok(Lenient(match serde_json::Value::deserialize(d)? {
-            serde_json::Value::Number(n) => n
-                .as_i64()
-                .or_else(|| n.as_f64().map(|f| f as i64))
-                .unwrap_or(0),
-            serde_json::Value::String(s) => s.trim().parse().unwrap_or(0),
-            _ => 0,
-        }))
-    }
-}
-
-impl<'de> Deserialize<'de> for Lenient<bool> {
-    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        Ok(Lenient(match serde_json::Value::deserialize(d)? {
-            serde_json::Value::Bool(b) => b,
-            serde_json::Value::String(s) => !s.is_empty() && s != "false",
-            serde_json::Value::Null => false,
-            _ => true,
-        }))
+        struct V;
+        impl<'de> serde::de::Visitor<'de> for V {
+            type Value = Lenient<'de>;
+            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.write_str("a string, number, boolean or null")
+            }
+            fn visit_borrowed_str<E>(self, v: &'de str) -> Result<Self::Value, E> {
+                Ok(Lenient(Cow::Borrowed(v)))
+            }
+            fn visit_str<E>(self, v: &str) -> Result<Self::Value, E> {
+                Ok(Lenient(Cow::Owned(v.to_owned())))
+            }
+            fn visit_string<E>(self, v: String) -> Result<Self::Value, E> {
+                Ok(Lenient(Cow::Owned(v)))
+            }
+            fn visit_i64<E>(self, v: i64) -> Result<Self::Value, E> {
+                Ok(Lenient(Cow::Owned(v.to_string())))
+            }
+            fn visit_u64<E>(self, v: u64) -> Result<Self::Value, E> {
+                Ok(Lenient(Cow::Owned(v.to_string())))
+            }
+            fn visit_f64<E>(self, v: f64) -> Result<Self::Value, E> {
+                Ok(Lenient(Cow::Owned(v.to_string())))
+            }
+            fn visit_bool<E>(self, v: bool) -> Result<Self::Value, E> {
+                Ok(Lenient(Cow::Borrowed(if v { "true" } else { "false" })))
+            }
+            fn visit_unit<E>(self) -> Result<Self::Value, E> {
+                Ok(Lenient(Cow::Borrowed("")))
+            }
+            fn visit_none<E>(self) -> Result<Self::Value, E> {
+                Ok(Lenient(Cow::Borrowed("")))
+            }
+            // Objects and arrays: what serde_json's `to_string` would have made of them.
+            fn visit_map<A: serde::de::MapAccess<'de>>(
+                self,
+                a: A,
+            ) -> Result<Self::Value, A::Error> {
+                let v: serde_json::Value =
+                    Deserialize::deserialize(serde::de::value::MapAccessDeserializer::new(a))?;
+                Ok(Lenient(Cow::Owned(v.to_string())))
+            }
+            fn visit_seq<A: serde::de::SeqAccess<'de>>(
+                self,
+                a: A,
+            ) -> Result<Self::Value, A::Error> {
+                let v: serde_json::Value =
+                    Deserialize::deserialize(serde::de::value::SeqAccessDeserializer::new(a))?;
+                Ok(Lenient(Cow::Owned(v.to_string())))
+            }
+        }
+        d.deserialize_any(V)
     }
 }
 

@@ -13,6 +13,20 @@ pub(super) enum ScanError {
     TooLarge,
 }
 
+/// The members of an object that the reader needs; the values of all others are skipped
+/// without being copied.
+pub(super) struct Keep(pub(super) &'static [(&'static [u8], Member)]);
+
+/// What to copy of a member that is kept.
+pub(super) enum Member {
+    /// The whole value.
+    Value,
+    /// The number of elements of an array (0 for anything else), written as a number.
+    Count,
+    /// An object, itself selectively; any other value is copied whole.
+    Object(&'static Keep),
+}
+
 pub(super) struct Scanner<R> {
     r: R,
     buf: Vec<u8>,
@@ -122,6 +136,91 @@ impl<R: Read> Scanner<R> {
         }
     }
 
+    /// Consumes one JSON value into `out`, keeping of an object only the members `keep` names,
+    /// without whitespace. Anything but an object is copied whole (the reader then reports its
+    /// shape). Past [`MAX_ENTRY`] bytes the copy is dropped, the value is still consumed to
+    /// its end, and the result is `TooLarge`.
+    pub(super) fn object(&mut self, out: &mut Vec<u8>, keep: &Keep) -> Result<(), ScanError> {
+        self.skip_ws()?;
+        if self.peek()? != b'{' {
+            return self.value(Some(out));
+        }
+        self.bump();
+        out.push(b'{');
+        let mut key = Vec::new();
+        let mut first = true;
+        let mut too_large = false;
+        while self.next_key(&mut key)? {
+            let Some((_, member)) = keep.0.iter().find(|(k, _)| *k == key.as_slice()) else {
+                self.value(None)?;
+                continue;
+            };
+            if too_large {
+                self.value(None)?;
+                continue;
+            }
+            if !first {
+                out.push(b',');
+            }
+            first = false;
+            out.push(b'"');
+            out.extend_from_slice(&key);
+            out.extend_from_slice(b"\":");
+            self.skip_ws()?;
+            if matches!(self.peek()?, b',' | b'}') {
+                // No value: copied as it is, for the reader to report the entry's shape.
+                continue;
+            }
+            let r = match member {
+                Member::Value => self.value(Some(out)),
+                Member::Count => self.count().map(|n| {
+                    out.extend_from_slice(n.to_string().as_bytes());
+                }),
+                Member::Object(k) => self.object(out, k),
+            };
+            match r {
+                Err(ScanError::TooLarge) => too_large = true,
+                other => other?,
+            }
+            if out.len() > MAX_ENTRY {
+                too_large = true;
+            }
+            if too_large {
+                out.clear();
+            }
+        }
+        if too_large {
+            return Err(ScanError::TooLarge);
+        }
+        out.push(b'}');
+        Ok(())
+    }
+
+    /// Consumes one value: the number of elements when it is an array, else 0.
+    fn count(&mut self) -> Result<u64, ScanError> {
+        self.skip_ws()?;
+        if self.peek()? != b'[' {
+            self.value(None)?;
+            return Ok(0);
+        }
+        self.bump();
+        let mut n = 0u64;
+        loop {
+            self.skip_ws()?;
+            match self.peek()? {
+                b']' => {
+                    self.bump();
+                    return Ok(n);
+                }
+                b',' if n > 0 => self.bump(),
+                _ => {
+                    self.value(None)?;
+                    n += 1;
+                }
+            }
+        }
+    }
+
     /// Consumes one JSON value, copying it into `out` when given (huge strings emptied).
     pub(super) fn value(&mut self, mut out: Option<&mut Vec<u8>>) -> Result<(), ScanError> {
         self.skip_ws()?;
@@ -190,6 +289,7 @@ impl<R: Read> Scanner<R> {
                     }
                     break;
                 }
+                b' ' | b'\n' | b'\r' | b'\t' => self.skip_ws()?,
                 _ => {
                     self.bump();
                     if let Some(o) = out_now {

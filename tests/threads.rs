@@ -1,0 +1,82 @@
+//! The verdicts, events and reports are the same with one thread and with several: on the real
+//! recordings, and on generated traffic whose preflights and actual requests travel on
+//! different connections (made by the shared benchmark generators, small).
+
+use crate::util::{capture, corswatch, run, shared};
+use std::path::{Path, PathBuf};
+
+fn output(input: &Path, format: &str, threads: usize) -> Vec<u8> {
+    run(
+        corswatch().arg("analyze").arg(input).args([
+            "--format",
+            format,
+            "--threads",
+            &threads.to_string(),
+        ]),
+        0,
+    )
+    .stdout
+}
+
+fn same_with_any_threads(input: &Path) {
+    for format in ["events", "json"] {
+        let one = output(input, format, 1);
+        assert!(!one.is_empty(), "{}: no {format} output", input.display());
+        for threads in [2, 4] {
+            let many = output(input, format, threads);
+            assert!(
+                one == many,
+                "{}: --format {format} differs with {threads} threads",
+                input.display()
+            );
+        }
+    }
+}
+
+/// Runs a generator of `../shared/bench` into `dir`.
+fn generate(dir: &Path, script: &str, args: &[&str], out: &str) -> PathBuf {
+    let path = dir.join(out);
+    let status = std::process::Command::new("python3")
+        .arg(shared().join("bench").join(script))
+        .args(args)
+        .arg("--out")
+        .arg(&path)
+        .status()
+        .unwrap_or_else(|e| panic!("python3 {script}: {e}"));
+    assert!(status.success(), "{script} failed");
+    path
+}
+
+#[test]
+fn recordings_give_the_same_results_with_any_number_of_threads() {
+    for name in [
+        "chromium-devtools.har",
+        "chromium-playwright.har",
+        "chromium-loopback.pcap",
+    ] {
+        same_with_any_threads(&capture(name));
+    }
+}
+
+#[test]
+fn generated_traffic_gives_the_same_results_with_any_number_of_threads() {
+    let dir = tempfile::tempdir().unwrap();
+    let pcap = generate(
+        dir.path(),
+        "gen_pcap.py",
+        &["--flows", "400", "--seed", "7"],
+        "g.pcap",
+    );
+    let har = generate(
+        dir.path(),
+        "gen_har.py",
+        &["--size-mb", "2", "--seed", "7"],
+        "g.har",
+    );
+    for input in [&pcap, &har] {
+        same_with_any_threads(input);
+    }
+    // The capture really has preflights and actual requests on different connections.
+    let events = String::from_utf8(output(&pcap, "events", 2)).unwrap();
+    assert!(events.contains("\"pairing\":\"actual_after_preflight\""));
+}
