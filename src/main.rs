@@ -2,6 +2,11 @@
 
 mod flags;
 
+// Exchanges are built in the decoding thread and freed in the pipeline's: glibc's malloc spent
+// a fifth of the time on that; mimalloc frees across threads cheaply.
+#[global_allocator]
+static ALLOC: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 use anyhow::{Context as _, Result, bail};
 use clap::Parser;
 use corswatch::cors::Kind;
