@@ -222,7 +222,8 @@ fn firefox_ground_truth_is_well_formed() {
             .unwrap_or_else(|e| panic!("{}: {e}", p.display()))
             .len();
         assert!(
-            len > 1000 && (len < 1_500_000 || std::env::var_os("CW_FIREFOX_CAPTURES_DIR").is_some()),
+            len > 1000
+                && (len < 1_500_000 || std::env::var_os("CW_FIREFOX_CAPTURES_DIR").is_some()),
             "{}: {len} bytes",
             p.display()
         );
@@ -259,14 +260,25 @@ fn entries_of<'a>(entries: &'a [Value], scenario: &str) -> Vec<&'a Value> {
 fn firefox_har_has_firefox_shape() {
     let doc = load_json(HAR);
     let log = &doc["log"];
-    assert_eq!(log["creator"]["name"], "Firefox", "creator: {}", log["creator"]);
-    assert_eq!(log["browser"]["name"], "Firefox", "browser: {}", log["browser"]);
+    assert_eq!(
+        log["creator"]["name"], "Firefox",
+        "creator: {}",
+        log["creator"]
+    );
+    assert_eq!(
+        log["browser"]["name"], "Firefox",
+        "browser: {}",
+        log["browser"]
+    );
     let entries = har_entries();
     let sc = truth();
     // Every scenario that left a trace in Firefox's network monitor has entries.
     for t in &sc {
         let name = s(t, "scenario");
-        if t["network_events"].as_array().is_some_and(|a| !a.is_empty()) {
+        if t["network_events"]
+            .as_array()
+            .is_some_and(|a| !a.is_empty())
+        {
             assert!(
                 !entries_of(&entries, name).is_empty(),
                 "{HAR}: no entry for scenario {name}"
@@ -284,7 +296,13 @@ fn firefox_har_has_firefox_shape() {
     let blocked = entries_of(&entries, "acao_missing_401");
     assert_eq!(blocked.len(), 1);
     assert_eq!(blocked[0]["response"]["status"], 401);
-    assert!(header(&blocked[0]["response"]["headers"], "access-control-allow-origin").is_empty());
+    assert!(
+        header(
+            &blocked[0]["response"]["headers"],
+            "access-control-allow-origin"
+        )
+        .is_empty()
+    );
     assert!(!header(&blocked[0]["response"]["headers"], "content-type").is_empty());
     // Preflights are plain OPTIONS entries with Access-Control-Request-Method, listed after the
     // request they guard; the request behind a failed preflight has status 0, no headers.
@@ -292,22 +310,29 @@ fn firefox_har_has_firefox_shape() {
     let methods: Vec<&str> = pf.iter().map(|e| s(&e["request"], "method")).collect();
     assert_eq!(methods, ["PUT", "OPTIONS"], "pf_404_acao entries");
     assert_eq!(
-        header(&pf[1]["request"]["headers"], "access-control-request-method"),
+        header(
+            &pf[1]["request"]["headers"],
+            "access-control-request-method"
+        ),
         ["PUT"]
     );
     assert_eq!(pf[1]["response"]["status"], 404);
     assert_eq!(pf[0]["response"]["status"], 0);
-    assert!(pf[0]["response"]["headers"]
-        .as_array()
-        .is_some_and(Vec::is_empty));
+    assert!(
+        pf[0]["response"]["headers"]
+            .as_array()
+            .is_some_and(Vec::is_empty)
+    );
     assert_eq!(pf[0]["response"]["httpVersion"], "");
     // Cookies: in the Cookie header and in request.cookies.
     let cred = entries_of(&entries, "cred_ok");
     assert_eq!(cred.len(), 1);
     assert!(!header(&cred[0]["request"]["headers"], "cookie").is_empty());
-    assert!(cred[0]["request"]["cookies"]
-        .as_array()
-        .is_some_and(|c| c.iter().any(|c| c["name"] == "cw_none")));
+    assert!(
+        cred[0]["request"]["cookies"]
+            .as_array()
+            .is_some_and(|c| c.iter().any(|c| c["name"] == "cw_none"))
+    );
     // A network failure (connection refused) is an entry with status 0 and no response headers.
     let refused = entries_of(&entries, "conn_refused");
     assert_eq!(refused.len(), 1);
@@ -333,7 +358,10 @@ fn firefox_har_has_firefox_shape() {
 /// this table are engine differences. `None` = no Firefox CORS code (the same-origin policy's
 /// Security Error instead).
 const LABEL_MAP: &[(&str, &[Option<&str>])] = &[
-    ("MissingAllowOriginHeader", &[Some("CORSMissingAllowOrigin")]),
+    (
+        "MissingAllowOriginHeader",
+        &[Some("CORSMissingAllowOrigin")],
+    ),
     (
         "PreflightMissingAllowOriginHeader",
         &[Some("CORSMissingAllowOrigin")],
@@ -493,7 +521,11 @@ fn wire(t: &Value, page_origin: &str) -> Vec<(String, String, String)> {
                 Some(o) if o == page_origin => "page".to_string(),
                 Some(o) => o.to_string(),
             };
-            (s(r, "listener").to_string(), s(r, "method").to_string(), origin)
+            (
+                s(r, "listener").to_string(),
+                s(r, "method").to_string(),
+                origin,
+            )
         })
         .collect()
 }
@@ -566,7 +598,11 @@ fn engines_differ_where_listed() {
         if fk != ck {
             let expected = ck.contains("cw_none")
                 && !ck.contains("cw_lax")
-                && fk == ["cw_lax", "cw_none"].iter().map(|x| x.to_string()).collect();
+                && fk
+                    == ["cw_lax", "cw_none"]
+                        .iter()
+                        .map(|x| x.to_string())
+                        .collect();
             if !expected {
                 cookie_rule_broken.push(format!("{name}: firefox {fk:?} / chromium {ck:?}"));
             }
@@ -779,7 +815,9 @@ fn agreement(input: &str, use_expected: bool) -> ([usize; 6], Vec<String>) {
         let traced = if input == PCAP {
             t["reached_server"] == true || t["preflights_on_wire"].as_u64().unwrap_or(0) > 0
         } else {
-            t["network_events"].as_array().is_some_and(|a| !a.is_empty())
+            t["network_events"]
+                .as_array()
+                .is_some_and(|a| !a.is_empty())
         };
         let empty = Ours::default();
         let o = ours.get(&name).unwrap_or(&empty);
@@ -891,19 +929,35 @@ fn pcap_agrees_with_firefox_everywhere() {
 fn corswatch_reads_firefox_har_shape() {
     let events = run_events(&recording(HAR));
     let by = fold(events);
-    let ev = |name: &str| -> &Vec<Value> { &by.get(name).unwrap_or_else(|| panic!("no events for {name}")).events };
+    let ev = |name: &str| -> &Vec<Value> {
+        &by.get(name)
+            .unwrap_or_else(|| panic!("no events for {name}"))
+            .events
+    };
     // Preflight + actual, paired although the actual is listed first.
     let put = ev("pf_ok_put");
-    let pre = put.iter().find(|e| e["method"] == "OPTIONS").expect("preflight event");
+    let pre = put
+        .iter()
+        .find(|e| e["method"] == "OPTIONS")
+        .expect("preflight event");
     assert_eq!(pre["type"], "preflight", "{pre}");
     assert_eq!(pre["pairing"], "preflight_then_actual", "{pre}");
-    let act = put.iter().find(|e| e["method"] == "PUT").expect("actual event");
+    let act = put
+        .iter()
+        .find(|e| e["method"] == "PUT")
+        .expect("actual event");
     assert_eq!(act["pairing"], "actual_after_preflight", "{act}");
     // A failed preflight: the status-0 request behind it is paired with its preflight (which
     // Firefox lists after it) and carries the preflight's verdict, with certainty.
     let failed = ev("pf_404_acao");
-    let pre = failed.iter().find(|e| e["method"] == "OPTIONS").expect("preflight event");
-    let act = failed.iter().find(|e| e["method"] == "PUT").expect("actual event");
+    let pre = failed
+        .iter()
+        .find(|e| e["method"] == "OPTIONS")
+        .expect("preflight event");
+    let act = failed
+        .iter()
+        .find(|e| e["method"] == "PUT")
+        .expect("actual event");
     assert_eq!(act["paired_with"], pre["index"], "{act}");
     for e in [pre, act] {
         assert_eq!(e["blocked"], true, "{e}");
@@ -913,9 +967,9 @@ fn corswatch_reads_firefox_har_shape() {
     // A blocked 200 without ACAO: judged from the response headers Firefox keeps.
     let missing = ev("acao_missing_200");
     assert!(
-        missing
-            .iter()
-            .any(|e| e["blocked"] == true && e["status"] == 200 && e["confidence"]["level"] == "certain"),
+        missing.iter().any(|e| e["blocked"] == true
+            && e["status"] == 200
+            && e["confidence"]["level"] == "certain"),
         "{missing:?}"
     );
     // Cookies seen: a credentialed request with a Cookie is judged with credentials (certain).
@@ -929,12 +983,21 @@ fn corswatch_reads_firefox_har_shape() {
     // Every HAR entry of a scenario that carries an Origin (a CORS exchange) becomes an event,
     // status-0 ones included; the no-cors priming GET of acao_stale_cache (no Origin) does not.
     let entries = har_entries();
-    for name in ["pf_404_acao", "conn_refused", "acao_stale_cache", "redir_taint_acao_page"] {
+    for name in [
+        "pf_404_acao",
+        "conn_refused",
+        "acao_stale_cache",
+        "redir_taint_acao_page",
+    ] {
         let cors_entries = entries_of(&entries, name)
             .into_iter()
             .filter(|e| !header(&e["request"]["headers"], "origin").is_empty())
             .count();
-        assert_eq!(ev(name).len(), cors_entries, "{name}: events vs HAR entries with Origin");
+        assert_eq!(
+            ev(name).len(),
+            cors_entries,
+            "{name}: events vs HAR entries with Origin"
+        );
     }
 }
 

@@ -118,6 +118,10 @@ const REPORTED_PREFS = [
   'network.trr.mode',
 ];
 
+// Firefox's default cookie policy (5, Total Cookie Protection: third-party cookies partitioned) is
+// kept with CW_FIREFOX_DEFAULT_COOKIES=1, to see that the credentialed scenarios then send no cookie.
+if (process.env.CW_FIREFOX_DEFAULT_COOKIES === '1') delete PREFS['network.cookie.cookieBehavior'];
+
 function freePort() {
   return new Promise((resolve, reject) => {
     const srv = net.createServer();
@@ -187,12 +191,21 @@ async function main() {
   const chrome = (body) => chromeEval(rdp, parent.process.consoleActor, body);
 
   const facts = await chrome(`
-    const prefs = {};
+    // Effective values, and Firefox's own defaults (null: no such pref, or no default value).
+    const read = (branch, name) => {
+      try {
+        const t = branch.getPrefType(name);
+        return t === branch.PREF_BOOL ? branch.getBoolPref(name)
+          : t === branch.PREF_INT ? branch.getIntPref(name)
+          : t === branch.PREF_STRING ? branch.getStringPref(name) : null;
+      } catch (e) {
+        return null;
+      }
+    };
+    const prefs = {}, defaults = {};
     for (const name of ${JSON.stringify(REPORTED_PREFS)}) {
-      const t = Services.prefs.getPrefType(name);
-      prefs[name] = t === Services.prefs.PREF_BOOL ? Services.prefs.getBoolPref(name)
-        : t === Services.prefs.PREF_INT ? Services.prefs.getIntPref(name)
-        : t === Services.prefs.PREF_STRING ? Services.prefs.getStringPref(name) : null;
+      prefs[name] = read(Services.prefs, name);
+      defaults[name] = read(Services.prefs.getDefaultBranch(""), name);
     }
     const reasons = {};
     for (const k in Ci.nsILoadInfo) if (k.startsWith("BLOCKING_REASON_")) reasons[Ci.nsILoadInfo[k]] = k.slice(16);
@@ -204,7 +217,7 @@ async function main() {
       build_id: Services.appinfo.appBuildID,
       platform_version: Services.appinfo.platformVersion,
       user_agent: Services.wm.getMostRecentWindow("navigator:browser").navigator.userAgent,
-      prefs, blocking_reasons: reasons, cors_message_templates: templates,
+      prefs, defaults, blocking_reasons: reasons, cors_message_templates: templates,
     };`);
   const templates = facts.cors_message_templates;
   const blockingReasons = facts.blocking_reasons;
@@ -301,6 +314,11 @@ async function main() {
 
   const events = netEvents(rdpEvents);
   const messages = errorMessages(rdpEvents, templates);
+  // The resource a BiDi log line is about: the %1$S of its CORS template, else the last URL in it.
+  for (const b of bidiLog) {
+    const key = Object.keys(templates).find((k) => templateParams(templates[k], b.text));
+    b.url = key ? templateParams(templates[key], b.text)[1] : lastUrl(b.text);
+  }
   const truth = results.map((r) => groundTruth(r, events, messages, bidiLog, log, blockingReasons));
   const meta = {
     generated_by: 'tests/browser/firefox/run.mjs',
@@ -320,6 +338,7 @@ async function main() {
     },
     prefs_set: PREFS,
     prefs_effective: facts.prefs,
+    prefs_default: facts.defaults,
     profile_user_js: profileUserJs,
     cors_message_templates: templates,
     blocking_reasons: blockingReasons,
@@ -476,10 +495,7 @@ function groundTruth(r, events, messages, bidiLog, log, blockingReasons) {
   const serverPre = server.filter((l) => l.method === 'OPTIONS' && hdr(l, 'access-control-request-method'));
   const isPrime = (l) => sc.prime_no_cors && !hdr(l, 'origin');
   const serverActual = server.filter((l) => !serverPre.includes(l) && !isPrime(l));
-  const bidi = bidiLog.filter((b) => {
-    const u = lastUrl(b.text);
-    return u && /^https?:/.test(u) && !u.startsWith(PAGE + '/?') && u !== PAGE + '/' ? matches(u, sc.name) : b.wall >= t0 && b.wall <= t1;
-  });
+  const bidi = bidiLog.filter((b) => (b.url ? matches(b.url, sc.name) : b.wall >= t0 && b.wall <= t1));
   return {
     scenario: sc.name,
     kind: sc.kind,
