@@ -4,14 +4,14 @@
 # started (by PID). Leaves ground-truth.json, firefox-devtools.har (exported by Firefox's DevTools),
 # loopback.pcap (and server-log.jsonl, rdp-events.jsonl, bidi-log.jsonl, ports.json) in OUTDIR
 # (default: a new temp dir). Run as root (tcpdump) after tests/browser/firefox/setup.sh. Bounded: the
-# driver is killed after $CW_TIMEOUT seconds (default 300).
+# driver is killed after $CW_TIMEOUT seconds (default 480; a full run takes about 4 minutes).
 set -euo pipefail
 here="$(cd "$(dirname "$0")" && pwd)"
 root="$(cd "$here/../../.." && pwd)"
 out="${1:-$(mktemp -d /tmp/corswatch-firefox.XXXXXX)}"
 mkdir -p "$out"
 out="$(cd "$out" && pwd)"
-timeout_s="${CW_TIMEOUT:-300}"
+timeout_s="${CW_TIMEOUT:-480}"
 export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-$root/target}"
 
 server_pid=""
