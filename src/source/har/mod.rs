@@ -7,6 +7,8 @@
 //! headers, a malformed entry costs only itself, and a truncated file still yields every entry
 //! before the cut.
 
+mod entry;
+mod json;
 mod scanner;
 
 use super::InputError;
@@ -14,9 +16,9 @@ use crate::model::{
     ClientFailure, ClientHints, Exchange, Headers, Location, Request, Response, SourceRef,
     Timestamp,
 };
+use entry::Entry;
 use scanner::{Keep, Member, ScanError, Scanner};
 use serde::Deserialize;
-use serde::de::IgnoredAny;
 use std::borrow::Cow;
 use std::collections::HashMap;
 use std::io::Read;
@@ -333,8 +335,7 @@ impl<R: Read> HarSource<R> {
     }
 
     fn convert(&mut self, index: u64) -> Result<Exchange, EntryError> {
-        let e: HarEntry = serde_json::from_slice(&self.entry)
-            .map_err(|e| EntryError::Shape(shape_message(&e.to_string())))?;
+        let e = Entry::read(&self.entry)?;
         let req = e.request.ok_or(EntryError::NoRequest)?;
         let method = req
             .method
@@ -347,8 +348,8 @@ impl<R: Read> HarSource<R> {
             .ok_or(EntryError::NoUrl)?
             .into_owned();
 
-        let mut headers = headers_of(req.headers);
-        if !headers.contains("cookie") && req.cookies.unwrap_or(0) > 0 {
+        let mut headers = req.headers;
+        if !headers.contains("cookie") && req.cookies > 0 {
             // Some producers list cookies only in the array; the header's presence is what
             // proves credentials mode "include".
             headers.push(b"Cookie", b"[from HAR cookies]");
@@ -368,11 +369,7 @@ impl<R: Read> HarSource<R> {
                     .filter(|s| !s.is_empty())
                     .or(r.failure_text.filter(|s| !s.is_empty()))
                     .map(Cow::into_owned);
-                (
-                    r.status.map_or(0, |s| s.integer()),
-                    headers_of(r.headers),
-                    err,
-                )
+                (r.status.map_or(0, |s| s.integer()), r.headers, err)
             }
             None => (0, Headers::new(), None),
         };
@@ -400,20 +397,11 @@ impl<R: Read> HarSource<R> {
             .map(|s| s.trim_matches(|c| c == '[' || c == ']'))
             .and_then(|s| s.parse::<IpAddr>().ok());
         let server = server_ip.map(|ip| SocketAddr::new(ip, url_port(&url)));
-        let (initiator_type, initiator_url, initiator_request_id) = match e.initiator {
-            Some(HarInitiator::Object {
-                kind,
-                url,
-                request_id,
-            }) => (kind, url, request_id),
-            Some(HarInitiator::Url(u)) => (None, Some(u).filter(|u| !u.is_empty()), None),
-            Some(HarInitiator::Other(_)) | None => (None, None, None),
-        };
         let hints = ClientHints {
             resource_type: e.resource_type.map(Cow::into_owned),
-            initiator_type: initiator_type.map(Cow::into_owned),
-            initiator_request_id: initiator_request_id.map(|v| v.0.into_owned()),
-            initiator_url: initiator_url.map(Cow::into_owned),
+            initiator_type: e.initiator.kind.map(Cow::into_owned),
+            initiator_request_id: e.initiator.request_id.map(|v| v.0.into_owned()),
+            initiator_url: e.initiator.url.map(Cow::into_owned),
             request_id: e.request_id.map(|v| v.0.into_owned()),
             from_cache: e.from_cache.is_some_and(|c| c.truthy()),
             server_ip,
@@ -443,26 +431,13 @@ impl<R: Read> HarSource<R> {
     }
 }
 
-/// The headers of a request or response: elements without a name skipped, and HTTP/2 and
-/// HTTP/3 pseudo-headers (framing, not headers) left out.
-fn headers_of(list: Option<Vec<Option<HarHeader<'_>>>>) -> Headers {
-    let list = list.unwrap_or_default();
-    let mut hs = Headers::with_capacity(list.len(), 1024);
-    for h in list.iter().flatten() {
-        if h.name.is_empty() || h.name.starts_with(':') {
-            continue;
-        }
-        let value = h.value.as_ref().map_or("", |v| v.0.as_ref());
-        hs.push(h.name.as_bytes(), value.as_bytes());
-    }
-    hs
-}
-
 /// Why one entry could not be read (the rest of the file still is).
 #[derive(Debug, thiserror::Error)]
 enum EntryError {
-    #[error("{0}")]
-    Shape(String),
+    #[error("wrong shape: {0}")]
+    Shape(&'static str),
+    #[error("wrong shape: {0}")]
+    Json(#[from] json::JsonError),
     #[error("the entry has no `request`")]
     NoRequest,
     #[error("the request has no `method`")]
@@ -497,13 +472,6 @@ fn describe_byte(b: u8) -> String {
     }
 }
 
-/// serde's messages mention "line 1 column N" of the entry copy, which means nothing to a
-/// user: keep only the reason.
-fn shape_message(m: &str) -> String {
-    let reason = m.split(" at line ").next().unwrap_or(m);
-    format!("wrong shape: {reason}")
-}
-
 fn url_port(url: &str) -> u16 {
     let (scheme, rest) = url.split_once("://").unwrap_or(("http", url));
     let authority = rest.split(['/', '?', '#']).next().unwrap_or("");
@@ -521,82 +489,7 @@ fn url_port(url: &str) -> u16 {
     )
 }
 
-// ---- the entry as serde sees it: lenient, unknown fields ignored, strings borrowed ----
-
-#[derive(Deserialize)]
-struct HarEntry<'a> {
-    #[serde(rename = "startedDateTime", default, borrow)]
-    started: Option<Cow<'a, str>>,
-    #[serde(default, borrow)]
-    request: Option<HarRequest<'a>>,
-    #[serde(default, borrow)]
-    response: Option<HarResponse<'a>>,
-    #[serde(rename = "serverIPAddress", default, borrow)]
-    server_ip: Option<Cow<'a, str>>,
-    #[serde(default, borrow)]
-    connection: Option<Lenient<'a>>,
-    #[serde(default, borrow)]
-    pageref: Option<Cow<'a, str>>,
-    #[serde(rename = "_resourceType", default, borrow)]
-    resource_type: Option<Cow<'a, str>>,
-    #[serde(rename = "_initiator", default, borrow)]
-    initiator: Option<HarInitiator<'a>>,
-    #[serde(rename = "_fromCache", default, borrow)]
-    from_cache: Option<Lenient<'a>>,
-    #[serde(rename = "_requestId", default, borrow)]
-    request_id: Option<Lenient<'a>>,
-}
-
-#[derive(Deserialize)]
-struct HarRequest<'a> {
-    #[serde(default, borrow)]
-    method: Option<Cow<'a, str>>,
-    #[serde(default, borrow)]
-    url: Option<Cow<'a, str>>,
-    #[serde(rename = "httpVersion", default, borrow)]
-    http_version: Option<Cow<'a, str>>,
-    #[serde(default, borrow)]
-    headers: Option<Vec<Option<HarHeader<'a>>>>,
-    /// How many cookies the request lists (the reader writes the count).
-    #[serde(default)]
-    cookies: Option<u64>,
-}
-
-#[derive(Deserialize)]
-struct HarResponse<'a> {
-    #[serde(default, borrow)]
-    status: Option<Lenient<'a>>,
-    #[serde(default, borrow)]
-    headers: Option<Vec<Option<HarHeader<'a>>>>,
-    #[serde(rename = "_error", default, borrow)]
-    error: Option<Cow<'a, str>>,
-    #[serde(rename = "_failureText", default, borrow)]
-    failure_text: Option<Cow<'a, str>>,
-}
-
-/// DevTools writes `_initiator` as an object; WebPageTest and chrome-har as a bare URL.
-#[derive(Deserialize)]
-#[serde(untagged)]
-enum HarInitiator<'a> {
-    Object {
-        #[serde(rename = "type", default, borrow)]
-        kind: Option<Cow<'a, str>>,
-        #[serde(default, borrow)]
-        url: Option<Cow<'a, str>>,
-        #[serde(rename = "requestId", default, borrow)]
-        request_id: Option<Lenient<'a>>,
-    },
-    Url(#[serde(borrow)] Cow<'a, str>),
-    Other(IgnoredAny),
-}
-
-#[derive(Deserialize)]
-struct HarHeader<'a> {
-    #[serde(default, borrow)]
-    name: Cow<'a, str>,
-    #[serde(default, borrow)]
-    value: Option<Lenient<'a>>,
-}
+// ---- what is read of `log.pages` and `log.creator` (once per file) ----
 
 #[derive(Deserialize)]
 struct HarPage {
@@ -610,81 +503,6 @@ struct HarPage {
 struct HarCreator {
     #[serde(default)]
     name: Option<String>,
-}
-
-/// A scalar that producers write with different JSON types (a status as `"200"`, a
-/// `_fromCache` as `"disk"`, a connection id as a number), as text; `null` is empty.
-struct Lenient<'a>(Cow<'a, str>);
-
-impl Lenient<'_> {
-    fn integer(&self) -> i64 {
-        let t = self.0.trim();
-        t.parse()
-            .ok()
-            .or_else(|| t.parse::<f64>().ok().map(|f| f as i64))
-            .unwrap_or(0)
-    }
-
-    fn truthy(&self) -> bool {
-        !matches!(self.0.as_ref(), "" | "false")
-    }
-}
-
-impl<'de: 'a, 'a> Deserialize<'de> for Lenient<'a> {
-    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        struct V;
-        impl<'de> serde::de::Visitor<'de> for V {
-            type Value = Lenient<'de>;
-            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-                f.write_str("a string, number, boolean or null")
-            }
-            fn visit_borrowed_str<E>(self, v: &'de str) -> Result<Self::Value, E> {
-                Ok(Lenient(Cow::Borrowed(v)))
-            }
-            fn visit_str<E>(self, v: &str) -> Result<Self::Value, E> {
-                Ok(Lenient(Cow::Owned(v.to_owned())))
-            }
-            fn visit_string<E>(self, v: String) -> Result<Self::Value, E> {
-                Ok(Lenient(Cow::Owned(v)))
-            }
-            fn visit_i64<E>(self, v: i64) -> Result<Self::Value, E> {
-                Ok(Lenient(Cow::Owned(v.to_string())))
-            }
-            fn visit_u64<E>(self, v: u64) -> Result<Self::Value, E> {
-                Ok(Lenient(Cow::Owned(v.to_string())))
-            }
-            fn visit_f64<E>(self, v: f64) -> Result<Self::Value, E> {
-                Ok(Lenient(Cow::Owned(v.to_string())))
-            }
-            fn visit_bool<E>(self, v: bool) -> Result<Self::Value, E> {
-                Ok(Lenient(Cow::Borrowed(if v { "true" } else { "false" })))
-            }
-            fn visit_unit<E>(self) -> Result<Self::Value, E> {
-                Ok(Lenient(Cow::Borrowed("")))
-            }
-            fn visit_none<E>(self) -> Result<Self::Value, E> {
-                Ok(Lenient(Cow::Borrowed("")))
-            }
-            // Objects and arrays: what serde_json's `to_string` would have made of them.
-            fn visit_map<A: serde::de::MapAccess<'de>>(
-                self,
-                a: A,
-            ) -> Result<Self::Value, A::Error> {
-                let v: serde_json::Value =
-                    Deserialize::deserialize(serde::de::value::MapAccessDeserializer::new(a))?;
-                Ok(Lenient(Cow::Owned(v.to_string())))
-            }
-            fn visit_seq<A: serde::de::SeqAccess<'de>>(
-                self,
-                a: A,
-            ) -> Result<Self::Value, A::Error> {
-                let v: serde_json::Value =
-                    Deserialize::deserialize(serde::de::value::SeqAccessDeserializer::new(a))?;
-                Ok(Lenient(Cow::Owned(v.to_string())))
-            }
-        }
-        d.deserialize_any(V)
-    }
 }
 
 #[cfg(test)]

@@ -84,11 +84,14 @@ impl<R: Read> Scanner<R> {
     pub(super) fn skip_ws(&mut self) -> Result<(), ScanError> {
         loop {
             self.fill()?;
-            while self.pos < self.len {
-                if !matches!(self.buf[self.pos], b' ' | b'\n' | b'\r' | b'\t') {
-                    return Ok(());
-                }
-                self.pos += 1;
+            let avail = &self.buf[self.pos..self.len];
+            let mut i = 0;
+            while i < avail.len() && matches!(avail[i], b' ' | b'\n' | b'\r' | b'\t') {
+                i = skip_spaces(avail, i + 1);
+            }
+            self.pos += i;
+            if self.pos < self.len {
+                return Ok(());
             }
         }
     }
@@ -224,77 +227,99 @@ impl<R: Read> Scanner<R> {
     /// Consumes one JSON value, copying it into `out` when given (huge strings emptied).
     pub(super) fn value(&mut self, mut out: Option<&mut Vec<u8>>) -> Result<(), ScanError> {
         self.skip_ws()?;
+        if !matches!(self.peek()?, b'{' | b'[' | b'"') {
+            return self.scalar(out);
+        }
         let mut depth = 0usize;
         let mut too_large = false;
         loop {
             self.fill()?;
-            let b = self.buf[self.pos];
+            // Structure and whitespace up to the next string, a byte at a time over what is
+            // buffered; whitespace is not copied.
+            let avail = &self.buf[self.pos..self.len];
+            let copy = if too_large { None } else { out.as_deref_mut() };
+            let (mut i, mut closed, mut quote) = (0, false, false);
+            match copy {
+                Some(o) => {
+                    while i < avail.len() {
+                        let b = avail[i];
+                        match b {
+                            b'"' => {
+                                quote = true;
+                                break;
+                            }
+                            b' ' | b'\n' | b'\r' | b'\t' => {
+                                i = skip_spaces(avail, i + 1);
+                                continue;
+                            }
+                            b'{' | b'[' => {
+                                depth += 1;
+                                o.push(b);
+                            }
+                            b'}' | b']' => {
+                                depth = depth.checked_sub(1).ok_or(ScanError::Unexpected(b))?;
+                                o.push(b);
+                                if depth == 0 {
+                                    i += 1;
+                                    closed = true;
+                                    break;
+                                }
+                            }
+                            _ => o.push(b),
+                        }
+                        i += 1;
+                    }
+                }
+                None => {
+                    while i < avail.len() {
+                        let b = avail[i];
+                        match b {
+                            b'"' => {
+                                quote = true;
+                                break;
+                            }
+                            b' ' | b'\n' | b'\r' | b'\t' => {
+                                i = skip_spaces(avail, i + 1);
+                                continue;
+                            }
+                            b'{' | b'[' => depth += 1,
+                            b'}' | b']' => {
+                                depth = depth.checked_sub(1).ok_or(ScanError::Unexpected(b))?;
+                                if depth == 0 {
+                                    i += 1;
+                                    closed = true;
+                                    break;
+                                }
+                            }
+                            _ => {}
+                        }
+                        i += 1;
+                    }
+                }
+            }
+            self.pos += i;
             if let Some(o) = out.as_deref_mut()
+                && !too_large
                 && o.len() > MAX_ENTRY
             {
                 // Keep scanning to the end of the value so the caller can go on.
                 too_large = true;
                 o.clear();
             }
-            let out_now = if too_large { None } else { out.as_deref_mut() };
-            match b {
-                b'"' => {
-                    self.bump();
-                    match out_now {
-                        Some(o) => {
-                            o.push(b'"');
-                            self.string_body(Some(o), MAX_STRING)?;
-                        }
-                        None => self.string_body(None, 0)?,
+            if closed {
+                break;
+            }
+            if quote {
+                self.bump();
+                match out.as_deref_mut().filter(|_| !too_large) {
+                    Some(o) => {
+                        o.push(b'"');
+                        self.string_body(Some(o), MAX_STRING)?;
                     }
-                    if depth == 0 {
-                        break;
-                    }
+                    None => self.string_body(None, 0)?,
                 }
-                b'{' | b'[' => {
-                    depth += 1;
-                    self.bump();
-                    if let Some(o) = out_now {
-                        o.push(b);
-                    }
-                }
-                b'}' | b']' => {
-                    if depth == 0 {
-                        return Err(ScanError::Unexpected(b));
-                    }
-                    depth -= 1;
-                    self.bump();
-                    if let Some(o) = out_now {
-                        o.push(b);
-                    }
-                    if depth == 0 {
-                        break;
-                    }
-                }
-                _ if depth == 0 => {
-                    // A scalar: number, true, false, null.
-                    let mut o = out_now;
-                    loop {
-                        let c = self.buf[self.pos];
-                        if matches!(c, b',' | b'}' | b']' | b' ' | b'\n' | b'\r' | b'\t') {
-                            break;
-                        }
-                        if let Some(o) = o.as_deref_mut() {
-                            o.push(c);
-                        }
-                        self.bump();
-                        if self.fill().is_err() {
-                            break;
-                        }
-                    }
+                if depth == 0 {
                     break;
-                }
-                b' ' | b'\n' | b'\r' | b'\t' => self.skip_ws()?,
-                _ => {
-                    self.bump();
-                    if let Some(o) = out_now {
-                        o.push(b);
-                    }
                 }
             }
         }
@@ -302,6 +327,26 @@ impl<R: Read> Scanner<R> {
             return Err(ScanError::TooLarge);
         }
         Ok(())
+    }
+
+    /// A number, `true`, `false` or `null`: up to the next delimiter.
+    fn scalar(&mut self, mut out: Option<&mut Vec<u8>>) -> Result<(), ScanError> {
+        if matches!(self.peek()?, b'}' | b']') {
+            return Err(ScanError::Unexpected(self.buf[self.pos]));
+        }
+        loop {
+            let c = self.buf[self.pos];
+            if matches!(c, b',' | b'}' | b']' | b' ' | b'\n' | b'\r' | b'\t') {
+                return Ok(());
+            }
+            if let Some(o) = out.as_deref_mut() {
+                o.push(c);
+            }
+            self.bump();
+            if self.fill().is_err() {
+                return Ok(());
+            }
+        }
     }
 
     /// After an opening quote: consumes the string up to and including its closing quote,
@@ -316,7 +361,12 @@ impl<R: Read> Scanner<R> {
         loop {
             self.fill()?;
             let avail = &self.buf[self.pos..self.len];
-            let found = memchr::memchr2(b'"', b'\\', avail);
+            // Most strings are short: a plain look at the first bytes beats setting up memchr.
+            let head = avail.len().min(32);
+            let found = avail[..head]
+                .iter()
+                .position(|&b| b == b'"' || b == b'\\')
+                .or_else(|| memchr::memchr2(b'"', b'\\', &avail[head..]).map(|p| p + head));
             let take = found.unwrap_or(avail.len());
             if let Some(o) = out.as_deref_mut()
                 && !dropped
@@ -350,4 +400,19 @@ impl<R: Read> Scanner<R> {
             }
         }
     }
+}
+
+/// The index past the run of spaces at `i` (indentation: eight at a time).
+fn skip_spaces(s: &[u8], mut i: usize) -> usize {
+    const SPACES: u64 = u64::from_ne_bytes([b' '; 8]);
+    while let Some(w) = s.get(i..i + 8) {
+        if w != SPACES.to_ne_bytes() {
+            break;
+        }
+        i += 8;
+    }
+    while s.get(i) == Some(&b' ') {
+        i += 1;
+    }
+    i
 }
