@@ -61,6 +61,13 @@ enum Command {
         /// Only these stacks
         #[arg(long, value_enum)]
         stack: Vec<StackArg>,
+        /// Print only the snippet of the one --stack, rendered (for scripts)
+        #[arg(long, requires = "stack")]
+        snippet: bool,
+        /// Placeholder value in the snippets: origin, origin2, path, methods, headers, expose,
+        /// upstream (e.g. --set origin=http://localhost:5173 --set path=/api/)
+        #[arg(long, value_name = "NAME=VALUE")]
+        set: Vec<String>,
     },
     /// List every kind: id, class, Chromium CorsError, title
     Kinds,
@@ -236,7 +243,12 @@ fn main() -> ExitCode {
         Command::Analyze(args) => analyze(args),
         Command::Watch(args) => watch(args).map(|()| 0),
         Command::Merge { reports, output } => merge(&reports, output.as_deref()).map(|()| 0),
-        Command::Explain { kind, stack } => explain(&kind, &stack).map(|()| 0),
+        Command::Explain {
+            kind,
+            stack,
+            snippet,
+            set,
+        } => explain(&kind, &stack, snippet, &set).map(|()| 0),
         Command::Kinds => kinds().map(|()| 0),
         Command::Schema => print(report::json::SCHEMA).map(|()| 0),
     };
@@ -555,11 +567,22 @@ fn merge(paths: &[PathBuf], output: Option<&std::path::Path>) -> Result<()> {
     }
 }
 
-fn explain(id: &str, stacks: &[StackArg]) -> Result<()> {
+fn explain(id: &str, stacks: &[StackArg], snippet_only: bool, set: &[String]) -> Result<()> {
     let Some(kind) = Kind::from_id(id) else {
         bail!("unknown kind `{id}`: `corswatch kinds` lists them");
     };
     let f = fix::fix(kind);
+    let values = fix::Values::parse_assignments(set)?;
+    if snippet_only {
+        let [stack] = stacks else {
+            bail!("--snippet prints one snippet: give exactly one --stack");
+        };
+        let stack = Stack::from(*stack);
+        let Some(text) = f.render(stack, &values) else {
+            bail!("`{id}` has no server-side snippet (the fix is on the client side)");
+        };
+        return print(&format!("{}\n", text?));
+    }
     let mut s = String::new();
     s.push_str(&format!(
         "{} ({})\n{}\n\n",
@@ -568,10 +591,11 @@ fn explain(id: &str, stacks: &[StackArg]) -> Result<()> {
         f.title
     ));
     s.push_str(&format!("Why: {}\n\nFix: {}\n", f.why, f.summary));
-    for (stack, snippet) in f.stacks {
-        if !stacks.is_empty() && !stacks.iter().any(|a| Stack::from(*a) == *stack) {
+    for &(stack, _) in f.stacks {
+        if !stacks.is_empty() && !stacks.iter().any(|a| Stack::from(*a) == stack) {
             continue;
         }
+        let snippet = f.render(stack, &values).transpose()?.unwrap_or_default();
         s.push_str(&format!("\n{}:\n", stack.name()));
         for line in snippet.lines() {
             s.push_str(&format!("  {line}\n"));

@@ -4,11 +4,22 @@
 //! change (stack-independent), client-side advice where the page is at fault, and per-stack
 //! snippets. Kinds that share a remedy point at one shared snippet table (see
 //! [`Fix::remedy`] and [`remedies`]), so each snippet is written once.
+//!
+//! Snippets are templates with explicit placeholders (`{{origin}}`, `{{path}}`, ...; see
+//! [`template`]): [`Fix::stacks`] holds them rendered with the example values, and
+//! [`Fix::render`] substitutes real ones (the origin, route and headers a report observed, or
+//! the lab's own in `tests/lab/`).
+//!
+//! Each snippet is a complete fragment for one place in the stack's configuration, so that it
+//! can be applied as it is (the lab under `tests/lab/` does so, mechanically, for the stacks
+//! that run on CI machines); the conventions per stack are at the top of `remedy.rs`.
 
 mod catalogue;
 mod remedy;
+pub mod template;
 
 use crate::cors::Kind;
+pub use template::{TemplateError, Values};
 
 /// A server stack the fixes cover.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
@@ -76,18 +87,47 @@ impl Fix {
     /// The id of the shared remedy whose snippets this kind uses (e.g. `allow_origin`), so
     /// that reports can group kinds with the same fix; `None` for client-side kinds.
     pub fn remedy(&self) -> Option<&'static str> {
+        self.table().map(|(id, _)| id)
+    }
+
+    fn table(&self) -> Option<(&'static str, &'static remedy::Snippets)> {
         remedy::ALL
             .iter()
-            .find(|(_, table)| std::ptr::eq(table.as_ptr(), self.stacks.as_ptr()))
-            .map(|(id, _)| *id)
+            .find(|(_, table)| std::ptr::eq(table.rendered.as_ptr(), self.stacks.as_ptr()))
+            .map(|(id, table)| (*id, *table))
+    }
+
+    /// The snippet for one stack as a template, placeholders unrendered.
+    pub fn template(&self, stack: Stack) -> Option<&'static str> {
+        let (_, table) = self.table()?;
+        table
+            .templates
+            .iter()
+            .find(|(s, _)| *s == stack)
+            .map(|(_, text)| *text)
+    }
+
+    /// The snippet for one stack rendered with `values` (see [`template`]); `None` when this
+    /// kind has no snippet for it.
+    pub fn render(&self, stack: Stack, values: &Values) -> Option<Result<String, TemplateError>> {
+        self.template(stack).map(|t| template::render(t, values))
     }
 }
 
-/// The shared remedies: (id, snippets in [`Stack::ALL`] order).
+/// The shared remedies: (id, snippets rendered with the example values, in [`Stack::ALL`]
+/// order).
 pub fn remedies() -> impl Iterator<Item = (&'static str, &'static [(Stack, &'static str)])> {
     remedy::ALL
         .iter()
-        .map(|(id, table)| (*id, &table[..] as &'static [(Stack, &'static str)]))
+        .map(|(id, table)| (*id, &table.rendered[..] as &'static [(Stack, &'static str)]))
+}
+
+/// The shared remedies as templates: (id, snippets with placeholders, in [`Stack::ALL`] order).
+pub fn remedy_templates()
+-> impl Iterator<Item = (&'static str, &'static [(Stack, &'static str)])> {
+    remedy::ALL
+        .iter()
+        .map(|(id, table)| (*id, &table.templates[..] as &'static [(Stack, &'static str)]))
 }
 
 /// What to do about `kind`.

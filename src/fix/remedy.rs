@@ -3,12 +3,27 @@
 //! `https://app.example.com`; fragments assume the surrounding app (`app`, `builder`, ...).
 
 use super::Stack::{self, *};
+use super::template::with_defaults;
 
-/// One remedy: a stable id and its snippets, in [`Stack::ALL`] order.
-pub(super) type Snippets = [(Stack, &'static str); 8];
+/// One remedy's snippets, in [`Stack::ALL`] order: the templates (with `{{placeholders}}`,
+/// see `template`) and the same rendered with the default values at compile time.
+pub(super) struct Snippets {
+    pub(super) templates: [(Stack, &'static str); 8],
+    pub(super) rendered: [(Stack, &'static str); 8],
+}
+
+/// `snippets![(Stack, template), ...]`: both tables of a [`Snippets`] from one list.
+macro_rules! snippets {
+    ($(($stack:ident, $text:expr $(,)?)),* $(,)?) => {
+        Snippets {
+            templates: [$(($stack, $text)),*],
+            rendered: [$(($stack, with_defaults!($text))),*],
+        }
+    };
+}
 
 /// Send `Access-Control-Allow-Origin` with the exact origin on every response.
-pub(super) static ALLOW_ORIGIN: Snippets = [
+pub(super) static ALLOW_ORIGIN: Snippets = snippets![
     (
         Express,
         r#"const cors = require('cors');
@@ -76,7 +91,7 @@ app.MapControllers();"#,
 ];
 
 /// Keep the CORS headers on 4xx/5xx answers: CORS runs outside error handling.
-pub(super) static CORS_ON_ERRORS: Snippets = [
+pub(super) static CORS_ON_ERRORS: Snippets = snippets![
     (
         Express,
         r#"app.use(cors({ origin: 'https://app.example.com' }));  // first, before routes and auth
@@ -157,7 +172,7 @@ ProxyPass "/api/" "http://127.0.0.1:8080/api/""#,
 ];
 
 /// Put the CORS headers on 3xx answers to CORS requests too.
-pub(super) static CORS_ON_REDIRECTS: Snippets = [
+pub(super) static CORS_ON_REDIRECTS: Snippets = snippets![
     (
         Express,
         r#"app.use(cors({ origin: 'https://app.example.com', credentials: true }));
@@ -229,7 +244,7 @@ Redirect 308 "/api/report" "https://api.example.com/api/v2/report""#,
 ];
 
 /// Answer the OPTIONS preflight with 2xx and the CORS headers.
-pub(super) static ANSWER_PREFLIGHT: Snippets = [
+pub(super) static ANSWER_PREFLIGHT: Snippets = snippets![
     (
         Express,
         r#"// cors() ends every OPTIONS preflight with 204 before any route runs;
@@ -316,7 +331,7 @@ Header always set Access-Control-Allow-Headers "Content-Type, Authorization""#,
 ];
 
 /// Let preflights through before authentication: they never carry credentials.
-pub(super) static PREFLIGHT_BEFORE_AUTH: Snippets = [
+pub(super) static PREFLIGHT_BEFORE_AUTH: Snippets = snippets![
     (
         Express,
         r#"app.use(cors({ origin: 'https://app.example.com', credentials: true })); // ends OPTIONS
@@ -401,7 +416,7 @@ app.MapControllers().RequireAuthorization();"#,
 ];
 
 /// Keep preflights out of redirects (https upgrade, trailing slash, login page).
-pub(super) static NO_REDIRECT_ON_PREFLIGHT: Snippets = [
+pub(super) static NO_REDIRECT_ON_PREFLIGHT: Snippets = snippets![
     (
         Express,
         r#"app.use(cors({ origin: 'https://app.example.com' }));  // ends preflights with 204...
@@ -477,7 +492,7 @@ RewriteRule ^ https://%{HTTP_HOST}%{REQUEST_URI} [R=308,L]"#,
 ];
 
 /// Echo one allowed origin (never `*`) and send `Access-Control-Allow-Credentials: true`.
-pub(super) static ALLOW_CREDENTIALS: Snippets = [
+pub(super) static ALLOW_CREDENTIALS: Snippets = snippets![
     (
         Express,
         r#"app.use(cors({
@@ -544,7 +559,7 @@ Header always merge Vary "Origin""#,
 ];
 
 /// List every method the page uses, upper case, as a comma-separated list of tokens.
-pub(super) static ALLOW_METHODS: Snippets = [
+pub(super) static ALLOW_METHODS: Snippets = snippets![
     (
         Express,
         r#"app.use(cors({
@@ -606,7 +621,7 @@ CORS_ALLOW_METHODS = (*default_methods, "PROPFIND")"#,
 ];
 
 /// List every request header the page sets, `Authorization` by name.
-pub(super) static ALLOW_HEADERS: Snippets = [
+pub(super) static ALLOW_HEADERS: Snippets = snippets![
     (
         Express,
         r#"app.use(cors({
@@ -671,7 +686,7 @@ config.setAllowedHeaders(List.of("Authorization", "Content-Type", "X-Request-Id"
 ];
 
 /// Exactly one `Access-Control-Allow-Origin` value, written by exactly one layer.
-pub(super) static SINGLE_ALLOW_ORIGIN: Snippets = [
+pub(super) static SINGLE_ALLOW_ORIGIN: Snippets = snippets![
     (
         Express,
         r#"// List the origins in the config: cors() echoes the one that matched.
@@ -734,7 +749,7 @@ Header always set Access-Control-Allow-Origin "https://app.example.com""#,
 ];
 
 /// Name the response headers the page reads in `Access-Control-Expose-Headers`.
-pub(super) static EXPOSE_HEADERS: Snippets = [
+pub(super) static EXPOSE_HEADERS: Snippets = snippets![
     (
         Express,
         r#"app.use(cors({
@@ -790,7 +805,7 @@ CORS_EXPOSE_HEADERS = ["X-Total-Count", "Content-Disposition"]"#,
 ];
 
 /// `Vary: Origin` on every response whose CORS headers depend on the request's Origin.
-pub(super) static VARY_ORIGIN: Snippets = [
+pub(super) static VARY_ORIGIN: Snippets = snippets![
     (
         Express,
         r#"// cors() with a list or function adds Vary: Origin itself; hand-made CORS
@@ -857,7 +872,7 @@ Header always merge Vary "Origin"
 ];
 
 /// Replace reflection, `null`, loose regexes and wildcards with an exact https allowlist.
-pub(super) static TIGHTEN_ALLOWLIST: Snippets = [
+pub(super) static TIGHTEN_ALLOWLIST: Snippets = snippets![
     (
         Express,
         r#"const ALLOWED = new Set(['https://app.example.com', 'https://admin.example.com']);
@@ -931,7 +946,7 @@ Header always merge Vary "Origin""#,
 ];
 
 /// `Access-Control-Max-Age` within what browsers honour.
-pub(super) static MAX_AGE: Snippets = [
+pub(super) static MAX_AGE: Snippets = snippets![
     (
         Express,
         r#"app.use(cors({
@@ -986,7 +1001,7 @@ CORS_ALLOWED_ORIGINS = ["https://app.example.com"]"#,
 ];
 
 /// Answer the historical PNA opt-in only for trusted origins.
-pub(super) static PRIVATE_NETWORK_OPT_IN: Snippets = [
+pub(super) static PRIVATE_NETWORK_OPT_IN: Snippets = snippets![
     (
         Express,
         r#"const TRUSTED = new Set(['https://app.example.com']);
@@ -1054,7 +1069,7 @@ Header always set Access-Control-Allow-Private-Network "true" \
 ];
 
 /// Fetch the other origin server-side instead of sending the browser through a redirect.
-pub(super) static PROXY_SAME_ORIGIN: Snippets = [
+pub(super) static PROXY_SAME_ORIGIN: Snippets = snippets![
     (
         Express,
         r#"const { createProxyMiddleware } = require('http-proxy-middleware');
@@ -1146,7 +1161,7 @@ RequestHeader set Authorization "Basic <base64 of user:password>""#,
 ];
 
 /// Session cookies that a cross-site page's `credentials: 'include'` request may carry.
-pub(super) static CROSS_SITE_COOKIES: Snippets = [
+pub(super) static CROSS_SITE_COOKIES: Snippets = snippets![
     (
         Express,
         r#"// Only needed when page and API are on different sites; app.example.com and
