@@ -702,7 +702,7 @@ pub(super) static SEC_ORIGIN_REFLECTED_WITH_CREDENTIALS: Fix = Fix {
     summary: "Replace reflection with an exact allowlist of your own https origins; answer \
               unknown origins without any CORS headers; keep `Vary: Origin`. Audit what \
               authenticated data was exposed.",
-    stacks: &r::TIGHTEN_ALLOWLIST.rendered,
+    stacks: &r::ALLOW_CREDENTIALS.rendered,
     client: None,
 };
 

@@ -446,11 +446,18 @@ mod tests {
         ])
         .unwrap();
         assert_eq!(
-            render("{{origin}} {{path}} [{{methods|dq}}] {{headers}} {{headers|sq}} {{origin|re}}", &v).unwrap(),
+            render(
+                "{{origin}} {{path}} [{{methods|dq}}] {{headers}} {{headers|sq}} {{origin|re}}",
+                &v
+            )
+            .unwrap(),
             "http://localhost:47201 /s/x/ [\"PUT\"] X-A,X-B 'X-A', 'X-B' http://localhost:47201"
         );
         // Unset placeholders keep their default.
-        assert_eq!(render("{{origin2}}", &v).unwrap(), "https://admin.example.com");
+        assert_eq!(
+            render("{{origin2}}", &v).unwrap(),
+            "https://admin.example.com"
+        );
     }
 
     #[test]
@@ -470,9 +477,13 @@ mod tests {
 
     #[test]
     fn compile_time_rendering_equals_run_time() {
-        const TPL: &str = "a {{origin}} b [{{methods|dq}}] c {{headers|sq}} d ^{{origin|re}}$ {{path}}";
+        const TPL: &str =
+            "a {{origin}} b [{{methods|dq}}] c {{headers|sq}} d ^{{origin|re}}$ {{path}}";
         let at_compile = with_defaults!(TPL);
         assert_eq!(at_compile, render(TPL, &Values::new()).unwrap());
-        assert_eq!(placeholders_in(TPL), ["origin", "methods|dq", "headers|sq", "origin|re", "path"]);
+        assert_eq!(
+            placeholders_in(TPL),
+            ["origin", "methods|dq", "headers|sq", "origin|re", "path"]
+        );
     }
 }
