@@ -1,0 +1,21 @@
+// The application behind nginx and Apache in the lab: plain node http, no CORS handling at all
+// (the proxy in front adds the CORS headers, or nothing does). Usage: node backend.mjs PORT
+import http from 'node:http';
+
+const port = Number(process.argv[2]);
+http
+  .createServer((req, res) => {
+    const path = new URL(req.url, 'http://x').pathname;
+    const json = (status, body) => {
+      res.writeHead(status, { 'Content-Type': 'application/json' });
+      res.end(JSON.stringify(body));
+    };
+    // Like most routers: no OPTIONS route, so a preflight that reaches the app gets 405.
+    if (req.method === 'OPTIONS') return json(405, { error: 'method not allowed' });
+    req.resume();
+    if (path.endsWith('/fail')) return json(500, { error: 'internal error' });
+    if (path.endsWith('/data') || path.endsWith('/v2/report') || path.endsWith('/echo'))
+      return json(200, { ok: true, method: req.method, path });
+    return json(404, { error: 'not found', path });
+  })
+  .listen(port, '127.0.0.1');
