@@ -200,7 +200,14 @@ const FLASK = [
     slot: `${flaskCors(`origins=["{{origin}}"]`)}\n\n@app.before_request\ndef require_login():\n    return authenticate()`,
     note: 'auth before CORS: Flask answers 401 and flask-cors still adds its headers',
   },
-  { name: 'wildcard_credentials', row: 4, req: 'get_creds', expect: WILDCARD, slot: flaskCors('') },
+  {
+    name: 'wildcard_credentials',
+    row: 4,
+    req: 'get_creds',
+    expect: ACAC,
+    slot: flaskCors(''),
+    note: "flask-cors's default origins='*' echoes the request's origin (send_wildcard=False): what fails is the missing credentials flag",
+  },
   {
     name: 'header_blocked',
     row: 5,
