@@ -557,13 +557,17 @@ app.use('{{path}}', apiRouter);"#,
     ),
     (
         Nginx,
-        r#"# With only "location {{path}}items/ { proxy_pass ...; }", nginx answers
-# "{{path}}items" with 301 to the slashed URL, and a preflight to it then fails.
-# Serve the bare path as well instead of redirecting:
-location = {{path}}items {
-    proxy_pass {{upstream}};
-}
-location {{path}}items/ {
+        r#"# With only "location {{path}}items/", nginx answers "{{path}}items" with 301 to
+# the slashed URL, preflights included, and a redirected preflight fails. One
+# location for both spellings, answering preflights itself:
+location ~ ^{{path|re}}items/?$ {
+    if ($request_method = OPTIONS) {
+        add_header Access-Control-Allow-Origin "{{origin}}" always;
+        add_header Access-Control-Allow-Methods "{{methods}}" always;
+        add_header Access-Control-Allow-Headers "{{headers}}" always;
+        return 204;
+    }
+    add_header Access-Control-Allow-Origin "{{origin}}" always;
     proxy_pass {{upstream}};
 }"#,
     ),
@@ -580,12 +584,15 @@ app.add_middleware(CORSMiddleware, allow_origins=["{{origin}}"])
     ),
     (
         Flask,
-        r#"# Werkzeug answers "{{path}}items" with 308 to "{{path}}items/" when the rule ends
-# in a slash. Match both spellings instead of redirecting:
-app.url_map.strict_slashes = False
+        r#"from flask_cors import CORS
 
-@app.post("{{path}}items/")
-def create_item(): ..."#,
+# Werkzeug answers "{{path}}items" with 308 to "{{path}}items/" when the rule ends in
+# a slash, preflights included, and a redirected preflight fails. Match both
+# spellings instead; the rules made above this line keep their own setting:
+app.url_map.strict_slashes = False
+for rule in app.url_map.iter_rules():
+    rule.strict_slashes = False
+CORS(app, resources={r"{{path}}*": {"origins": ["{{origin}}"]}})"#,
     ),
     (
         Django,

@@ -21,6 +21,8 @@ export const REQUESTS = {
   auth_put: { method: 'PUT', endpoint: 'data', headers: { Authorization: 'Basic bGFiOmxhYg==' } },
   auth_get: { method: 'GET', endpoint: 'data', headers: { Authorization: 'Basic bGFiOmxhYg==' } },
   report: { method: 'GET', endpoint: 'report' },
+  // The URL without the trailing slash the server's route has.
+  put_items: { method: 'PUT', endpoint: 'items', headers: { 'Content-Type': 'application/json' }, body: '{}' },
   fail: { method: 'GET', endpoint: 'fail' },
   bad_json: { method: 'POST', endpoint: 'echo', headers: { 'Content-Type': 'application/json' }, body: '{bad json' },
 };
@@ -227,6 +229,14 @@ const FLASK = [
   { name: 'scheme', row: 9, req: 'get', expect: MISSING, slot: flaskCors(`origins=["{{origin_https}}"]`) },
   { name: 'port', row: 10, req: 'get', expect: MISSING, slot: flaskCors(`origins=["{{origin_other_port}}"]`) },
   {
+    name: 'preflight_redirect',
+    row: 11,
+    req: 'put_items',
+    expect: 'PreflightDisallowedRedirect',
+    slot: flaskCors(`resources={r"{{path}}*": {"origins": ["{{origin}}"]}}`),
+    note: 'the route ends in a slash: Werkzeug answers the preflight to the bare URL with 308',
+  },
+  {
     name: 'redirect',
     row: 11,
     req: 'report',
@@ -380,6 +390,14 @@ const NGINX = [
     expect: MISSING,
     slot: `location = {{path}}report {\n    return 307 {{path}}v2/report;\n}\n${ngx(`    add_header Access-Control-Allow-Origin "{{origin}}" always;`)}`,
     note: 'the redirecting location has no add_header of its own and does not inherit the other location\'s',
+  },
+  {
+    name: 'preflight_redirect',
+    row: 11,
+    req: 'put_items',
+    expect: 'PreflightDisallowedRedirect',
+    slot: ngxPreflight('Content-Type').replace('location {{path}} {', 'location {{path}}items/ {'),
+    note: 'only the slashed location exists: nginx answers the bare URL (the preflight too) with 301',
   },
   {
     name: 'error_path',

@@ -14,7 +14,7 @@ http
     if (req.method === 'OPTIONS') return json(405, { error: 'method not allowed' });
     req.resume();
     if (path.endsWith('/fail')) return json(500, { error: 'internal error' });
-    if (path.endsWith('/data') || path.endsWith('/v2/report') || path.endsWith('/echo'))
+    if (/\/(data|v2\/report|echo|items\/?)$/.test(path))
       return json(200, { ok: true, method: req.method, path });
     return json(404, { error: 'not found', path });
   })

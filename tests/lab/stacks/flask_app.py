@@ -19,6 +19,11 @@ def data(scn):
     return jsonify(ok=True, method=request.method)
 
 
+@app.put("/s/<scn>/items/")
+def items(scn):
+    return jsonify(ok=True, method=request.method)
+
+
 @app.get("/s/<scn>/v2/report")
 def report_v2(scn):
     return jsonify(report=2)
