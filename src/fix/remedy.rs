@@ -1211,7 +1211,8 @@ UrlBasedCorsConfigurationSource corsConfigurationSource() {
     // only if every subdomain is trusted; https only, never "null"; AllowCredentials()
     // only if the page sends cookies.
     .WithOrigins("{{origin}}", "{{origin2}}")
-    .WithMethods({{methods|dq}})));"#,
+    .WithMethods({{methods|dq}})
+    .WithHeaders({{headers|dq}})));"#,
     ),
     (
         Apache,
@@ -1273,6 +1274,7 @@ class ApiCors implements WebMvcConfigurer {
     public void addCorsMappings(CorsRegistry registry) {
         registry.addMapping("{{path}}**")
                 .allowedOrigins("{{origin}}")
+                .allowedMethods({{methods|dq}})
                 .maxAge(7200);  // the mapping's default is 1800
     }
 }"#,
@@ -1281,7 +1283,9 @@ class ApiCors implements WebMvcConfigurer {
         AspNetCore,
         r#"builder.Services.AddCors(o => o.AddPolicy("app", p => p
     .WithOrigins("{{origin}}")
-    .SetPreflightMaxAge(TimeSpan.FromHours(2))));"#,
+    .WithMethods({{methods|dq}})
+    .WithHeaders({{headers|dq}})
+    .SetPreflightMaxAge(TimeSpan.FromHours(2))));  // Chromium caps at 2 hours"#,
     ),
     (
         Apache,
