@@ -213,7 +213,10 @@ fn spring_cors_configuration_is_complete_and_published() {
             // The mapping's defaults are GET, HEAD and POST: every preflight-related mapping
             // lists the methods.
             if id != "expose_headers" {
-                assert!(text.contains(".allowedMethods("), "spring/{id}: no allowedMethods");
+                assert!(
+                    text.contains(".allowedMethods("),
+                    "spring/{id}: no allowedMethods"
+                );
             }
         }
     }
