@@ -1077,6 +1077,13 @@ app.use('{{path}}', apiRouter);"#,
     (
         Nginx,
         r#"location {{path}} {
+    # The answer depends on Origin: say so on every answer, those to requests
+    # without Origin included, so that no cache reuses one for another origin.
+    set $cors_origin "";
+    if ($http_origin = "{{origin}}") {
+        set $cors_origin $http_origin;
+    }
+    add_header Access-Control-Allow-Origin $cors_origin always;  # empty: not sent
     add_header Vary Origin always;
     # proxy_cache honours Vary; keying the cache on Origin makes it explicit.
     proxy_cache_key "$scheme$host$request_uri$http_origin";
@@ -1128,9 +1135,15 @@ ResponseEntity<Report> report() {
     ),
     (
         Apache,
-        r#"# "merge" adds Origin to an existing Vary instead of replacing or repeating it.
-Header always merge Vary "Origin"
-# mod_cache honours Vary; check that your CDN does too, or add Origin to its cache key."#,
+        r#"<Location "{{path}}">
+    # The answer depends on Origin: say so on every answer, those to requests
+    # without Origin included; "merge" adds to an existing Vary. mod_cache honours
+    # Vary; check that your CDN does too, or add Origin to its cache key.
+    SetEnvIf Origin "^({{origin|re}})$" CORS_ORIGIN=$1
+    Header always set Access-Control-Allow-Origin "%{CORS_ORIGIN}e" env=CORS_ORIGIN
+    Header always merge Vary "Origin"
+    ProxyPass "{{upstream}}{{path}}"
+</Location>"#,
     ),
 ];
 

@@ -394,6 +394,10 @@ async function launchBrowser() {
 
 // Runs in the page.
 async function doRequest(r) {
+  if (r.prime) {
+    // Fill the HTTP cache with a no-cors answer (no Origin) for the same URL first.
+    await fetch(r.url, { mode: 'no-cors' }).then((x) => x.text()).catch(() => '');
+  }
   const init = { method: r.method, headers: r.headers ?? {} };
   if (r.credentials) init.credentials = 'include';
   if (r.body != null) init.body = r.body;
@@ -554,7 +558,10 @@ async function main() {
     }
   }
   const failures = [];
-  const fail = (item, what) => failures.push(`${item.id}: ${what}`);
+  // Scenarios marked `pending` (a corswatch gap another item of issue 9 closes): their failures
+  // are reported, not counted; one that passes completely fails the run until unmarked.
+  const pending = [];
+  const fail = (item, what) => (item.sc.pending ? pending : failures).push(`${item.id}: ${what}`);
 
   await pass('broken', b, plan);
 
@@ -573,6 +580,14 @@ async function main() {
     for (const input of ['pcap', 'har']) {
       const v = item[`broken_${input}`];
       item[`agree_${input}`] = same(c, v);
+      // An input that cannot carry the evidence (the request never reached the wire): counted
+      // apart, and corswatch may not claim a confident verdict that differs.
+      const absent = item.sc.no_evidence?.[input];
+      if (absent) {
+        item[`agree_${input}`] = null;
+        if (!same(c, v) && v.blocked && !v.inferred) fail(item, `${input} (no evidence: ${absent}): confident verdict ${describe(v)}`);
+        continue;
+      }
       if (!item[`agree_${input}`]) fail(item, `${input}: corswatch ${describe(v)} / Chromium ${describe(c)}\n      ${v.summary.join('\n      ')}`);
     }
     if (c.blocked || c.authz_wildcard) {
@@ -584,11 +599,20 @@ async function main() {
         continue;
       }
       const values = { origin: item.values.origin, path: item.prefix, methods: item.values.methods, headers: item.values.headers, upstream: item.values.upstream };
-      const s = snippet(kind, item.g.stack, values);
+      let s = snippet(kind, item.g.stack, values);
       if (s.error) {
         item.fix = { error: s.error };
         fail(item, `no fix for ${kind} on ${item.g.stack}: ${s.error}`);
-        continue;
+        // A pending scenario names the kind corswatch should report: its snippet is still
+        // applied and judged, so that it is known to work when the gap closes.
+        if (!item.sc.pending_kind) continue;
+        item.kind = item.sc.pending_kind;
+        item.kindFromScenario = true;
+        s = snippet(item.kind, item.g.stack, values);
+        if (s.error) {
+          fail(item, `no fix for ${item.kind} on ${item.g.stack}: ${s.error}`);
+          continue;
+        }
       }
       item.snippetText = s.text;
       toFix.push({ ...item, slot: s.text, parent: item });
@@ -637,19 +661,22 @@ async function main() {
   const rows = [];
   const groups = [...new Set(plan.map((i) => i.g.group))];
   for (const gname of groups) {
-    const items = plan.filter((i) => i.g.group === gname);
+    // Pending scenarios (a corswatch gap another item closes) are counted apart.
+    const all = plan.filter((i) => i.g.group === gname);
+    const items = all.filter((i) => !i.sc.pending);
     const blocked = items.filter((i) => i.broken && (i.broken.blocked || i.broken.authz_wildcard));
     rows.push([
       gname,
       items.length,
       blocked.length,
-      `${items.filter((i) => i.agree_pcap).length}/${items.length}`,
-      `${items.filter((i) => i.agree_har).length}/${items.length}`,
+      `${items.filter((i) => i.agree_pcap).length}/${items.filter((i) => i.agree_pcap !== null).length}`,
+      `${items.filter((i) => i.agree_har).length}/${items.filter((i) => i.agree_har !== null).length}`,
       `${blocked.filter((i) => i.proven).length}/${blocked.length}`,
       `${blocked.filter((i) => i.fixed_agree_pcap && i.fixed_agree_har).length}/${blocked.length}`,
+      all.length - items.length,
     ]);
   }
-  const head = ['stack', 'scenarios', 'blocked/warned', 'agree pcap', 'agree HAR', 'fixes proven', 'agree after fix'];
+  const head = ['stack', 'scenarios', 'blocked/warned', 'agree pcap', 'agree HAR', 'fixes proven', 'agree after fix', 'pending'];
   const widths = head.map((h, i) => Math.max(h.length, ...rows.map((r) => String(r[i]).length)));
   const line = (r) => r.map((c, i) => String(c).padEnd(widths[i])).join('  ');
   const table = [line(head), line(widths.map((w) => '-'.repeat(w))), ...rows.map(line)].join('\n');
@@ -657,7 +684,7 @@ async function main() {
   let out = `\n== scenarios\n`;
   for (const i of plan) {
     out += `${i.id.padEnd(42)} row ${String(i.sc.row).padEnd(10)} chromium ${describe(i.broken).padEnd(38)} pcap ${describe(i.broken_pcap).padEnd(50)} har ${describe(i.broken_har)}`;
-    if (i.kind) out += `\n${''.padEnd(42)} fix: ${i.kind} (${i.g.stack}) → chromium ${describe(i.fixed)}`;
+    if (i.kind) out += `\n${''.padEnd(42)} fix: ${i.kind}${i.kindFromScenario ? ' (kind from the scenario: corswatch does not report it yet)' : ''} (${i.g.stack}) → chromium ${describe(i.fixed)}`;
     out += '\n';
   }
   out += `\n== per stack (verdicts from the broken pass; fixes proven by Chromium in the fixed pass)\n${table}\n`;
@@ -675,6 +702,7 @@ async function main() {
     seconds: Math.round((Date.now() - t0) / 1000),
     table: rows,
     failures,
+    pending,
     hop_aware_pending: !HOP_AWARE_STRICT(),
     hop,
     scenarios: plan.map((i) => ({
@@ -700,12 +728,20 @@ async function main() {
   for (const s of servers) s.close();
   await stopAll();
 
+  for (const item of plan.filter((i) => i.sc.pending)) {
+    const mine = pending.filter((p) => p.startsWith(`${item.id}: `));
+    if (!mine.length) failures.push(`${item.id}: passes now; drop its \`pending\` mark (${item.sc.pending})`);
+  }
+  if (pending.length) {
+    console.log(`\n== pending (known corswatch gaps, not failing the run)`);
+    for (const p of pending) console.log(`- ${p}`);
+  }
   if (failures.length) {
     console.log(`\n== ${failures.length} FAILURES`);
     for (const f of failures) console.log(`- ${f}`);
   }
   if (hopFailed && HOP_AWARE_STRICT()) console.log(`\n== ${hopFailed} hop-aware assertions fail (CW_LAB_HOP_AWARE=1)`);
-  console.log(`\nlab: ${plan.length} scenarios in ${summary.seconds} s; ${failures.length} failures; ${hopFailed} hop-aware assertions failing${HOP_AWARE_STRICT() ? '' : ' (pending hop awareness, not failing the run)'}`);
+  console.log(`\nlab: ${plan.length} scenarios in ${summary.seconds} s; ${failures.length} failures; ${pending.length} pending; ${hopFailed} hop-aware assertions failing${HOP_AWARE_STRICT() ? '' : ' (pending hop awareness, not failing the run)'}`);
   return failures.length || (hopFailed && HOP_AWARE_STRICT()) ? 1 : 0;
 }
 

@@ -21,6 +21,8 @@ export const REQUESTS = {
   auth_put: { method: 'PUT', endpoint: 'data', headers: { Authorization: 'Basic bGFiOmxhYg==' } },
   auth_get: { method: 'GET', endpoint: 'data', headers: { Authorization: 'Basic bGFiOmxhYg==' } },
   report: { method: 'GET', endpoint: 'report' },
+  // A no-cors GET (no Origin) fills the browser cache, then the CORS GET of the same URL.
+  stale: { method: 'GET', endpoint: 'cached', prime: true },
   // The URL without the trailing slash the server's route has.
   put_items: { method: 'PUT', endpoint: 'items', headers: { 'Content-Type': 'application/json' }, body: '{}' },
   fail: { method: 'GET', endpoint: 'fail' },
@@ -28,6 +30,8 @@ export const REQUESTS = {
 };
 
 const MISSING = 'MissingAllowOriginHeader';
+const STALE =
+  'the CORS GET is answered from the browser cache, filled by a no-cors GET whose answer had no ACAO and no Vary: Origin';
 const MISMATCH = 'AllowOriginMismatch';
 const WILDCARD = 'WildcardOriginNotAllowed';
 const ACAC = 'InvalidAllowCredentials';
@@ -415,6 +419,17 @@ const NGINX = [
     warning: true,
     slot: ngxPreflight('*'),
   },
+  {
+    name: 'stale_cache',
+    row: 'cache',
+    req: 'stale',
+    expect: MISSING,
+    slot: ngx(`    add_header Access-Control-Allow-Origin $http_origin always;`),
+    no_evidence: { pcap: 'the blocked request never reached the wire (browser cache)' },
+    pending: 'acao_stale_cache inference from the HAR (issue 9 item 2)',
+    pending_kind: 'acao_stale_cache',
+    note: STALE,
+  },
 ];
 
 // -------------------------------------------------------------------------------------- Apache
@@ -497,6 +512,17 @@ const APACHE = [
     expect: null,
     warning: true,
     slot: apachePreflight('*'),
+  },
+  {
+    name: 'stale_cache',
+    row: 'cache',
+    req: 'stale',
+    expect: MISSING,
+    slot: `SetEnvIf Origin "^(.+)$" CORS_ORIGIN=$1\n${apacheLoc(`    Header always set Access-Control-Allow-Origin "%{CORS_ORIGIN}e" env=CORS_ORIGIN`)}`,
+    no_evidence: { pcap: 'the blocked request never reached the wire (browser cache)' },
+    pending: 'acao_stale_cache inference from the HAR (issue 9 item 2)',
+    pending_kind: 'acao_stale_cache',
+    note: STALE,
   },
 ];
 

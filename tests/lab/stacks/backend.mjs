@@ -14,6 +14,11 @@ http
     if (req.method === 'OPTIONS') return json(405, { error: 'method not allowed' });
     req.resume();
     if (path.endsWith('/fail')) return json(500, { error: 'internal error' });
+    if (path.endsWith('/cached')) {
+      // Script, so that the no-cors fetch that fills the cache is not cut off by ORB.
+      res.writeHead(200, { 'Content-Type': 'text/javascript', 'Cache-Control': 'public, max-age=600' });
+      return res.end('window.labCached = true;\n');
+    }
     if (/\/(data|v2\/report|echo|items\/?)$/.test(path))
       return json(200, { ok: true, method: req.method, path });
     return json(404, { error: 'not found', path });
