@@ -21,6 +21,8 @@ export const REQUESTS = {
   auth_put: { method: 'PUT', endpoint: 'data', headers: { Authorization: 'Basic bGFiOmxhYg==' } },
   auth_get: { method: 'GET', endpoint: 'data', headers: { Authorization: 'Basic bGFiOmxhYg==' } },
   report: { method: 'GET', endpoint: 'report' },
+  // The app behind the proxy sets Access-Control-Allow-Origin itself on this endpoint.
+  app_acao: { method: 'GET', endpoint: 'with-acao' },
   // A no-cors GET (no Origin) fills the browser cache, then the CORS GET of the same URL.
   stale: { method: 'GET', endpoint: 'cached', prime: true },
   // The URL without the trailing slash the server's route has.
@@ -420,6 +422,14 @@ const NGINX = [
     slot: ngxPreflight('*'),
   },
   {
+    name: 'double_acao',
+    row: 2,
+    req: 'app_acao',
+    expect: 'MultipleAllowOriginValues',
+    slot: ngx(`    add_header Access-Control-Allow-Origin "{{origin}}" always;`),
+    note: 'the application sets the header too: two lines reach the browser',
+  },
+  {
     name: 'stale_cache',
     row: 'cache',
     req: 'stale',
@@ -512,6 +522,14 @@ const APACHE = [
     expect: null,
     warning: true,
     slot: apachePreflight('*'),
+  },
+  {
+    name: 'double_acao',
+    row: 2,
+    req: 'app_acao',
+    expect: 'MultipleAllowOriginValues',
+    slot: apacheLoc(`    Header always set Access-Control-Allow-Origin "{{origin}}"`),
+    note: 'the proxied answer keeps the application\'s copy (onsuccess table) beside the always one',
   },
   {
     name: 'stale_cache',

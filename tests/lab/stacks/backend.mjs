@@ -14,6 +14,11 @@ http
     if (req.method === 'OPTIONS') return json(405, { error: 'method not allowed' });
     req.resume();
     if (path.endsWith('/fail')) return json(500, { error: 'internal error' });
+    if (path.endsWith('/with-acao')) {
+      // An application that handles CORS itself (reflecting the origin).
+      res.writeHead(200, { 'Content-Type': 'application/json', 'Access-Control-Allow-Origin': req.headers.origin ?? '*' });
+      return res.end(JSON.stringify({ ok: true }));
+    }
     if (path.endsWith('/cached')) {
       // Script, so that the no-cors fetch that fills the cache is not cut off by ORB.
       res.writeHead(200, { 'Content-Type': 'text/javascript', 'Cache-Control': 'public, max-age=600' });
