@@ -10,6 +10,7 @@ static ALLOC: mimalloc::MiMalloc = mimalloc::MiMalloc;
 use anyhow::{Context as _, Result, bail};
 use clap::Parser;
 use corswatch::cors::Kind;
+use corswatch::fix::{self, Stack, Values};
 use corswatch::drive;
 use corswatch::event::Event;
 use corswatch::report::{self, ReportData};
@@ -31,7 +32,12 @@ fn main() -> ExitCode {
         Command::Analyze(args) => analyze(args),
         Command::Watch(args) => watch(args).map(|()| 0),
         Command::Merge { reports, output } => merge(&reports, output.as_deref()).map(|()| 0),
-        Command::Explain { kind, stack } => explain(&kind, &flags::stacks(&stack)).map(|()| 0),
+        Command::Explain {
+            kind,
+            stack,
+            snippet,
+            set,
+        } => explain(&kind, &flags::stacks(&stack), snippet, &set).map(|()| 0),
         Command::Kinds => print(&report::explain::kinds()).map(|()| 0),
         Command::Schema => print(report::json::SCHEMA).map(|()| 0),
     };
@@ -168,9 +174,20 @@ fn merge(paths: &[PathBuf], output_path: Option<&Path>) -> Result<()> {
     Ok(())
 }
 
-fn explain(id: &str, stacks: &[corswatch::fix::Stack]) -> Result<()> {
+/// `explain`: the kind in full, or (`--snippet`) only the rendered snippet of one stack.
+fn explain(id: &str, stacks: &[Stack], snippet_only: bool, set: &[String]) -> Result<()> {
     let Some(kind) = Kind::from_id(id) else {
         bail!("unknown kind `{id}`: `corswatch kinds` lists them");
     };
-    print(&report::explain::explain(kind, stacks))
+    let values = Values::parse_assignments(set)?;
+    if snippet_only {
+        let [stack] = stacks else {
+            bail!("--snippet prints one snippet: give exactly one --stack");
+        };
+        let Some(text) = fix::fix(kind).render(*stack, &values) else {
+            bail!("`{id}` has no server-side snippet (the fix is on the client side)");
+        };
+        return print(&format!("{}\n", text?));
+    }
+    print(&report::explain::explain(kind, stacks, &values)?)
 }

@@ -344,6 +344,74 @@ fn explain_and_kinds() {
     assert!(stdout(&out).contains("Examples:"));
 }
 
+#[test]
+fn explain_renders_one_snippet_with_placeholders_set() {
+    let out = run(
+        corswatch().args([
+            "explain",
+            "acao_missing",
+            "--stack",
+            "nginx",
+            "--snippet",
+            "--set",
+            "origin=http://localhost:5173",
+            "--set",
+            "path=/v1/",
+            "--set",
+            "upstream=http://127.0.0.1:9000",
+        ]),
+        0,
+    );
+    let text = stdout(&out);
+    assert!(text.starts_with("location /v1/ {"), "{text}");
+    assert!(text.contains("\"http://localhost:5173\" always;"), "{text}");
+    assert!(text.contains("proxy_pass http://127.0.0.1:9000;"), "{text}");
+    assert!(
+        !text.contains("{{") && !text.contains("example.com"),
+        "{text}"
+    );
+    // Without --set, the example values; the full explanation too.
+    let out = run(
+        corswatch().args(["explain", "acao_missing", "--stack", "flask"]),
+        0,
+    );
+    assert!(stdout(&out).contains("https://app.example.com"));
+    // Refused: an unknown placeholder, a path without slashes, --snippet without one stack,
+    // a kind without a server-side snippet.
+    for bad in [
+        &[
+            "explain",
+            "acao_missing",
+            "--stack",
+            "nginx",
+            "--snippet",
+            "--set",
+            "nope=1",
+        ][..],
+        &[
+            "explain",
+            "acao_missing",
+            "--stack",
+            "nginx",
+            "--snippet",
+            "--set",
+            "path=api",
+        ],
+        &[
+            "explain",
+            "acao_missing",
+            "--stack",
+            "nginx",
+            "--stack",
+            "flask",
+            "--snippet",
+        ],
+        &["explain", "opaque_no_cors", "--stack", "nginx", "--snippet"],
+    ] {
+        run(corswatch().args(bad), 2);
+    }
+}
+
 /// The README's kinds table lists every kind, and its set-up section has exactly the two
 /// commands a new user runs.
 #[test]

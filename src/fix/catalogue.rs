@@ -20,7 +20,7 @@ pub(super) static ACAO_MISSING: Fix = Fix {
               port, no trailing slash) on every response of the endpoint, including errors and \
               redirects, and add `Vary: Origin` when the value depends on the request. Use `*` \
               only for public data fetched without credentials.",
-    stacks: &r::ALLOW_ORIGIN,
+    stacks: &r::ALLOW_ORIGIN.rendered,
     client: None,
 };
 
@@ -35,7 +35,7 @@ pub(super) static ACAO_MISSING_ERROR_PATH: Fix = Fix {
               middleware outermost (before auth, routing and error handling), use `always` in \
               nginx and Apache, and add the header at the proxy for 502/504 it generates. Then \
               fix the underlying error, whose real status the page can now read.",
-    stacks: &r::CORS_ON_ERRORS,
+    stacks: &r::CORS_ON_ERRORS.rendered,
     client: None,
 };
 
@@ -49,7 +49,7 @@ pub(super) static ACAO_MISSING_ON_REDIRECT: Fix = Fix {
               version as the server wants them), or put `Access-Control-Allow-Origin` (and \
               `Access-Control-Allow-Credentials: true` for credentialed requests) on the 3xx as \
               well, and on the redirect target.",
-    stacks: &r::CORS_ON_REDIRECTS,
+    stacks: &r::CORS_ON_REDIRECTS.rendered,
     client: Some(
         "Request the final URL (scheme, host, path and trailing slash exactly as the server \
          serves it) so that no redirect happens.",
@@ -66,7 +66,7 @@ pub(super) static ACAO_MISMATCH: Fix = Fix {
     summary: "Add the requesting origin to the server's allowlist and answer with that exact \
               origin (the one in the request's `Origin` header), not a fixed value for another \
               site; add `Vary: Origin` when several origins are allowed.",
-    stacks: &r::ALLOW_ORIGIN,
+    stacks: &r::ALLOW_ORIGIN.rendered,
     client: None,
 };
 
@@ -79,7 +79,7 @@ pub(super) static ACAO_TRAILING_SLASH: Fix = Fix {
     summary: "Configure allowed origins without a trailing slash or path (`https://app.example.com`) \
               and echo the request's `Origin` value unchanged; do not build the value from a URL \
               setting such as `FRONTEND_URL=https://app.example.com/`.",
-    stacks: &r::ALLOW_ORIGIN,
+    stacks: &r::ALLOW_ORIGIN.rendered,
     client: None,
 };
 
@@ -92,7 +92,7 @@ pub(super) static ACAO_SCHEME_MISMATCH: Fix = Fix {
     summary: "Allow the origin with the scheme the page really uses (normally `https://`); if the \
               site is served over both during a migration, list both explicitly and move the \
               page to https. Do not allow `http://` origins for an https API in production.",
-    stacks: &r::ALLOW_ORIGIN,
+    stacks: &r::ALLOW_ORIGIN.rendered,
     client: Some("Serve the page over https and make sure it does not load over http by accident."),
 };
 
@@ -105,7 +105,7 @@ pub(super) static ACAO_PORT_MISMATCH: Fix = Fix {
     summary: "Allow the origin with the port the page is served from, and without an explicit \
               default port (`:443`, `:80`); for local development list each dev-server port \
               explicitly rather than allowing every origin.",
-    stacks: &r::ALLOW_ORIGIN,
+    stacks: &r::ALLOW_ORIGIN.rendered,
     client: None,
 };
 
@@ -119,7 +119,7 @@ pub(super) static ACAO_HOST_SPELLING: Fix = Fix {
               for internationalised names, with or without `www.` as the page is really \
               served); list both spellings if the page is reachable under both, or redirect the \
               page to one canonical host.",
-    stacks: &r::ALLOW_ORIGIN,
+    stacks: &r::ALLOW_ORIGIN.rendered,
     client: None,
 };
 
@@ -134,7 +134,7 @@ pub(super) static ACAO_NULL_MISMATCH: Fix = Fix {
               `Access-Control-Allow-Origin` at all otherwise — never the string `null`. If \
               requests arrive with `Origin: null` after a redirect, remove the cross-origin \
               redirect instead of allowing `null`, which any sandboxed page can send.",
-    stacks: &r::ALLOW_ORIGIN,
+    stacks: &r::ALLOW_ORIGIN.rendered,
     client: Some(
         "If the page runs in a sandboxed iframe or from `file:`, serve it from a real https \
          origin; if a redirect changes origin, call the final URL directly.",
@@ -151,7 +151,7 @@ pub(super) static ACAO_MULTIPLE_VALUES: Fix = Fix {
     summary: "Let exactly one layer (application or proxy) write `Access-Control-Allow-Origin`, \
               and keep the list of allowed origins in its configuration: per request, echo the \
               one origin that matched and add `Vary: Origin`.",
-    stacks: &r::SINGLE_ALLOW_ORIGIN,
+    stacks: &r::SINGLE_ALLOW_ORIGIN.rendered,
     client: None,
 };
 
@@ -164,7 +164,7 @@ pub(super) static ACAO_INVALID_VALUE: Fix = Fix {
     summary: "Send a full origin with scheme (`https://app.example.com`), computed per request \
               from an allowlist; patterns such as `*.example.com` belong in the server's matching \
               logic, never in the header value.",
-    stacks: &r::ALLOW_ORIGIN,
+    stacks: &r::ALLOW_ORIGIN.rendered,
     client: None,
 };
 
@@ -178,7 +178,7 @@ pub(super) static ACAO_STALE_CACHE: Fix = Fix {
               (reflected or list-based `Access-Control-Allow-Origin`), including responses to \
               requests without `Origin`; or, for public data, send a constant \
               `Access-Control-Allow-Origin: *` on all of them. Purge the cache afterwards.",
-    stacks: &r::VARY_ORIGIN,
+    stacks: &r::VARY_ORIGIN.rendered,
     client: None,
 };
 
@@ -193,7 +193,7 @@ pub(super) static WILDCARD_WITH_CREDENTIALS: Fix = Fix {
     summary: "Replace `*` by the exact requesting origin taken from an allowlist, add \
               `Access-Control-Allow-Credentials: true` and `Vary: Origin`. If the endpoint needs \
               no cookies, keep `*` and stop sending credentials from the page instead.",
-    stacks: &r::ALLOW_CREDENTIALS,
+    stacks: &r::ALLOW_CREDENTIALS.rendered,
     client: Some(
         "If the call needs no cookies or HTTP auth, drop `credentials: 'include'` / \
          `withCredentials` so the wildcard applies.",
@@ -209,7 +209,7 @@ pub(super) static ACAC_INVALID: Fix = Fix {
     summary: "Send `Access-Control-Allow-Credentials: true` exactly once, together with the exact \
               origin (never `*`), on every response to credentialed requests, preflights \
               included.",
-    stacks: &r::ALLOW_CREDENTIALS,
+    stacks: &r::ALLOW_CREDENTIALS.rendered,
     client: None,
 };
 
@@ -225,7 +225,7 @@ pub(super) static CREDENTIALS_NOT_SENT: Fix = Fix {
               page's site (`SameSite=None; Secure` when the page is on another site). Hosting \
               page and API on the same site (app.example.com and api.example.com) avoids \
               third-party cookie blocking altogether.",
-    stacks: &r::CROSS_SITE_COOKIES,
+    stacks: &r::CROSS_SITE_COOKIES.rendered,
     client: Some(
         "Use `fetch(url, { credentials: 'include' })`, `xhr.withCredentials = true` or axios \
          `withCredentials: true`; or send a token in `Authorization` instead of relying on \
@@ -245,7 +245,7 @@ pub(super) static PREFLIGHT_STATUS_NOT_OK: Fix = Fix {
     summary: "Answer `OPTIONS` requests carrying `Access-Control-Request-Method` with 204 (or \
               200) and the CORS headers, in the CORS layer before routing, so that no route \
               lookup, method check or handler can turn it into 404/405/500.",
-    stacks: &r::ANSWER_PREFLIGHT,
+    stacks: &r::ANSWER_PREFLIGHT.rendered,
     client: None,
 };
 
@@ -260,7 +260,7 @@ pub(super) static PREFLIGHT_ACAO_MISSING: Fix = Fix {
     summary: "Make the CORS layer answer preflights itself: for an allowed origin, reply 204 with \
               `Access-Control-Allow-Origin`, `-Methods`, `-Headers` (and `-Credentials: true` \
               if the actual request is credentialed) before any routing or auth runs.",
-    stacks: &r::ANSWER_PREFLIGHT,
+    stacks: &r::ANSWER_PREFLIGHT.rendered,
     client: None,
 };
 
@@ -273,7 +273,7 @@ pub(super) static PREFLIGHT_ACAO_MISMATCH: Fix = Fix {
     summary: "Give preflight responses the same single, exact origin as the actual responses — \
               usually by letting one CORS configuration answer both instead of a hand-written \
               OPTIONS handler with a fixed value.",
-    stacks: &r::ALLOW_ORIGIN,
+    stacks: &r::ALLOW_ORIGIN.rendered,
     client: None,
 };
 
@@ -287,7 +287,7 @@ pub(super) static PREFLIGHT_CREDENTIALS_FAIL: Fix = Fix {
     summary: "Answer the preflight with the exact origin and `Access-Control-Allow-Credentials: \
               true`, exactly as the actual response does; preflights themselves carry no \
               cookies, so do not make these headers depend on a session.",
-    stacks: &r::ALLOW_CREDENTIALS,
+    stacks: &r::ALLOW_CREDENTIALS.rendered,
     client: None,
 };
 
@@ -300,7 +300,7 @@ pub(super) static PREFLIGHT_AUTH_REJECTED: Fix = Fix {
     summary: "Let preflights (`OPTIONS` with `Access-Control-Request-Method`) through without \
               authentication: put the CORS middleware before auth so it answers them, or exempt \
               OPTIONS in the auth layer. The actual request is still authenticated.",
-    stacks: &r::PREFLIGHT_BEFORE_AUTH,
+    stacks: &r::PREFLIGHT_BEFORE_AUTH.rendered,
     client: None,
 };
 
@@ -313,7 +313,7 @@ pub(super) static PREFLIGHT_REDIRECT: Fix = Fix {
     summary: "Call the final URL (https, exact path and trailing slash), and make sure the server \
               answers OPTIONS at that URL itself instead of redirecting: no slash normalisation, \
               https upgrade or login redirect for preflights.",
-    stacks: &r::NO_REDIRECT_ON_PREFLIGHT,
+    stacks: &r::NO_REDIRECT_ON_PREFLIGHT.rendered,
     client: Some(
         "Use the exact final URL in the page: `https://`, the right host and the trailing \
          slash the server expects.",
@@ -330,7 +330,7 @@ pub(super) static PREFLIGHT_NO_RESPONSE: Fix = Fix {
               GET/POST, a crashing handler) and let the CORS layer answer it quickly with 204; \
               check with `curl -X OPTIONS -H 'Origin: https://app.example.com' -H \
               'Access-Control-Request-Method: PUT' -i <url>`.",
-    stacks: &r::ANSWER_PREFLIGHT,
+    stacks: &r::ANSWER_PREFLIGHT.rendered,
     client: None,
 };
 
@@ -344,7 +344,7 @@ pub(super) static ACAM_UNPARSEABLE: Fix = Fix {
           `InvalidAllowMethodsPreflightResponse`, Firefox `CORSInvalidAllowMethod`).",
     summary: "Send the methods as one comma-separated list of bare tokens, e.g. \
               `Access-Control-Allow-Methods: GET, POST, PUT, PATCH, DELETE`.",
-    stacks: &r::ALLOW_METHODS,
+    stacks: &r::ALLOW_METHODS.rendered,
     client: None,
 };
 
@@ -356,7 +356,7 @@ pub(super) static ACAH_UNPARSEABLE: Fix = Fix {
           `InvalidAllowHeadersPreflightResponse`, Firefox `CORSInvalidAllowHeader`).",
     summary: "Send the header names as one comma-separated list of bare tokens, e.g. \
               `Access-Control-Allow-Headers: Authorization, Content-Type, X-Request-Id`.",
-    stacks: &r::ALLOW_HEADERS,
+    stacks: &r::ALLOW_HEADERS.rendered,
     client: None,
 };
 
@@ -368,7 +368,7 @@ pub(super) static METHOD_NOT_ALLOWED: Fix = Fix {
           `CORSMethodNotFound`; the actual request is not sent.",
     summary: "Add the method to `Access-Control-Allow-Methods` on the preflight response, spelled \
               exactly as the page sends it (upper case), e.g. `GET, POST, PUT, PATCH, DELETE`.",
-    stacks: &r::ALLOW_METHODS,
+    stacks: &r::ALLOW_METHODS.rendered,
     client: None,
 };
 
@@ -380,7 +380,7 @@ pub(super) static METHOD_CASE_MISMATCH: Fix = Fix {
           not allow a `patch` request, in Chromium and Firefox alike.",
     summary: "Send the method upper case from the page (`PATCH`); on the server, list methods \
               upper case — adding a lower-case variant only papers over the client bug.",
-    stacks: &r::ALLOW_METHODS,
+    stacks: &r::ALLOW_METHODS.rendered,
     client: Some("Write the method in upper case: `fetch(url, { method: 'PATCH' })`."),
 };
 
@@ -392,7 +392,7 @@ pub(super) static METHOD_WILDCARD_WITH_CREDENTIALS: Fix = Fix {
           `MethodDisallowedByPreflightResponse`, Firefox `CORSMethodNotFound`).",
     summary: "List the methods explicitly (`GET, POST, PUT, PATCH, DELETE`) whenever the request \
               carries credentials.",
-    stacks: &r::ALLOW_METHODS,
+    stacks: &r::ALLOW_METHODS.rendered,
     client: None,
 };
 
@@ -407,7 +407,7 @@ pub(super) static HEADER_NOT_ALLOWED: Fix = Fix {
     summary: "Add every header named in `Access-Control-Request-Headers` to \
               `Access-Control-Allow-Headers` on the preflight response (names are \
               case-insensitive), and name `Authorization` explicitly.",
-    stacks: &r::ALLOW_HEADERS,
+    stacks: &r::ALLOW_HEADERS.rendered,
     client: None,
 };
 
@@ -419,7 +419,7 @@ pub(super) static HEADER_WILDCARD_WITH_CREDENTIALS: Fix = Fix {
           Firefox `CORSMissingAllowHeaderFromPreflight`).",
     summary: "List the request headers explicitly (`Authorization, Content-Type, …`) whenever the \
               request carries credentials.",
-    stacks: &r::ALLOW_HEADERS,
+    stacks: &r::ALLOW_HEADERS.rendered,
     client: None,
 };
 
@@ -433,7 +433,7 @@ pub(super) static AUTHORIZATION_UNDER_WILDCARD: Fix = Fix {
     summary: "List `Authorization` explicitly in `Access-Control-Allow-Headers` (e.g. \
               `Authorization, *` or a full explicit list) so the request keeps working when \
               browsers stop covering it with `*`.",
-    stacks: &r::ALLOW_HEADERS,
+    stacks: &r::ALLOW_HEADERS.rendered,
     client: None,
 };
 
@@ -468,7 +468,7 @@ pub(super) static REDIRECT_TAINTED_ORIGIN: Fix = Fix {
               return that URL in a response body instead of redirecting, or proxy the other \
               origin server-side. Do not allow `Origin: null` to make it pass — any sandboxed \
               iframe can send it.",
-    stacks: &r::PROXY_SAME_ORIGIN,
+    stacks: &r::PROXY_SAME_ORIGIN.rendered,
     client: Some("Call the final URL directly instead of following the redirect chain."),
 };
 
@@ -481,7 +481,7 @@ pub(super) static REDIRECT_USERINFO: Fix = Fix {
     summary: "Never put credentials in `Location`: authenticate to the upstream server-side \
               (proxy with an `Authorization` header), or have the page send a token in \
               `Authorization` to a URL without userinfo.",
-    stacks: &r::PROXY_SAME_ORIGIN,
+    stacks: &r::PROXY_SAME_ORIGIN.rendered,
     client: None,
 };
 
@@ -542,7 +542,7 @@ pub(super) static EXPOSE_HEADER_HIDDEN: Fix = Fix {
     summary: "List the header in `Access-Control-Expose-Headers` (e.g. `X-Total-Count, \
               Content-Disposition`); `*` exposes all only for requests without credentials, and \
               `Set-Cookie` is never exposed.",
-    stacks: &r::EXPOSE_HEADERS,
+    stacks: &r::EXPOSE_HEADERS.rendered,
     client: None,
 };
 
@@ -639,7 +639,7 @@ pub(super) static LNA_GRANTED: Fix = Fix {
     summary: "Make sure the local service checks `Origin` against an exact allowlist and \
               authenticates requests; do not answer `Access-Control-Allow-Origin: *` or reflect \
               any origin from a device on the local network.",
-    stacks: &r::TIGHTEN_ALLOWLIST,
+    stacks: &r::TIGHTEN_ALLOWLIST.rendered,
     client: None,
 };
 
@@ -654,7 +654,7 @@ pub(super) static PNA_PREFLIGHT_MISSING_ACAPN: Fix = Fix {
               switched on, answer such preflights with `Access-Control-Allow-Private-Network: \
               true` — but only for allowlisted origins — and plan for the LNA permission prompt \
               instead.",
-    stacks: &r::PRIVATE_NETWORK_OPT_IN,
+    stacks: &r::PRIVATE_NETWORK_OPT_IN.rendered,
     client: None,
 };
 
@@ -687,7 +687,7 @@ pub(super) static MAX_AGE_ABOVE_CAP: Fix = Fix {
           altogether.",
     summary: "Send at most `Access-Control-Max-Age: 7200` (digits only) and expect a preflight \
               at least every two hours in Chromium, every ten minutes in Safari.",
-    stacks: &r::MAX_AGE,
+    stacks: &r::MAX_AGE.rendered,
     client: None,
 };
 
@@ -702,7 +702,7 @@ pub(super) static SEC_ORIGIN_REFLECTED_WITH_CREDENTIALS: Fix = Fix {
     summary: "Replace reflection with an exact allowlist of your own https origins; answer \
               unknown origins without any CORS headers; keep `Vary: Origin`. Audit what \
               authenticated data was exposed.",
-    stacks: &r::TIGHTEN_ALLOWLIST,
+    stacks: &r::ALLOW_CREDENTIALS.rendered,
     client: None,
 };
 
@@ -714,7 +714,7 @@ pub(super) static SEC_ORIGIN_REFLECTED_NO_CREDENTIALS: Fix = Fix {
           position or IP (intranets, VPN-only APIs).",
     summary: "If the data is public, send a constant `Access-Control-Allow-Origin: *` instead of \
               reflecting; otherwise use an exact allowlist of https origins with `Vary: Origin`.",
-    stacks: &r::TIGHTEN_ALLOWLIST,
+    stacks: &r::TIGHTEN_ALLOWLIST.rendered,
     client: None,
 };
 
@@ -726,7 +726,7 @@ pub(super) static SEC_NULL_ORIGIN_TRUSTED: Fix = Fix {
           it exposes users' data.",
     summary: "Remove `null` from the allowlist and never echo it; if a legitimate client sends \
               `null` (sandboxed iframe, `file:` page, redirect chain), fix that client instead.",
-    stacks: &r::TIGHTEN_ALLOWLIST,
+    stacks: &r::TIGHTEN_ALLOWLIST.rendered,
     client: None,
 };
 
@@ -739,7 +739,7 @@ pub(super) static SEC_PREFIX_SUFFIX_REGEX_MATCH: Fix = Fix {
     summary: "Compare the origin exactly against a set of allowed origins; if a pattern is \
               unavoidable, anchor it at both ends (`^https://(app|admin)\\.example\\.com$`), \
               escape every dot, and require `https://`.",
-    stacks: &r::TIGHTEN_ALLOWLIST,
+    stacks: &r::TIGHTEN_ALLOWLIST.rendered,
     client: None,
 };
 
@@ -751,7 +751,7 @@ pub(super) static SEC_ANY_SUBDOMAIN_TRUSTED: Fix = Fix {
     summary: "List the subdomains that really call the API (`https://app.example.com`, \
               `https://admin.example.com`) instead of a `*.example.com` rule, unless every \
               subdomain is under strict control.",
-    stacks: &r::TIGHTEN_ALLOWLIST,
+    stacks: &r::TIGHTEN_ALLOWLIST.rendered,
     client: None,
 };
 
@@ -762,7 +762,7 @@ pub(super) static SEC_HTTP_ORIGIN_TRUSTED_BY_HTTPS: Fix = Fix {
           and read the https API with the user's credentials, undoing TLS.",
     summary: "Allow only `https://` origins on https APIs; move the http site to https (with \
               HSTS) and drop its `http://` entry from the allowlist.",
-    stacks: &r::TIGHTEN_ALLOWLIST,
+    stacks: &r::TIGHTEN_ALLOWLIST.rendered,
     client: None,
 };
 
@@ -774,7 +774,7 @@ pub(super) static SEC_THIRD_PARTY_ORIGIN_TRUSTED: Fix = Fix {
     summary: "Trust only origins you control: serve the calling page from your own domain, or \
               allow the one exact origin on the shared host rather than a pattern covering all \
               of it.",
-    stacks: &r::TIGHTEN_ALLOWLIST,
+    stacks: &r::TIGHTEN_ALLOWLIST.rendered,
     client: None,
 };
 
@@ -786,7 +786,7 @@ pub(super) static SEC_WILDCARD_INTERNAL_OR_SENSITIVE: Fix = Fix {
           limits this for public sites in Chrome, not everywhere).",
     summary: "Replace `*` by an exact allowlist of the internal origins that need access, and \
               keep `*` only for genuinely public, non-personal data.",
-    stacks: &r::TIGHTEN_ALLOWLIST,
+    stacks: &r::TIGHTEN_ALLOWLIST.rendered,
     client: None,
 };
 
@@ -798,7 +798,7 @@ pub(super) static SEC_WILDCARD_PLUS_CREDENTIALS_CONFIG: Fix = Fix {
     summary: "Decide: if credentials are needed, allow an exact list of origins (echo the \
               matching one, `Vary: Origin`) with `Access-Control-Allow-Credentials: true`; if \
               not, drop `Access-Control-Allow-Credentials`.",
-    stacks: &r::ALLOW_CREDENTIALS,
+    stacks: &r::ALLOW_CREDENTIALS.rendered,
     client: None,
 };
 
@@ -811,7 +811,7 @@ pub(super) static SEC_MISSING_VARY_ORIGIN: Fix = Fix {
     summary: "Add `Vary: Origin` to every response whose CORS headers depend on the request, \
               including responses to requests without `Origin`; or mark such responses \
               `Cache-Control: private`/`no-store`.",
-    stacks: &r::VARY_ORIGIN,
+    stacks: &r::VARY_ORIGIN.rendered,
     client: None,
 };
 
@@ -823,7 +823,7 @@ pub(super) static SEC_PNA_OPT_IN_REFLECTED: Fix = Fix {
     summary: "Send `Access-Control-Allow-Private-Network: true` only when the preflight asks for \
               it and the origin is on an exact allowlist; update libraries that send it by \
               default.",
-    stacks: &r::PRIVATE_NETWORK_OPT_IN,
+    stacks: &r::PRIVATE_NETWORK_OPT_IN.rendered,
     client: None,
 };
 

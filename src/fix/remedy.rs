@@ -1,28 +1,69 @@
 //! Server-side remedies, one snippet per stack. Many kinds share a remedy: each table is
-//! written once here and kinds point at it (see `catalogue`). Every snippet allows
-//! `https://app.example.com`; fragments assume the surrounding app (`app`, `builder`, ...).
+//! written once here and kinds point at it (see `catalogue`).
+//!
+//! Every snippet is a template (placeholders such as `{{origin}}`, `{{path}}`, see `template`)
+//! and a complete fragment for one place of its stack's configuration: put there as it is
+//! (rendered), it replaces whatever CORS handling was there and yields a working setup. The
+//! lab under `tests/lab/` applies them that way, mechanically, for the stacks it runs.
+//!
+//! | stack | where the snippet goes | what the surrounding code provides |
+//! |---|---|---|
+//! | Express | `app.js`, after `const app = express();`, replacing the middleware and route wiring | `app`, `express`, `apiRouter` (the API's routes), `requireAuth` (middleware answering 401) |
+//! | nginx | inside the API's `server { }` block | the application at `{{upstream}}`; relative file names are relative to nginx's configuration directory |
+//! | FastAPI | the end of `main.py`, after `app = FastAPI()` and the routes | `app`, `AuthMiddleware` (Starlette middleware answering 401) |
+//! | Flask | the end of `app.py`, after `app = Flask(__name__)` and the routes | `app`, `authenticate()` (returns `None`, or a 401 response) |
+//! | Django | the end of the file its first line names (`# settings.py`) | `INSTALLED_APPS` and `MIDDLEWARE` lists without corsheaders; `api.auth.AuthMiddleware` |
+//! | Spring | a `@Configuration` class (or the file its first line names) | Spring Boot 3 / Spring Framework 6.2, Spring Security 6 where `http` appears |
+//! | ASP.NET Core | `Program.cs` (minimal hosting) | `builder`; the policy name `"app"` |
+//! | Apache | inside the API's `<VirtualHost>` | mod_headers, mod_rewrite, mod_proxy_http, mod_auth_basic; the application at `{{upstream}}`; relative file names are relative to ServerRoot |
+//!
+//! Spring and ASP.NET Core snippets are not executed anywhere: their tests in `mod.rs` check
+//! them against the frameworks' APIs (names that exist, required companion calls present,
+//! traps absent), read from the frameworks' sources.
 
 use super::Stack::{self, *};
+use super::template::with_defaults;
 
-/// One remedy: a stable id and its snippets, in [`Stack::ALL`] order.
-pub(super) type Snippets = [(Stack, &'static str); 8];
+/// One remedy's snippets, in [`Stack::ALL`] order: the templates (with `{{placeholders}}`,
+/// see `template`) and the same rendered with the default values at compile time.
+pub(super) struct Snippets {
+    pub(super) templates: [(Stack, &'static str); 8],
+    pub(super) rendered: [(Stack, &'static str); 8],
+}
+
+/// `snippets![(Stack, template), ...]`: both tables of a [`Snippets`] from one list.
+macro_rules! snippets {
+    ($(($stack:ident, $text:expr $(,)?)),* $(,)?) => {
+        Snippets {
+            templates: [$(($stack, $text)),*],
+            rendered: [$(($stack, with_defaults!($text))),*],
+        }
+    };
+}
 
 /// Send `Access-Control-Allow-Origin` with the exact origin on every response.
-pub(super) static ALLOW_ORIGIN: Snippets = [
+pub(super) static ALLOW_ORIGIN: Snippets = snippets![
     (
         Express,
         r#"const cors = require('cors');
-// Exact origin: scheme + host + port, no trailing slash, no path.
-// Registered before the routes, so every response carries the header.
-app.use(cors({ origin: ['https://app.example.com'] }));"#,
+// The exact origin: scheme + host + port, no trailing slash, no path. Registered
+// before the routes, so that every answer of the API carries the header.
+app.use(cors({ origin: ['{{origin}}'] }));
+app.use('{{path}}', apiRouter);"#,
     ),
     (
         Nginx,
-        r#"location /api/ {
-    # One fixed origin, spelled exactly as the browser sends it in Origin.
-    # A location with its own add_header drops the server-level ones: repeat it there.
-    add_header Access-Control-Allow-Origin "https://app.example.com" always;
-    proxy_pass http://backend;
+        r#"location {{path}} {
+    if ($request_method = OPTIONS) {
+        # add_header inside "if" replaces the location's own: repeat them here.
+        add_header Access-Control-Allow-Origin "{{origin}}" always;
+        add_header Access-Control-Allow-Methods "{{methods}}" always;
+        add_header Access-Control-Allow-Headers "{{headers}}" always;
+        return 204;
+    }
+    # The origin exactly as the browser sends it in Origin: scheme, host, port.
+    add_header Access-Control-Allow-Origin "{{origin}}" always;
+    proxy_pass {{upstream}};
 }"#,
     ),
     (
@@ -31,7 +72,9 @@ app.use(cors({ origin: ['https://app.example.com'] }));"#,
 
 app.add_middleware(
     CORSMiddleware,
-    allow_origins=["https://app.example.com"],  # exact: no trailing slash, no path
+    allow_origins=["{{origin}}"],  # exact: no trailing slash, no path
+    allow_methods=[{{methods|dq}}],  # Starlette's default: GET only
+    allow_headers=[{{headers|dq}}],  # default: none
 )"#,
     ),
     (
@@ -39,228 +82,284 @@ app.add_middleware(
         r#"from flask_cors import CORS
 
 # Compared with the request's Origin byte for byte: same scheme, host and port.
-CORS(app, origins=["https://app.example.com"])"#,
+CORS(app, resources={r"{{path}}*": {"origins": ["{{origin}}"]}})"#,
     ),
     (
         Django,
         r#"# settings.py
 INSTALLED_APPS += ["corsheaders"]
 MIDDLEWARE.insert(0, "corsheaders.middleware.CorsMiddleware")  # first of all
-CORS_ALLOWED_ORIGINS = ["https://app.example.com"]  # scheme://host[:port], no path"#,
+CORS_ALLOWED_ORIGINS = ["{{origin}}"]  # scheme://host[:port], no path"#,
     ),
     (
         Spring,
-        r#"@RestController
-@CrossOrigin(origins = "https://app.example.com") // exact origin, no trailing slash
-class ReportController {
-    @GetMapping("/api/report")
-    Report report() { return reports.current(); }
-}"#,
+        r#"@Configuration
+class ApiCors implements WebMvcConfigurer {
+    @Override
+    public void addCorsMappings(CorsRegistry registry) {
+        registry.addMapping("{{path}}**")
+                .allowedOrigins("{{origin}}")  // exact origin, no trailing slash
+                .allowedMethods({{methods|dq}})  // default: GET, HEAD, POST
+                .allowedHeaders({{headers|dq}});
+    }
+}
+// With Spring Security also call http.cors(Customizer.withDefaults()) in the
+// SecurityFilterChain: it ignores these mappings otherwise."#,
     ),
     (
         AspNetCore,
-        r#"builder.Services.AddCors(o => o.AddPolicy("app", p =>
-    p.WithOrigins("https://app.example.com")));   // exact origin, no trailing slash
+        r#"builder.Services.AddCors(o => o.AddPolicy("app", p => p
+    .WithOrigins("{{origin}}")   // exact origin, no trailing slash
+    .WithMethods({{methods|dq}})   // none by default: preflights fail
+    .WithHeaders({{headers|dq}})));
 var app = builder.Build();
 app.UseRouting();
 app.UseCors("app");   // after UseRouting, before UseAuthentication/UseAuthorization
+app.UseAuthentication();
+app.UseAuthorization();
 app.MapControllers();"#,
     ),
     (
         Apache,
-        r#"<Location "/api/">
-    # mod_headers; exact origin, and "always" so non-2xx answers carry it too
-    Header always set Access-Control-Allow-Origin "https://app.example.com"
-</Location>"#,
+        r#"<Location "{{path}}">
+    # mod_headers: the exact origin, and "always" so that non-2xx answers carry it.
+    Header always set Access-Control-Allow-Origin "{{origin}}"
+    Header always set Access-Control-Allow-Methods "{{methods}}"
+    Header always set Access-Control-Allow-Headers "{{headers}}"
+    ProxyPass "{{upstream}}{{path}}"
+</Location>
+# Preflights get their 204 here; the application need not know OPTIONS.
+RewriteEngine On
+RewriteCond %{REQUEST_METHOD} =OPTIONS
+RewriteRule "^{{path}}" - [R=204,L]"#,
     ),
 ];
 
 /// Keep the CORS headers on 4xx/5xx answers: CORS runs outside error handling.
-pub(super) static CORS_ON_ERRORS: Snippets = [
+pub(super) static CORS_ON_ERRORS: Snippets = snippets![
     (
         Express,
-        r#"app.use(cors({ origin: 'https://app.example.com' }));  // first, before routes and auth
-app.use('/api', apiRouter);
-// The error handler answers on the same res, so the headers set by cors() stay.
+        r#"const cors = require('cors');
+app.use(cors({ origin: ['{{origin}}'] }));  // first: before body parsers, auth, routes
+app.use(express.json());  // its 400 for a malformed body now carries the headers
+app.use('{{path}}', apiRouter);
+// Error handlers answer on the same res, so the headers set by cors() stay.
 app.use((err, req, res, next) => {
   res.status(err.status || 500).json({ error: 'request failed' });
 });"#,
     ),
     (
         Nginx,
-        r#"location /api/ {
-    proxy_pass http://backend;
-    # Without "always", add_header skips 4xx/5xx, so every error from the
-    # backend (or nginx's own 502/504) reaches the page as a CORS error.
-    add_header Access-Control-Allow-Origin "https://app.example.com" always;
+        r#"location {{path}} {
+    # Without "always", add_header skips 4xx/5xx: every error of the application
+    # (and nginx's own 502/504) reaches the page as a CORS error instead.
+    add_header Access-Control-Allow-Origin "{{origin}}" always;
+    proxy_pass {{upstream}};
 }"#,
     ),
     (
         FastApi,
-        r#"from fastapi import FastAPI
-from starlette.middleware.cors import CORSMiddleware
+        r#"from starlette.middleware.cors import CORSMiddleware
 
-api = FastAPI()
 # Unhandled exceptions become 500s in ServerErrorMiddleware, outside every
-# add_middleware() layer. Wrapping the whole app puts CORS outside it instead:
-app = CORSMiddleware(api, allow_origins=["https://app.example.com"])
-# serve with: uvicorn main:app"#,
+# add_middleware() layer. Wrapping the finished app puts CORS outside it instead:
+# the last line of main.py, still served as main:app.
+app = CORSMiddleware(app, allow_origins=["{{origin}}"],
+                     allow_methods=[{{methods|dq}}], allow_headers=[{{headers|dq}}])"#,
     ),
     (
         Flask,
         r#"from flask_cors import CORS
 
 # r"/*" also covers 404s for unknown paths; intercept_exceptions (the default)
-# adds the headers to Flask's own 500 answers.
-CORS(app, resources={r"/*": {"origins": ["https://app.example.com"]}},
-     intercept_exceptions=True)
-# 502/504 from gunicorn or the proxy never reach Flask: set the header there too."#,
+# adds the headers to Flask's own 500 answers. 502/504 from gunicorn or the
+# proxy never reach Flask: set the header there as well.
+CORS(app, resources={r"/*": {"origins": ["{{origin}}"]}}, intercept_exceptions=True)"#,
     ),
     (
         Django,
-        r#"MIDDLEWARE = [
-    "corsheaders.middleware.CorsMiddleware",  # outermost: sees every 4xx/5xx answer
-    "django.middleware.security.SecurityMiddleware",
-    "django.middleware.common.CommonMiddleware",
-    # ...
-]
-CORS_ALLOWED_ORIGINS = ["https://app.example.com"]"#,
+        r#"# settings.py
+INSTALLED_APPS += ["corsheaders"]
+# Outermost, so that it also sees the 4xx/5xx answers of every later middleware.
+MIDDLEWARE.insert(0, "corsheaders.middleware.CorsMiddleware")
+CORS_ALLOWED_ORIGINS = ["{{origin}}"]"#,
     ),
     (
         Spring,
-        r#"@Bean
-FilterRegistrationBean<CorsFilter> corsFilter(CorsConfigurationSource source) {
-    // A servlet filter ahead of everything sets the headers before a controller,
-    // an @ExceptionHandler or the /error page writes the response.
-    var bean = new FilterRegistrationBean<>(new CorsFilter(source));
-    bean.setOrder(Ordered.HIGHEST_PRECEDENCE);
-    return bean;
+        r#"// A servlet filter ahead of everything sets the headers before a controller, an
+// @ExceptionHandler or /error writes the answer. Not named "corsFilter": Spring
+// Security looks that bean up as a CorsFilter (with Security, http.cors() suffices).
+@Bean
+FilterRegistrationBean<CorsFilter> corsFilterRegistration(CorsConfigurationSource corsConfigurationSource) {
+    var registration = new FilterRegistrationBean<>(new CorsFilter(corsConfigurationSource));
+    registration.setOrder(Ordered.HIGHEST_PRECEDENCE);
+    return registration;
+}
+@Bean
+UrlBasedCorsConfigurationSource corsConfigurationSource() {
+    var config = new CorsConfiguration();
+    config.setAllowedOrigins(List.of("{{origin}}"));
+    config.setAllowedMethods(List.of({{methods|dq}}));
+    config.setAllowedHeaders(List.of({{headers|dq}}));
+    var source = new UrlBasedCorsConfigurationSource();
+    source.registerCorsConfiguration("{{path}}**", config);
+    return source;
 }"#,
     ),
     (
         AspNetCore,
-        r#"var app = builder.Build();
+        r#"builder.Services.AddCors(o => o.AddPolicy("app", p => p
+    .WithOrigins("{{origin}}").WithMethods({{methods|dq}}).WithHeaders({{headers|dq}})));
+var app = builder.Build();
 app.UseExceptionHandler("/error");  // exceptions become 500 answers
 app.UseRouting();
-app.UseCors("app");          // applies its headers when the response starts,
+app.UseCors("app");          // adds its headers when the answer starts,
 app.UseAuthentication();     // so 401, 403 and 500 answers keep them
 app.UseAuthorization();
 app.MapControllers();"#,
     ),
     (
         Apache,
-        r#"# "Header set" (the onsuccess table) is not sent on error responses;
-# "always" also covers 4xx/5xx, ErrorDocument pages and mod_proxy's 502/503.
-Header always set Access-Control-Allow-Origin "https://app.example.com"
-ProxyPass "/api/" "http://127.0.0.1:8080/api/""#,
+        r#"<Location "{{path}}">
+    # "Header set" writes the onsuccess table, which Apache leaves out of answers
+    # it makes itself: its 503 when the application is down, 502, ErrorDocument
+    # pages, redirects. "always" covers those as well.
+    Header always set Access-Control-Allow-Origin "{{origin}}"
+    ProxyPass "{{upstream}}{{path}}"
+</Location>"#,
     ),
 ];
 
 /// Put the CORS headers on 3xx answers to CORS requests too.
-pub(super) static CORS_ON_REDIRECTS: Snippets = [
+pub(super) static CORS_ON_REDIRECTS: Snippets = snippets![
     (
         Express,
-        r#"app.use(cors({ origin: 'https://app.example.com', credentials: true }));
-// Declared after cors(), so this 3xx carries Access-Control-Allow-Origin/-Credentials.
-app.get('/api/report', (req, res) => res.redirect(307, '/api/v2/report'));"#,
+        r#"const cors = require('cors');
+app.use(cors({ origin: ['{{origin}}'] }));
+// Declared after cors(), so this 307 carries Access-Control-Allow-Origin, and
+// so does its target.
+app.get('{{path}}report', (req, res) => res.redirect(307, '{{path}}v2/report'));
+app.use('{{path}}', apiRouter);"#,
     ),
     (
         Nginx,
-        r#"server {
-    # Server-level add_header also applies to "return 30x" in locations that have
-    # no add_header of their own.
-    add_header Access-Control-Allow-Origin "https://app.example.com" always;
-    location = /api/report { return 308 /api/v2/report; }
+        r#"location = {{path}}report {
+    # A location with an add_header of its own ignores the server-level ones:
+    # the redirect needs its own line, as does its target.
+    add_header Access-Control-Allow-Origin "{{origin}}" always;
+    return 307 {{path}}v2/report;
+}
+location {{path}} {
+    add_header Access-Control-Allow-Origin "{{origin}}" always;
+    proxy_pass {{upstream}};
 }"#,
     ),
     (
         FastApi,
-        r#"from fastapi.responses import RedirectResponse
+        r#"from fastapi.middleware.cors import CORSMiddleware
+from fastapi.responses import RedirectResponse
 
 # CORSMiddleware wraps the routes, so this 307 carries the CORS headers; middleware
-# added after it (outer) must not answer CORS requests with its own redirects.
-@app.get("/api/report")
+# added after it (outer) must not answer CORS requests with redirects of its own.
+@app.get("{{path}}report")
 def old_report():
-    return RedirectResponse("/api/v2/report", status_code=307)"#,
+    return RedirectResponse("{{path}}v2/report", status_code=307)
+
+app.add_middleware(CORSMiddleware, allow_origins=["{{origin}}"])"#,
     ),
     (
         Flask,
         r#"from flask import redirect
 from flask_cors import CORS
 
-CORS(app, origins=["https://app.example.com"])  # its after_request also sees 3xx
-
-@app.get("/api/report")
+@app.get("{{path}}report")
 def old_report():
-    return redirect("/api/v2/report", code=307)"#,
+    return redirect("{{path}}v2/report", code=307)
+
+# Cover the redirecting URL as well as its target: flask-cors's after_request
+# then adds the headers to the 307 too.
+CORS(app, resources={r"{{path}}*": {"origins": ["{{origin}}"]}})"#,
     ),
     (
         Django,
-        r#"from django.shortcuts import redirect
-
-def old_report(request):
-    # With CorsMiddleware first in MIDDLEWARE this 302 gets the CORS headers like
-    # any other answer; the redirect target must allow the origin as well.
-    return redirect("/api/v2/report/")"#,
+        r#"# settings.py
+INSTALLED_APPS += ["corsheaders"]
+MIDDLEWARE.insert(0, "corsheaders.middleware.CorsMiddleware")  # sees 3xx answers too
+CORS_ALLOWED_ORIGINS = ["{{origin}}"]
+# A CORS_URLS_REGEX must cover the redirecting URL as well as its target.
+CORS_URLS_REGEX = r"^{{path|re}}.*$""#,
     ),
     (
         Spring,
-        r#"@GetMapping("/api/report")
+        r#"@GetMapping("{{path}}report")
 ResponseEntity<Void> oldReport() {
-    // The CORS mapping that covers this handler also covers its 3xx answer.
-    return ResponseEntity.status(HttpStatus.PERMANENT_REDIRECT)
-            .location(URI.create("/api/v2/report"))
+    // The CORS configuration that covers this handler also covers its 3xx answer;
+    // the target URL must be covered as well.
+    return ResponseEntity.status(HttpStatus.TEMPORARY_REDIRECT)
+            .location(URI.create("{{path}}v2/report"))
             .build();
 }"#,
     ),
     (
         AspNetCore,
-        r#"app.UseCors("app");          // before the middleware that redirects:
-app.UseHttpsRedirection();   // their 307/308 answers then carry the CORS headers
+        r#"var app = builder.Build();
+app.UseRouting();
+app.UseCors("app");          // before the middleware that redirects: their
+app.UseHttpsRedirection();   // 307/308 answers then carry the CORS headers
 app.UseRewriter(new RewriteOptions()
-    .AddRedirect("^api/report$", "api/v2/report", StatusCodes.Status308PermanentRedirect));"#,
+    .AddRedirect("^api/report$", "api/v2/report", StatusCodes.Status307TemporaryRedirect));"#,
     ),
     (
         Apache,
-        r#"# Redirects are sent like error responses: only the "always" table goes out.
-Header always set Access-Control-Allow-Origin "https://app.example.com"
-Redirect 308 "/api/report" "https://api.example.com/api/v2/report""#,
+        r#"# Redirects are answers Apache makes itself: only the "always" table is sent.
+Header always set Access-Control-Allow-Origin "{{origin}}"
+Redirect 307 "{{path}}report" "{{path}}v2/report"
+ProxyPass "{{path}}report" "!"
+ProxyPass "{{path}}" "{{upstream}}{{path}}""#,
     ),
 ];
 
 /// Answer the OPTIONS preflight with 2xx and the CORS headers.
-pub(super) static ANSWER_PREFLIGHT: Snippets = [
+pub(super) static ANSWER_PREFLIGHT: Snippets = snippets![
     (
         Express,
-        r#"// cors() ends every OPTIONS preflight with 204 before any route runs;
-// do not add app.options() handlers that answer 404/405 themselves.
+        r#"const cors = require('cors');
+// cors() ends every OPTIONS preflight with 204 before any route runs; do not
+// add app.options() handlers that answer 404/405 themselves.
 app.use(cors({
-  origin: 'https://app.example.com',
-  methods: ['GET', 'POST', 'PUT', 'DELETE'],
-}));"#,
+  origin: ['{{origin}}'],
+  methods: [{{methods|sq}}],
+  allowedHeaders: [{{headers|sq}}],
+}));
+app.use('{{path}}', apiRouter);"#,
     ),
     (
         Nginx,
-        r#"location /api/ {
+        r#"location {{path}} {
     if ($request_method = OPTIONS) {
-        add_header Access-Control-Allow-Origin "https://app.example.com";
-        add_header Access-Control-Allow-Methods "GET, POST, PUT, DELETE";
-        add_header Access-Control-Allow-Headers "Content-Type, Authorization";
+        # An add_header here replaces the location's add_header lines instead of
+        # adding to them: every CORS header of the preflight goes here.
+        add_header Access-Control-Allow-Origin "{{origin}}" always;
+        add_header Access-Control-Allow-Methods "{{methods}}" always;
+        add_header Access-Control-Allow-Headers "{{headers}}" always;
+        add_header Access-Control-Max-Age 7200 always;
         return 204;
     }
-    add_header Access-Control-Allow-Origin "https://app.example.com" always;
-    proxy_pass http://backend;
+    add_header Access-Control-Allow-Origin "{{origin}}" always;
+    proxy_pass {{upstream}};
 }"#,
     ),
     (
         FastApi,
-        r#"# CORSMiddleware answers preflights itself: 200 when origin, method and headers
+        r#"from fastapi.middleware.cors import CORSMiddleware
+
+# CORSMiddleware answers preflights itself: 200 when origin, method and headers
 # are allowed, 400 otherwise. List what the page really sends.
 app.add_middleware(
     CORSMiddleware,
-    allow_origins=["https://app.example.com"],
-    allow_methods=["GET", "POST", "PUT", "DELETE"],
-    allow_headers=["Content-Type", "Authorization"],
+    allow_origins=["{{origin}}"],
+    allow_methods=[{{methods|dq}}],
+    allow_headers=[{{headers|dq}}],
 )"#,
     ),
     (
@@ -269,116 +368,156 @@ app.add_middleware(
 
 # Flask answers OPTIONS for every route by itself; flask-cors adds the CORS
 # headers to that answer for the paths in `resources`.
-CORS(app, resources={r"/api/*": {"origins": ["https://app.example.com"]}},
-     methods=["GET", "POST", "PUT", "DELETE"],
-     allow_headers=["Content-Type", "Authorization"])"#,
+CORS(app, resources={r"{{path}}*": {"origins": ["{{origin}}"]}},
+     methods=[{{methods|dq}}], allow_headers=[{{headers|dq}}])"#,
     ),
     (
         Django,
-        r#"# corsheaders answers a preflight (OPTIONS + Access-Control-Request-Method) by
+        r#"# settings.py
+INSTALLED_APPS += ["corsheaders"]
+# corsheaders answers a preflight (OPTIONS + Access-Control-Request-Method) by
 # itself, before URL routing and views, when it is first in MIDDLEWARE.
 MIDDLEWARE.insert(0, "corsheaders.middleware.CorsMiddleware")
-CORS_ALLOWED_ORIGINS = ["https://app.example.com"]
-CORS_ALLOW_METHODS = ["DELETE", "GET", "OPTIONS", "PATCH", "POST", "PUT"]"#,
+CORS_ALLOWED_ORIGINS = ["{{origin}}"]
+CORS_ALLOW_METHODS = [{{methods|dq}}]
+CORS_ALLOW_HEADERS = [{{headers|dq}}]"#,
     ),
     (
         Spring,
-        r#"@Configuration
-class ApiCors implements WebMvcConfigurer {
-    @Override
-    public void addCorsMappings(CorsRegistry registry) {
-        // Spring MVC answers matching preflights from this mapping.
-        registry.addMapping("/api/**")
-                .allowedOrigins("https://app.example.com")
-                .allowedMethods("GET", "POST", "PUT", "DELETE");
-    }
-}"#,
+        r#"@Bean
+UrlBasedCorsConfigurationSource corsConfigurationSource() {
+    var config = new CorsConfiguration();  // empty: allows nothing until set
+    config.setAllowedOrigins(List.of("{{origin}}"));
+    config.setAllowedMethods(List.of({{methods|dq}}));  // unset: GET and HEAD only
+    config.setAllowedHeaders(List.of({{headers|dq}}));  // unset: no request header
+    var source = new UrlBasedCorsConfigurationSource();
+    source.registerCorsConfiguration("{{path}}**", config);
+    return source;
+}
+// With Spring Security, http.cors(Customizer.withDefaults()) picks this bean up by
+// its name and answers preflights before authentication."#,
     ),
     (
         AspNetCore,
         r#"builder.Services.AddCors(o => o.AddPolicy("app", p => p
-    .WithOrigins("https://app.example.com")
-    .WithMethods("GET", "POST", "PUT", "DELETE")
-    .WithHeaders("Content-Type", "Authorization")));
+    .WithOrigins("{{origin}}")
+    .WithMethods({{methods|dq}})
+    .WithHeaders({{headers|dq}})));
+var app = builder.Build();
+app.UseRouting();
 // UseCors ends the preflight with 204 itself, before any endpoint runs.
 app.UseCors("app");"#,
     ),
     (
         Apache,
-        r#"RewriteEngine On
-# Answer preflights here with 204 instead of passing them to the application.
-RewriteCond %{REQUEST_METHOD} OPTIONS
-RewriteRule ^ - [R=204,L]
-Header always set Access-Control-Allow-Origin "https://app.example.com"
-Header always set Access-Control-Allow-Methods "GET, POST, PUT, DELETE"
-Header always set Access-Control-Allow-Headers "Content-Type, Authorization""#,
+        r#"# Answer preflights here with 204 instead of passing them to the application.
+RewriteEngine On
+RewriteCond %{REQUEST_METHOD} =OPTIONS
+RewriteRule "^{{path}}" - [R=204,L]
+<Location "{{path}}">
+    Header always set Access-Control-Allow-Origin "{{origin}}"
+    Header always set Access-Control-Allow-Methods "{{methods}}"
+    Header always set Access-Control-Allow-Headers "{{headers}}"
+    Header always set Access-Control-Max-Age "7200"
+    ProxyPass "{{upstream}}{{path}}"
+</Location>"#,
     ),
 ];
 
 /// Let preflights through before authentication: they never carry credentials.
-pub(super) static PREFLIGHT_BEFORE_AUTH: Snippets = [
+pub(super) static PREFLIGHT_BEFORE_AUTH: Snippets = snippets![
     (
         Express,
-        r#"app.use(cors({ origin: 'https://app.example.com', credentials: true })); // ends OPTIONS
-app.use(requireSession);     // never sees a preflight (they carry no cookies)
-app.use('/api', apiRouter);"#,
+        r#"const cors = require('cors');
+app.use(cors({ origin: ['{{origin}}'], allowedHeaders: [{{headers|sq}}] }));  // ends preflights
+app.use(requireAuth);  // after cors(): never sees a preflight (they carry no credentials)
+app.use('{{path}}', apiRouter);"#,
     ),
     (
         Nginx,
-        r#"location /api/ {
-    # "return" runs in the rewrite phase, before auth_basic/auth_request (access phase).
+        r#"location {{path}} {
+    # "return" acts in the rewrite phase, before auth_basic/auth_request (access
+    # phase). Keep auth out of limit_except: for the methods it does not list
+    # (OPTIONS among them) nginx uses the inner block, where this "if" never runs.
     if ($request_method = OPTIONS) {
-        add_header Access-Control-Allow-Origin "https://app.example.com";
-        add_header Access-Control-Allow-Credentials "true";
-        add_header Access-Control-Allow-Methods "GET, POST, PUT, DELETE";
-        add_header Access-Control-Allow-Headers "Authorization, Content-Type";
+        add_header Access-Control-Allow-Origin "{{origin}}" always;
+        add_header Access-Control-Allow-Methods "{{methods}}" always;
+        add_header Access-Control-Allow-Headers "{{headers}}" always;
         return 204;
     }
-    auth_request /auth;
-    proxy_pass http://backend;
+    auth_basic "api";
+    auth_basic_user_file api.htpasswd;  # relative to nginx's conf directory
+    add_header Access-Control-Allow-Origin "{{origin}}" always;
+    proxy_pass {{upstream}};
 }"#,
     ),
     (
         FastApi,
-        r#"app.add_middleware(SessionAuthMiddleware)
-# The middleware added last runs first: CORS must be added after auth so that it
-# answers preflights before auth can reject them with 401.
-app.add_middleware(CORSMiddleware, allow_origins=["https://app.example.com"],
-                   allow_credentials=True)
-# Auth as a route dependency (Depends) never sees OPTIONS at all."#,
+        r#"from fastapi.middleware.cors import CORSMiddleware
+
+app.add_middleware(AuthMiddleware)
+# The middleware added last runs first: add CORS after auth, so that it answers
+# preflights before auth can reject them with 401. (Auth as a route dependency,
+# Depends(...), never sees OPTIONS at all.)
+app.add_middleware(CORSMiddleware, allow_origins=["{{origin}}"],
+                   allow_methods=[{{methods|dq}}], allow_headers=[{{headers|dq}}])"#,
     ),
     (
         Flask,
-        r#"@app.before_request
+        r#"from flask import request
+from flask_cors import CORS
+
+CORS(app, resources={r"{{path}}*": {"origins": ["{{origin}}"]}},
+     allow_headers=[{{headers|dq}}])
+
+@app.before_request
 def require_login():
     if request.method == "OPTIONS":  # preflight: no cookies, no Authorization
         return None                  # let Flask and flask-cors answer it
-    if "user_id" not in session:
-        abort(401)"#,
+    return authenticate()            # your check: None, or a 401 response"#,
     ),
     (
         Django,
-        r#"MIDDLEWARE = [
-    "corsheaders.middleware.CorsMiddleware",  # answers preflights and stops there
-    "django.contrib.sessions.middleware.SessionMiddleware",
-    "django.contrib.auth.middleware.AuthenticationMiddleware",
-    "django.contrib.auth.middleware.LoginRequiredMiddleware",  # never sees OPTIONS
-]"#,
+        r#"# settings.py
+INSTALLED_APPS += ["corsheaders"]
+MIDDLEWARE = [
+    "corsheaders.middleware.CorsMiddleware",  # first: answers preflights, then stops
+    *MIDDLEWARE,                              # sessions, authentication, ...
+    "api.auth.AuthMiddleware",                # your 401: never sees a preflight
+]
+CORS_ALLOWED_ORIGINS = ["{{origin}}"]
+CORS_ALLOW_HEADERS = [{{headers|dq}}]"#,
     ),
     (
         Spring,
         r#"@Bean
 SecurityFilterChain api(HttpSecurity http) throws Exception {
     return http
-        .cors(Customizer.withDefaults())  // CorsFilter before authentication: preflights pass
+        // CorsFilter ahead of authentication: preflights are answered, not challenged.
+        .cors(Customizer.withDefaults())  // uses the corsConfigurationSource bean
         .authorizeHttpRequests(a -> a.anyRequest().authenticated())
         .httpBasic(Customizer.withDefaults())
         .build();
+}
+@Bean
+UrlBasedCorsConfigurationSource corsConfigurationSource() {
+    var config = new CorsConfiguration();
+    config.setAllowedOrigins(List.of("{{origin}}"));
+    config.setAllowedMethods(List.of({{methods|dq}}));
+    config.setAllowedHeaders(List.of({{headers|dq}}));
+    var source = new UrlBasedCorsConfigurationSource();
+    source.registerCorsConfiguration("{{path}}**", config);
+    return source;
 }"#,
     ),
     (
         AspNetCore,
-        r#"app.UseRouting();
+        r#"builder.Services.AddCors(o => o.AddPolicy("app", p => p
+    .WithOrigins("{{origin}}")
+    .WithMethods({{methods|dq}})
+    .WithHeaders({{headers|dq}})));
+var app = builder.Build();
+app.UseRouting();
 app.UseCors("app");          // must precede auth: it ends preflights with 204
 app.UseAuthentication();
 app.UseAuthorization();
@@ -386,82 +525,104 @@ app.MapControllers().RequireAuthorization();"#,
     ),
     (
         Apache,
-        r#"<Location "/api/">
+        r#"# mod_rewrite answers preflights while translating the URL, before any
+# authentication runs: they carry no credentials and must not be challenged.
+RewriteEngine On
+RewriteCond %{REQUEST_METHOD} =OPTIONS
+RewriteRule "^{{path}}" - [R=204,L]
+<Location "{{path}}">
     AuthType Basic
     AuthName "api"
-    AuthUserFile "/etc/apache2/api.htpasswd"
-    <If "%{REQUEST_METHOD} == 'OPTIONS'">
-        Require all granted
-    </If>
-    <Else>
-        Require valid-user
-    </Else>
+    AuthUserFile "api.htpasswd"
+    Require valid-user
+    Header always set Access-Control-Allow-Origin "{{origin}}"
+    Header always set Access-Control-Allow-Methods "{{methods}}"
+    Header always set Access-Control-Allow-Headers "{{headers}}"
+    ProxyPass "{{upstream}}{{path}}"
 </Location>"#,
     ),
 ];
 
 /// Keep preflights out of redirects (https upgrade, trailing slash, login page).
-pub(super) static NO_REDIRECT_ON_PREFLIGHT: Snippets = [
+pub(super) static NO_REDIRECT_ON_PREFLIGHT: Snippets = snippets![
     (
         Express,
-        r#"app.use(cors({ origin: 'https://app.example.com' }));  // ends preflights with 204...
+        r#"const cors = require('cors');
+app.use(cors({ origin: ['{{origin}}'] }));  // ends preflights with 204...
 app.use((req, res, next) =>  // ...so this https redirect never meets one
   req.secure ? next() : res.redirect(308, `https://${req.hostname}${req.originalUrl}`));
 // express.static answers "/docs" with 301 to "/docs/"; switch that off.
-app.use(express.static('public', { redirect: false }));"#,
+app.use(express.static('public', { redirect: false }));
+app.use('{{path}}', apiRouter);"#,
     ),
     (
         Nginx,
-        r#"# "location /api/" makes nginx answer "/api" with 301 to "/api/", and a
-# preflight to "/api" then fails. Serve the bare path instead of redirecting:
-location = /api {
-    proxy_pass http://backend;
-}
-location /api/ {
-    proxy_pass http://backend;
+        r#"# With only "location {{path}}items/", nginx answers "{{path}}items" with 301 to
+# the slashed URL, preflights included, and a redirected preflight fails. One
+# location for both spellings, answering preflights itself:
+location ~ ^{{path|re}}items/?$ {
+    if ($request_method = OPTIONS) {
+        add_header Access-Control-Allow-Origin "{{origin}}" always;
+        add_header Access-Control-Allow-Methods "{{methods}}" always;
+        add_header Access-Control-Allow-Headers "{{headers}}" always;
+        return 204;
+    }
+    add_header Access-Control-Allow-Origin "{{origin}}" always;
+    proxy_pass {{upstream}};
 }"#,
     ),
     (
         FastApi,
-        r#"from starlette.middleware.httpsredirect import HTTPSRedirectMiddleware
+        r#"from fastapi.middleware.cors import CORSMiddleware
+from starlette.middleware.httpsredirect import HTTPSRedirectMiddleware
 
 # Middleware added later runs first: with HTTPSRedirectMiddleware outside
-# CORSMiddleware, preflights get a 307 before CORS can answer them.
+# CORSMiddleware, preflights would get a 307 before CORS could answer them.
 app.add_middleware(HTTPSRedirectMiddleware)
-app.add_middleware(CORSMiddleware, allow_origins=["https://app.example.com"])
-# Better still: the page calls the https:// URL, so nothing redirects."#,
+app.add_middleware(CORSMiddleware, allow_origins=["{{origin}}"])
+# Better still: the page calls the https:// URL, so that nothing redirects."#,
     ),
     (
         Flask,
-        r#"# Werkzeug answers "/api/items" with 308 to "/api/items/" when the rule ends in
-# a slash. Match both spellings instead of redirecting:
-app.url_map.strict_slashes = False
+        r#"from flask_cors import CORS
 
-@app.post("/api/items/")
-def create_item(): ..."#,
+# Werkzeug answers "{{path}}items" with 308 to "{{path}}items/" when the rule ends in
+# a slash, preflights included, and a redirected preflight fails. Match both
+# spellings instead; the rules made above this line keep their own setting:
+app.url_map.strict_slashes = False
+for rule in app.url_map.iter_rules():
+    rule.strict_slashes = False
+CORS(app, resources={r"{{path}}*": {"origins": ["{{origin}}"]}})"#,
     ),
     (
         Django,
-        r#"# CommonMiddleware's APPEND_SLASH answers "/api/items" with 301 to "/api/items/".
-# urls.py: accept the URL the page calls, with or without the slash.
-urlpatterns = [
+        r#"# urls.py: CommonMiddleware's APPEND_SLASH answers "api/items" with 301 to
+# "api/items/". Accept the URL the page calls, with or without the slash.
+urlpatterns += [
     re_path(r"^api/items/?$", views.items),
 ]"#,
     ),
     (
         Spring,
-        r#"// An unauthenticated request must not be sent to a login page (302 to /login).
-http.cors(Customizer.withDefaults())
-    .exceptionHandling(e -> e.authenticationEntryPoint(
-            new HttpStatusEntryPoint(HttpStatus.UNAUTHORIZED)));  // 401 instead of 302"#,
+        r#"@Bean
+SecurityFilterChain api(HttpSecurity http) throws Exception {
+    return http
+        .cors(Customizer.withDefaults())  // preflights answered before authentication
+        .authorizeHttpRequests(a -> a.anyRequest().authenticated())
+        // Unauthenticated API calls get 401 instead of a 302 to the login page.
+        .exceptionHandling(e -> e.authenticationEntryPoint(
+                new HttpStatusEntryPoint(HttpStatus.UNAUTHORIZED)))
+        .build();
+}"#,
     ),
     (
         AspNetCore,
-        r#"builder.Services.ConfigureApplicationCookie(o => o.Events.OnRedirectToLogin = ctx =>
-{
-    ctx.Response.StatusCode = StatusCodes.Status401Unauthorized;  // no 302 to /Account/Login
-    return Task.CompletedTask;
-});
+        r#"builder.Services.AddAuthentication(CookieAuthenticationDefaults.AuthenticationScheme)
+    .AddCookie(o => o.Events.OnRedirectToLogin = ctx =>
+    {
+        ctx.Response.StatusCode = StatusCodes.Status401Unauthorized;  // no 302 to a login page
+        return Task.CompletedTask;
+    });  // with ASP.NET Identity, set the same event in ConfigureApplicationCookie
 var app = builder.Build();
 app.UseCors("app");          // ends preflights before the https redirect below
 app.UseHttpsRedirection();"#,
@@ -477,32 +638,42 @@ RewriteRule ^ https://%{HTTP_HOST}%{REQUEST_URI} [R=308,L]"#,
 ];
 
 /// Echo one allowed origin (never `*`) and send `Access-Control-Allow-Credentials: true`.
-pub(super) static ALLOW_CREDENTIALS: Snippets = [
+pub(super) static ALLOW_CREDENTIALS: Snippets = snippets![
     (
         Express,
-        r#"app.use(cors({
-  origin: ['https://app.example.com'],  // echoed back exactly; never '*' with cookies
-  credentials: true,                    // Access-Control-Allow-Credentials: true
-}));"#,
+        r#"const cors = require('cors');
+app.use(cors({
+  origin: ['{{origin}}'],  // echoed back exactly; never '*' with cookies
+  credentials: true,       // Access-Control-Allow-Credentials: true
+}));
+app.use('{{path}}', apiRouter);"#,
     ),
     (
         Nginx,
-        r#"map $http_origin $cors_origin {
-    default "";
-    "https://app.example.com" $http_origin;
-}
-server {
-    add_header Access-Control-Allow-Origin $cors_origin always;  # empty = not sent
+        r#"location {{path}} {
+    # The allowed origin itself (never "*" with credentials), plus the flag.
+    if ($request_method = OPTIONS) {
+        add_header Access-Control-Allow-Origin "{{origin}}" always;
+        add_header Access-Control-Allow-Credentials "true" always;
+        add_header Access-Control-Allow-Methods "{{methods}}" always;
+        add_header Access-Control-Allow-Headers "{{headers}}" always;
+        return 204;
+    }
+    add_header Access-Control-Allow-Origin "{{origin}}" always;
     add_header Access-Control-Allow-Credentials "true" always;
-    add_header Vary Origin always;
+    proxy_pass {{upstream}};
 }"#,
     ),
     (
         FastApi,
-        r#"app.add_middleware(
+        r#"from fastapi.middleware.cors import CORSMiddleware
+
+app.add_middleware(
     CORSMiddleware,
-    allow_origins=["https://app.example.com"],  # a list, not ["*"]
-    allow_credentials=True,                     # Access-Control-Allow-Credentials: true
+    allow_origins=["{{origin}}"],  # a list, not ["*"]
+    allow_credentials=True,        # Access-Control-Allow-Credentials: true
+    allow_methods=[{{methods|dq}}],
+    allow_headers=[{{headers|dq}}],
 )"#,
     ),
     (
@@ -510,127 +681,185 @@ server {
         r#"from flask_cors import CORS
 
 # Echoes the matching origin and sends Access-Control-Allow-Credentials: true.
-CORS(app, origins=["https://app.example.com"], supports_credentials=True)"#,
+CORS(app, resources={r"{{path}}*": {"origins": ["{{origin}}"]}},
+     supports_credentials=True)"#,
     ),
     (
         Django,
-        r#"CORS_ALLOWED_ORIGINS = ["https://app.example.com"]  # never CORS_ALLOW_ALL_ORIGINS here
+        r#"# settings.py
+INSTALLED_APPS += ["corsheaders"]
+MIDDLEWARE.insert(0, "corsheaders.middleware.CorsMiddleware")
+CORS_ALLOWED_ORIGINS = ["{{origin}}"]  # never CORS_ALLOW_ALL_ORIGINS here
 CORS_ALLOW_CREDENTIALS = True
 # Cross-site pages also need the session cookie marked SameSite=None; Secure."#,
     ),
     (
         Spring,
-        r#"CorsConfiguration config = new CorsConfiguration();
-config.setAllowedOrigins(List.of("https://app.example.com")); // "*" is rejected with credentials
-config.setAllowCredentials(true);
-var source = new UrlBasedCorsConfigurationSource();
-source.registerCorsConfiguration("/api/**", config);"#,
+        r#"@Bean
+UrlBasedCorsConfigurationSource corsConfigurationSource() {
+    var config = new CorsConfiguration();
+    config.setAllowedOrigins(List.of("{{origin}}"));  // "*" is rejected with credentials
+    config.setAllowCredentials(true);
+    config.setAllowedMethods(List.of({{methods|dq}}));
+    config.setAllowedHeaders(List.of({{headers|dq}}));
+    var source = new UrlBasedCorsConfigurationSource();
+    source.registerCorsConfiguration("{{path}}**", config);
+    return source;
+}
+// Spring Security: http.cors(Customizer.withDefaults()) in the SecurityFilterChain."#,
     ),
     (
         AspNetCore,
         r#"builder.Services.AddCors(o => o.AddPolicy("app", p => p
-    .WithOrigins("https://app.example.com")  // AllowAnyOrigin() cannot go with credentials
-    .AllowCredentials()));"#,
+    .WithOrigins("{{origin}}")  // AllowAnyOrigin() cannot go with credentials
+    .WithMethods({{methods|dq}})
+    .WithHeaders({{headers|dq}})
+    .AllowCredentials()));
+var app = builder.Build();
+app.UseRouting();
+app.UseCors("app");"#,
     ),
     (
         Apache,
-        r#"# The allowed origin itself, never "*", plus the credentials flag.
-<If "%{req:Origin} == 'https://app.example.com'">
-    Header always set Access-Control-Allow-Origin "https://app.example.com"
+        r#"RewriteEngine On
+RewriteCond %{REQUEST_METHOD} =OPTIONS
+RewriteRule "^{{path}}" - [R=204,L]
+<Location "{{path}}">
+    # The allowed origin itself, never "*", plus the credentials flag.
+    Header always set Access-Control-Allow-Origin "{{origin}}"
     Header always set Access-Control-Allow-Credentials "true"
-</If>
-Header always merge Vary "Origin""#,
+    Header always set Access-Control-Allow-Methods "{{methods}}"
+    Header always set Access-Control-Allow-Headers "{{headers}}"
+    ProxyPass "{{upstream}}{{path}}"
+</Location>"#,
     ),
 ];
 
 /// List every method the page uses, upper case, as a comma-separated list of tokens.
-pub(super) static ALLOW_METHODS: Snippets = [
+pub(super) static ALLOW_METHODS: Snippets = snippets![
     (
         Express,
-        r#"app.use(cors({
-  origin: 'https://app.example.com',
-  // Upper case as the page sends them; an array, never 'GET POST' or '*' with cookies.
-  methods: ['GET', 'POST', 'PUT', 'PATCH', 'DELETE'],
-}));"#,
+        r#"const cors = require('cors');
+app.use(cors({
+  origin: ['{{origin}}'],
+  // Upper case as the page sends them; an array, never 'GET POST'.
+  methods: [{{methods|sq}}],
+}));
+app.use('{{path}}', apiRouter);"#,
     ),
     (
         Nginx,
-        r#"if ($request_method = OPTIONS) {
-    # Comma-separated tokens; methods are compared case-sensitively.
-    add_header Access-Control-Allow-Origin "https://app.example.com";
-    add_header Access-Control-Allow-Methods "GET, POST, PUT, PATCH, DELETE";
-    return 204;
+        r#"location {{path}} {
+    if ($request_method = OPTIONS) {
+        add_header Access-Control-Allow-Origin "{{origin}}" always;
+        # Comma-separated tokens; methods are compared case-sensitively.
+        add_header Access-Control-Allow-Methods "{{methods}}" always;
+        add_header Access-Control-Allow-Headers "{{headers}}" always;
+        return 204;
+    }
+    add_header Access-Control-Allow-Origin "{{origin}}" always;
+    proxy_pass {{upstream}};
 }"#,
     ),
     (
         FastApi,
-        r#"# Starlette's default is GET only: list every method the page uses, upper case.
-app.add_middleware(CORSMiddleware, allow_origins=["https://app.example.com"],
-                   allow_methods=["GET", "POST", "PUT", "PATCH", "DELETE"])"#,
+        r#"from fastapi.middleware.cors import CORSMiddleware
+
+# Starlette allows GET only by default, and answers a preflight for any other
+# method with 400: list every method the page uses, upper case.
+app.add_middleware(CORSMiddleware, allow_origins=["{{origin}}"],
+                   allow_methods=[{{methods|dq}}], allow_headers=[{{headers|dq}}])"#,
     ),
     (
         Flask,
         r#"from flask_cors import CORS
 
-CORS(app, origins=["https://app.example.com"],
-     methods=["GET", "POST", "PUT", "PATCH", "DELETE"])"#,
+CORS(app, resources={r"{{path}}*": {"origins": ["{{origin}}"]}},
+     methods=[{{methods|dq}}])  # upper case, as fetch() sends them"#,
     ),
     (
         Django,
-        r#"from corsheaders.defaults import default_methods
-
-# default_methods: DELETE, GET, OPTIONS, PATCH, POST, PUT; add custom verbs explicitly.
-CORS_ALLOW_METHODS = (*default_methods, "PROPFIND")"#,
+        r#"# settings.py
+INSTALLED_APPS += ["corsheaders"]
+MIDDLEWARE.insert(0, "corsheaders.middleware.CorsMiddleware")
+CORS_ALLOWED_ORIGINS = ["{{origin}}"]
+# Default: DELETE, GET, OPTIONS, PATCH, POST, PUT; list custom verbs explicitly.
+CORS_ALLOW_METHODS = [{{methods|dq}}]"#,
     ),
     (
         Spring,
-        r#"registry.addMapping("/api/**")
-        .allowedOrigins("https://app.example.com")
-        // Spring's default is GET, HEAD and POST only.
-        .allowedMethods("GET", "POST", "PUT", "PATCH", "DELETE");"#,
+        r#"@Configuration
+class ApiCors implements WebMvcConfigurer {
+    @Override
+    public void addCorsMappings(CorsRegistry registry) {
+        registry.addMapping("{{path}}**")
+                .allowedOrigins("{{origin}}")
+                .allowedMethods({{methods|dq}});  // default: GET, HEAD, POST only
+    }
+}
+// With Spring Security also http.cors(Customizer.withDefaults()), or preflights
+// for these methods are rejected before these mappings are consulted."#,
     ),
     (
         AspNetCore,
         r#"builder.Services.AddCors(o => o.AddPolicy("app", p => p
-    .WithOrigins("https://app.example.com")
-    // An explicit list; AllowAnyMethod() echoes whatever the preflight asks for.
-    .WithMethods("GET", "POST", "PUT", "PATCH", "DELETE")));"#,
+    .WithOrigins("{{origin}}")
+    // An explicit list: a policy without WithMethods sends no
+    // Access-Control-Allow-Methods, so every preflighted method fails.
+    .WithMethods({{methods|dq}})
+    .WithHeaders({{headers|dq}})));"#,
     ),
     (
         Apache,
-        r#"<If "%{REQUEST_METHOD} == 'OPTIONS'">
+        r#"RewriteEngine On
+RewriteCond %{REQUEST_METHOD} =OPTIONS
+RewriteRule "^{{path}}" - [R=204,L]
+<Location "{{path}}">
+    Header always set Access-Control-Allow-Origin "{{origin}}"
     # One comma-separated list; upper case, as fetch() sends them.
-    Header always set Access-Control-Allow-Methods "GET, POST, PUT, PATCH, DELETE"
-</If>"#,
+    Header always set Access-Control-Allow-Methods "{{methods}}"
+    Header always set Access-Control-Allow-Headers "{{headers}}"
+    ProxyPass "{{upstream}}{{path}}"
+</Location>"#,
     ),
 ];
 
 /// List every request header the page sets, `Authorization` by name.
-pub(super) static ALLOW_HEADERS: Snippets = [
+pub(super) static ALLOW_HEADERS: Snippets = snippets![
     (
         Express,
-        r#"app.use(cors({
-  origin: 'https://app.example.com',
+        r#"const cors = require('cors');
+app.use(cors({
+  origin: ['{{origin}}'],
   // Every header the page sets; '*' never covers Authorization.
-  allowedHeaders: ['Authorization', 'Content-Type', 'X-Request-Id'],
-}));"#,
+  allowedHeaders: [{{headers|sq}}],
+}));
+app.use('{{path}}', apiRouter);"#,
     ),
     (
         Nginx,
-        r#"if ($request_method = OPTIONS) {
-    add_header Access-Control-Allow-Origin "https://app.example.com";
-    # Name Authorization explicitly; "*" does not cover it and means nothing with cookies.
-    add_header Access-Control-Allow-Headers "Authorization, Content-Type, X-Request-Id";
-    return 204;
+        r#"location {{path}} {
+    if ($request_method = OPTIONS) {
+        add_header Access-Control-Allow-Origin "{{origin}}" always;
+        add_header Access-Control-Allow-Methods "{{methods}}" always;
+        # Name Authorization explicitly: "*" does not cover it (and means a
+        # header literally named "*" for credentialed requests).
+        add_header Access-Control-Allow-Headers "{{headers}}" always;
+        return 204;
+    }
+    add_header Access-Control-Allow-Origin "{{origin}}" always;
+    proxy_pass {{upstream}};
 }"#,
     ),
     (
         FastApi,
-        r#"app.add_middleware(
+        r#"from fastapi.middleware.cors import CORSMiddleware
+
+app.add_middleware(
     CORSMiddleware,
-    allow_origins=["https://app.example.com"],
-    allow_methods=["GET", "POST"],
-    allow_headers=["Authorization", "Content-Type", "X-Request-Id"],  # default: none
+    allow_origins=["{{origin}}"],
+    allow_methods=[{{methods|dq}}],
+    allow_headers=[{{headers|dq}}],  # default: none; a disallowed one gets a 400
 )"#,
     ),
     (
@@ -638,159 +867,203 @@ pub(super) static ALLOW_HEADERS: Snippets = [
         r#"from flask_cors import CORS
 
 # Name each header the page sets; keep Authorization explicit.
-CORS(app, origins=["https://app.example.com"],
-     allow_headers=["Authorization", "Content-Type", "X-Request-Id"])"#,
+CORS(app, resources={r"{{path}}*": {"origins": ["{{origin}}"]}},
+     allow_headers=[{{headers|dq}}])"#,
     ),
     (
         Django,
-        r#"from corsheaders.defaults import default_headers
-
-# The defaults already include authorization and content-type; add your own:
-CORS_ALLOW_HEADERS = (*default_headers, "x-request-id")"#,
+        r#"# settings.py
+INSTALLED_APPS += ["corsheaders"]
+MIDDLEWARE.insert(0, "corsheaders.middleware.CorsMiddleware")
+CORS_ALLOWED_ORIGINS = ["{{origin}}"]
+# Every header the page sets, by name; not ["*"], which never covers Authorization.
+CORS_ALLOW_HEADERS = [{{headers|dq}}]"#,
     ),
     (
         Spring,
-        r#"CorsConfiguration config = new CorsConfiguration();
-config.setAllowedOrigins(List.of("https://app.example.com"));
-// Explicit names: "*" is not usable with credentials.
-config.setAllowedHeaders(List.of("Authorization", "Content-Type", "X-Request-Id"));"#,
+        r#"@Bean
+UrlBasedCorsConfigurationSource corsConfigurationSource() {
+    var config = new CorsConfiguration();
+    config.setAllowedOrigins(List.of("{{origin}}"));
+    config.setAllowedMethods(List.of({{methods|dq}}));
+    // Explicit names: unset allows no request header at all, "*" is not usable
+    // with credentials and never covers Authorization.
+    config.setAllowedHeaders(List.of({{headers|dq}}));
+    var source = new UrlBasedCorsConfigurationSource();
+    source.registerCorsConfiguration("{{path}}**", config);
+    return source;
+}"#,
     ),
     (
         AspNetCore,
         r#"builder.Services.AddCors(o => o.AddPolicy("app", p => p
-    .WithOrigins("https://app.example.com")
-    .WithHeaders("Authorization", "Content-Type", "X-Request-Id")));"#,
+    .WithOrigins("{{origin}}")
+    .WithMethods({{methods|dq}})
+    // Without WithHeaders no Access-Control-Allow-Headers is sent at all.
+    .WithHeaders({{headers|dq}})));"#,
     ),
     (
         Apache,
-        r#"<If "%{REQUEST_METHOD} == 'OPTIONS'">
+        r#"RewriteEngine On
+RewriteCond %{REQUEST_METHOD} =OPTIONS
+RewriteRule "^{{path}}" - [R=204,L]
+<Location "{{path}}">
+    Header always set Access-Control-Allow-Origin "{{origin}}"
+    Header always set Access-Control-Allow-Methods "{{methods}}"
     # Authorization must be named; "*" never covers it.
-    Header always set Access-Control-Allow-Headers "Authorization, Content-Type, X-Request-Id"
-</If>"#,
+    Header always set Access-Control-Allow-Headers "{{headers}}"
+    ProxyPass "{{upstream}}{{path}}"
+</Location>"#,
     ),
 ];
 
 /// Exactly one `Access-Control-Allow-Origin` value, written by exactly one layer.
-pub(super) static SINGLE_ALLOW_ORIGIN: Snippets = [
+pub(super) static SINGLE_ALLOW_ORIGIN: Snippets = snippets![
     (
         Express,
-        r#"// List the origins in the config: cors() echoes the one that matched.
-// Remove manual res.set('Access-Control-Allow-Origin', ...) calls and proxy copies.
-app.use(cors({ origin: ['https://app.example.com', 'https://admin.example.com'] }));"#,
+        r#"const cors = require('cors');
+// List the origins in the config: cors() echoes the one that matched. Remove
+// manual res.set('Access-Control-Allow-Origin', ...) calls and proxy copies.
+app.use(cors({ origin: ['{{origin}}', '{{origin2}}'] }));
+app.use('{{path}}', apiRouter);"#,
     ),
     (
         Nginx,
-        r#"location /api/ {
-    proxy_pass http://backend;
-    # The backend sends it too: hide its copy so only one line reaches the browser.
+        r#"location {{path}} {
+    proxy_pass {{upstream}};
+    # The application sends it too: hide its copy so only one line reaches the browser.
     proxy_hide_header Access-Control-Allow-Origin;
-    add_header Access-Control-Allow-Origin "https://app.example.com" always;
+    add_header Access-Control-Allow-Origin "{{origin}}" always;
 }"#,
     ),
     (
         FastApi,
-        r#"# CORSMiddleware answers with the one origin of this list that matched; do not
+        r#"from fastapi.middleware.cors import CORSMiddleware
+
+# CORSMiddleware answers with the one origin of this list that matched; do not
 # also set the header by hand (response.headers[...]) or in the reverse proxy.
-app.add_middleware(CORSMiddleware,
-                   allow_origins=["https://app.example.com", "https://admin.example.com"])"#,
+app.add_middleware(CORSMiddleware, allow_origins=["{{origin}}", "{{origin2}}"])"#,
     ),
     (
         Flask,
         r#"from flask_cors import CORS
 
 # flask-cors sends the single origin that matched; a list in one header is invalid.
-CORS(app, origins=["https://app.example.com", "https://admin.example.com"])
-# Delete hand-written resp.headers["Access-Control-Allow-Origin"] lines."#,
+# Delete hand-written resp.headers["Access-Control-Allow-Origin"] lines.
+CORS(app, resources={r"{{path}}*": {"origins": ["{{origin}}", "{{origin2}}"]}})"#,
     ),
     (
         Django,
-        r#"CORS_ALLOWED_ORIGINS = ["https://app.example.com", "https://admin.example.com"]
+        r#"# settings.py
+INSTALLED_APPS += ["corsheaders"]
+MIDDLEWARE.insert(0, "corsheaders.middleware.CorsMiddleware")
 # corsheaders answers with the one matching origin. Remove hand-written
-# response["Access-Control-Allow-Origin"] lines and the proxy's copy."#,
+# response["Access-Control-Allow-Origin"] lines and the proxy's copy.
+CORS_ALLOWED_ORIGINS = ["{{origin}}", "{{origin2}}"]"#,
     ),
     (
         Spring,
-        r#"# Spring Cloud Gateway in front of services that send CORS headers themselves:
+        r#"# application.yml of a Spring Cloud Gateway in front of services that send CORS
+# headers themselves (4.3+; before 4.3 the prefix was spring.cloud.gateway).
 spring:
   cloud:
     gateway:
-      default-filters:
-        - DedupeResponseHeader=Access-Control-Allow-Origin Access-Control-Allow-Credentials, RETAIN_FIRST"#,
+      server:
+        webflux:
+          default-filters:
+            - DedupeResponseHeader=Access-Control-Allow-Origin Access-Control-Allow-Credentials, RETAIN_FIRST"#,
     ),
     (
         AspNetCore,
         r#"// UseCors writes one origin from this list. Remove <customHeaders> entries for
 // Access-Control-Allow-Origin in web.config and Response.Headers.Append(...) calls.
-builder.Services.AddCors(o => o.AddPolicy("app", p =>
-    p.WithOrigins("https://app.example.com", "https://admin.example.com")));"#,
+builder.Services.AddCors(o => o.AddPolicy("app", p => p
+    .WithOrigins("{{origin}}", "{{origin2}}")
+    .WithMethods({{methods|dq}})
+    .WithHeaders({{headers|dq}})));"#,
     ),
     (
         Apache,
-        r#"# A proxied backend's copy sits in the onsuccess table and "Header always set"
-# writes the always table: both get sent. Drop the backend's copy, then set one.
-Header unset Access-Control-Allow-Origin
-Header always set Access-Control-Allow-Origin "https://app.example.com""#,
+        r#"# A proxied application's copy sits in the onsuccess table, and "Header always
+# set" writes the always table: both get sent. Drop the copy, then set one.
+<Location "{{path}}">
+    Header unset Access-Control-Allow-Origin
+    Header always set Access-Control-Allow-Origin "{{origin}}"
+    ProxyPass "{{upstream}}{{path}}"
+</Location>"#,
     ),
 ];
 
 /// Name the response headers the page reads in `Access-Control-Expose-Headers`.
-pub(super) static EXPOSE_HEADERS: Snippets = [
+pub(super) static EXPOSE_HEADERS: Snippets = snippets![
     (
         Express,
-        r#"app.use(cors({
-  origin: 'https://app.example.com',
-  exposedHeaders: ['X-Total-Count', 'Content-Disposition'],  // readable by the page
-}));"#,
+        r#"const cors = require('cors');
+app.use(cors({
+  origin: ['{{origin}}'],
+  exposedHeaders: [{{expose|sq}}],  // readable by the page
+}));
+app.use('{{path}}', apiRouter);"#,
     ),
     (
         Nginx,
-        r#"location /api/ {
-    add_header Access-Control-Allow-Origin "https://app.example.com" always;
-    add_header Access-Control-Expose-Headers "X-Total-Count, Content-Disposition" always;
-    proxy_pass http://backend;
+        r#"location {{path}} {
+    add_header Access-Control-Allow-Origin "{{origin}}" always;
+    add_header Access-Control-Expose-Headers "{{expose}}" always;
+    proxy_pass {{upstream}};
 }"#,
     ),
     (
         FastApi,
-        r#"# Response headers script may read besides the CORS-safelisted ones.
-app.add_middleware(CORSMiddleware, allow_origins=["https://app.example.com"],
-                   expose_headers=["X-Total-Count", "Content-Disposition"])"#,
+        r#"from fastapi.middleware.cors import CORSMiddleware
+
+# Response headers script may read besides the CORS-safelisted ones.
+app.add_middleware(CORSMiddleware, allow_origins=["{{origin}}"],
+                   expose_headers=[{{expose|dq}}])"#,
     ),
     (
         Flask,
         r#"from flask_cors import CORS
 
-CORS(app, origins=["https://app.example.com"],
-     expose_headers=["X-Total-Count", "Content-Disposition"])"#,
+CORS(app, resources={r"{{path}}*": {"origins": ["{{origin}}"]}},
+     expose_headers=[{{expose|dq}}])"#,
     ),
     (
         Django,
         r#"# settings.py: response headers script may read besides the safelisted ones
 # (Cache-Control, Content-Language, Content-Length, Content-Type, Expires, ...).
-CORS_EXPOSE_HEADERS = ["X-Total-Count", "Content-Disposition"]"#,
+CORS_EXPOSE_HEADERS = [{{expose|dq}}]"#,
     ),
     (
         Spring,
-        r#"registry.addMapping("/api/**")
-        .allowedOrigins("https://app.example.com")
-        .exposedHeaders("X-Total-Count", "Content-Disposition");"#,
+        r#"@Configuration
+class ApiCors implements WebMvcConfigurer {
+    @Override
+    public void addCorsMappings(CorsRegistry registry) {
+        registry.addMapping("{{path}}**")
+                .allowedOrigins("{{origin}}")
+                .exposedHeaders({{expose|dq}});
+    }
+}"#,
     ),
     (
         AspNetCore,
         r#"builder.Services.AddCors(o => o.AddPolicy("app", p => p
-    .WithOrigins("https://app.example.com")
-    .WithExposedHeaders("X-Total-Count", "Content-Disposition")));"#,
+    .WithOrigins("{{origin}}")
+    .WithExposedHeaders({{expose|dq}})));"#,
     ),
     (
         Apache,
-        r#"<Location "/api/">
-    Header always set Access-Control-Expose-Headers "X-Total-Count, Content-Disposition"
+        r#"<Location "{{path}}">
+    Header always set Access-Control-Allow-Origin "{{origin}}"
+    Header always set Access-Control-Expose-Headers "{{expose}}"
+    ProxyPass "{{upstream}}{{path}}"
 </Location>"#,
     ),
 ];
 
 /// `Vary: Origin` on every response whose CORS headers depend on the request's Origin.
-pub(super) static VARY_ORIGIN: Snippets = [
+pub(super) static VARY_ORIGIN: Snippets = snippets![
     (
         Express,
         r#"// cors() with a list or function adds Vary: Origin itself; hand-made CORS
@@ -798,13 +1071,24 @@ pub(super) static VARY_ORIGIN: Snippets = [
 app.use((req, res, next) => {
   res.vary('Origin');
   next();
-});"#,
+});
+app.use('{{path}}', apiRouter);"#,
     ),
     (
         Nginx,
-        r#"add_header Vary Origin always;
-# nginx's proxy_cache honours Vary; keying the cache on Origin is explicit:
-proxy_cache_key "$scheme$host$request_uri$http_origin";"#,
+        r#"location {{path}} {
+    # The answer depends on Origin: say so on every answer, those to requests
+    # without Origin included, so that no cache reuses one for another origin.
+    set $cors_origin "";
+    if ($http_origin = "{{origin}}") {
+        set $cors_origin $http_origin;
+    }
+    add_header Access-Control-Allow-Origin $cors_origin always;  # empty: not sent
+    add_header Vary Origin always;
+    # proxy_cache honours Vary; keying the cache on Origin makes it explicit.
+    proxy_cache_key "$scheme$host$request_uri$http_origin";
+    proxy_pass {{upstream}};
+}"#,
     ),
     (
         FastApi,
@@ -825,7 +1109,8 @@ def vary_on_origin(resp):
     ),
     (
         Django,
-        r#"from django.views.decorators.vary import vary_on_headers
+        r#"# views.py
+from django.views.decorators.vary import vary_on_headers
 
 @vary_on_headers("Origin")  # caches (cache_page, CDNs) keep one copy per Origin
 def report(request):
@@ -835,7 +1120,7 @@ def report(request):
         Spring,
         r#"// Spring's CORS processing adds Vary: Origin; responses written outside it
 // (filters, cached static files) need it too.
-@GetMapping("/api/report")
+@GetMapping("{{path}}report")
 ResponseEntity<Report> report() {
     return ResponseEntity.ok().varyBy("Origin").body(reports.current());
 }"#,
@@ -850,43 +1135,54 @@ ResponseEntity<Report> report() {
     ),
     (
         Apache,
-        r#"# "merge" adds Origin to an existing Vary instead of replacing or repeating it.
-Header always merge Vary "Origin"
-# mod_cache honours Vary; check that your CDN does too, or add Origin to its cache key."#,
+        r#"<Location "{{path}}">
+    # The answer depends on Origin: say so on every answer, those to requests
+    # without Origin included; "merge" adds to an existing Vary. mod_cache honours
+    # Vary; check that your CDN does too, or add Origin to its cache key.
+    SetEnvIf Origin "^({{origin|re}})$" CORS_ORIGIN=$1
+    Header always set Access-Control-Allow-Origin "%{CORS_ORIGIN}e" env=CORS_ORIGIN
+    Header always merge Vary "Origin"
+    ProxyPass "{{upstream}}{{path}}"
+</Location>"#,
     ),
 ];
 
 /// Replace reflection, `null`, loose regexes and wildcards with an exact https allowlist.
-pub(super) static TIGHTEN_ALLOWLIST: Snippets = [
+/// No credentials: the kinds using it may have none; those with credentials use
+/// `allow_credentials`.
+pub(super) static TIGHTEN_ALLOWLIST: Snippets = snippets![
     (
         Express,
-        r#"const ALLOWED = new Set(['https://app.example.com', 'https://admin.example.com']);
-app.use(cors({
-  // Exact https origins only: not `origin: true` (reflects anything), not 'null',
-  // no substring checks or unanchored regexes.
-  origin: (origin, cb) => cb(null, ALLOWED.has(origin)),
-  credentials: true,
-}));"#,
+        r#"const cors = require('cors');
+const ALLOWED = new Set(['{{origin}}', '{{origin2}}']);
+// Exact https origins only: not `origin: true` (reflects anything), not 'null',
+// no substring checks or unanchored regexes. Add credentials: true only if the
+// page really sends cookies.
+app.use(cors({ origin: (origin, cb) => cb(null, ALLOWED.has(origin)) }));
+app.use('{{path}}', apiRouter);"#,
     ),
     (
         Nginx,
-        r#"map $http_origin $cors_origin {
-    default "";
+        r#"location {{path}} {
     # Anchored, dots escaped, https only; never "null", never "~example\.com".
-    "~^https://(app|admin)\.example\.com$" $http_origin;
-}
-add_header Access-Control-Allow-Origin $cors_origin always;
-add_header Vary Origin always;"#,
+    set $cors_origin "";
+    if ($http_origin ~ "^({{origin|re}}|{{origin2|re}})$") {
+        set $cors_origin $http_origin;
+    }
+    add_header Access-Control-Allow-Origin $cors_origin always;  # empty: not sent
+    add_header Vary Origin always;
+    proxy_pass {{upstream}};
+}"#,
     ),
     (
         FastApi,
-        r#"app.add_middleware(
+        r#"from fastapi.middleware.cors import CORSMiddleware
+
+app.add_middleware(
     CORSMiddleware,
-    # Never ["*"] with allow_credentials=True: then any Origin that sends cookies is echoed.
-    allow_origins=["https://app.example.com", "https://admin.example.com"],
-    # A pattern, if you need one, must match the whole origin with dots escaped:
-    # allow_origin_regex=r"https://(app|admin)\.example\.com",
-    allow_credentials=True,
+    # Exact origins, never ["*"]. A pattern, if you need one, must match the whole
+    # origin with dots escaped: allow_origin_regex=r"https://(app|admin)\.example\.com"
+    allow_origins=["{{origin}}", "{{origin2}}"],
 )"#,
     ),
     (
@@ -895,87 +1191,114 @@ add_header Vary Origin always;"#,
 
 # Plain strings compare exactly. Patterns go through re.match (anchored at the
 # start only): end them with $, escape the dots; never list "null" or "*".
-CORS(app, origins=["https://app.example.com", r"https://(app|admin)\.example\.com$"],
-     supports_credentials=True)"#,
+CORS(app, resources={r"{{path}}*": {"origins": ["{{origin}}", r"^{{origin2|re}}$"]}})"#,
     ),
     (
         Django,
-        r#"CORS_ALLOWED_ORIGINS = ["https://app.example.com", "https://admin.example.com"]
+        r#"# settings.py
+CORS_ALLOWED_ORIGINS = ["{{origin}}", "{{origin2}}"]
 CORS_ALLOW_ALL_ORIGINS = False  # True plus credentials = any site reads your users' data
 # Patterns: anchored at both ends, dots escaped, https only, no "null".
-CORS_ALLOWED_ORIGIN_REGEXES = [r"^https://(app|admin)\.example\.com$"]"#,
+CORS_ALLOWED_ORIGIN_REGEXES = [r"^{{origin2|re}}$"]"#,
     ),
     (
         Spring,
-        r#"CorsConfiguration config = new CorsConfiguration();
-// Exact origins. No setAllowedOriginPatterns("*"), no "https://*.example.com" unless
-// every subdomain is trusted, never "null" or http:// origins.
-config.setAllowedOrigins(List.of("https://app.example.com", "https://admin.example.com"));
-config.setAllowCredentials(true);"#,
+        r#"@Bean
+UrlBasedCorsConfigurationSource corsConfigurationSource() {
+    var config = new CorsConfiguration();
+    // Exact origins. No setAllowedOriginPatterns("*"), no "https://*.example.com"
+    // unless every subdomain is trusted, never "null" or http:// origins; no
+    // setAllowCredentials(true) unless the page sends cookies.
+    config.setAllowedOrigins(List.of("{{origin}}", "{{origin2}}"));
+    config.setAllowedMethods(List.of({{methods|dq}}));
+    config.setAllowedHeaders(List.of({{headers|dq}}));
+    var source = new UrlBasedCorsConfigurationSource();
+    source.registerCorsConfiguration("{{path}}**", config);
+    return source;
+}"#,
     ),
     (
         AspNetCore,
         r#"builder.Services.AddCors(o => o.AddPolicy("app", p => p
     // Not SetIsOriginAllowed(_ => true); SetIsOriginAllowedToAllowWildcardSubdomains()
-    // only if every subdomain is trusted; https only, never "null".
-    .WithOrigins("https://app.example.com", "https://admin.example.com")
-    .AllowCredentials()));"#,
+    // only if every subdomain is trusted; https only, never "null"; AllowCredentials()
+    // only if the page sends cookies.
+    .WithOrigins("{{origin}}", "{{origin2}}")
+    .WithMethods({{methods|dq}})
+    .WithHeaders({{headers|dq}})));"#,
     ),
     (
         Apache,
         r#"# Anchored at both ends, dots escaped, https only; never a bare "example.com" match.
-SetEnvIf Origin "^(https://(app|admin)\.example\.com)$" CORS_ORIGIN=$1
+SetEnvIf Origin "^({{origin|re}}|{{origin2|re}})$" CORS_ORIGIN=$1
 Header always set Access-Control-Allow-Origin "%{CORS_ORIGIN}e" env=CORS_ORIGIN
 Header always merge Vary "Origin""#,
     ),
 ];
 
 /// `Access-Control-Max-Age` within what browsers honour.
-pub(super) static MAX_AGE: Snippets = [
+pub(super) static MAX_AGE: Snippets = snippets![
     (
         Express,
-        r#"app.use(cors({
-  origin: 'https://app.example.com',
+        r#"const cors = require('cors');
+app.use(cors({
+  origin: ['{{origin}}'],
   maxAge: 7200,  // seconds; Chromium caps at 7200, Firefox at 86400
-}));"#,
+}));
+app.use('{{path}}', apiRouter);"#,
     ),
     (
         Nginx,
-        r#"if ($request_method = OPTIONS) {
-    add_header Access-Control-Allow-Origin "https://app.example.com";
-    add_header Access-Control-Max-Age 7200;  # digits only
-    return 204;
+        r#"location {{path}} {
+    if ($request_method = OPTIONS) {
+        add_header Access-Control-Allow-Origin "{{origin}}" always;
+        add_header Access-Control-Allow-Methods "{{methods}}" always;
+        add_header Access-Control-Max-Age 7200 always;  # digits only
+        return 204;
+    }
+    add_header Access-Control-Allow-Origin "{{origin}}" always;
+    proxy_pass {{upstream}};
 }"#,
     ),
     (
         FastApi,
-        r#"# Starlette's default is 600 seconds; Chromium honours up to 7200.
-app.add_middleware(CORSMiddleware, allow_origins=["https://app.example.com"],
-                   max_age=7200)"#,
+        r#"from fastapi.middleware.cors import CORSMiddleware
+
+# Starlette's default is 600 seconds; Chromium honours up to 7200.
+app.add_middleware(CORSMiddleware, allow_origins=["{{origin}}"], max_age=7200)"#,
     ),
     (
         Flask,
         r#"from flask_cors import CORS
 
-CORS(app, origins=["https://app.example.com"], max_age=7200)"#,
+CORS(app, resources={r"{{path}}*": {"origins": ["{{origin}}"]}}, max_age=7200)"#,
     ),
     (
         Django,
-        r#"# django-cors-headers defaults to 86400, above Chromium's 7200-second cap.
+        r#"# settings.py: django-cors-headers defaults to 86400, above Chromium's 7200-second cap.
 CORS_PREFLIGHT_MAX_AGE = 7200
-CORS_ALLOWED_ORIGINS = ["https://app.example.com"]"#,
+CORS_ALLOWED_ORIGINS = ["{{origin}}"]"#,
     ),
     (
         Spring,
-        r#"registry.addMapping("/api/**")
-        .allowedOrigins("https://app.example.com")
-        .maxAge(7200);  // Spring's default is 1800"#,
+        r#"@Configuration
+class ApiCors implements WebMvcConfigurer {
+    @Override
+    public void addCorsMappings(CorsRegistry registry) {
+        registry.addMapping("{{path}}**")
+                .allowedOrigins("{{origin}}")
+                .allowedMethods({{methods|dq}})
+                .maxAge(7200);  // the mapping's default is 1800
+    }
+}"#,
     ),
     (
         AspNetCore,
         r#"builder.Services.AddCors(o => o.AddPolicy("app", p => p
-    .WithOrigins("https://app.example.com")
-    .SetPreflightMaxAge(TimeSpan.FromHours(2))));"#,
+    .WithOrigins("{{origin}}")
+    .WithMethods({{methods|dq}})
+    .WithHeaders({{headers|dq}})
+    .SetPreflightMaxAge(TimeSpan.FromHours(2))));  // Chromium caps at 2 hours"#,
     ),
     (
         Apache,
@@ -986,33 +1309,42 @@ CORS_ALLOWED_ORIGINS = ["https://app.example.com"]"#,
 ];
 
 /// Answer the historical PNA opt-in only for trusted origins.
-pub(super) static PRIVATE_NETWORK_OPT_IN: Snippets = [
+pub(super) static PRIVATE_NETWORK_OPT_IN: Snippets = snippets![
     (
         Express,
-        r#"const TRUSTED = new Set(['https://app.example.com']);
+        r#"const cors = require('cors');
 app.use((req, res, next) => {
   // Opt in only when the preflight asks and the Origin is trusted, never for all.
-  if (req.get('Access-Control-Request-Private-Network') === 'true' && TRUSTED.has(req.get('Origin'))) {
+  if (req.get('Access-Control-Request-Private-Network') === 'true' && req.get('Origin') === '{{origin}}') {
     res.set('Access-Control-Allow-Private-Network', 'true');
   }
   next();
 });
-app.use(cors({ origin: [...TRUSTED] }));  // after: cors() ends the preflight"#,
+app.use(cors({ origin: ['{{origin}}'] }));  // after: cors() ends the preflight
+app.use('{{path}}', apiRouter);"#,
     ),
     (
         Nginx,
-        r#"map "$http_origin|$http_access_control_request_private_network" $allow_pna {
-    default "";
-    "https://app.example.com|true" "true";
-}
-add_header Access-Control-Allow-Private-Network $allow_pna always;  # empty = not sent"#,
+        r#"location {{path}} {
+    # Opt in only when the preflight asks for it and the origin is trusted.
+    set $pna "$http_origin|$http_access_control_request_private_network";
+    if ($pna = "{{origin}}|true") {
+        add_header Access-Control-Allow-Origin "{{origin}}" always;
+        add_header Access-Control-Allow-Private-Network "true" always;
+        return 204;
+    }
+    add_header Access-Control-Allow-Origin "{{origin}}" always;
+    proxy_pass {{upstream}};
+}"#,
     ),
     (
         FastApi,
-        r#"app.add_middleware(
+        r#"from fastapi.middleware.cors import CORSMiddleware
+
+app.add_middleware(
     CORSMiddleware,
-    allow_origins=["https://app.example.com"],  # only these origins get the opt-in
-    allow_private_network=True,                 # recent Starlette versions
+    allow_origins=["{{origin}}"],  # only these origins get the opt-in
+    allow_private_network=True,    # Starlette 0.45+
 )"#,
     ),
     (
@@ -1020,26 +1352,35 @@ add_header Access-Control-Allow-Private-Network $allow_pna always;  # empty = no
         r#"from flask_cors import CORS
 
 # Off by default since flask-cors 4.0.2; enable it only with an explicit origin list.
-CORS(app, origins=["https://app.example.com"], allow_private_network=True)"#,
+CORS(app, resources={r"{{path}}*": {"origins": ["{{origin}}"]}}, allow_private_network=True)"#,
     ),
     (
         Django,
-        r#"CORS_ALLOWED_ORIGINS = ["https://app.example.com"]
+        r#"# settings.py
+CORS_ALLOWED_ORIGINS = ["{{origin}}"]
 # Answers Access-Control-Request-Private-Network only for the origins above.
 CORS_ALLOW_PRIVATE_NETWORK = True"#,
     ),
     (
         Spring,
-        r#"CorsConfiguration config = new CorsConfiguration();
-config.setAllowedOrigins(List.of("https://app.example.com"));
-config.setAllowPrivateNetwork(true);  // Spring Framework 6.1.3+"#,
+        r#"@Bean
+UrlBasedCorsConfigurationSource corsConfigurationSource() {
+    var config = new CorsConfiguration();
+    config.setAllowedOrigins(List.of("{{origin}}"));  // only these get the opt-in
+    config.setAllowedMethods(List.of({{methods|dq}}));
+    config.setAllowedHeaders(List.of({{headers|dq}}));
+    config.setAllowPrivateNetwork(true);  // Spring Framework 6.1.3+
+    var source = new UrlBasedCorsConfigurationSource();
+    source.registerCorsConfiguration("{{path}}**", config);
+    return source;
+}"#,
     ),
     (
         AspNetCore,
         r#"app.Use(async (ctx, next) =>
 {
     if (ctx.Request.Headers["Access-Control-Request-Private-Network"] == "true"
-        && ctx.Request.Headers.Origin == "https://app.example.com")
+        && ctx.Request.Headers.Origin == "{{origin}}")
         ctx.Response.Headers["Access-Control-Allow-Private-Network"] = "true";
     await next();
 });
@@ -1049,12 +1390,12 @@ app.UseCors("app");  // after: UseCors ends the preflight"#,
         Apache,
         r#"# Opt in only for the trusted origin, and only when the preflight asks for it.
 Header always set Access-Control-Allow-Private-Network "true" \
-    "expr=%{req:Origin} == 'https://app.example.com' && %{req:Access-Control-Request-Private-Network} == 'true'""#,
+    "expr=%{req:Origin} == '{{origin}}' && %{req:Access-Control-Request-Private-Network} == 'true'""#,
     ),
 ];
 
 /// Fetch the other origin server-side instead of sending the browser through a redirect.
-pub(super) static PROXY_SAME_ORIGIN: Snippets = [
+pub(super) static PROXY_SAME_ORIGIN: Snippets = snippets![
     (
         Express,
         r#"const { createProxyMiddleware } = require('http-proxy-middleware');
@@ -1146,7 +1487,7 @@ RequestHeader set Authorization "Basic <base64 of user:password>""#,
 ];
 
 /// Session cookies that a cross-site page's `credentials: 'include'` request may carry.
-pub(super) static CROSS_SITE_COOKIES: Snippets = [
+pub(super) static CROSS_SITE_COOKIES: Snippets = snippets![
     (
         Express,
         r#"// Only needed when page and API are on different sites; app.example.com and
@@ -1155,8 +1496,8 @@ res.cookie('session', token, { httpOnly: true, secure: true, sameSite: 'none' })
     ),
     (
         Nginx,
-        r#"location /api/ {
-    proxy_pass http://backend;
+        r#"location {{path}} {
+    proxy_pass {{upstream}};
     # nginx 1.19.3+: mark the backend's session cookie for cross-site requests.
     proxy_cookie_flags session secure samesite=none;
 }"#,
@@ -1173,18 +1514,20 @@ def login(response: Response):
     ),
     (
         Flask,
-        r#"app.config.update(
+        r#"# Flask's session cookie; only when the page is on another site.
+app.config.update(
     SESSION_COOKIE_SECURE=True,
-    SESSION_COOKIE_SAMESITE="None",  # only when the page is on another site
+    SESSION_COOKIE_SAMESITE="None",
 )"#,
     ),
     (
         Django,
-        r#"SESSION_COOKIE_SAMESITE = "None"  # page on another site; same-site pages keep "Lax"
+        r#"# settings.py
+SESSION_COOKIE_SAMESITE = "None"  # page on another site; same-site pages keep "Lax"
 SESSION_COOKIE_SECURE = True
 CSRF_COOKIE_SAMESITE = "None"
 CSRF_COOKIE_SECURE = True
-CSRF_TRUSTED_ORIGINS = ["https://app.example.com"]"#,
+CSRF_TRUSTED_ORIGINS = ["{{origin}}"]"#,
     ),
     (
         Spring,
@@ -1195,11 +1538,14 @@ server.servlet.session.cookie.http-only=true"#,
     ),
     (
         AspNetCore,
-        r#"builder.Services.ConfigureApplicationCookie(o =>
-{
-    o.Cookie.SameSite = SameSiteMode.None;
-    o.Cookie.SecurePolicy = CookieSecurePolicy.Always;
-});"#,
+        r#"builder.Services.AddAuthentication(CookieAuthenticationDefaults.AuthenticationScheme)
+    .AddCookie(o =>
+    {
+        // The cookie handler's own options: ConfigureApplicationCookie only reaches
+        // ASP.NET Identity's cookie (set the same two there when using Identity).
+        o.Cookie.SameSite = SameSiteMode.None;
+        o.Cookie.SecurePolicy = CookieSecurePolicy.Always;
+    });"#,
     ),
     (
         Apache,
@@ -1209,6 +1555,7 @@ Header edit Set-Cookie "^(session=.*)$" "$1; SameSite=None; Secure""#,
     ),
 ];
 
+/// Every remedy table, by id (used by reports to group kinds and by the tests).
 /// Every remedy table, by id (used by reports to group kinds and by the tests).
 pub(super) static ALL: [(&str, &Snippets); 17] = [
     ("allow_origin", &ALLOW_ORIGIN),

@@ -54,6 +54,13 @@ pub enum Command {
         /// Only these stacks
         #[arg(long, value_enum)]
         stack: Vec<StackArg>,
+        /// Print only the snippet of the one --stack, rendered (for scripts)
+        #[arg(long, requires = "stack")]
+        snippet: bool,
+        /// Placeholder value in the snippets: origin, origin2, path, methods, headers, expose,
+        /// upstream (e.g. --set origin=http://localhost:5173 --set path=/api/)
+        #[arg(long, value_name = "NAME=VALUE")]
+        set: Vec<String>,
     },
     /// List every kind: id, class, Chromium CorsError, title
     Kinds,

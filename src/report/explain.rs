@@ -1,12 +1,12 @@
 //! `corswatch explain` and `corswatch kinds`: the catalogue of kinds, for people.
 
 use crate::cors::{Kind, VerdictClass};
-use crate::fix::{self, Stack};
+use crate::fix::{self, Stack, TemplateError, Values};
 use std::fmt::Write;
 
 /// One kind: its class and title, why the browser decides so, what to change, and the fix for
-/// each of `stacks` (every stack when empty).
-pub fn explain(kind: Kind, stacks: &[Stack]) -> String {
+/// each of `stacks` (every stack when empty), its placeholders filled with `values`.
+pub fn explain(kind: Kind, stacks: &[Stack], values: &Values) -> Result<String, TemplateError> {
     let f = fix::fix(kind);
     let mut s = String::new();
     let _ = write!(
@@ -18,16 +18,17 @@ pub fn explain(kind: Kind, stacks: &[Stack]) -> String {
         f.why,
         f.summary
     );
-    for (stack, snippet) in f.stacks {
-        if !stacks.is_empty() && !stacks.contains(stack) {
+    for &(stack, _) in f.stacks {
+        if !stacks.is_empty() && !stacks.contains(&stack) {
             continue;
         }
+        let snippet = f.render(stack, values).transpose()?.unwrap_or_default();
         let _ = writeln!(s, "\n{}:", stack.name());
         for line in snippet.lines() {
             let _ = writeln!(s, "  {line}");
         }
     }
-    s
+    Ok(s)
 }
 
 /// Every kind, a line each: class, id, title; blocked first.
