@@ -7,6 +7,7 @@ use crate::cors::{CorsError, Kind, VerdictClass};
 use crate::event::Event;
 use crate::model::CaptureHealth;
 use crate::pair::PairStats;
+use foldhash::fast::RandomState;
 use serde::{Deserialize, Serialize};
 use std::collections::{BTreeMap, HashMap};
 
@@ -14,7 +15,7 @@ use std::collections::{BTreeMap, HashMap};
 #[derive(Debug, Clone)]
 pub struct TopN {
     cap: usize,
-    map: HashMap<String, u64>,
+    map: HashMap<String, u64, RandomState>,
     other: u64,
 }
 
@@ -32,7 +33,7 @@ impl TopN {
     pub fn new(cap: usize) -> Self {
         TopN {
             cap,
-            map: HashMap::new(),
+            map: HashMap::default(),
             other: 0,
         }
     }
@@ -336,7 +337,7 @@ impl Aggregate {
         ks.methods.add(method, 1);
         if ks.examples.len() < limits.examples {
             ks.examples.push(Example {
-                source: ev.source.clone(),
+                source: ev.source.to_string(),
                 index: ev.index,
                 time: ev.time.to_rfc3339(),
                 method: ev.method.clone(),

@@ -4,7 +4,9 @@
 
 use crate::model::{Exchange, Timestamp};
 use crate::url::{host_of, origin_of, resolve};
+use foldhash::fast::RandomState;
 use std::collections::{HashMap, HashSet, VecDeque};
+use std::hash::BuildHasher as _;
 use std::net::IpAddr;
 
 const MAX_KEYS: usize = 10_000;
@@ -28,14 +30,14 @@ pub struct Hop {
 /// A map that forgets its oldest key past a cap.
 #[derive(Debug)]
 struct BoundedMap<K, V> {
-    map: HashMap<K, V>,
+    map: HashMap<K, V, RandomState>,
     order: VecDeque<K>,
 }
 
 impl<K, V> Default for BoundedMap<K, V> {
     fn default() -> Self {
         BoundedMap {
-            map: HashMap::new(),
+            map: HashMap::default(),
             order: VecDeque::new(),
         }
     }
@@ -132,8 +134,5 @@ impl Observations {
 }
 
 fn hash(s: &str) -> u64 {
-    use std::hash::{Hash, Hasher};
-    let mut h = std::collections::hash_map::DefaultHasher::new();
-    s.hash(&mut h);
-    h.finish()
+    foldhash::fast::FixedState::default().hash_one(s)
 }

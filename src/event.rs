@@ -8,12 +8,13 @@ use crate::model::{Exchange, Pairing, Timestamp};
 use crate::redact;
 use crate::url::route;
 use serde::Serialize;
+use std::sync::Arc;
 
 /// One CORS exchange, classified (preflights included).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct Event {
     /// The input file (or `-` for stdin).
-    pub source: String,
+    pub source: Arc<str>,
     /// HAR entry index (0-based) or first packet number (1-based).
     pub index: u64,
     /// Request start, written as RFC 3339 UTC (formatted only when the event is written).
@@ -86,7 +87,7 @@ impl Event {
             }
         }
         Some(Event {
-            source: ex.source.input.to_string(),
+            source: ex.source.input.clone(),
             index: ex.source.index(),
             time: ex.time,
             origin: c.origin,

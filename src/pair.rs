@@ -4,8 +4,10 @@
 
 use crate::model::{Exchange, Location, Pairing, Timestamp};
 use crate::url;
+use foldhash::fast::RandomState;
 use serde::{Deserialize, Serialize};
 use std::collections::{HashMap, VecDeque};
+use std::hash::BuildHasher;
 use std::net::IpAddr;
 
 /// Exchanges whose pairing is settled.
@@ -94,18 +96,46 @@ impl Default for PairConfig {
     }
 }
 
-#[derive(Debug, Clone, PartialEq, Eq, Hash)]
-struct Key {
+/// What a preflight and its actual request share: client, URL (without fragment) and method
+/// (the preflight's `Access-Control-Request-Method`). Borrowed from the exchange; the table
+/// keeps only its hash, and a candidate is checked field by field before it pairs.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+struct Key<'a> {
     client: Option<IpAddr>,
-    url: String,
-    method: String,
+    url: &'a [u8],
+    method: &'a [u8],
+}
+
+impl<'a> Key<'a> {
+    /// The key of an exchange in `role`.
+    fn of(ex: &'a Exchange, role: Role) -> Key<'a> {
+        let method: &[u8] = match role {
+            Role::Preflight => ex
+                .request
+                .headers
+                .get("access-control-request-method")
+                .map_or(&[], <[u8]>::trim_ascii),
+            Role::Actual => ex.request.method.as_bytes(),
+            Role::InLine => &[],
+        };
+        let url = match role {
+            Role::InLine => &[],
+            _ => strip_fragment(&ex.request.url).as_bytes(),
+        };
+        Key {
+            client: ex.client.map(|c| c.ip()),
+            url,
+            method,
+        }
+    }
 }
 
 /// The origin part of the match, kept beside the key: a recording's failed entry may lack
 /// `Origin` (provisional headers), and after a tainting redirect its preflight says `null`.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, Copy)]
 struct Side {
-    origin: String,
+    /// Hash of the origin.
+    origin: u64,
     /// Inferred from the page, not seen on the wire: matches any origin.
     recorded: bool,
 }
@@ -135,9 +165,12 @@ struct Held {
 /// The pairing stage (see the module docs).
 pub struct Pairer {
     cfg: PairConfig,
-    held: HashMap<Key, VecDeque<Held>>,
-    /// (deadline, key, seq) in arrival order; entries already paired are skipped lazily.
-    expiry: VecDeque<(Timestamp, Key, u64)>,
+    /// Held exchanges by key hash.
+    held: HashMap<u64, VecDeque<Held>, RandomState>,
+    /// (deadline, key hash, seq) in arrival order; entries already paired are skipped lazily.
+    expiry: VecDeque<(Timestamp, u64, u64)>,
+    /// Seeded per process: keys come from the wire.
+    hasher: RandomState,
     count: usize,
     seq: u64,
     now: Timestamp,
@@ -149,8 +182,9 @@ impl Pairer {
     pub fn new(cfg: PairConfig) -> Self {
         Pairer {
             cfg,
-            held: HashMap::new(),
+            held: HashMap::default(),
             expiry: VecDeque::new(),
+            hasher: RandomState::default(),
             count: 0,
             seq: 0,
             now: Timestamp::default(),
@@ -170,70 +204,47 @@ impl Pairer {
         }
         self.expire(self.now, false, out);
 
-        let side = match ex.origin() {
+        let side = match ex.request.headers.get("origin") {
             Some(o) => Side {
-                origin: o.into_owned(),
+                origin: self.hasher.hash_one(o),
                 recorded: false,
             },
             None => match recorded_origin(&ex) {
                 Some(origin) => Side {
-                    origin,
+                    origin: self.hasher.hash_one(origin.as_bytes()),
                     recorded: true,
                 },
                 None if matches!(ex.source.location, Location::HarEntry(_)) => {
                     // Not pairable, but held in line so that a recording's entries come out
                     // in their order (a redirect's next hop after the redirect).
-                    let key = Key {
-                        client: ex.client.map(|c| c.ip()),
-                        url: String::new(),
-                        method: String::new(),
-                    };
                     let deadline = Timestamp(ex.time.0.saturating_add(self.cfg.hold_ns));
                     let side = Side {
-                        origin: String::new(),
+                        origin: 0,
                         recorded: false,
                     };
-                    return self.hold_as(key, side, deadline, Role::InLine, ex, out);
+                    return self.hold(side, deadline, Role::InLine, ex, out);
                 }
                 None => return out.push(single(ex, Pairing::Unpaired)),
             },
         };
-        let url = strip_fragment(&ex.request.url).to_string();
-        let client = ex.client.map(|c| c.ip());
 
         if ex.is_preflight() {
             self.stats.preflights += 1;
-            let method = ex
-                .request
-                .headers
-                .get_str("access-control-request-method")
-                .map(|m| m.trim().to_string())
-                .unwrap_or_default();
-            let key = Key {
-                client,
-                url,
-                method,
-            };
-            if let Some(actual) = self.take(&key, false, &side) {
+            if let Some(actual) = self.take(&ex, Role::Preflight, side) {
                 return out.push(self.pair(ex, actual));
             }
             let deadline = Timestamp(ex.time.0.saturating_add(self.cfg.window_ns));
-            return self.hold(key, side, deadline, true, ex, out);
+            return self.hold(side, deadline, Role::Preflight, ex, out);
         }
 
-        let key = Key {
-            client,
-            url,
-            method: ex.request.method.clone(),
-        };
-        if let Some(preflight) = self.take(&key, true, &side) {
+        if let Some(preflight) = self.take(&ex, Role::Actual, side) {
             return out.push(self.pair(preflight, ex));
         }
         // A recording may list a request before its preflight, and a request that looks
         // simple may still have had one (XHR upload listeners force it): hold them briefly.
         if matches!(ex.source.location, Location::HarEntry(_)) {
             let deadline = Timestamp(ex.time.0.saturating_add(self.cfg.hold_ns));
-            return self.hold(key, side, deadline, false, ex, out);
+            return self.hold(side, deadline, Role::Actual, ex, out);
         }
         // Whether it needed a preflight is the classifier's call (it computes the request's
         // facts anyway): the analyzer turns `Unpaired` into `ActualWithoutPreflight`.
@@ -270,24 +281,6 @@ impl Pairer {
 
     fn hold(
         &mut self,
-        key: Key,
-        side: Side,
-        deadline: Timestamp,
-        preflight: bool,
-        ex: Box<Exchange>,
-        out: &mut Vec<Unit>,
-    ) {
-        let role = if preflight {
-            Role::Preflight
-        } else {
-            Role::Actual
-        };
-        self.hold_as(key, side, deadline, role, ex, out);
-    }
-
-    fn hold_as(
-        &mut self,
-        key: Key,
         side: Side,
         deadline: Timestamp,
         role: Role,
@@ -298,9 +291,10 @@ impl Pairer {
             self.stats.evicted += 1;
             self.expire_one(false, out);
         }
+        let key = self.hasher.hash_one(Key::of(&ex, role));
         self.seq += 1;
         let seq = self.seq;
-        self.expiry.push_back((deadline, key.clone(), seq));
+        self.expiry.push_back((deadline, key, seq));
         self.held.entry(key).or_default().push_back(Held {
             seq,
             role,
@@ -310,20 +304,22 @@ impl Pairer {
         self.count += 1;
     }
 
-    /// Takes the oldest held exchange of the given kind under `key` whose origin matches.
-    fn take(&mut self, key: &Key, preflight: bool, side: &Side) -> Option<Box<Exchange>> {
-        let q = self.held.get_mut(key)?;
-        let want = if preflight {
-            Role::Preflight
-        } else {
-            Role::Actual
+    /// Takes the oldest held exchange that pairs with `ex` (of the role `ex` has: the other
+    /// role is looked for) under the same key, whose origin matches.
+    fn take(&mut self, ex: &Exchange, role: Role, side: Side) -> Option<Box<Exchange>> {
+        let want = match role {
+            Role::Preflight => Role::Actual,
+            _ => Role::Preflight,
         };
-        let i = q
-            .iter()
-            .position(|h| h.role == want && h.side.matches(side))?;
+        let key = Key::of(ex, role);
+        let hash = self.hasher.hash_one(key);
+        let q = self.held.get_mut(&hash)?;
+        let i = q.iter().position(|h| {
+            h.role == want && h.side.matches(&side) && Key::of(&h.exchange, want) == key
+        })?;
         let h = q.remove(i)?;
         if q.is_empty() {
-            self.held.remove(key);
+            self.held.remove(&hash);
         }
         self.count -= 1;
         Some(h.exchange)

@@ -353,30 +353,34 @@ pub fn route(url: &str) -> String {
 }
 
 fn is_identifier(seg: &str) -> bool {
-    if seg.is_empty() {
+    let b = seg.as_bytes();
+    if b.is_empty() {
         return false;
     }
-    let b = seg.as_bytes();
-    let digits = b.iter().filter(|c| c.is_ascii_digit()).count();
+    // One pass over the segment: it runs for every event.
+    let (mut digits, mut hexish, mut token) = (0usize, true, true);
+    let (mut upper, mut lower, mut at, mut dot) = (false, false, false, false);
+    for &c in b {
+        digits += usize::from(c.is_ascii_digit());
+        hexish &= c.is_ascii_hexdigit() || c == b'-';
+        token &= c.is_ascii_alphanumeric() || matches!(c, b'_' | b'-' | b'=' | b'.');
+        upper |= c.is_ascii_uppercase();
+        lower |= c.is_ascii_lowercase();
+        at |= c == b'@';
+        dot |= c == b'.';
+    }
     if digits == b.len() {
         return true;
     }
-    let hexish = b.iter().all(|c| c.is_ascii_hexdigit() || *c == b'-');
     if hexish && b.len() >= 8 && digits > 0 {
         return true; // UUIDs, hashes, hex ids
     }
-    if seg.contains('@') && seg.contains('.') {
+    if at && dot {
         return true; // e-mail addresses
     }
     // Opaque tokens: long, with digits, and either mixed-case (base64) or digit-heavy; a
     // snake_case name with a number in it (`report_2024`) stays a name.
-    let upper = b.iter().any(u8::is_ascii_uppercase);
-    let lower = b.iter().any(u8::is_ascii_lowercase);
-    b.len() >= 16
-        && digits >= 2
-        && ((upper && lower) || digits * 4 >= b.len())
-        && b.iter()
-            .all(|c| c.is_ascii_alphanumeric() || matches!(c, b'_' | b'-' | b'=' | b'.'))
+    b.len() >= 16 && digits >= 2 && ((upper && lower) || digits * 4 >= b.len()) && token
 }
 
 #[cfg(test)]
