@@ -265,16 +265,25 @@ impl Aggregate {
         }
     }
 
+    /// Counts a CORS exchange that passes with no verdict of any class.
+    pub fn count_pass(&mut self, t: &ExchangeType) {
+        self.count_type(t);
+    }
+
+    fn count_type(&mut self, t: &ExchangeType) {
+        let totals = &mut self.totals;
+        totals.cross_origin += 1;
+        match t {
+            ExchangeType::Simple => totals.simple += 1,
+            ExchangeType::Preflight => totals.preflight += 1,
+            ExchangeType::Actual => totals.actual += 1,
+        }
+    }
+
     /// Counts one event (a CORS exchange). A failed preflight whose blocked actual request is
     /// also an event is not `counted` as blocked, so that one refused request counts once.
     pub fn add(&mut self, ev: &Event) {
-        let t = &mut self.totals;
-        t.cross_origin += 1;
-        match ev.exchange_type {
-            ExchangeType::Simple => t.simple += 1,
-            ExchangeType::Preflight => t.preflight += 1,
-            ExchangeType::Actual => t.actual += 1,
-        }
+        self.count_type(&ev.exchange_type);
         let counted = ev.counted;
         let origin = ev.origin.as_deref().unwrap_or("(none)");
         let method = ev.method.as_str();

@@ -36,6 +36,9 @@ pub struct Config {
     /// 1: everything in one thread; 2 or more: reading and decoding in one, the pipeline in
     /// another.
     pub threads: usize,
+    /// The sink wants the event of every CORS exchange, clean passes included (events
+    /// output, metrics); otherwise those are only counted.
+    pub every_event: bool,
 }
 
 impl Default for Config {
@@ -45,6 +48,7 @@ impl Default for Config {
             limits: Limits::default(),
             net: net::Limits::default(),
             threads: 1,
+            every_event: true,
         }
     }
 }
@@ -422,7 +426,7 @@ impl<'s> Pipeline<'s> {
     /// A pipeline whose events go to `sink`.
     pub fn new(cfg: &Config, sink: impl FnMut(&Event) + 's) -> Self {
         Pipeline {
-            analyzer: Analyzer::new(cfg.pairing, cfg.limits, sink),
+            analyzer: Analyzer::new(cfg.pairing, cfg.limits, cfg.every_event, sink),
             books: Books::default(),
             on_books: None,
         }

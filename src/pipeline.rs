@@ -18,18 +18,26 @@ pub struct Analyzer<'s> {
     aggregate: Aggregate,
     units: Vec<Unit>,
     actual_without_preflight: u64,
+    every_event: bool,
     sink: Box<dyn FnMut(&Event) + 's>,
 }
 
 impl<'s> Analyzer<'s> {
-    /// A pipeline whose events go to `sink` as their pairing settles.
-    pub fn new(pairing: PairConfig, limits: Limits, sink: impl FnMut(&Event) + 's) -> Self {
+    /// A pipeline whose events go to `sink` as their pairing settles. Events of exchanges that
+    /// pass clean are built only when `every_event` (the sink shows them, or counts them).
+    pub fn new(
+        pairing: PairConfig,
+        limits: Limits,
+        every_event: bool,
+        sink: impl FnMut(&Event) + 's,
+    ) -> Self {
         Analyzer {
             pairer: Pairer::new(pairing),
             observations: Observations::default(),
             aggregate: Aggregate::new(limits),
             units: Vec::new(),
             actual_without_preflight: 0,
+            every_event,
             sink: Box::new(sink),
         }
     }
@@ -139,6 +147,14 @@ impl<'s> Analyzer<'s> {
             }
             (p, _) => p,
         };
+        if !self.every_event
+            && classification.verdicts.is_empty()
+            && let Some(t) = classification.exchange_type()
+        {
+            // A clean pass that no sink shows: counted, no event built.
+            self.aggregate.count_pass(t);
+            return false;
+        }
         let Some(mut event) = Event::new(ex, classification, pairing, partner) else {
             return false;
         };

@@ -13,7 +13,7 @@ use libfuzzer_sys::fuzz_target;
 use std::sync::Arc;
 
 fuzz_target!(|data: &[u8]| {
-    let mut analyzer = Analyzer::new(PairConfig::default(), Limits::default(), |ev| {
+    let mut analyzer = Analyzer::new(PairConfig::default(), Limits::default(), true, |ev| {
         let _ = serde_json::to_string(ev);
     });
     for item in HarSource::new(Arc::from("fuzz.har"), data) {

@@ -72,6 +72,7 @@ impl AnalyzeArgs {
                 ..PairConfig::default()
             },
             threads: self.threads.max(1),
+            every_event: self.format == Format::Events,
             ..drive::Config::default()
         }
     }
