@@ -20,6 +20,7 @@ pub mod http;
 pub mod link;
 pub mod synth;
 pub mod tcp;
+pub mod tls;
 
 pub use decoder::{Decoder, Limits, Outcome};
 pub use link::{linktype, supported as link_supported};

@@ -1,0 +1,341 @@
+//! Record protection: the TLS 1.3 key schedule pieces a passive reader needs (HKDF-Expand-Label
+//! for keys, IVs and key updates), the TLS 1.2 PRF key block, and AEAD record decryption.
+
+use aes_gcm::aead::AeadInOut;
+use aes_gcm::{Aes128Gcm, Aes256Gcm};
+use chacha20poly1305::ChaCha20Poly1305;
+use hkdf::Hkdf;
+use hmac::{Hmac, KeyInit as _, Mac};
+use sha2::{Sha256, Sha384};
+
+/// Hash of a suite's key schedule.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Hash {
+    Sha256,
+    Sha384,
+}
+
+impl Hash {
+    pub fn len(self) -> usize {
+        match self {
+            Hash::Sha256 => 32,
+            Hash::Sha384 => 48,
+        }
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Cipher {
+    Aes128Gcm,
+    Aes256Gcm,
+    ChaCha20Poly1305,
+}
+
+impl Cipher {
+    fn key_len(self) -> usize {
+        match self {
+            Cipher::Aes128Gcm => 16,
+            Cipher::Aes256Gcm | Cipher::ChaCha20Poly1305 => 32,
+        }
+    }
+}
+
+/// A cipher suite this reader can decrypt.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Suite {
+    pub id: u16,
+    pub cipher: Cipher,
+    pub hash: Hash,
+    pub tls13: bool,
+}
+
+impl Suite {
+    /// The AEAD suites of TLS 1.3 and TLS 1.2; `None` for the rest (CBC, RC4, export...).
+    pub fn from_id(id: u16) -> Option<Suite> {
+        use Cipher::*;
+        let (cipher, hash, tls13) = match id {
+            0x1301 => (Aes128Gcm, Hash::Sha256, true),
+            0x1302 => (Aes256Gcm, Hash::Sha384, true),
+            0x1303 => (ChaCha20Poly1305, Hash::Sha256, true),
+            // (EC)DHE/RSA with AES-GCM, RFC 5288 and RFC 5289.
+            0xC02B | 0xC02F | 0x009C | 0x009E => (Aes128Gcm, Hash::Sha256, false),
+            0xC02C | 0xC030 | 0x009D | 0x009F => (Aes256Gcm, Hash::Sha384, false),
+            // RFC 7905.
+            0xCCA8 | 0xCCA9 | 0xCCAA => (ChaCha20Poly1305, Hash::Sha256, false),
+            _ => return None,
+        };
+        Some(Suite {
+            id,
+            cipher,
+            hash,
+            tls13,
+        })
+    }
+}
+
+/// HKDF-Expand-Label (RFC 8446 §7.1) with an empty context. `None` only for impossible
+/// lengths (a secret shorter than the hash, which the key log parser never yields).
+pub fn expand_label(hash: Hash, secret: &[u8], label: &str, len: usize) -> Option<Vec<u8>> {
+    let full = 6 + label.len();
+    let mut info = Vec::with_capacity(4 + full);
+    info.extend_from_slice(&u16::try_from(len).ok()?.to_be_bytes());
+    info.push(u8::try_from(full).ok()?);
+    info.extend_from_slice(b"tls13 ");
+    info.extend_from_slice(label.as_bytes());
+    info.push(0);
+    let mut out = vec![0u8; len];
+    match hash {
+        Hash::Sha256 => Hkdf::<Sha256>::from_prk(secret)
+            .ok()?
+            .expand(&info, &mut out)
+            .ok()?,
+        Hash::Sha384 => Hkdf::<Sha384>::from_prk(secret)
+            .ok()?
+            .expand(&info, &mut out)
+            .ok()?,
+    }
+    Some(out)
+}
+
+/// The next traffic secret after a KeyUpdate.
+pub fn next_secret(hash: Hash, secret: &[u8]) -> Option<Vec<u8>> {
+    expand_label(hash, secret, "traffic upd", hash.len())
+}
+
+/// TLS 1.2 PRF (RFC 5246 §5): P_hash(secret, label + seed) truncated to `len`.
+pub fn prf12(hash: Hash, secret: &[u8], label: &[u8], seed: &[u8], len: usize) -> Vec<u8> {
+    fn p<M: Mac + hmac::KeyInit + Clone>(secret: &[u8], seed: &[u8], len: usize) -> Vec<u8> {
+        let mut out = Vec::with_capacity(len + 64);
+        let Ok(base) = <M as hmac::KeyInit>::new_from_slice(secret) else {
+            return out;
+        };
+        let mut a = {
+            let mut m = base.clone();
+            m.update(seed);
+            m.finalize().into_bytes().to_vec()
+        };
+        while out.len() < len {
+            let mut m = base.clone();
+            m.update(&a);
+            m.update(seed);
+            out.extend_from_slice(&m.finalize().into_bytes());
+            let mut m = base.clone();
+            m.update(&a);
+            a = m.finalize().into_bytes().to_vec();
+        }
+        out.truncate(len);
+        out
+    }
+    let mut s = Vec::with_capacity(label.len() + seed.len());
+    s.extend_from_slice(label);
+    s.extend_from_slice(seed);
+    match hash {
+        Hash::Sha256 => p::<Hmac<Sha256>>(secret, &s, len),
+        Hash::Sha384 => p::<Hmac<Sha384>>(secret, &s, len),
+    }
+}
+
+enum Aead {
+    A128(Box<Aes128Gcm>),
+    A256(Box<Aes256Gcm>),
+    ChaCha(Box<ChaCha20Poly1305>),
+}
+
+/// One direction's record protection: an AEAD key, its IV and the record sequence number.
+pub struct RecordKey {
+    aead: Aead,
+    iv: [u8; 12],
+    /// TLS 1.2 GCM: 4-byte implicit salt + 8-byte explicit nonce in each record.
+    explicit_nonce: bool,
+    tls13: bool,
+    pub seq: u64,
+}
+
+impl std::fmt::Debug for RecordKey {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        // Never the key or the IV.
+        f.debug_struct("RecordKey").field("seq", &self.seq).finish()
+    }
+}
+
+/// Why a record did not decrypt.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+pub enum RecordError {
+    #[error("record too short for its AEAD")]
+    Short,
+    #[error("authentication failed")]
+    Auth,
+    #[error("TLS 1.3 inner plaintext is all padding")]
+    NoContentType,
+}
+
+impl RecordKey {
+    fn new(cipher: Cipher, key: &[u8], iv: &[u8], explicit_nonce: bool, tls13: bool) -> Option<Self> {
+        let aead = match cipher {
+            Cipher::Aes128Gcm => Aead::A128(Box::new(Aes128Gcm::new_from_slice(key).ok()?)),
+            Cipher::Aes256Gcm => Aead::A256(Box::new(Aes256Gcm::new_from_slice(key).ok()?)),
+            Cipher::ChaCha20Poly1305 => {
+                Aead::ChaCha(Box::new(ChaCha20Poly1305::new_from_slice(key).ok()?))
+            }
+        };
+        let mut full = [0u8; 12];
+        full.get_mut(..iv.len())?.copy_from_slice(iv);
+        Some(RecordKey {
+            aead,
+            iv: full,
+            explicit_nonce,
+            tls13,
+            seq: 0,
+        })
+    }
+
+    /// TLS 1.3 key and IV from a traffic secret.
+    pub fn tls13(suite: Suite, secret: &[u8]) -> Option<Self> {
+        let key = expand_label(suite.hash, secret, "key", suite.cipher.key_len())?;
+        let iv = expand_label(suite.hash, secret, "iv", 12)?;
+        Self::new(suite.cipher, &key, &iv, false, true)
+    }
+
+    /// TLS 1.2 client and server write keys from the master secret (RFC 5246 §6.3).
+    pub fn tls12_pair(
+        suite: Suite,
+        master: &[u8],
+        client_random: &[u8; 32],
+        server_random: &[u8; 32],
+    ) -> Option<(Self, Self)> {
+        let key_len = suite.cipher.key_len();
+        let (iv_len, explicit) = match suite.cipher {
+            Cipher::ChaCha20Poly1305 => (12, false),
+            _ => (4, true),
+        };
+        let mut seed = [0u8; 64];
+        seed[..32].copy_from_slice(server_random);
+        seed[32..].copy_from_slice(client_random);
+        let block = prf12(suite.hash, master, b"key expansion", &seed, 2 * (key_len + iv_len));
+        let (ck, rest) = block.split_at_checked(key_len)?;
+        let (sk, rest) = rest.split_at_checked(key_len)?;
+        let (civ, siv) = rest.split_at_checked(iv_len)?;
+        Some((
+            Self::new(suite.cipher, ck, civ, explicit, false)?,
+            Self::new(suite.cipher, sk, siv, explicit, false)?,
+        ))
+    }
+
+    fn xor_nonce(&self) -> [u8; 12] {
+        let mut n = self.iv;
+        for (b, s) in n[4..].iter_mut().zip(self.seq.to_be_bytes()) {
+            *b ^= s;
+        }
+        n
+    }
+
+    /// Decrypts one record in place. `header` is the 5-byte record header as received.
+    /// Returns the content type and the plaintext's range within `payload`. The sequence
+    /// number advances only on success, so a trial with the wrong key changes nothing.
+    pub fn open(
+        &mut self,
+        header: &[u8; 5],
+        payload: &mut [u8],
+    ) -> Result<(u8, std::ops::Range<usize>), RecordError> {
+        let (nonce, start) = if self.explicit_nonce {
+            let mut n = self.iv;
+            n[4..].copy_from_slice(payload.get(..8).ok_or(RecordError::Short)?);
+            (n, 8)
+        } else {
+            (self.xor_nonce(), 0)
+        };
+        let end = payload
+            .len()
+            .checked_sub(16)
+            .filter(|&e| e >= start)
+            .ok_or(RecordError::Short)?;
+        let (body, tag) = payload.split_at_mut(end);
+        let body = &mut body[start..];
+        let mut aad12 = [0u8; 13];
+        let aad: &[u8] = if self.tls13 {
+            header
+        } else {
+            aad12[..8].copy_from_slice(&self.seq.to_be_bytes());
+            aad12[8..11].copy_from_slice(&header[..3]);
+            aad12[11..].copy_from_slice(&(body.len() as u16).to_be_bytes());
+            &aad12
+        };
+        let ok = match &self.aead {
+            Aead::A128(a) => {
+                let tag = aes_gcm::Tag::try_from(&tag[..]).map_err(|_| RecordError::Short)?;
+                a.decrypt_inout_detached(&nonce.into(), aad, body.into(), &tag)
+            }
+            Aead::A256(a) => {
+                let tag = aes_gcm::Tag::try_from(&tag[..]).map_err(|_| RecordError::Short)?;
+                a.decrypt_inout_detached(&nonce.into(), aad, body.into(), &tag)
+            }
+            Aead::ChaCha(a) => {
+                let tag =
+                    chacha20poly1305::Tag::try_from(&tag[..]).map_err(|_| RecordError::Short)?;
+                a.decrypt_inout_detached(&nonce.into(), aad, body.into(), &tag)
+            }
+        };
+        ok.map_err(|_| RecordError::Auth)?;
+        self.seq = self.seq.wrapping_add(1);
+        if !self.tls13 {
+            return Ok((header[0], start..end));
+        }
+        // TLSInnerPlaintext: content, content type, zero padding.
+        let last = body
+            .iter()
+            .rposition(|&b| b != 0)
+            .ok_or(RecordError::NoContentType)?;
+        Ok((body[last], start..start + last))
+    }
+
+    /// Encrypts one record (tests, benchmarks and synthetic captures only): returns the
+    /// payload that follows `header`, whose length field must already count the tag.
+    pub fn seal(&mut self, header: &[u8; 5], content_type: u8, plain: &[u8]) -> Vec<u8> {
+        let mut out = Vec::with_capacity(plain.len() + 32);
+        let nonce = if self.explicit_nonce {
+            let explicit = self.seq.to_be_bytes();
+            out.extend_from_slice(&explicit);
+            let mut n = self.iv;
+            n[4..].copy_from_slice(&explicit);
+            n
+        } else {
+            self.xor_nonce()
+        };
+        let start = out.len();
+        out.extend_from_slice(plain);
+        if self.tls13 {
+            out.push(content_type);
+        }
+        let body_len = out.len() - start;
+        let mut aad12 = [0u8; 13];
+        let aad: &[u8] = if self.tls13 {
+            header
+        } else {
+            aad12[..8].copy_from_slice(&self.seq.to_be_bytes());
+            aad12[8] = content_type;
+            aad12[9..11].copy_from_slice(&header[1..3]);
+            aad12[11..].copy_from_slice(&(body_len as u16).to_be_bytes());
+            &aad12
+        };
+        let body = &mut out[start..];
+        let tag = match &self.aead {
+            Aead::A128(a) => a
+                .encrypt_inout_detached(&nonce.into(), aad, body.into())
+                .map(|t| t.to_vec()),
+            Aead::A256(a) => a
+                .encrypt_inout_detached(&nonce.into(), aad, body.into())
+                .map(|t| t.to_vec()),
+            Aead::ChaCha(a) => a
+                .encrypt_inout_detached(&nonce.into(), aad, body.into())
+                .map(|t| t.to_vec()),
+        };
+        out.extend_from_slice(&tag.unwrap_or_default());
+        self.seq = self.seq.wrapping_add(1);
+        out
+    }
+
+    /// Ciphertext overhead of one record: explicit nonce, tag and (TLS 1.3) content type.
+    pub fn overhead(&self) -> usize {
+        16 + if self.explicit_nonce { 8 } else { 0 } + usize::from(self.tls13)
+    }
+}
