@@ -309,6 +309,20 @@ pub struct ClientHints {
     pub sanitized: bool,
     /// The producer, e.g. `WebInspector`, `Firefox`, `Playwright`.
     pub producer: Option<String>,
+    /// Seen on the wire, not recorded by a client: the HTTP/2 stream was reset. Chromium
+    /// resets the stream of most blocked responses that carry a body: a hint, not a verdict.
+    pub h2_reset: Option<H2Reset>,
+}
+
+/// An RST_STREAM that ended an HTTP/2 exchange.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct H2Reset {
+    /// Sent by the client (else by the server).
+    pub by_client: bool,
+    /// The HTTP/2 error code (RFC 9113 §7), e.g. 8 for CANCEL.
+    pub code: u32,
+    /// The response head had arrived when the stream was reset.
+    pub after_response: bool,
 }
 
 /// Where an exchange came from, for error messages and the report.
@@ -425,8 +439,32 @@ pub struct CaptureHealth {
     pub unanswered_requests: u64,
     /// Responses with no request seen (the capture started mid-exchange or missed a direction).
     pub orphan_responses: u64,
-    /// Connections skipped as not HTTP/1.x (TLS, HTTP/2, HTTP/0.9, other protocols).
+    /// Connections skipped as not HTTP (HTTP/0.9, WebSocket after its upgrade, other
+    /// protocols). TLS and HTTP/2 connections have their own counters below.
     pub non_http_flows: u64,
+    /// TLS connections seen, and what became of each when it ended.
+    pub tls_connections: u64,
+    pub tls_decrypted: u64,
+    /// No secrets for the connection in the key log (`--keylog`, `SSLKEYLOGFILE`).
+    pub tls_no_keys: u64,
+    /// Secrets found but records did not authenticate.
+    pub tls_failed: u64,
+    /// A version or cipher suite that is not decrypted (CBC suites, TLS 1.0/1.1), or not TLS.
+    pub tls_unsupported: u64,
+    /// Handshake or encrypted records not seen (capture started or ended mid-connection).
+    pub tls_incomplete: u64,
+    /// Encrypted records that did not authenticate.
+    pub tls_record_failures: u64,
+    /// HTTP/2 connections read (over TLS or cleartext h2c).
+    pub h2_connections: u64,
+    /// Header blocks that did not decode: the rest of that connection is lost.
+    pub hpack_errors: u64,
+    /// HTTP/2 framing errors (bad preface, CONTINUATION out of place...).
+    pub h2_frame_errors: u64,
+    /// HTTP/2 streams ended by RST_STREAM.
+    pub h2_streams_reset: u64,
+    /// QUIC long-header datagrams on UDP port 443: HTTP/3 that a TCP capture cannot read.
+    pub quic_packets: u64,
 }
 
 impl CaptureHealth {
@@ -447,5 +485,17 @@ impl CaptureHealth {
         self.unanswered_requests += o.unanswered_requests;
         self.orphan_responses += o.orphan_responses;
         self.non_http_flows += o.non_http_flows;
+        self.tls_connections += o.tls_connections;
+        self.tls_decrypted += o.tls_decrypted;
+        self.tls_no_keys += o.tls_no_keys;
+        self.tls_failed += o.tls_failed;
+        self.tls_unsupported += o.tls_unsupported;
+        self.tls_incomplete += o.tls_incomplete;
+        self.tls_record_failures += o.tls_record_failures;
+        self.h2_connections += o.h2_connections;
+        self.hpack_errors += o.hpack_errors;
+        self.h2_frame_errors += o.h2_frame_errors;
+        self.h2_streams_reset += o.h2_streams_reset;
+        self.quic_packets += o.quic_packets;
     }
 }

@@ -1,9 +1,11 @@
 //! The sans-IO core: frames in, exchanges out. Time comes only from packet timestamps, so a
 //! file replays the same way every time and live capture shares the code.
 
-use super::http::{Ctx, HttpConn, Side};
+use super::app::App;
+use super::http::{Ctx, Side};
 use super::link::{self, Frame, Segment};
 use super::tcp::{Reassembler, Seg, StreamSink, TcpStats};
+use super::tls::{self, keys::KeyStore};
 use crate::model::{CaptureHealth, Exchange, Timestamp};
 use std::collections::{HashMap, VecDeque};
 use std::hash::{BuildHasher, Hash, Hasher};
@@ -26,6 +28,9 @@ pub struct Limits {
     pub max_head: usize,
     /// A connection with no packet for this long (by packet timestamps) is closed.
     pub idle_timeout_secs: u64,
+    /// An NSS key log (`SSLKEYLOGFILE`) to decrypt TLS with; read at the start and followed
+    /// as it grows.
+    pub keylog: Option<std::path::PathBuf>,
 }
 
 impl Default for Limits {
@@ -37,6 +42,7 @@ impl Default for Limits {
             max_http_total: 64 * 1024 * 1024,
             max_head: 64 * 1024,
             idle_timeout_secs: 120,
+            keylog: None,
         }
     }
 }
@@ -112,9 +118,21 @@ struct Flow {
     server: SocketAddr,
     /// [client → server, server → client]
     dirs: [Reassembler; 2],
-    http: HttpConn,
+    app: App,
     last_seen: Timestamp,
 }
+
+/// Server names of TLS connections that could not be decrypted for want of keys, kept for the
+/// warning that tells the user which key log is missing. Bounded.
+#[derive(Debug, Clone, Default)]
+pub struct MissingKeys {
+    /// (SNI, ALPN selected or offered) → connections.
+    pub names: Vec<(String, String, u64)>,
+    /// Connections whose name did not fit.
+    pub other: u64,
+}
+
+const MAX_MISSING_NAMES: usize = 32;
 
 /// Frames in, [`Exchange`]s out.
 pub struct Decoder {
@@ -133,6 +151,9 @@ pub struct Decoder {
     last: Option<FlowKey>,
     now: Timestamp,
     last_sweep: Timestamp,
+    keys: KeyStore,
+    keylog_error: Option<String>,
+    missing: MissingKeys,
 }
 
 /// Which kind of frame it was, for callers that report per-packet problems.
@@ -149,7 +170,17 @@ pub enum Outcome {
 impl Decoder {
     /// `input` names the capture in each exchange's [`crate::model::SourceRef`].
     pub fn new(input: Arc<str>, limits: Limits) -> Self {
+        let (keys, keylog_error) = match &limits.keylog {
+            None => (KeyStore::new(), None),
+            Some(p) => match KeyStore::open(p) {
+                Ok(k) => (k, None),
+                Err(e) => (KeyStore::new(), Some(e.to_string())),
+            },
+        };
         Decoder {
+            keys,
+            keylog_error,
+            missing: MissingKeys::default(),
             input,
             limits,
             flows: HashMap::with_hasher(FlowHash::new()),
@@ -176,9 +207,24 @@ impl Decoder {
         h
     }
 
-    /// Connections that were skipped as not HTTP/1.x (TLS, HTTP/2, HTTP/0.9).
+    /// Connections that were skipped as not HTTP (HTTP/0.9, WebSocket, other protocols).
     pub fn non_http_flows(&self) -> u64 {
         self.not_http
+    }
+
+    /// Secrets handed over in-band: the NSS key log text of a pcapng Decryption Secrets Block.
+    pub fn add_secrets(&mut self, keylog: &[u8]) {
+        self.keys.add_block(keylog);
+    }
+
+    /// Why the key log given in [`Limits::keylog`] could not be read, once.
+    pub fn take_keylog_error(&mut self) -> Option<String> {
+        self.keylog_error.take()
+    }
+
+    /// TLS connections left encrypted for want of keys, by server name.
+    pub fn missing_keys(&self) -> &MissingKeys {
+        &self.missing
     }
 
     /// Connections open now.
@@ -227,6 +273,11 @@ impl Decoder {
                 self.health.non_tcp_packets += 1;
                 Outcome::NotTcp
             }
+            Frame::Quic => {
+                self.health.non_tcp_packets += 1;
+                self.health.quic_packets += 1;
+                Outcome::NotTcp
+            }
             Frame::UnknownLink => {
                 self.health.non_tcp_packets += 1;
                 Outcome::UnknownLink
@@ -270,7 +321,7 @@ impl Decoder {
             client,
             server,
             dirs,
-            http,
+            app,
             ..
         } = &mut **flow;
         let mut cx = Ctx {
@@ -283,26 +334,29 @@ impl Decoder {
             health: &mut self.health,
             not_http: &mut self.not_http,
             acked: None,
+            scheme: "http",
         };
         let before = dirs[0].held_bytes() + dirs[1].held_bytes();
-        let http_before = http.buffered();
+        let http_before = app.buffered();
         if d == 1 && seg.has_ack() {
             cx.acked = dirs[0].offset_of(seg.ack);
         }
         if seg.has_ack() {
             let other = 1 - d;
             let mut sink = Sink {
-                http,
+                app,
                 side: side_of(other),
                 cx: &mut cx,
+                keys: &mut self.keys,
             };
             dirs[other].acked(seg.ack, &mut sink, &mut self.tcp);
         }
         let dir = &mut dirs[d];
         let mut sink = Sink {
-            http,
+            app,
             side: side_of(d),
             cx: &mut cx,
+            keys: &mut self.keys,
         };
         let s = Seg {
             seq: seg.seq,
@@ -323,7 +377,7 @@ impl Decoder {
         self.held_total = self.held_total.saturating_add(after).saturating_sub(before);
         self.http_total = self
             .http_total
-            .saturating_add(http.buffered())
+            .saturating_add(app.buffered())
             .saturating_sub(http_before);
         let over = self.held_total > self.limits.max_held_total;
         let done = seg.rst() || (dirs[0].finished() && dirs[1].finished());
@@ -360,13 +414,13 @@ impl Decoder {
             return;
         };
         let before = flow.dirs[0].held_bytes() + flow.dirs[1].held_bytes();
-        let http_before = flow.http.buffered();
+        let http_before = flow.app.buffered();
         let Flow {
             id,
             client,
             server,
             dirs,
-            http,
+            app,
             ..
         } = &mut **flow;
         let mut cx = Ctx {
@@ -379,12 +433,14 @@ impl Decoder {
             health: &mut self.health,
             not_http: &mut self.not_http,
             acked: None,
+            scheme: "http",
         };
         for (i, dir) in dirs.iter_mut().enumerate() {
             let mut sink = Sink {
-                http,
+                app,
                 side: side_of(i),
                 cx: &mut cx,
+                keys: &mut self.keys,
             };
             dir.skip_holes(&mut sink, &mut self.tcp);
         }
@@ -392,7 +448,7 @@ impl Decoder {
         self.held_total = self.held_total.saturating_sub(before.saturating_sub(after));
         self.http_total = self
             .http_total
-            .saturating_add(http.buffered())
+            .saturating_add(app.buffered())
             .saturating_sub(http_before);
     }
 
@@ -440,7 +496,7 @@ impl Decoder {
                 client,
                 server,
                 dirs,
-                http: HttpConn::new(synced, synced),
+                app: App::new(synced),
                 last_seen: ts,
             }),
         );
@@ -490,13 +546,13 @@ impl Decoder {
         }
         let held = flow.dirs[0].held_bytes() + flow.dirs[1].held_bytes();
         self.held_total = self.held_total.saturating_sub(held);
-        self.http_total = self.http_total.saturating_sub(flow.http.buffered());
+        self.http_total = self.http_total.saturating_sub(flow.app.buffered());
         let Flow {
             id,
             client,
             server,
             dirs,
-            http,
+            app,
             ..
         } = &mut *flow;
         let mut cx = Ctx {
@@ -509,6 +565,7 @@ impl Decoder {
             health: &mut self.health,
             not_http: &mut self.not_http,
             acked: None,
+            scheme: "http",
         };
         for (d, dir) in dirs.iter_mut().enumerate() {
             let side = if d == 0 {
@@ -517,13 +574,32 @@ impl Decoder {
                 Side::Response
             };
             let mut sink = Sink {
-                http,
+                app,
                 side,
                 cx: &mut cx,
+                keys: &mut self.keys,
             };
             dir.flush(&mut sink, &mut self.tcp);
         }
-        http.close(&mut cx);
+        if app.close(&mut cx) == Some(tls::Outcome::NoKeys)
+            && let App::Tls(t) = app
+        {
+            let sni = t.tls.sni().unwrap_or("(no SNI)").to_string();
+            let alpn = t
+                .tls
+                .alpn()
+                .or(t.tls.offered_h2().then_some("h2?"))
+                .unwrap_or("")
+                .to_string();
+            let m = &mut self.missing;
+            if let Some(e) = m.names.iter_mut().find(|e| e.0 == sni && e.1 == alpn) {
+                e.2 += 1;
+            } else if m.names.len() < MAX_MISSING_NAMES {
+                m.names.push((sni, alpn, 1));
+            } else {
+                m.other += 1;
+            }
+        }
     }
 
     /// End of input: every open connection is closed.
@@ -581,19 +657,21 @@ fn looks_like_request(p: &[u8]) -> bool {
     sp > 0 && p[..sp].iter().all(|b| b.is_ascii_alphabetic())
 }
 
-/// Adapts the reassembler's ordered stream to one side of the HTTP parser.
+/// Adapts the reassembler's ordered stream to one side of the application layer.
 struct Sink<'a, 'c> {
-    http: &'a mut HttpConn,
+    app: &'a mut App,
     side: Side,
     cx: &'a mut Ctx<'c>,
+    keys: &'a mut KeyStore,
 }
 
 impl StreamSink for Sink<'_, '_> {
     fn data(&mut self, bytes: &[u8], packet: u64, ts: Timestamp) {
-        self.http.data(self.side, bytes, packet, ts, self.cx);
+        self.app
+            .data(self.side, bytes, packet, ts, self.cx, self.keys);
     }
     fn gap(&mut self, len: u64) {
-        self.http.gap(self.side, len, self.cx);
+        self.app.gap(self.side, len, self.cx);
     }
 }
 

@@ -42,6 +42,8 @@ pub struct Ctx<'a> {
     pub not_http: &'a mut u64,
     /// For response bytes: the client-stream offset the carrying segment acknowledged.
     pub acked: Option<u64>,
+    /// `https` inside TLS, else `http`: the scheme of URLs built from `Host`.
+    pub scheme: &'static str,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -126,6 +128,16 @@ struct Pending {
     size: usize,
 }
 
+/// An HTTP/1.1 request answered with 101 to `Upgrade: h2c`: the connection goes on in HTTP/2,
+/// where the response to this request comes on stream 1.
+pub struct Upgrade {
+    pub request: Request,
+    pub packet: u64,
+    pub ts: Timestamp,
+    /// Server bytes after the 101 head (the first HTTP/2 frames).
+    pub rest: Vec<u8>,
+}
+
 /// HTTP state of one connection.
 pub struct HttpConn {
     req: Half,
@@ -134,6 +146,7 @@ pub struct HttpConn {
     /// worth of slots.
     pending: VecDeque<Box<Pending>>,
     pending_bytes: usize,
+    upgrade: Option<Box<Upgrade>>,
 }
 
 impl HttpConn {
@@ -144,7 +157,13 @@ impl HttpConn {
             resp: Half::new(synced_resp),
             pending: VecDeque::new(),
             pending_bytes: 0,
+            upgrade: None,
         }
+    }
+
+    /// The h2c upgrade that just happened, once.
+    pub fn take_upgrade(&mut self) -> Option<Upgrade> {
+        self.upgrade.take().map(|u| *u)
     }
 
     /// Bytes held for this connection: partial heads and requests waiting for a response.
@@ -167,6 +186,14 @@ impl HttpConn {
                 Side::Response => &mut self.resp,
             };
             match half.state {
+                State::Opaque if side == Side::Response && self.upgrade.is_some() => {
+                    if let Some(u) = &mut self.upgrade
+                        && u.rest.len() + buf.len() <= 1 << 20
+                    {
+                        u.rest.extend_from_slice(buf);
+                    }
+                    return;
+                }
                 State::Opaque | State::UntilClose => return,
                 State::Length(n) => {
                     let k = n.min(buf.len() as u64);
@@ -377,7 +404,7 @@ impl HttpConn {
                 };
                 let framing = body_framing(r.headers);
                 let headers = to_headers(r.headers);
-                let url = make_url(method, target, &headers, cx.server);
+                let url = make_url(method, target, &headers, cx.server, cx.scheme);
                 let head = method.eq_ignore_ascii_case("HEAD");
                 let size = n + url.len() + 16 * r.headers.len() + std::mem::size_of::<Pending>();
                 let connect = method.eq_ignore_ascii_case("CONNECT");
@@ -448,11 +475,20 @@ impl HttpConn {
                         // A placeholder (its request was lost in a gap or a parse error, both
                         // counted already) takes the response with it.
                         if let Some(request) = p.request {
-                            let response = Response {
-                                status,
-                                headers: to_headers(r.headers),
-                            };
-                            emit(cx, request, p.packet, p.ts, Some((response, packet)));
+                            if status == 101 && wants_h2c(&request) {
+                                self.upgrade = Some(Box::new(Upgrade {
+                                    request,
+                                    packet: p.packet,
+                                    ts: p.ts,
+                                    rest: Vec::new(),
+                                }));
+                            } else {
+                                let response = Response {
+                                    status,
+                                    headers: to_headers(r.headers),
+                                };
+                                emit(cx, request, p.packet, p.ts, Some((response, packet)));
+                            }
                         }
                         flags
                     }
@@ -615,7 +651,21 @@ fn to_headers(h: &[httparse::Header]) -> Headers {
     out
 }
 
-fn make_url(method: &str, target: &str, headers: &Headers, server: SocketAddr) -> String {
+/// The request asked to continue in cleartext HTTP/2 (`Upgrade: h2c`).
+fn wants_h2c(r: &Request) -> bool {
+    r.headers.get_all("upgrade").any(|v| {
+        v.split(|&b| b == b',')
+            .any(|t| t.trim_ascii().eq_ignore_ascii_case(b"h2c"))
+    })
+}
+
+fn make_url(
+    method: &str,
+    target: &str,
+    headers: &Headers,
+    server: SocketAddr,
+    scheme: &str,
+) -> String {
     let t = target.as_bytes();
     let starts = |p: &[u8]| t.get(..p.len()).is_some_and(|h| h.eq_ignore_ascii_case(p));
     if starts(b"http://") || starts(b"https://") {
@@ -623,14 +673,15 @@ fn make_url(method: &str, target: &str, headers: &Headers, server: SocketAddr) -
         return target.to_string();
     }
     if method.eq_ignore_ascii_case("CONNECT") {
-        return format!("http://{target}");
+        return format!("{scheme}://{target}");
     }
     let host: Cow<'_, str> = match headers.get("host") {
         Some(h) => String::from_utf8_lossy(h.trim_ascii()),
         None => Cow::Owned(server.to_string()),
     };
     let mut url = String::with_capacity(8 + host.len() + target.len());
-    url.push_str("http://");
+    url.push_str(scheme);
+    url.push_str("://");
     url.push_str(&host);
     if !target.starts_with('/') {
         url.push('/');

@@ -82,6 +82,9 @@ pub enum Frame<'a> {
     Fragment,
     /// ARP, UDP, ICMP, an unknown EtherType...
     NotTcp,
+    /// A QUIC long-header datagram to or from UDP port 443 (HTTP/3 that TCP decoding cannot
+    /// see): counted so the report can say traffic went by unseen.
+    Quic,
     /// A link type [`decode`] does not know.
     UnknownLink,
     /// The frame ended inside the link, IP or TCP header.
@@ -185,6 +188,20 @@ fn nflog(data: &[u8]) -> Frame<'_> {
     }
 }
 
+/// A UDP datagram (header included): VXLAN, QUIC on port 443, or nothing we read.
+fn udp(udp: &[u8], depth: u8) -> Frame<'_> {
+    if let Some(f) = vxlan(udp, depth) {
+        return f;
+    }
+    let port = |at: usize| udp.get(at..at + 2) == Some(&443u16.to_be_bytes()[..]);
+    // Long header: form and fixed bits set (RFC 9000 §17.2); short headers carry no version
+    // and are not told apart from other UDP.
+    match udp.get(8) {
+        Some(&b) if b & 0xc0 == 0xc0 && (port(0) || port(2)) => Frame::Quic,
+        _ => Frame::NotTcp,
+    }
+}
+
 /// VXLAN (UDP port 4789): the inner Ethernet frame, decoded one level deep only.
 fn vxlan(udp: &[u8], depth: u8) -> Option<Frame<'_>> {
     if depth > 0 || udp.get(2..4)? != 4789u16.to_be_bytes() {
@@ -236,11 +253,7 @@ fn fast_ip(d: &[u8], depth: u8) -> Option<Frame<'_>> {
                 6 => {}
                 17 => {
                     let end = total.min(d.len());
-                    return Some(
-                        d.get(ihl..end)
-                            .and_then(|udp| vxlan(udp, depth))
-                            .unwrap_or(Frame::NotTcp),
-                    );
+                    return Some(d.get(ihl..end).map_or(Frame::NotTcp, |u| udp(u, depth)));
                 }
                 51 => return None,
                 _ => return Some(Frame::NotTcp),
@@ -338,6 +351,9 @@ fn from_sliced<'a>(p: &LaxSlicedPacket<'a>) -> Frame<'a> {
     };
     if ip.fragmented {
         return Frame::Fragment;
+    }
+    if ip.ip_number == etherparse::IpNumber::UDP {
+        return udp(ip.payload, 1);
     }
     if ip.ip_number != etherparse::IpNumber::TCP {
         return Frame::NotTcp;

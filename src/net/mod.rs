@@ -15,12 +15,14 @@
 //! in total, head size, waiting requests; every cap that drops data is counted in
 //! [`crate::model::CaptureHealth`].
 
+pub mod app;
 pub mod decoder;
+pub mod h2;
 pub mod http;
 pub mod link;
 pub mod synth;
 pub mod tcp;
 pub mod tls;
 
-pub use decoder::{Decoder, Limits, Outcome};
+pub use decoder::{Decoder, Limits, MissingKeys, Outcome};
 pub use link::{linktype, supported as link_supported};

@@ -222,6 +222,18 @@ fn health_of(m: &Map<String, Value>) -> CaptureHealth {
         unanswered_requests: get(m, "unanswered_requests"),
         orphan_responses: get(m, "orphan_responses"),
         non_http_flows: get(m, "non_http_flows"),
+        tls_connections: get(m, "tls_connections"),
+        tls_decrypted: get(m, "tls_decrypted"),
+        tls_no_keys: get(m, "tls_no_keys"),
+        tls_failed: get(m, "tls_failed"),
+        tls_unsupported: get(m, "tls_unsupported"),
+        tls_incomplete: get(m, "tls_incomplete"),
+        tls_record_failures: get(m, "tls_record_failures"),
+        h2_connections: get(m, "h2_connections"),
+        hpack_errors: get(m, "hpack_errors"),
+        h2_frame_errors: get(m, "h2_frame_errors"),
+        h2_streams_reset: get(m, "h2_streams_reset"),
+        quic_packets: get(m, "quic_packets"),
     }
 }
 
