@@ -10,4 +10,5 @@ mod cli;
 mod dashboards;
 mod har;
 mod pcap;
+mod tls_h2;
 mod watch;

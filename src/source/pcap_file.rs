@@ -3,7 +3,7 @@
 //! not the file size.
 
 use super::packets::{PacketReader, Step};
-use super::{Format, Source, SourceItem};
+use super::{Format, InputError, Source, SourceItem};
 use crate::model::CaptureHealth;
 use crate::net::{Decoder, Limits};
 use std::io::Read;
@@ -28,9 +28,14 @@ impl PcapSource {
     }
 
     pub fn with_limits(input: Arc<str>, reader: Box<dyn Read + Send>, limits: Limits) -> Self {
+        let mut decoder = Decoder::new(input.clone(), limits);
+        let mut packets = PacketReader::new(input.clone(), reader);
+        if let Some(e) = decoder.take_keylog_error() {
+            packets.problems.push_back(InputError::Capture { input, message: e });
+        }
         PcapSource {
-            decoder: Decoder::new(input.clone(), limits),
-            packets: PacketReader::new(input, reader),
+            decoder,
+            packets,
             stage: Stage::Reading,
         }
     }
@@ -56,6 +61,9 @@ impl Iterator for PcapSource {
             if let Some(x) = self.decoder.pop() {
                 return Some(SourceItem::Exchange(Box::new(x)));
             }
+            while let Some(text) = self.packets.secrets.pop_front() {
+                self.decoder.add_secrets(&text);
+            }
             match self.stage {
                 Stage::Reading => {
                     let decoder = &mut self.decoder;
@@ -70,11 +78,50 @@ impl Iterator for PcapSource {
                 Stage::Ended => {
                     self.decoder.finish();
                     self.stage = Stage::Done;
+                    if let Some(message) = missing_keys_message(self.decoder.missing_keys()) {
+                        self.packets.problems.push_back(InputError::Capture {
+                            input: self.packets.input(),
+                            message,
+                        });
+                    }
                 }
                 Stage::Done => return None,
             }
         }
     }
+}
+
+/// The warning for TLS connections left encrypted: which servers, and the fix.
+pub fn missing_keys_message(m: &crate::net::MissingKeys) -> Option<String> {
+    let total: u64 = m.names.iter().map(|n| n.2).sum::<u64>() + m.other;
+    if total == 0 {
+        return None;
+    }
+    let mut names: Vec<&(String, String, u64)> = m.names.iter().collect();
+    names.sort_by(|a, b| b.2.cmp(&a.2).then_with(|| a.0.cmp(&b.0)));
+    let list: Vec<String> = names
+        .iter()
+        .take(8)
+        .map(|(sni, alpn, n)| {
+            if alpn.is_empty() {
+                format!("{sni} ({n})")
+            } else {
+                format!("{sni} ({n}, ALPN {alpn})")
+            }
+        })
+        .collect();
+    let more = total - names.iter().take(8).map(|n| n.2).sum::<u64>();
+    let more = if more > 0 {
+        format!(" and {more} more")
+    } else {
+        String::new()
+    };
+    Some(format!(
+        "{total} TLS connections not decrypted for want of keys: {}{more}. Record the browser or \
+         client with SSLKEYLOGFILE=/path/keys.log set and pass --keylog /path/keys.log (or embed \
+         it: editcap --inject-secrets tls,keys.log in.pcap out.pcapng)",
+        list.join(", ")
+    ))
 }
 
 impl Source for PcapSource {

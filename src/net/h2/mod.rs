@@ -8,6 +8,8 @@
 
 pub mod hpack;
 pub mod huffman;
+#[doc(hidden)]
+pub mod synth;
 
 use super::http::Ctx;
 use crate::model::{

@@ -1,0 +1,186 @@
+//! Integration tests: HTTPS and HTTP/2 on the wire. The same synthetic API traffic is written
+//! as cleartext HTTP/1.1, HTTP/1.1 in TLS 1.2 and 1.3, HTTP/2 in TLS 1.3 and cleartext h2c;
+//! decrypted with its key log (a file, or a pcapng Decryption Secrets Block), every wire must
+//! give the same verdicts as the cleartext one.
+
+use corswatch::Analyzer;
+use corswatch::aggregate::Limits;
+use corswatch::event::Event;
+use corswatch::model::CaptureHealth;
+use corswatch::net::synth::{Wire, write_exchanges_as};
+use corswatch::pair::PairConfig;
+use corswatch::source::pcap_file::PcapSource;
+use corswatch::source::{InputError, Source, SourceItem};
+use std::io::Cursor;
+use std::sync::Arc;
+
+struct Run {
+    verdicts: Vec<String>,
+    versions: Vec<String>,
+    health: CaptureHealth,
+    problems: Vec<InputError>,
+}
+
+fn analyse(capture: Vec<u8>, keylog: Option<&std::path::Path>) -> Run {
+    let limits = corswatch::net::Limits {
+        keylog: keylog.map(|p| p.to_path_buf()),
+        ..Default::default()
+    };
+    let mut src = PcapSource::with_limits(Arc::from("t.pcap"), Box::new(Cursor::new(capture)), limits);
+    let mut events: Vec<String> = Vec::new();
+    let mut versions = Vec::new();
+    let mut problems = Vec::new();
+    {
+        let mut a = Analyzer::new(PairConfig::default(), Limits::default(), |e: &Event| {
+            // Same exchange, whatever the scheme: compare by path.
+            let path = e.url.splitn(4, '/').nth(3).unwrap_or("").to_string();
+            events.push(format!(
+                "{} /{} {:?} {} {:?}",
+                e.method, path, e.status, e.blocked, e.kind
+            ));
+        });
+        for item in src.by_ref() {
+            match item {
+                SourceItem::Exchange(x) => {
+                    versions.push(x.request.http_version.clone());
+                    a.push(x);
+                }
+                SourceItem::Problem(p) => problems.push(p),
+            }
+        }
+        a.finish();
+    }
+    events.sort();
+    versions.sort();
+    versions.dedup();
+    Run {
+        verdicts: events,
+        versions,
+        health: src.health(),
+        problems,
+    }
+}
+
+fn capture(wire: Wire) -> (Vec<u8>, String) {
+    let mut out = Vec::new();
+    let (_, keys) = write_exchanges_as(&mut out, 1500, 12, 7, wire).unwrap();
+    (out, keys)
+}
+
+#[test]
+fn every_wire_gives_the_cleartext_verdicts() {
+    let (plain, none) = capture(Wire::Plain);
+    assert!(none.is_empty());
+    let base = analyse(plain, None);
+    assert!(base.verdicts.len() > 500, "{}", base.verdicts.len());
+    assert!(base.verdicts.iter().any(|v| v.contains(" true Some(")));
+    let dir = tempfile::tempdir().unwrap();
+    for (wire, version) in [
+        (Wire::Tls12, "HTTP/1.1"),
+        (Wire::Tls13, "HTTP/1.1"),
+        (Wire::Tls13H2, "HTTP/2"),
+        (Wire::H2c, "HTTP/2"),
+    ] {
+        let (cap, keys) = capture(wire);
+        let path = dir.path().join("keys.log");
+        std::fs::write(&path, &keys).unwrap();
+        let r = analyse(cap, Some(&path));
+        assert_eq!(r.versions, vec![version.to_string()], "{wire:?}");
+        assert_eq!(r.verdicts.len(), base.verdicts.len(), "{wire:?}");
+        assert_eq!(r.verdicts, base.verdicts, "{wire:?}");
+        let h = r.health;
+        assert_eq!(h.unanswered_requests, base.health.unanswered_requests, "{wire:?}");
+        assert_eq!(h.hpack_errors + h.h2_frame_errors + h.http_parse_errors, 0, "{wire:?}");
+        if wire == Wire::H2c {
+            assert_eq!(h.tls_connections, 0);
+            assert_eq!(h.h2_connections, h.flows);
+        } else {
+            assert_eq!(h.tls_connections, h.flows, "{wire:?}");
+            assert_eq!(h.tls_decrypted, h.tls_connections, "{wire:?}");
+            assert_eq!(h.tls_record_failures, 0, "{wire:?}");
+        }
+        assert!(r.problems.is_empty(), "{:?}", r.problems);
+    }
+}
+
+#[test]
+fn without_keys_the_capture_says_which_connections_and_how_to_fix_it() {
+    let (cap, _) = capture(Wire::Tls13H2);
+    let r = analyse(cap, None);
+    assert!(r.verdicts.is_empty());
+    assert_eq!(r.health.tls_no_keys, r.health.tls_connections);
+    assert!(r.health.tls_connections > 10);
+    let text: Vec<String> = r.problems.iter().map(|p| p.to_string()).collect();
+    assert_eq!(text.len(), 1, "{text:?}");
+    assert!(text[0].contains("api.example.com"), "{text:?}");
+    assert!(text[0].contains("SSLKEYLOGFILE") && text[0].contains("--keylog"), "{text:?}");
+    let warnings = corswatch::report::json::capture_warnings(&r.health, &Default::default());
+    assert!(warnings.iter().any(|w| w.contains("--keylog")), "{warnings:?}");
+}
+
+#[test]
+fn secrets_embedded_in_a_pcapng_decryption_secrets_block() {
+    let (cap, keys) = capture(Wire::Tls13H2);
+    let ng = to_pcapng(&cap, Some(keys.as_bytes()));
+    let r = analyse(ng, None);
+    assert_eq!(r.health.tls_decrypted, r.health.tls_connections);
+    assert!(r.verdicts.len() > 500);
+    // The secrets appear in no output.
+    let secret = keys.split_whitespace().nth(2).unwrap();
+    assert!(r.problems.iter().all(|p| !p.to_string().contains(secret)));
+}
+
+#[test]
+fn unreadable_key_log_is_a_problem_not_a_crash() {
+    let (cap, _) = capture(Wire::Tls13);
+    let r = analyse(cap, Some(std::path::Path::new("/nonexistent/keys.log")));
+    assert!(r.problems.iter().any(|p| p.to_string().contains("key log")), "{:?}", r.problems);
+}
+
+/// A classic pcap as pcapng (one Ethernet interface), with a Decryption Secrets Block of TLS
+/// key log text after the interface, as `editcap --inject-secrets tls,FILE` writes it.
+pub fn to_pcapng(pcap: &[u8], keylog: Option<&[u8]>) -> Vec<u8> {
+    fn block(out: &mut Vec<u8>, typ: u32, body: &[u8]) {
+        let pad = (4 - body.len() % 4) % 4;
+        let len = (12 + body.len() + pad) as u32;
+        out.extend_from_slice(&typ.to_le_bytes());
+        out.extend_from_slice(&len.to_le_bytes());
+        out.extend_from_slice(body);
+        out.extend(std::iter::repeat_n(0, pad));
+        out.extend_from_slice(&len.to_le_bytes());
+    }
+    let mut out = Vec::new();
+    let mut shb = 0x1a2b_3c4du32.to_le_bytes().to_vec();
+    shb.extend_from_slice(&[1, 0, 0, 0]);
+    shb.extend_from_slice(&(-1i64).to_le_bytes());
+    block(&mut out, 0x0a0d_0d0a, &shb);
+    let mut idb = vec![1, 0, 0, 0];
+    idb.extend_from_slice(&262_144u32.to_le_bytes());
+    block(&mut out, 1, &idb);
+    if let Some(k) = keylog {
+        let mut dsb = 0x544c_534bu32.to_le_bytes().to_vec();
+        dsb.extend_from_slice(&(k.len() as u32).to_le_bytes());
+        dsb.extend_from_slice(k);
+        dsb.extend(std::iter::repeat_n(0, (4 - k.len() % 4) % 4));
+        block(&mut out, 0x0000_000a, &dsb);
+    }
+    let mut at = 24;
+    while at + 16 <= pcap.len() {
+        let h = &pcap[at..at + 16];
+        let sec = u64::from(u32::from_le_bytes(h[0..4].try_into().unwrap()));
+        let usec = u64::from(u32::from_le_bytes(h[4..8].try_into().unwrap()));
+        let len = u32::from_le_bytes(h[8..12].try_into().unwrap()) as usize;
+        let ts = sec * 1_000_000 + usec;
+        let data = &pcap[at + 16..at + 16 + len];
+        let mut epb = vec![0, 0, 0, 0];
+        epb.extend_from_slice(&((ts >> 32) as u32).to_le_bytes());
+        epb.extend_from_slice(&(ts as u32).to_le_bytes());
+        epb.extend_from_slice(&(len as u32).to_le_bytes());
+        epb.extend_from_slice(&(len as u32).to_le_bytes());
+        epb.extend_from_slice(data);
+        epb.extend(std::iter::repeat_n(0, (4 - len % 4) % 4));
+        block(&mut out, 6, &epb);
+        at += 16 + len;
+    }
+    out
+}
