@@ -97,6 +97,9 @@ struct AnalyzeArgs {
     /// Seconds after a preflight within which its actual request must start
     #[arg(long, default_value_t = 10)]
     pair_window: u64,
+    /// NSS key log (what SSLKEYLOGFILE makes browsers write) to decrypt TLS in captures
+    #[arg(long, value_name = "FILE")]
+    keylog: Option<PathBuf>,
 }
 
 const WATCH_EXAMPLES: &str = "\
@@ -167,6 +170,9 @@ struct WatchArgs {
     /// Log format on stderr
     #[arg(long, value_enum, default_value_t = LogFormat::Text)]
     log_format: LogFormat,
+    /// NSS key log to decrypt TLS with (SSLKEYLOGFILE), followed as it grows
+    #[arg(long, value_name = "FILE")]
+    keylog: Option<PathBuf>,
 }
 
 #[derive(Clone, Copy, PartialEq, Eq, ValueEnum)]
@@ -342,7 +348,11 @@ fn analyze(args: AnalyzeArgs) -> Result<u8> {
             name: name.to_string(),
             ..InputInfo::default()
         };
-        let mut src = match source::open(name.clone(), reader) {
+        let net_limits = corswatch::net::Limits {
+            keylog: args.keylog.clone(),
+            ..Default::default()
+        };
+        let mut src = match source::open_with(name.clone(), reader, &net_limits) {
             Ok(s) => s,
             Err(e) => {
                 info.problems += 1;
@@ -524,6 +534,7 @@ fn watch(a: WatchArgs) -> Result<()> {
         pairing: PairConfig::default(),
         report_out: a.report_out,
         exit_when_done: a.exit_when_done,
+        keylog: a.keylog,
     };
     watch::run(cfg)?;
     Ok(())

@@ -60,6 +60,8 @@ pub struct WatchConfig {
     pub report_out: Option<PathBuf>,
     /// Stop when a replay ends (instead of serving until a signal).
     pub exit_when_done: bool,
+    /// NSS key log to decrypt TLS with, followed as it grows (net/tls reads it).
+    pub keylog: Option<PathBuf>,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -117,6 +119,8 @@ pub enum Feed {
         interface: u64,
     },
     Problem(InputError),
+    /// TLS key log text from a pcapng Decryption Secrets Block (replay).
+    Secrets(Vec<u8>),
     /// A replay starts its next round: close the connections of the previous one.
     Restart,
     /// The input ended (replay) or the capture stopped.
@@ -238,10 +242,14 @@ pub fn run(cfg: WatchConfig) -> Result<RunSummary, WatchError> {
         let queue_drops = producer.queue_drops.clone();
         let pairing = cfg.pairing;
         let name = input_name.clone();
+        let net_limits = net::Limits {
+            keylog: cfg.keylog.clone(),
+            ..net::Limits::default()
+        };
         std::thread::Builder::new()
             .name("corswatch-process".into())
             .spawn(move || {
-                let r = process(rx, &shared, pairing, &name, &queue_drops);
+                let r = process(rx, &shared, pairing, &name, &queue_drops, net_limits);
                 done.store(true, Ordering::Relaxed);
                 r
             })
@@ -328,8 +336,12 @@ fn process(
     pairing: PairConfig,
     name: &str,
     queue_drops: &AtomicU64,
+    net_limits: net::Limits,
 ) -> RunSummary {
-    let mut decoder = Decoder::new(Arc::from(name), net::Limits::default());
+    let mut decoder = Decoder::new(Arc::from(name), net_limits.clone());
+    if let Some(e) = decoder.take_keylog_error() {
+        tracing::warn!(problem = %e, "TLS is not decrypted");
+    }
     let mut run = RunInfo::default();
     let mut info = InputInfo {
         name: name.to_string(),
@@ -408,6 +420,7 @@ fn process(
                 info.problems += 1;
                 run.problem(p);
             }
+            Some(Feed::Secrets(s)) => decoder.add_secrets(&s),
             Some(Feed::End) => end = true,
             Some(Feed::Restart) => {
                 decoder.finish();
@@ -417,7 +430,7 @@ fn process(
                     analyzer.push(Box::new(ex));
                 }
                 finished_health.add(&decoder.health());
-                decoder = Decoder::new(Arc::from(name), net::Limits::default());
+                decoder = Decoder::new(Arc::from(name), net_limits.clone());
             }
             None => {
                 if let Some((ts, at)) = clock {
@@ -526,6 +539,9 @@ fn replay(path: &std::path::Path, pace: Pace, repeat: u32, p: &Producer) {
                         }
                         alive
                     });
+                    while let Some(s) = packets.secrets.pop_front() {
+                        p.send(Feed::Secrets(s));
+                    }
                     while let Some(e) = packets.problems.pop_front() {
                         p.send(Feed::Problem(e));
                     }

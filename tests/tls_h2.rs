@@ -26,7 +26,8 @@ fn analyse(capture: Vec<u8>, keylog: Option<&std::path::Path>) -> Run {
         keylog: keylog.map(|p| p.to_path_buf()),
         ..Default::default()
     };
-    let mut src = PcapSource::with_limits(Arc::from("t.pcap"), Box::new(Cursor::new(capture)), limits);
+    let mut src =
+        PcapSource::with_limits(Arc::from("t.pcap"), Box::new(Cursor::new(capture)), limits);
     let mut events: Vec<String> = Vec::new();
     let mut versions = Vec::new();
     let mut problems = Vec::new();
@@ -89,8 +90,15 @@ fn every_wire_gives_the_cleartext_verdicts() {
         assert_eq!(r.verdicts.len(), base.verdicts.len(), "{wire:?}");
         assert_eq!(r.verdicts, base.verdicts, "{wire:?}");
         let h = r.health;
-        assert_eq!(h.unanswered_requests, base.health.unanswered_requests, "{wire:?}");
-        assert_eq!(h.hpack_errors + h.h2_frame_errors + h.http_parse_errors, 0, "{wire:?}");
+        assert_eq!(
+            h.unanswered_requests, base.health.unanswered_requests,
+            "{wire:?}"
+        );
+        assert_eq!(
+            h.hpack_errors + h.h2_frame_errors + h.http_parse_errors,
+            0,
+            "{wire:?}"
+        );
         if wire == Wire::H2c {
             assert_eq!(h.tls_connections, 0);
             assert_eq!(h.h2_connections, h.flows);
@@ -113,9 +121,15 @@ fn without_keys_the_capture_says_which_connections_and_how_to_fix_it() {
     let text: Vec<String> = r.problems.iter().map(|p| p.to_string()).collect();
     assert_eq!(text.len(), 1, "{text:?}");
     assert!(text[0].contains("api.example.com"), "{text:?}");
-    assert!(text[0].contains("SSLKEYLOGFILE") && text[0].contains("--keylog"), "{text:?}");
+    assert!(
+        text[0].contains("SSLKEYLOGFILE") && text[0].contains("--keylog"),
+        "{text:?}"
+    );
     let warnings = corswatch::report::json::capture_warnings(&r.health, &Default::default());
-    assert!(warnings.iter().any(|w| w.contains("--keylog")), "{warnings:?}");
+    assert!(
+        warnings.iter().any(|w| w.contains("--keylog")),
+        "{warnings:?}"
+    );
 }
 
 #[test]
@@ -134,7 +148,11 @@ fn secrets_embedded_in_a_pcapng_decryption_secrets_block() {
 fn unreadable_key_log_is_a_problem_not_a_crash() {
     let (cap, _) = capture(Wire::Tls13);
     let r = analyse(cap, Some(std::path::Path::new("/nonexistent/keys.log")));
-    assert!(r.problems.iter().any(|p| p.to_string().contains("key log")), "{:?}", r.problems);
+    assert!(
+        r.problems.iter().any(|p| p.to_string().contains("key log")),
+        "{:?}",
+        r.problems
+    );
 }
 
 /// A classic pcap as pcapng (one Ethernet interface), with a Decryption Secrets Block of TLS

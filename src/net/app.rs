@@ -149,7 +149,11 @@ impl App {
                 let TlsApp { tls, inner } = &mut **t;
                 let scheme = std::mem::replace(&mut cx.scheme, "https");
                 tls.data(side_index(side), buf, keys, ts.0, &mut |d, plain| {
-                    let s = if d == 0 { Side::Request } else { Side::Response };
+                    let s = if d == 0 {
+                        Side::Request
+                    } else {
+                        Side::Response
+                    };
                     inner.data(s, plain, packet, ts, cx);
                 });
                 cx.scheme = scheme;

@@ -172,7 +172,13 @@ impl<W: Write> Gen<W> {
                 *stream = stream.wrapping_add(2);
             }
             let https = self.wire.tls_suite().is_some();
-            framed = h1_to_h2(msg, from_client, *stream, if from_client { ce } else { se }, https);
+            framed = h1_to_h2(
+                msg,
+                from_client,
+                *stream,
+                if from_client { ce } else { se },
+                https,
+            );
             bytes = &framed;
         }
         let sealed;
@@ -339,8 +345,9 @@ impl<W: Write> Gen<W> {
         if let Some(suite) = self.wire.tls_suite() {
             let alpn = if self.wire.h2() { "h2" } else { "http/1.1" };
             let seed = n ^ 0x243f_6a88_85a3_08d3;
-            let mut t = crate::net::tls::synth::Session::new(suite, seed, "api.example.com", Some(alpn))
-                .ok_or_else(|| io::Error::other("unknown suite"))?;
+            let mut t =
+                crate::net::tls::synth::Session::new(suite, seed, "api.example.com", Some(alpn))
+                    .ok_or_else(|| io::Error::other("unknown suite"))?;
             self.keylog.push_str(t.keylog());
             let ch = t.client_hello();
             let sf = t.server_flight();
@@ -495,10 +502,16 @@ fn h1_to_h2(msg: &[u8], request: bool, stream: u32, enc: &mut Encoder, https: bo
             .unwrap_or_default();
         fields.push((":method".into(), r.method.unwrap_or("GET").into()));
         fields.push((":authority".into(), host));
-        fields.push((":scheme".into(), if https { "https" } else { "http" }.into()));
+        fields.push((
+            ":scheme".into(),
+            if https { "https" } else { "http" }.into(),
+        ));
         fields.push((":path".into(), r.path.unwrap_or("/").into()));
         for h in r.headers.iter() {
-            fields.push((h.name.to_ascii_lowercase(), String::from_utf8_lossy(h.value).into_owned()));
+            fields.push((
+                h.name.to_ascii_lowercase(),
+                String::from_utf8_lossy(h.value).into_owned(),
+            ));
         }
     } else {
         let mut r = httparse::Response::new(&mut hdrs);
@@ -508,11 +521,17 @@ fn h1_to_h2(msg: &[u8], request: bool, stream: u32, enc: &mut Encoder, https: bo
         };
         fields.push((":status".into(), r.code.unwrap_or(200).to_string()));
         for h in r.headers.iter() {
-            fields.push((h.name.to_ascii_lowercase(), String::from_utf8_lossy(h.value).into_owned()));
+            fields.push((
+                h.name.to_ascii_lowercase(),
+                String::from_utf8_lossy(h.value).into_owned(),
+            ));
         }
     }
     fields.retain(|(n, _)| !matches!(n.as_str(), "host" | "connection" | "transfer-encoding"));
-    let refs: Vec<(&str, &str)> = fields.iter().map(|(n, v)| (n.as_str(), v.as_str())).collect();
+    let refs: Vec<(&str, &str)> = fields
+        .iter()
+        .map(|(n, v)| (n.as_str(), v.as_str()))
+        .collect();
     let body = msg.get(head_len..).unwrap_or(&[]);
     let mut out = headers(enc, stream, &refs, body.is_empty(), 16384);
     if !body.is_empty() {

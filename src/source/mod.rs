@@ -117,13 +117,23 @@ pub fn open(
     input: Arc<str>,
     reader: Box<dyn Read + Send>,
 ) -> Result<Box<dyn Source + Send>, InputError> {
-    open_depth(input, reader, 0)
+    open_with(input, reader, &crate::net::Limits::default())
+}
+
+/// As [`open`], with the packet decoder's limits and key log.
+pub fn open_with(
+    input: Arc<str>,
+    reader: Box<dyn Read + Send>,
+    net: &crate::net::Limits,
+) -> Result<Box<dyn Source + Send>, InputError> {
+    open_depth(input, reader, 0, net)
 }
 
 fn open_depth(
     input: Arc<str>,
     reader: Box<dyn Read + Send>,
     depth: u8,
+    net: &crate::net::Limits,
 ) -> Result<Box<dyn Source + Send>, InputError> {
     let mut r = BufReader::with_capacity(256 * 1024, reader);
     let start = peek(&mut r, 64).map_err(|e| InputError::Io {
@@ -132,12 +142,14 @@ fn open_depth(
     })?;
     match Format::detect(&start) {
         Some(Format::Har) => Ok(Box::new(har::HarSource::new(input, r))),
-        Some(Format::Pcap | Format::PcapNg) => {
-            Ok(Box::new(pcap_file::PcapSource::new(input, Box::new(r))))
-        }
+        Some(Format::Pcap | Format::PcapNg) => Ok(Box::new(pcap_file::PcapSource::with_limits(
+            input,
+            Box::new(r),
+            net.clone(),
+        ))),
         Some(Format::Gzip) if depth == 0 => {
             let dec = flate2::read::MultiGzDecoder::new(r);
-            open_depth(input, Box::new(dec), depth + 1)
+            open_depth(input, Box::new(dec), depth + 1, net)
         }
         _ => Err(InputError::UnknownFormat {
             input,

@@ -31,7 +31,9 @@ impl PcapSource {
         let mut decoder = Decoder::new(input.clone(), limits);
         let mut packets = PacketReader::new(input.clone(), reader);
         if let Some(e) = decoder.take_keylog_error() {
-            packets.problems.push_back(InputError::Capture { input, message: e });
+            packets
+                .problems
+                .push_back(InputError::Capture { input, message: e });
         }
         PcapSource {
             decoder,

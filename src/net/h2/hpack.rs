@@ -252,7 +252,11 @@ impl Decoder {
                 self.max = size as usize;
                 self.evict_to(self.max);
             } else {
-                let (prefix, index) = if b & 0xc0 == 0x40 { (6, true) } else { (4, false) };
+                let (prefix, index) = if b & 0xc0 == 0x40 {
+                    (6, true)
+                } else {
+                    (4, false)
+                };
                 let i = integer(block, &mut at, prefix)?;
                 let mut name = std::mem::take(&mut self.scratch_name);
                 let mut value = std::mem::take(&mut self.scratch_value);
@@ -422,7 +426,9 @@ mod tests {
     }
 
     fn pairs(p: &[(&str, &str)]) -> Vec<(String, String)> {
-        p.iter().map(|(a, b)| (a.to_string(), b.to_string())).collect()
+        p.iter()
+            .map(|(a, b)| (a.to_string(), b.to_string()))
+            .collect()
     }
 
     #[test]
@@ -430,7 +436,10 @@ mod tests {
         // C.2.1 literal with indexing.
         let mut d = Decoder::new();
         assert_eq!(
-            decode_all(&mut d, "400a 6375 7374 6f6d 2d6b 6579 0d63 7573 746f 6d2d 6865 6164 6572"),
+            decode_all(
+                &mut d,
+                "400a 6375 7374 6f6d 2d6b 6579 0d63 7573 746f 6d2d 6865 6164 6572"
+            ),
             pairs(&[("custom-key", "custom-header")])
         );
         assert_eq!(d.table_size().0, 55);
@@ -480,7 +489,10 @@ mod tests {
             pairs(&REQ1)
         );
         assert_eq!(d.table_size().0, 57);
-        assert_eq!(decode_all(&mut d, "8286 84be 5808 6e6f 2d63 6163 6865"), pairs(&REQ2));
+        assert_eq!(
+            decode_all(&mut d, "8286 84be 5808 6e6f 2d63 6163 6865"),
+            pairs(&REQ2)
+        );
         assert_eq!(d.table_size().0, 110);
         assert_eq!(
             decode_all(
@@ -499,7 +511,10 @@ mod tests {
             decode_all(&mut d, "8286 8441 8cf1 e3c2 e5f2 3a6b a0ab 90f4 ff"),
             pairs(&REQ1)
         );
-        assert_eq!(decode_all(&mut d, "8286 84be 5886 a8eb 1064 9cbf"), pairs(&REQ2));
+        assert_eq!(
+            decode_all(&mut d, "8286 84be 5886 a8eb 1064 9cbf"),
+            pairs(&REQ2)
+        );
         assert_eq!(
             decode_all(
                 &mut d,
@@ -601,9 +616,18 @@ mod tests {
             d.decode(&[0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0x7f], &mut f),
             Err(HpackError::Integer)
         );
-        assert!(matches!(d.decode(&[0x3f, 0xe1, 0xff, 0x7f], &mut f), Err(HpackError::TableSize(_))));
-        assert_eq!(d.decode(&[0x82, 0x20], &mut f), Err(HpackError::LateSizeUpdate));
-        assert_eq!(d.decode(&[0x00, 0x81, 0x00, 0x00], &mut f), Err(HpackError::Huffman(huffman::HuffmanError::Padding)));
+        assert!(matches!(
+            d.decode(&[0x3f, 0xe1, 0xff, 0x7f], &mut f),
+            Err(HpackError::TableSize(_))
+        ));
+        assert_eq!(
+            d.decode(&[0x82, 0x20], &mut f),
+            Err(HpackError::LateSizeUpdate)
+        );
+        assert_eq!(
+            d.decode(&[0x00, 0x81, 0x00, 0x00], &mut f),
+            Err(HpackError::Huffman(huffman::HuffmanError::Padding))
+        );
     }
 
     #[test]
@@ -613,14 +637,25 @@ mod tests {
         for round in 0..50 {
             let mut block = Vec::new();
             let fields: Vec<(String, String)> = (0..8)
-                .map(|k| (format!("x-h{}", (round + k) % 11), format!("v{}-{}", k, round % 5)))
+                .map(|k| {
+                    (
+                        format!("x-h{}", (round + k) % 11),
+                        format!("v{}-{}", k, round % 5),
+                    )
+                })
                 .collect();
             for (n, v) in &fields {
                 e.field(&mut block, n.as_bytes(), v.as_bytes(), Repr::Indexed);
             }
-            e.field(&mut block, b"authorization", b"Bearer t", Repr::NeverIndexed);
+            e.field(
+                &mut block,
+                b"authorization",
+                b"Bearer t",
+                Repr::NeverIndexed,
+            );
             let mut got = Vec::new();
-            d.decode(&block, &mut |n, v| got.push((n.to_vec(), v.to_vec()))).unwrap();
+            d.decode(&block, &mut |n, v| got.push((n.to_vec(), v.to_vec())))
+                .unwrap();
             assert_eq!(got.len(), 9);
             for ((n, v), (gn, gv)) in fields.iter().zip(&got) {
                 assert_eq!((n.as_bytes(), v.as_bytes()), (&gn[..], &gv[..]));

@@ -43,9 +43,17 @@ enum State {
     /// Reading a 9-byte frame header into `buf`.
     Header,
     /// Reading a payload to keep (header blocks, RST_STREAM, GOAWAY) into `buf`.
-    Keep { typ: u8, flags: u8, stream: u32, len: usize },
+    Keep {
+        typ: u8,
+        flags: u8,
+        stream: u32,
+        len: usize,
+    },
     /// Skipping a payload (DATA and frames we do not read).
-    Skip { left: usize, end_stream: Option<u32> },
+    Skip {
+        left: usize,
+        end_stream: Option<u32>,
+    },
     /// Not HTTP/2 after all, or HPACK out of step: nothing more is read.
     Dead,
 }
@@ -192,11 +200,15 @@ impl H2Conn {
                         continue;
                     }
                     let h = &dir.buf;
-                    let len = (usize::from(h[0]) << 16) | (usize::from(h[1]) << 8) | usize::from(h[2]);
+                    let len =
+                        (usize::from(h[0]) << 16) | (usize::from(h[1]) << 8) | usize::from(h[2]);
                     let (typ, flags) = (h[3], h[4]);
                     let stream = u32::from_be_bytes([h[5], h[6], h[7], h[8]]) & 0x7fff_ffff;
                     dir.buf.clear();
-                    let keep = matches!(typ, HEADERS | CONTINUATION | PUSH_PROMISE | RST_STREAM | GOAWAY);
+                    let keep = matches!(
+                        typ,
+                        HEADERS | CONTINUATION | PUSH_PROMISE | RST_STREAM | GOAWAY
+                    );
                     // A header block must be followed by its CONTINUATIONs (RFC 9113 §6.10).
                     if !dir.block.is_empty() && typ != CONTINUATION {
                         cx.health.h2_frame_errors += 1;
@@ -204,7 +216,12 @@ impl H2Conn {
                         return;
                     }
                     dir.state = if keep && dir.block.len() + len <= MAX_BLOCK {
-                        State::Keep { typ, flags, stream, len }
+                        State::Keep {
+                            typ,
+                            flags,
+                            stream,
+                            len,
+                        }
                     } else if keep && matches!(typ, HEADERS | CONTINUATION | PUSH_PROMISE) {
                         // A block too large to keep: HPACK cannot stay in step.
                         cx.health.hpack_errors += 1;
@@ -253,8 +270,13 @@ impl H2Conn {
         let state = std::mem::replace(&mut dir.state, State::Header);
         let payload = std::mem::take(&mut dir.buf);
         match state {
-            State::Keep { typ, flags, stream, .. } => self.frame(d, typ, flags, stream, &payload, cx),
-            State::Skip { end_stream: Some(s), .. } => self.end_stream(d, s, cx),
+            State::Keep {
+                typ, flags, stream, ..
+            } => self.frame(d, typ, flags, stream, &payload, cx),
+            State::Skip {
+                end_stream: Some(s),
+                ..
+            } => self.end_stream(d, s, cx),
             _ => {}
         }
         let dir = &mut self.dirs[d];
@@ -323,9 +345,9 @@ impl H2Conn {
                 }
             }
             GOAWAY => {
-                let last = p
-                    .get(..4)
-                    .map_or(u32::MAX, |b| u32::from_be_bytes([b[0], b[1], b[2], b[3]]) & 0x7fff_ffff);
+                let last = p.get(..4).map_or(u32::MAX, |b| {
+                    u32::from_be_bytes([b[0], b[1], b[2], b[3]]) & 0x7fff_ffff
+                });
                 // Streams the sender never processed end without a response.
                 let gone: Vec<u32> = self
                     .order
@@ -389,7 +411,8 @@ impl H2Conn {
             let [method, scheme, authority, path, _] = pseudo;
             let text = |v: Option<Vec<u8>>| v.map(|v| String::from_utf8_lossy(&v).into_owned());
             let method = text(method).unwrap_or_default();
-            let scheme = text(scheme).unwrap_or_else(|| if self.tls { "https" } else { "http" }.into());
+            let scheme =
+                text(scheme).unwrap_or_else(|| if self.tls { "https" } else { "http" }.into());
             let authority = text(authority)
                 .or_else(|| headers.get_str("host").map(|h| h.into_owned()))
                 .unwrap_or_else(|| cx.server.to_string());
@@ -435,7 +458,13 @@ impl H2Conn {
                 // Interim (100, 103): the final response follows.
                 Some(st) if (100..200).contains(&st) => {}
                 Some(st) if s.response.is_none() => {
-                    s.response = Some((Response { status: st, headers }, packet));
+                    s.response = Some((
+                        Response {
+                            status: st,
+                            headers,
+                        },
+                        packet,
+                    ));
                 }
                 // Trailers, or a block without :status.
                 _ => {}

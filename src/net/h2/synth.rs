@@ -36,8 +36,7 @@ pub fn headers(
 ) -> Vec<u8> {
     let mut block = Vec::new();
     for (n, v) in fields {
-        let repr = if n.eq_ignore_ascii_case("authorization") || n.eq_ignore_ascii_case("cookie")
-        {
+        let repr = if n.eq_ignore_ascii_case("authorization") || n.eq_ignore_ascii_case("cookie") {
             Repr::NeverIndexed
         } else {
             Repr::Indexed

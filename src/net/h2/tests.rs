@@ -134,10 +134,7 @@ fn conversation() -> Vec<(usize, Vec<u8>)> {
         headers(
             &mut se,
             5,
-            &[
-                (":status", "103"),
-                ("link", "</style.css>; rel=preload"),
-            ],
+            &[(":status", "103"), ("link", "</style.css>; rel=preload")],
             false,
             16384,
         ),
@@ -190,7 +187,9 @@ fn summary(o: &Out) -> Vec<String> {
                 x.response
                     .as_ref()
                     .and_then(|r| r.headers.get_str("access-control-allow-origin")),
-                x.hints.h2_reset.map(|r| (r.by_client, r.code, r.after_response)),
+                x.hints
+                    .h2_reset
+                    .map(|r| (r.by_client, r.code, r.after_response)),
             )
         })
         .collect()
@@ -210,9 +209,15 @@ fn streams_become_exchanges() {
     );
     let pre = &o.ex[0].request.headers;
     // Lower-case names as the browser sent them; pseudo-headers are not headers.
-    assert_eq!(pre.get_str("Access-Control-Request-Method").as_deref(), Some("PUT"));
+    assert_eq!(
+        pre.get_str("Access-Control-Request-Method").as_deref(),
+        Some("PUT")
+    );
     assert!(pre.iter().all(|(n, _)| !n.starts_with(':')));
-    assert_eq!(o.ex[2].request.headers.get_str("authorization").as_deref(), Some("Bearer secret-token"));
+    assert_eq!(
+        o.ex[2].request.headers.get_str("authorization").as_deref(),
+        Some("Bearer secret-token")
+    );
     assert_eq!(o.health.h2_streams_reset, 1);
     assert_eq!(o.health.hpack_errors, 0);
     assert_eq!(o.health.h2_frame_errors, 0);
@@ -227,7 +232,11 @@ fn regroup(pieces: &[(usize, Vec<u8>)], cuts: &[usize]) -> Vec<(usize, Vec<u8>)>
     for (side, b) in pieces {
         let mut at = 0;
         while at < b.len() {
-            let step = cuts.get(k).copied().unwrap_or(b.len()).clamp(1, b.len() - at);
+            let step = cuts
+                .get(k)
+                .copied()
+                .unwrap_or(b.len())
+                .clamp(1, b.len() - at);
             k += 1;
             out.push((*side, b[at..at + step].to_vec()));
             at += step;
@@ -271,8 +280,18 @@ fn hpack_error_stops_the_connection_and_is_counted() {
 fn padded_and_priority_headers() {
     let mut ce = Encoder::default();
     let mut block = Vec::new();
-    for (n, val) in [(":method", "GET"), (":scheme", "http"), (":path", "/p"), (":authority", "h")] {
-        ce.field(&mut block, n.as_bytes(), val.as_bytes(), hpack::Repr::Indexed);
+    for (n, val) in [
+        (":method", "GET"),
+        (":scheme", "http"),
+        (":path", "/p"),
+        (":authority", "h"),
+    ] {
+        ce.field(
+            &mut block,
+            n.as_bytes(),
+            val.as_bytes(),
+            hpack::Repr::Indexed,
+        );
     }
     let mut p = vec![3u8];
     p.extend_from_slice(&[0x80, 0, 0, 1, 16]);
@@ -284,7 +303,10 @@ fn padded_and_priority_headers() {
         (1, frame(1, 0x5, 1, &[0x89])),
     ];
     let o = run(&v, false);
-    assert_eq!(summary(&o), vec!["GET http://h/p HTTP/2 Some(204) None None"]);
+    assert_eq!(
+        summary(&o),
+        vec!["GET http://h/p HTTP/2 Some(204) None None"]
+    );
 }
 
 #[test]
@@ -314,7 +336,12 @@ fn open_streams_are_bounded() {
         let f = headers(
             &mut ce,
             2 * i + 1,
-            &[(":method", "GET"), (":scheme", "http"), (":path", &path), (":authority", "h")],
+            &[
+                (":method", "GET"),
+                (":scheme", "http"),
+                (":path", &path),
+                (":authority", "h"),
+            ],
             true,
             16384,
         );

@@ -170,7 +170,13 @@ pub enum RecordError {
 }
 
 impl RecordKey {
-    fn new(cipher: Cipher, key: &[u8], iv: &[u8], explicit_nonce: bool, tls13: bool) -> Option<Self> {
+    fn new(
+        cipher: Cipher,
+        key: &[u8],
+        iv: &[u8],
+        explicit_nonce: bool,
+        tls13: bool,
+    ) -> Option<Self> {
         let aead = match cipher {
             Cipher::Aes128Gcm => Aead::A128(Box::new(Aes128Gcm::new_from_slice(key).ok()?)),
             Cipher::Aes256Gcm => Aead::A256(Box::new(Aes256Gcm::new_from_slice(key).ok()?)),
@@ -211,7 +217,13 @@ impl RecordKey {
         let mut seed = [0u8; 64];
         seed[..32].copy_from_slice(server_random);
         seed[32..].copy_from_slice(client_random);
-        let block = prf12(suite.hash, master, b"key expansion", &seed, 2 * (key_len + iv_len));
+        let block = prf12(
+            suite.hash,
+            master,
+            b"key expansion",
+            &seed,
+            2 * (key_len + iv_len),
+        );
         let (ck, rest) = block.split_at_checked(key_len)?;
         let (sk, rest) = rest.split_at_checked(key_len)?;
         let (civ, siv) = rest.split_at_checked(iv_len)?;

@@ -173,7 +173,10 @@ impl KeyLog {
             b"SERVER_HANDSHAKE_TRAFFIC_SECRET" => |s| &mut s.server_handshake,
             b"CLIENT_TRAFFIC_SECRET_0" => |s| &mut s.client_traffic,
             b"SERVER_TRAFFIC_SECRET_0" => |s| &mut s.server_traffic,
-            _ if label.iter().all(|b| b.is_ascii_uppercase() || b.is_ascii_digit() || *b == b'_') => {
+            _ if label
+                .iter()
+                .all(|b| b.is_ascii_uppercase() || b.is_ascii_digit() || *b == b'_') =>
+            {
                 self.stats.ignored_lines += 1;
                 return;
             }
@@ -354,7 +357,13 @@ mod tests {
     fn followed_file_grows_and_is_replaced() {
         let dir = tempfile::tempdir().unwrap();
         let p = dir.path().join("keys.log");
-        let line = |b: u8| format!("CLIENT_RANDOM {} {}\n", format!("{b:02x}").repeat(32), "01".repeat(48));
+        let line = |b: u8| {
+            format!(
+                "CLIENT_RANDOM {} {}\n",
+                format!("{b:02x}").repeat(32),
+                "01".repeat(48)
+            )
+        };
         std::fs::write(&p, line(1)).unwrap();
         let mut s = KeyStore::open(&p).unwrap();
         assert_eq!(s.log.len(), 1);

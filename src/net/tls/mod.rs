@@ -614,13 +614,7 @@ impl TlsConn {
 fn printable(b: &[u8]) -> Box<str> {
     b.iter()
         .take(255)
-        .map(|&c| {
-            if c.is_ascii_graphic() {
-                c as char
-            } else {
-                '?'
-            }
-        })
+        .map(|&c| if c.is_ascii_graphic() { c as char } else { '?' })
         .collect::<String>()
         .into_boxed_str()
 }

@@ -79,11 +79,23 @@ fn rfc8448_keylog(v: &std::collections::HashMap<String, Vec<u8>>, with_hs: bool)
     let cr = hex(&v["client_hello"][6..38]);
     let mut s = String::new();
     if with_hs {
-        s += &format!("CLIENT_HANDSHAKE_TRAFFIC_SECRET {cr} {}\n", hex(&v["client_hs_traffic"]));
-        s += &format!("SERVER_HANDSHAKE_TRAFFIC_SECRET {cr} {}\n", hex(&v["server_hs_traffic"]));
+        s += &format!(
+            "CLIENT_HANDSHAKE_TRAFFIC_SECRET {cr} {}\n",
+            hex(&v["client_hs_traffic"])
+        );
+        s += &format!(
+            "SERVER_HANDSHAKE_TRAFFIC_SECRET {cr} {}\n",
+            hex(&v["server_hs_traffic"])
+        );
     }
-    s += &format!("CLIENT_TRAFFIC_SECRET_0 {cr} {}\n", hex(&v["client_ap_traffic"]));
-    s += &format!("SERVER_TRAFFIC_SECRET_0 {cr} {}\n", hex(&v["server_ap_traffic"]));
+    s += &format!(
+        "CLIENT_TRAFFIC_SECRET_0 {cr} {}\n",
+        hex(&v["client_ap_traffic"])
+    );
+    s += &format!(
+        "SERVER_TRAFFIC_SECRET_0 {cr} {}\n",
+        hex(&v["server_ap_traffic"])
+    );
     s
 }
 
@@ -197,9 +209,16 @@ fn every_suite_decrypts_across_any_segmentation() {
             keys.add_block(s.keylog().as_bytes());
             let mut t = TlsConn::new();
             let out = run(&mut t, &mut keys, &c, &v, cut);
-            assert_eq!(t.outcome(), Outcome::Decrypted, "suite {suite:04x} cut {cut}");
+            assert_eq!(
+                t.outcome(),
+                Outcome::Decrypted,
+                "suite {suite:04x} cut {cut}"
+            );
             assert_eq!(t.failed_records(), 0, "suite {suite:04x}");
-            assert!(out[0].starts_with(b"GET / HTTP/1.1\r\n"), "suite {suite:04x}");
+            assert!(
+                out[0].starts_with(b"GET / HTTP/1.1\r\n"),
+                "suite {suite:04x}"
+            );
             assert_eq!(out[0].len(), 34 + 40_000, "suite {suite:04x} cut {cut}");
             assert_eq!(out[1], b"HTTP/1.1 204 No Content\r\n\r\ntail");
             assert_eq!(t.alpn(), Some("http/1.1"));
@@ -270,7 +289,13 @@ fn unsupported_suite_and_garbage() {
     run(&mut t, &mut keys, &c, &v, 50);
     assert_eq!(t.outcome(), Outcome::Unsupported);
     let mut t = TlsConn::new();
-    run(&mut t, &mut keys, b"\x16\x03\x01\x00\x05hello\x99\x99\x99\x99\x99", b"", 3);
+    run(
+        &mut t,
+        &mut keys,
+        b"\x16\x03\x01\x00\x05hello\x99\x99\x99\x99\x99",
+        b"",
+        3,
+    );
     assert_eq!(t.outcome(), Outcome::Unsupported);
 }
 
@@ -284,6 +309,10 @@ fn memory_stays_bounded_without_keys() {
     t.data(1, &v, &mut keys, 0, &mut sink);
     for _ in 0..50 {
         t.data(0, &c[c.len() - 20_000..], &mut keys, 0, &mut sink);
-        assert!(t.buffered() < 3 * MAX_HELD + 4 * MAX_RECORD, "{}", t.buffered());
+        assert!(
+            t.buffered() < 3 * MAX_HELD + 4 * MAX_RECORD,
+            "{}",
+            t.buffered()
+        );
     }
 }
