@@ -103,7 +103,9 @@ pub struct TlsApp {
     inner: Proto,
 }
 
-/// The application layer of one TCP connection.
+/// The application layer of one TCP connection. The cleartext variant is not boxed: most
+/// connections are cleartext, and a flow is boxed already.
+#[allow(clippy::large_enum_variant)]
 pub enum App {
     Clear(Proto),
     Tls(Box<TlsApp>),

@@ -403,6 +403,15 @@ impl Encoder {
 }
 
 #[cfg(test)]
+impl Decoder {
+    /// Sets the table maximum as a SETTINGS exchange would have (tests of Appendix C.5/C.6).
+    fn size_for_test(&mut self, max: usize) {
+        self.max = max;
+        self.evict_to(max);
+    }
+}
+
+#[cfg(test)]
 mod tests {
     use super::*;
 
@@ -662,14 +671,5 @@ mod tests {
             }
             assert!(d.table_size().0 <= 4096);
         }
-    }
-}
-
-#[cfg(test)]
-impl Decoder {
-    /// Sets the table maximum as a SETTINGS exchange would have (tests of Appendix C.5/C.6).
-    fn size_for_test(&mut self, max: usize) {
-        self.max = max;
-        self.evict_to(max);
     }
 }

@@ -16,7 +16,8 @@ pub enum Hash {
 }
 
 impl Hash {
-    pub fn len(self) -> usize {
+    /// Output length in bytes.
+    pub fn size(self) -> usize {
         match self {
             Hash::Sha256 => 32,
             Hash::Sha384 => 48,
@@ -61,7 +62,7 @@ impl Suite {
             0xC02B | 0xC02F | 0x009C | 0x009E => (Aes128Gcm, Hash::Sha256, false),
             0xC02C | 0xC030 | 0x009D | 0x009F => (Aes256Gcm, Hash::Sha384, false),
             // RFC 7905.
-            0xCCA8 | 0xCCA9 | 0xCCAA => (ChaCha20Poly1305, Hash::Sha256, false),
+            0xCCA8..=0xCCAA => (ChaCha20Poly1305, Hash::Sha256, false),
             _ => return None,
         };
         Some(Suite {
@@ -99,7 +100,7 @@ pub fn expand_label(hash: Hash, secret: &[u8], label: &str, len: usize) -> Optio
 
 /// The next traffic secret after a KeyUpdate.
 pub fn next_secret(hash: Hash, secret: &[u8]) -> Option<Vec<u8>> {
-    expand_label(hash, secret, "traffic upd", hash.len())
+    expand_label(hash, secret, "traffic upd", hash.size())
 }
 
 /// TLS 1.2 PRF (RFC 5246 §5): P_hash(secret, label + seed) truncated to `len`.

@@ -91,7 +91,7 @@ impl std::fmt::Debug for KeyLog {
 }
 
 fn unhex(s: &[u8], out: &mut [u8]) -> Option<usize> {
-    if s.len() % 2 != 0 || s.len() / 2 > out.len() {
+    if !s.len().is_multiple_of(2) || s.len() / 2 > out.len() {
         return None;
     }
     let v = |c: u8| (c as char).to_digit(16);

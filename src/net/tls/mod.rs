@@ -377,13 +377,11 @@ impl TlsConn {
         let tls13 = self.suite.is_some_and(|s| s.tls13);
         match header[0] {
             // ChangeCipherSpec: TLS 1.2 turns encryption on; a TLS 1.3 compatibility no-op.
-            20 => {
-                if !tls13 && self.phase != Phase::Hello {
-                    let dir = &mut self.dirs[d];
-                    dir.ccs = true;
-                    if let Some(k) = dir.next.take() {
-                        dir.key = Some(k);
-                    }
+            20 if !tls13 && self.phase != Phase::Hello => {
+                let dir = &mut self.dirs[d];
+                dir.ccs = true;
+                if let Some(k) = dir.next.take() {
+                    dir.key = Some(k);
                 }
             }
             22 if !self.dirs[d].ccs => self.handshake(d, payload),
@@ -579,13 +577,12 @@ impl TlsConn {
             // Finished: TLS 1.3 switches this side to its application key.
             (_, 20) => {
                 let dir = &mut self.dirs[d];
-                if self.suite.is_some_and(|s| s.tls13) {
-                    if !dir.app
-                        && let Some(k) = dir.next.take()
-                    {
-                        dir.key = Some(k);
-                        dir.secret = dir.next_secret.take();
-                    }
+                if self.suite.is_some_and(|s| s.tls13)
+                    && !dir.app
+                    && let Some(k) = dir.next.take()
+                {
+                    dir.key = Some(k);
+                    dir.secret = dir.next_secret.take();
                 }
                 dir.app = true;
             }

@@ -81,7 +81,7 @@ impl Session {
         let mut sr = [0u8; 32];
         fill(&mut cr);
         fill(&mut sr);
-        let n = suite.hash.len();
+        let n = suite.hash.size();
         let mut secrets = [vec![0u8; n], vec![0u8; n], vec![0u8; n], vec![0u8; n]];
         let mut master = [0u8; 48];
         for s in &mut secrets {
@@ -216,7 +216,7 @@ impl Session {
             ee.extend_from_slice(&ee_exts);
             let mut flight = handshake(8, &ee);
             flight.extend(cert);
-            flight.extend(handshake(20, &vec![0xf1; self.suite.hash.len()]));
+            flight.extend(handshake(20, &vec![0xf1; self.suite.hash.size()]));
             out.extend(self.seal(1, 22, &flight));
             self.switch(1);
         } else {
@@ -241,7 +241,7 @@ impl Session {
             out.extend(self.seal(0, 22, &handshake(20, &[0xf0; 12])));
         } else {
             out.extend(plain_record(20, &[1]));
-            out.extend(self.seal(0, 22, &handshake(20, &vec![0xf0; self.suite.hash.len()])));
+            out.extend(self.seal(0, 22, &handshake(20, &vec![0xf0; self.suite.hash.size()])));
             self.switch(0);
         }
         out
