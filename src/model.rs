@@ -442,29 +442,47 @@ pub struct CaptureHealth {
     /// Connections skipped as not HTTP (HTTP/0.9, WebSocket after its upgrade, other
     /// protocols). TLS and HTTP/2 connections have their own counters below.
     pub non_http_flows: u64,
+    // The TLS, HTTP/2 and QUIC counters are left out of the JSON while zero: reports of
+    // cleartext captures keep their shape.
     /// TLS connections seen, and what became of each when it ended.
+    #[serde(skip_serializing_if = "is_zero")]
     pub tls_connections: u64,
+    #[serde(skip_serializing_if = "is_zero")]
     pub tls_decrypted: u64,
     /// No secrets for the connection in the key log (`--keylog`, `SSLKEYLOGFILE`).
+    #[serde(skip_serializing_if = "is_zero")]
     pub tls_no_keys: u64,
     /// Secrets found but records did not authenticate.
+    #[serde(skip_serializing_if = "is_zero")]
     pub tls_failed: u64,
     /// A version or cipher suite that is not decrypted (CBC suites, TLS 1.0/1.1), or not TLS.
+    #[serde(skip_serializing_if = "is_zero")]
     pub tls_unsupported: u64,
     /// Handshake or encrypted records not seen (capture started or ended mid-connection).
+    #[serde(skip_serializing_if = "is_zero")]
     pub tls_incomplete: u64,
     /// Encrypted records that did not authenticate.
+    #[serde(skip_serializing_if = "is_zero")]
     pub tls_record_failures: u64,
     /// HTTP/2 connections read (over TLS or cleartext h2c).
+    #[serde(skip_serializing_if = "is_zero")]
     pub h2_connections: u64,
     /// Header blocks that did not decode: the rest of that connection is lost.
+    #[serde(skip_serializing_if = "is_zero")]
     pub hpack_errors: u64,
     /// HTTP/2 framing errors (bad preface, CONTINUATION out of place...).
+    #[serde(skip_serializing_if = "is_zero")]
     pub h2_frame_errors: u64,
     /// HTTP/2 streams ended by RST_STREAM.
+    #[serde(skip_serializing_if = "is_zero")]
     pub h2_streams_reset: u64,
     /// QUIC long-header datagrams on UDP port 443: HTTP/3 that a TCP capture cannot read.
+    #[serde(skip_serializing_if = "is_zero")]
     pub quic_packets: u64,
+}
+
+fn is_zero(n: &u64) -> bool {
+    *n == 0
 }
 
 impl CaptureHealth {
