@@ -890,6 +890,133 @@ mod tests {
     }
 
     #[test]
+    fn h2c_upgrade_and_prior_knowledge() {
+        use crate::net::h2::hpack::Encoder;
+        use crate::net::h2::synth::{client_start, headers, server_start};
+        let mut d = decoder(Limits::default());
+        let req = b"GET /up HTTP/1.1\r\nHost: api.test\r\nConnection: Upgrade, HTTP2-Settings\r\n\
+                    Upgrade: h2c\r\nHTTP2-Settings: AAMAAABkAAQAAP__\r\nOrigin: https://app.test\r\n\r\n";
+        let mut se = Encoder::default();
+        let mut ce = Encoder::default();
+        let mut resp =
+            b"HTTP/1.1 101 Switching Protocols\r\nConnection: Upgrade\r\nUpgrade: h2c\r\n\r\n"
+                .to_vec();
+        resp.extend(server_start());
+        resp.extend(headers(
+            &mut se,
+            1,
+            &[
+                (":status", "200"),
+                ("access-control-allow-origin", "https://app.test"),
+            ],
+            true,
+            16384,
+        ));
+        let mut c2 = client_start();
+        c2.extend(headers(
+            &mut ce,
+            3,
+            &[
+                (":method", "GET"),
+                (":scheme", "http"),
+                (":authority", "api.test"),
+                (":path", "/two"),
+            ],
+            true,
+            16384,
+        ));
+        let r2 = headers(&mut se, 3, &[(":status", "204")], true, 16384);
+        let mut n = 0;
+        let mut send = |d: &mut Decoder, f: Vec<u8>| {
+            n += 1;
+            d.packet(Timestamp(0), 101, &f, n);
+        };
+        send(&mut d, frame(true, 40000, 100, 0, SYN, b""));
+        send(&mut d, frame(false, 40000, 500, 101, SYN | ACK, b""));
+        let c1 = 101 + req.len() as u32;
+        send(&mut d, frame(true, 40000, 101, 501, ACK | PSH, req));
+        // The 101, the server's SETTINGS and stream 1's response in one segment.
+        send(&mut d, frame(false, 40000, 501, c1, ACK | PSH, &resp));
+        let s1 = 501 + resp.len() as u32;
+        // The preface split after two bytes.
+        send(&mut d, frame(true, 40000, c1, s1, ACK | PSH, &c2[..2]));
+        send(&mut d, frame(true, 40000, c1 + 2, s1, ACK | PSH, &c2[2..]));
+        send(
+            &mut d,
+            frame(false, 40000, s1, c1 + c2.len() as u32, ACK | PSH, &r2),
+        );
+        d.finish();
+        let out = drain(&mut d);
+        let got: Vec<(String, String, String, Option<u16>)> = out
+            .iter()
+            .map(|x| {
+                (
+                    x.request.method.clone(),
+                    x.request.url.clone(),
+                    x.request.http_version.clone(),
+                    x.response.as_ref().map(|r| r.status),
+                )
+            })
+            .collect();
+        assert_eq!(
+            got,
+            vec![
+                (
+                    "GET".into(),
+                    "http://api.test/up".into(),
+                    "HTTP/1.1".into(),
+                    Some(200)
+                ),
+                (
+                    "GET".into(),
+                    "http://api.test/two".into(),
+                    "HTTP/2".into(),
+                    Some(204)
+                ),
+            ]
+        );
+        let h = d.health();
+        assert_eq!(
+            (h.h2_connections, h.non_http_flows, h.http_parse_errors),
+            (1, 0, 0)
+        );
+        // Cleartext HTTP/2 by prior knowledge, its preface in pieces.
+        let mut d = decoder(Limits::default());
+        let mut n = 0;
+        let mut send = |d: &mut Decoder, f: Vec<u8>| {
+            n += 1;
+            d.packet(Timestamp(0), 101, &f, n);
+        };
+        send(&mut d, frame(true, 40001, 100, 0, SYN, b""));
+        send(&mut d, frame(false, 40001, 500, 101, SYN | ACK, b""));
+        let mut ce = Encoder::default();
+        let mut c = client_start();
+        c.extend(headers(
+            &mut ce,
+            1,
+            &[
+                (":method", "PUT"),
+                (":scheme", "http"),
+                (":authority", "api.test"),
+                (":path", "/p"),
+            ],
+            true,
+            16384,
+        ));
+        let mut seq = 101u32;
+        for piece in c.chunks(5) {
+            send(&mut d, frame(true, 40001, seq, 501, ACK | PSH, piece));
+            seq += piece.len() as u32;
+        }
+        d.finish();
+        let out = drain(&mut d);
+        assert_eq!(out.len(), 1);
+        assert_eq!(out[0].request.method, "PUT");
+        assert_eq!(out[0].request.http_version, "HTTP/2");
+        assert!(out[0].response.is_none());
+    }
+
+    #[test]
     fn arbitrary_segments_do_not_panic() {
         let pieces: [&[u8]; 8] = [
             b"GET / HTTP/1.1\r\nHost: a\r\n\r\n",
