@@ -378,6 +378,7 @@ fn analyze(args: AnalyzeArgs) -> Result<u8> {
         }
         progress.done();
         analyzer.add_health(&src.health());
+        info.tls_without_keys = src.tls_without_keys();
         info.bytes = counter.load(Ordering::Relaxed);
         run.inputs.push(info);
     }

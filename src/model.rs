@@ -411,6 +411,16 @@ pub enum Pairing {
     ActualWithoutPreflight,
 }
 
+/// A server whose TLS connections were left encrypted for want of keys.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct TlsPeer {
+    /// The server name the client asked for (`(no SNI)` when it sent none).
+    pub sni: String,
+    /// The protocol the server selected, or `h2?` when only the client's offer of h2 was seen.
+    pub alpn: String,
+    pub connections: u64,
+}
+
 /// Capture health counters from packet sources, so that a spike of failures can be told apart
 /// from a capture problem. HAR inputs leave them at zero.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, serde::Serialize)]

@@ -19,6 +19,7 @@ struct Run {
     versions: Vec<String>,
     health: CaptureHealth,
     problems: Vec<InputError>,
+    without_keys: Vec<corswatch::model::TlsPeer>,
 }
 
 fn analyse(capture: Vec<u8>, keylog: Option<&std::path::Path>) -> Run {
@@ -59,6 +60,7 @@ fn analyse(capture: Vec<u8>, keylog: Option<&std::path::Path>) -> Run {
         versions,
         health: src.health(),
         problems,
+        without_keys: src.tls_without_keys(),
     }
 }
 

@@ -8,10 +8,17 @@ use super::http::{Ctx, HttpConn, Side};
 use super::tls::{self, TlsConn, keys::KeyStore};
 use crate::model::Timestamp;
 
+/// Server bytes held while the client's first bytes have not said which protocol this is (a
+/// TLS 1.3 server sends its HTTP/2 SETTINGS before the client's preface arrives).
+const MAX_SNIFF_RESPONSE: usize = 64 * 1024;
+
 /// The cleartext protocol of a connection (or of the inside of a TLS connection).
 pub enum Proto {
-    /// Client bytes so far, while they are a prefix of the HTTP/2 preface.
-    Sniff(Vec<u8>),
+    /// Undecided: client bytes so far (a prefix of the HTTP/2 preface) and server bytes so far.
+    Sniff {
+        req: Vec<u8>,
+        resp: Vec<u8>,
+    },
     Http1(HttpConn),
     H2(Box<H2Conn>),
 }
@@ -27,7 +34,10 @@ impl Proto {
     /// `synced`: the stream is read from its first byte, so its start can be recognised.
     pub fn new(synced: bool) -> Self {
         if synced {
-            Proto::Sniff(Vec::new())
+            Proto::Sniff {
+                req: Vec::new(),
+                resp: Vec::new(),
+            }
         } else {
             Proto::Http1(HttpConn::new(false, false))
         }
@@ -35,7 +45,7 @@ impl Proto {
 
     pub fn buffered(&self) -> usize {
         match self {
-            Proto::Sniff(b) => b.capacity(),
+            Proto::Sniff { req, resp } => req.capacity() + resp.capacity(),
             Proto::Http1(h) => h.buffered(),
             Proto::H2(c) => c.buffered(),
         }
@@ -43,25 +53,35 @@ impl Proto {
 
     pub fn data(&mut self, side: Side, buf: &[u8], packet: u64, ts: Timestamp, cx: &mut Ctx) {
         match self {
-            Proto::Sniff(held) => {
-                if side == Side::Request {
-                    held.extend_from_slice(buf);
-                    if held.len() < h2::PREFACE.len() && h2::PREFACE.starts_with(held) {
+            Proto::Sniff { req, resp } => {
+                match side {
+                    Side::Request => {
+                        req.extend_from_slice(buf);
+                        if req.len() < h2::PREFACE.len() && h2::PREFACE.starts_with(req) {
+                            return;
+                        }
+                    }
+                    // Wait for the client, within bounds (a server that speaks first, as SMTP
+                    // does, is then read as HTTP/1.x, which says it is not).
+                    Side::Response if resp.len() + buf.len() <= MAX_SNIFF_RESPONSE => {
+                        resp.extend_from_slice(buf);
                         return;
                     }
+                    Side::Response => resp.extend_from_slice(buf),
                 }
-                let held = std::mem::take(held);
-                *self = if held.starts_with(h2::PREFACE) {
+                let req = std::mem::take(req);
+                let resp = std::mem::take(resp);
+                *self = if req.starts_with(h2::PREFACE) {
                     cx.health.h2_connections += 1;
                     Proto::H2(Box::new(H2Conn::new(cx.scheme == "https", true)))
                 } else {
                     Proto::Http1(HttpConn::new(true, true))
                 };
-                if !held.is_empty() {
-                    self.data(Side::Request, &held, packet, ts, cx);
+                if !req.is_empty() {
+                    self.data(Side::Request, &req, packet, ts, cx);
                 }
-                if side == Side::Response {
-                    self.data(side, buf, packet, ts, cx);
+                if !resp.is_empty() {
+                    self.data(Side::Response, &resp, packet, ts, cx);
                 }
             }
             Proto::Http1(h) => {
@@ -79,7 +99,7 @@ impl Proto {
 
     pub fn gap(&mut self, side: Side, len: u64, cx: &mut Ctx) {
         match self {
-            Proto::Sniff(_) => {
+            Proto::Sniff { .. } => {
                 *self = Proto::Http1(HttpConn::new(false, false));
                 self.gap(side, len, cx);
             }
@@ -90,7 +110,17 @@ impl Proto {
 
     pub fn close(&mut self, cx: &mut Ctx) {
         match self {
-            Proto::Sniff(_) => {}
+            Proto::Sniff { req, resp } => {
+                // Closed undecided: what there is, is read as HTTP/1.x.
+                let (req, resp) = (std::mem::take(req), std::mem::take(resp));
+                if !req.is_empty() || !resp.is_empty() {
+                    let mut h = HttpConn::new(true, true);
+                    let (packet, ts) = (0, Timestamp(0));
+                    h.data(Side::Request, &req, packet, ts, cx);
+                    h.data(Side::Response, &resp, packet, ts, cx);
+                    h.close(cx);
+                }
+            }
             Proto::Http1(h) => h.close(cx),
             Proto::H2(c) => c.close(cx),
         }
@@ -132,8 +162,9 @@ impl App {
         cx: &mut Ctx,
         keys: &mut KeyStore,
     ) {
-        if let App::Clear(Proto::Sniff(held)) = self
-            && held.is_empty()
+        if let App::Clear(Proto::Sniff { req, resp }) = self
+            && req.is_empty()
+            && resp.is_empty()
             && side == Side::Request
             && buf.first() == Some(&0x16)
             && buf.get(1).is_none_or(|&v| v == 3)
@@ -142,7 +173,7 @@ impl App {
             cx.health.tls_connections += 1;
             *self = App::Tls(Box::new(TlsApp {
                 tls: TlsConn::new(),
-                inner: Proto::Sniff(Vec::new()),
+                inner: Proto::new(true),
             }));
         }
         match self {

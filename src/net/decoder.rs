@@ -6,7 +6,7 @@ use super::http::{Ctx, Side};
 use super::link::{self, Frame, Segment};
 use super::tcp::{Reassembler, Seg, StreamSink, TcpStats};
 use super::tls::{self, keys::KeyStore};
-use crate::model::{CaptureHealth, Exchange, Timestamp};
+use crate::model::{CaptureHealth, Exchange, Timestamp, TlsPeer};
 use std::collections::{HashMap, VecDeque};
 use std::hash::{BuildHasher, Hash, Hasher};
 use std::net::{IpAddr, SocketAddr};
@@ -126,8 +126,7 @@ struct Flow {
 /// warning that tells the user which key log is missing. Bounded.
 #[derive(Debug, Clone, Default)]
 pub struct MissingKeys {
-    /// (SNI, ALPN selected or offered) → connections.
-    pub names: Vec<(String, String, u64)>,
+    pub names: Vec<TlsPeer>,
     /// Connections whose name did not fit.
     pub other: u64,
 }
@@ -592,10 +591,14 @@ impl Decoder {
                 .unwrap_or("")
                 .to_string();
             let m = &mut self.missing;
-            if let Some(e) = m.names.iter_mut().find(|e| e.0 == sni && e.1 == alpn) {
-                e.2 += 1;
+            if let Some(e) = m.names.iter_mut().find(|e| e.sni == sni && e.alpn == alpn) {
+                e.connections += 1;
             } else if m.names.len() < MAX_MISSING_NAMES {
-                m.names.push((sni, alpn, 1));
+                m.names.push(TlsPeer {
+                    sni,
+                    alpn,
+                    connections: 1,
+                });
             } else {
                 m.other += 1;
             }

@@ -41,6 +41,9 @@ pub struct Input<'a> {
     pub bytes: u64,
     pub exchanges: u64,
     pub problems: u64,
+    /// Servers whose TLS connections stayed encrypted for want of keys.
+    #[serde(skip_serializing_if = "<[_]>::is_empty")]
+    pub tls_without_keys: &'a [crate::model::TlsPeer],
 }
 
 #[derive(Serialize)]
@@ -93,6 +96,7 @@ pub fn build<'a>(d: &ReportData<'a>) -> Report<'a> {
                 bytes: i.bytes,
                 exchanges: i.exchanges,
                 problems: i.problems,
+                tls_without_keys: &i.tls_without_keys,
             })
             .collect(),
         totals: a.totals,

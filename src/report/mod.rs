@@ -25,6 +25,8 @@ pub struct InputInfo {
     pub bytes: u64,
     pub exchanges: u64,
     pub problems: u64,
+    /// Servers whose TLS connections stayed encrypted for want of keys.
+    pub tls_without_keys: Vec<crate::model::TlsPeer>,
 }
 
 impl RunInfo {

@@ -110,6 +110,10 @@ pub trait Source: Iterator<Item = SourceItem> {
     fn health(&self) -> CaptureHealth {
         CaptureHealth::default()
     }
+    /// Servers whose TLS connections stayed encrypted for want of keys (packet sources).
+    fn tls_without_keys(&self) -> Vec<crate::model::TlsPeer> {
+        Vec::new()
+    }
 }
 
 /// Opens `reader` (named `input` in messages) and picks the reader by its magic bytes.

@@ -4,7 +4,7 @@
 
 use super::packets::{PacketReader, Step};
 use super::{Format, InputError, Source, SourceItem};
-use crate::model::CaptureHealth;
+use crate::model::{CaptureHealth, TlsPeer};
 use crate::net::{Decoder, Limits};
 use std::io::Read;
 use std::sync::Arc;
@@ -80,50 +80,11 @@ impl Iterator for PcapSource {
                 Stage::Ended => {
                     self.decoder.finish();
                     self.stage = Stage::Done;
-                    if let Some(message) = missing_keys_message(self.decoder.missing_keys()) {
-                        self.packets.problems.push_back(InputError::Capture {
-                            input: self.packets.input(),
-                            message,
-                        });
-                    }
                 }
                 Stage::Done => return None,
             }
         }
     }
-}
-
-/// The warning for TLS connections left encrypted: which servers, and the fix.
-pub fn missing_keys_message(m: &crate::net::MissingKeys) -> Option<String> {
-    let total: u64 = m.names.iter().map(|n| n.2).sum::<u64>() + m.other;
-    if total == 0 {
-        return None;
-    }
-    let mut names: Vec<&(String, String, u64)> = m.names.iter().collect();
-    names.sort_by(|a, b| b.2.cmp(&a.2).then_with(|| a.0.cmp(&b.0)));
-    let list: Vec<String> = names
-        .iter()
-        .take(8)
-        .map(|(sni, alpn, n)| {
-            if alpn.is_empty() {
-                format!("{sni} ({n})")
-            } else {
-                format!("{sni} ({n}, ALPN {alpn})")
-            }
-        })
-        .collect();
-    let more = total - names.iter().take(8).map(|n| n.2).sum::<u64>();
-    let more = if more > 0 {
-        format!(" and {more} more")
-    } else {
-        String::new()
-    };
-    Some(format!(
-        "{total} TLS connections not decrypted for want of keys: {}{more}. Record the browser or \
-         client with SSLKEYLOGFILE=/path/keys.log set and pass --keylog /path/keys.log (or embed \
-         it: editcap --inject-secrets tls,keys.log in.pcap out.pcapng)",
-        list.join(", ")
-    ))
 }
 
 impl Source for PcapSource {
@@ -132,5 +93,22 @@ impl Source for PcapSource {
     }
     fn health(&self) -> CaptureHealth {
         self.decoder.health()
+    }
+    fn tls_without_keys(&self) -> Vec<TlsPeer> {
+        let m = self.decoder.missing_keys();
+        let mut v = m.names.clone();
+        v.sort_by(|a, b| {
+            b.connections
+                .cmp(&a.connections)
+                .then_with(|| a.sni.cmp(&b.sni))
+        });
+        if m.other > 0 {
+            v.push(TlsPeer {
+                sni: "(other servers)".into(),
+                alpn: String::new(),
+                connections: m.other,
+            });
+        }
+        v
     }
 }
