@@ -247,3 +247,55 @@ fn curl_and_nginx_every_suite_both_protocols() {
         18
     );
 }
+
+/// `watch --keylog FILE`: the browser appends a line per connection as it goes; a connection
+/// whose line is written after its first records still decrypts (records are held, bounded).
+#[test]
+fn key_log_followed_as_it_grows() {
+    use corswatch::model::Timestamp;
+    use corswatch::net::{Decoder, Limits};
+    use corswatch::source::packets::{PacketReader, Step};
+    let mut out = Vec::new();
+    let (_, keys) = write_exchanges_as(&mut out, 40, 2, 11, Wire::Tls13H2).unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("keys.log");
+    std::fs::write(&path, "").unwrap();
+    let mut d = Decoder::new(
+        Arc::from("t"),
+        Limits {
+            keylog: Some(path.clone()),
+            ..Limits::default()
+        },
+    );
+    let mut frames = Vec::new();
+    let mut r = PacketReader::new(Arc::from("t"), Box::new(Cursor::new(out)));
+    while r.read(&mut |_, link, data, n| {
+        frames.push((link, data.to_vec(), n));
+        true
+    }) == Step::Paused
+    {}
+    let lines: Vec<&str> = keys.lines().collect();
+    let mut written = 0;
+    let mut exchanges = 0;
+    for (i, (link, data, n)) in frames.iter().enumerate() {
+        // One key log line every ten packets: the keys come while the traffic flows, one
+        // moment late (packets 10 ms apart, the file looked at every 200 ms).
+        if i % 10 == 0 && written < lines.len() {
+            let text: String = lines[..=written].iter().map(|l| format!("{l}\n")).collect();
+            std::fs::write(&path, text).unwrap();
+            written += 1;
+        }
+        d.packet(Timestamp(i as i64 * 10_000_000), *link, data, *n);
+        while d.pop().is_some() {
+            exchanges += 1;
+        }
+    }
+    std::fs::write(&path, &keys).unwrap();
+    d.finish();
+    while d.pop().is_some() {
+        exchanges += 1;
+    }
+    let h = d.health();
+    assert_eq!(h.tls_decrypted, h.tls_connections, "{h:?}");
+    assert_eq!(exchanges, 40);
+}

@@ -338,6 +338,11 @@ impl TlsConn {
 
     fn install(&mut self, suite: Suite, cr: &[u8; 32], s: &Secrets) -> bool {
         if suite.tls13 {
+            // Both application secrets, or wait: a key log being written may have only the
+            // handshake lines yet, and installing half the keys would lose the rest.
+            if s.client_traffic.is_none() || s.server_traffic.is_none() {
+                return false;
+            }
             let mut any = false;
             for (d, hs, app) in [
                 (CLIENT, &s.client_handshake, &s.client_traffic),
