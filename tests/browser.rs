@@ -279,10 +279,6 @@ struct Ours {
     inferred: Option<String>,
 }
 
-fn run_events(file: &Path) -> Vec<Value> {
-    run_events_with(file, &[])
-}
-
 fn run_events_with(file: &Path, extra: &[std::ffi::OsString]) -> Vec<Value> {
     let out = util::run(
         util::corswatch()
