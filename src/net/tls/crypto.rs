@@ -1,12 +1,11 @@
 //! Record protection: the TLS 1.3 key schedule pieces a passive reader needs (HKDF-Expand-Label
 //! for keys, IVs and key updates), the TLS 1.2 PRF key block, and AEAD record decryption.
 
-use aes_gcm::aead::AeadInOut;
-use aes_gcm::{Aes128Gcm, Aes256Gcm};
-use chacha20poly1305::ChaCha20Poly1305;
-use hkdf::Hkdf;
-use hmac::{Hmac, KeyInit as _, Mac};
-use sha2::{Sha256, Sha384};
+//!
+//! The primitives are `ring`'s (assembly AES-GCM and ChaCha20-Poly1305, HKDF, HMAC): the
+//! decrypted path must stay within half the plaintext path's speed.
+
+use ring::{aead, hkdf, hmac};
 
 /// Hash of a suite's key schedule.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -75,8 +74,14 @@ impl Suite {
 }
 
 /// HKDF-Expand-Label (RFC 8446 §7.1) with an empty context. `None` only for impossible
-/// lengths (a secret shorter than the hash, which the key log parser never yields).
+/// lengths.
 pub fn expand_label(hash: Hash, secret: &[u8], label: &str, len: usize) -> Option<Vec<u8>> {
+    struct Len(usize);
+    impl hkdf::KeyType for Len {
+        fn len(&self) -> usize {
+            self.0
+        }
+    }
     let full = 6 + label.len();
     let mut info = Vec::with_capacity(4 + full);
     info.extend_from_slice(&u16::try_from(len).ok()?.to_be_bytes());
@@ -84,17 +89,15 @@ pub fn expand_label(hash: Hash, secret: &[u8], label: &str, len: usize) -> Optio
     info.extend_from_slice(b"tls13 ");
     info.extend_from_slice(label.as_bytes());
     info.push(0);
+    let alg = match hash {
+        Hash::Sha256 => hkdf::HKDF_SHA256,
+        Hash::Sha384 => hkdf::HKDF_SHA384,
+    };
+    let prk = hkdf::Prk::new_less_safe(alg, secret);
+    let info = [info.as_slice()];
+    let okm = prk.expand(&info, Len(len)).ok()?;
     let mut out = vec![0u8; len];
-    match hash {
-        Hash::Sha256 => Hkdf::<Sha256>::from_prk(secret)
-            .ok()?
-            .expand(&info, &mut out)
-            .ok()?,
-        Hash::Sha384 => Hkdf::<Sha384>::from_prk(secret)
-            .ok()?
-            .expand(&info, &mut out)
-            .ok()?,
-    }
+    okm.fill(&mut out).ok()?;
     Some(out)
 }
 
@@ -105,46 +108,30 @@ pub fn next_secret(hash: Hash, secret: &[u8]) -> Option<Vec<u8>> {
 
 /// TLS 1.2 PRF (RFC 5246 §5): P_hash(secret, label + seed) truncated to `len`.
 pub fn prf12(hash: Hash, secret: &[u8], label: &[u8], seed: &[u8], len: usize) -> Vec<u8> {
-    fn p<M: Mac + hmac::KeyInit + Clone>(secret: &[u8], seed: &[u8], len: usize) -> Vec<u8> {
-        let mut out = Vec::with_capacity(len + 64);
-        let Ok(base) = <M as hmac::KeyInit>::new_from_slice(secret) else {
-            return out;
-        };
-        let mut a = {
-            let mut m = base.clone();
-            m.update(seed);
-            m.finalize().into_bytes().to_vec()
-        };
-        while out.len() < len {
-            let mut m = base.clone();
-            m.update(&a);
-            m.update(seed);
-            out.extend_from_slice(&m.finalize().into_bytes());
-            let mut m = base.clone();
-            m.update(&a);
-            a = m.finalize().into_bytes().to_vec();
-        }
-        out.truncate(len);
-        out
-    }
+    let alg = match hash {
+        Hash::Sha256 => hmac::HMAC_SHA256,
+        Hash::Sha384 => hmac::HMAC_SHA384,
+    };
+    let key = hmac::Key::new(alg, secret);
     let mut s = Vec::with_capacity(label.len() + seed.len());
     s.extend_from_slice(label);
     s.extend_from_slice(seed);
-    match hash {
-        Hash::Sha256 => p::<Hmac<Sha256>>(secret, &s, len),
-        Hash::Sha384 => p::<Hmac<Sha384>>(secret, &s, len),
+    let mut out = Vec::with_capacity(len + 48);
+    let mut a = hmac::sign(&key, &s);
+    while out.len() < len {
+        let mut ctx = hmac::Context::with_key(&key);
+        ctx.update(a.as_ref());
+        ctx.update(&s);
+        out.extend_from_slice(ctx.sign().as_ref());
+        a = hmac::sign(&key, a.as_ref());
     }
-}
-
-enum Aead {
-    A128(Box<Aes128Gcm>),
-    A256(Box<Aes256Gcm>),
-    ChaCha(Box<ChaCha20Poly1305>),
+    out.truncate(len);
+    out
 }
 
 /// One direction's record protection: an AEAD key, its IV and the record sequence number.
 pub struct RecordKey {
-    aead: Aead,
+    aead: aead::LessSafeKey,
     iv: [u8; 12],
     /// TLS 1.2 GCM: 4-byte implicit salt + 8-byte explicit nonce in each record.
     explicit_nonce: bool,
@@ -178,13 +165,12 @@ impl RecordKey {
         explicit_nonce: bool,
         tls13: bool,
     ) -> Option<Self> {
-        let aead = match cipher {
-            Cipher::Aes128Gcm => Aead::A128(Box::new(Aes128Gcm::new_from_slice(key).ok()?)),
-            Cipher::Aes256Gcm => Aead::A256(Box::new(Aes256Gcm::new_from_slice(key).ok()?)),
-            Cipher::ChaCha20Poly1305 => {
-                Aead::ChaCha(Box::new(ChaCha20Poly1305::new_from_slice(key).ok()?))
-            }
+        let alg = match cipher {
+            Cipher::Aes128Gcm => &aead::AES_128_GCM,
+            Cipher::Aes256Gcm => &aead::AES_256_GCM,
+            Cipher::ChaCha20Poly1305 => &aead::CHACHA20_POLY1305,
         };
+        let aead = aead::LessSafeKey::new(aead::UnboundKey::new(alg, key).ok()?);
         let mut full = [0u8; 12];
         full.get_mut(..iv.len())?.copy_from_slice(iv);
         Some(RecordKey {
@@ -244,7 +230,7 @@ impl RecordKey {
 
     /// Decrypts one record in place. `header` is the 5-byte record header as received.
     /// Returns the content type and the plaintext's range within `payload`. The sequence
-    /// number advances only on success, so a trial with the wrong key changes nothing.
+    /// number advances only on success; on failure `payload` may be overwritten.
     pub fn open(
         &mut self,
         header: &[u8; 5],
@@ -262,38 +248,33 @@ impl RecordKey {
             .checked_sub(16)
             .filter(|&e| e >= start)
             .ok_or(RecordError::Short)?;
-        let (body, tag) = payload.split_at_mut(end);
-        let body = &mut body[start..];
+        let body_len = end - start;
         let mut aad12 = [0u8; 13];
         let aad: &[u8] = if self.tls13 {
             header
         } else {
             aad12[..8].copy_from_slice(&self.seq.to_be_bytes());
             aad12[8..11].copy_from_slice(&header[..3]);
-            aad12[11..].copy_from_slice(&(body.len() as u16).to_be_bytes());
+            aad12[11..].copy_from_slice(&(body_len as u16).to_be_bytes());
             &aad12
         };
-        let ok = match &self.aead {
-            Aead::A128(a) => {
-                let tag = aes_gcm::Tag::try_from(&tag[..]).map_err(|_| RecordError::Short)?;
-                a.decrypt_inout_detached(&nonce.into(), aad, body.into(), &tag)
-            }
-            Aead::A256(a) => {
-                let tag = aes_gcm::Tag::try_from(&tag[..]).map_err(|_| RecordError::Short)?;
-                a.decrypt_inout_detached(&nonce.into(), aad, body.into(), &tag)
-            }
-            Aead::ChaCha(a) => {
-                let tag =
-                    chacha20poly1305::Tag::try_from(&tag[..]).map_err(|_| RecordError::Short)?;
-                a.decrypt_inout_detached(&nonce.into(), aad, body.into(), &tag)
-            }
-        };
-        ok.map_err(|_| RecordError::Auth)?;
+        // On failure ring may have written over the record: a caller that wants to try another
+        // key keeps a copy.
+        let body = self
+            .aead
+            .open_in_place(
+                aead::Nonce::assume_unique_for_key(nonce),
+                aead::Aad::from(aad),
+                &mut payload[start..],
+            )
+            .map_err(|_| RecordError::Auth)?;
+        let body_len = body.len();
         self.seq = self.seq.wrapping_add(1);
         if !self.tls13 {
-            return Ok((header[0], start..end));
+            return Ok((header[0], start..start + body_len));
         }
         // TLSInnerPlaintext: content, content type, zero padding.
+        let body = &payload[start..start + body_len];
         let last = body
             .iter()
             .rposition(|&b| b != 0)
@@ -330,19 +311,15 @@ impl RecordKey {
             aad12[11..].copy_from_slice(&(body_len as u16).to_be_bytes());
             &aad12
         };
-        let body = &mut out[start..];
-        let tag = match &self.aead {
-            Aead::A128(a) => a
-                .encrypt_inout_detached(&nonce.into(), aad, body.into())
-                .map(|t| t.to_vec()),
-            Aead::A256(a) => a
-                .encrypt_inout_detached(&nonce.into(), aad, body.into())
-                .map(|t| t.to_vec()),
-            Aead::ChaCha(a) => a
-                .encrypt_inout_detached(&nonce.into(), aad, body.into())
-                .map(|t| t.to_vec()),
-        };
-        out.extend_from_slice(&tag.unwrap_or_default());
+        let mut body = out.split_off(start);
+        let sealed = self.aead.seal_in_place_append_tag(
+            aead::Nonce::assume_unique_for_key(nonce),
+            aead::Aad::from(aad),
+            &mut body,
+        );
+        if sealed.is_ok() {
+            out.extend_from_slice(&body);
+        }
         self.seq = self.seq.wrapping_add(1);
         out
     }

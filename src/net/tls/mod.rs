@@ -428,12 +428,19 @@ impl TlsConn {
         if dir.broken {
             return None;
         }
+        // A failed open may overwrite the record: keep it when another key may be tried (TLS 1.3
+        // before this side's Finished, a few records per connection).
+        let second = tls13 && !dir.app && dir.next.is_some() && dir.key.is_some();
+        let copy = second.then(|| payload.to_vec());
         if let Some(k) = &mut dir.key
             && let Ok(r) = k.open(header, payload)
         {
             dir.failures = 0;
             self.decrypted += 1;
             return Some(r);
+        }
+        if let Some(c) = &copy {
+            payload.copy_from_slice(c);
         }
         if tls13
             && !dir.app
