@@ -451,7 +451,9 @@ impl H2Conn {
                 .and_then(|s| std::str::from_utf8(s).ok())
                 .and_then(|s| s.parse::<u16>().ok());
             let Some(s) = self.streams.get_mut(&stream) else {
-                cx.health.orphan_responses += u64::from(status.is_some_and(|s| s >= 200));
+                // Even streams are server pushes, whose promised requests are not kept.
+                let final_status = status.is_some_and(|s| s >= 200);
+                cx.health.orphan_responses += u64::from(final_status && stream % 2 == 1);
                 return;
             };
             match status {
