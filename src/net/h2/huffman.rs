@@ -29,6 +29,10 @@ struct Table {
     syms: [u16; 257],
     /// By symbol: (code, length), for the encoder.
     codes: [(u32, u8); 257],
+    /// By the next 8 bits: the symbol whose code of at most 8 bits they start with, and that
+    /// length (`len << 8 | symbol`), or 0 when the code is longer. Most header text is in
+    /// codes of 5 to 8 bits, so most symbols take one lookup.
+    fast: [u16; 256],
 }
 
 fn table() -> &'static Table {
@@ -40,6 +44,7 @@ fn table() -> &'static Table {
             offset: [0; 31],
             syms: [0; 257],
             codes: [(0, 0); 257],
+            fast: [0; 256],
         };
         let mut order: Vec<u16> = (0..257).collect();
         order.sort_by_key(|&s| (LENGTHS[usize::from(s)], s));
@@ -59,6 +64,12 @@ fn table() -> &'static Table {
             t.count[l] += 1;
             t.syms[k] = s;
             t.codes[usize::from(s)] = (code, len);
+            if len <= 8 {
+                let first = (code << (8 - len)) as usize;
+                for e in &mut t.fast[first..first + (1 << (8 - len))] {
+                    *e = (u16::from(len) << 8) | s;
+                }
+            }
         }
         t
     })
@@ -89,7 +100,17 @@ pub fn decode(src: &[u8], out: &mut Vec<u8>) -> Result<(), HuffmanError> {
         if bits == 0 {
             return Ok(());
         }
-        for l in 5..=30u32.min(bits) {
+        let mut shortest = 5;
+        if bits >= 8 {
+            let e = t.fast[((acc >> (bits - 8)) & 0xff) as usize];
+            if e != 0 {
+                out.push(e as u8);
+                bits -= u32::from(e >> 8);
+                continue 'sym;
+            }
+            shortest = 9;
+        }
+        for l in shortest..=30u32.min(bits) {
             let v = ((acc >> (bits - l)) & ((1u64 << l) - 1)) as u32;
             let off = v.wrapping_sub(t.first[l as usize]);
             if off < t.count[l as usize] {
