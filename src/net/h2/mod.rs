@@ -309,13 +309,15 @@ impl H2Conn {
                     return;
                 };
                 let dir = &mut self.dirs[d];
-                dir.block.clear();
-                dir.block.extend_from_slice(frag);
                 dir.block_stream = stream;
                 dir.block_end_stream = typ == HEADERS && flags & END_STREAM != 0;
                 dir.block_push = typ == PUSH_PROMISE;
                 if flags & END_HEADERS != 0 {
-                    self.block_done(d, cx);
+                    // The whole block in this frame: decoded where it is.
+                    self.block_done(d, frag, cx);
+                } else {
+                    dir.block.clear();
+                    dir.block.extend_from_slice(frag);
                 }
             }
             CONTINUATION => {
@@ -327,7 +329,12 @@ impl H2Conn {
                 }
                 dir.block.extend_from_slice(p);
                 if flags & END_HEADERS != 0 {
-                    self.block_done(d, cx);
+                    let mut block = std::mem::take(&mut dir.block);
+                    self.block_done(d, &block, cx);
+                    block.clear();
+                    if block.capacity() <= 64 * 1024 {
+                        self.dirs[d].block = block;
+                    }
                 }
             }
             RST_STREAM => {
@@ -363,14 +370,17 @@ impl H2Conn {
         }
     }
 
-    fn block_done(&mut self, d: usize, cx: &mut Ctx) {
+    /// A complete header block of side `d` (every block is decoded, to keep HPACK in step).
+    fn block_done(&mut self, d: usize, block: &[u8], cx: &mut Ctx) {
         let dir = &mut self.dirs[d];
-        let block = std::mem::take(&mut dir.block);
         let (stream, end_stream, push) = (dir.block_stream, dir.block_end_stream, dir.block_push);
         let (packet, ts) = (dir.packet, dir.ts);
-        let mut pseudo: [Option<Vec<u8>>; 5] = Default::default();
+        // Pseudo-header values in one buffer: (start, end) by :method, :scheme, :authority,
+        // :path, :status.
+        let mut pbuf: Vec<u8> = Vec::new();
+        let mut pseudo: [Option<(usize, usize)>; 5] = [None; 5];
         let mut headers = Headers::with_capacity(16, block.len() * 2);
-        let r = dir.hpack.decode(&block, &mut |n, v| {
+        let r = dir.hpack.decode(block, &mut |n, v| {
             if let Some(p) = n.strip_prefix(b":") {
                 let i = match p {
                     b"method" => 0,
@@ -380,16 +390,13 @@ impl H2Conn {
                     b"status" => 4,
                     _ => return,
                 };
-                pseudo[i] = Some(v.to_vec());
+                pseudo[i] = Some((pbuf.len(), pbuf.len() + v.len()));
+                pbuf.extend_from_slice(v);
             } else {
                 headers.push(n, v);
             }
         });
-        let mut block = block;
-        block.clear();
-        if block.capacity() <= 64 * 1024 {
-            self.dirs[d].block = block;
-        }
+        let value = |i: usize| pseudo[i].and_then(|(a, b)| pbuf.get(a..b));
         if r.is_err() {
             cx.health.hpack_errors += 1;
             self.dirs[0].state = State::Dead;
@@ -408,15 +415,13 @@ impl H2Conn {
                 }
                 return;
             }
-            let [method, scheme, authority, path, _] = pseudo;
-            let text = |v: Option<Vec<u8>>| v.map(|v| String::from_utf8_lossy(&v).into_owned());
-            let method = text(method).unwrap_or_default();
-            let scheme =
-                text(scheme).unwrap_or_else(|| if self.tls { "https" } else { "http" }.into());
-            let authority = text(authority)
+            let text = |i: usize| value(i).map(|v| String::from_utf8_lossy(v).into_owned());
+            let method = text(0).unwrap_or_default();
+            let scheme = text(1).unwrap_or_else(|| if self.tls { "https" } else { "http" }.into());
+            let authority = text(2)
                 .or_else(|| headers.get_str("host").map(|h| h.into_owned()))
                 .unwrap_or_else(|| cx.server.to_string());
-            let path = text(path).unwrap_or_default();
+            let path = text(3).unwrap_or_default();
             let url = if method.eq_ignore_ascii_case("CONNECT") {
                 format!("{scheme}://{authority}")
             } else {
@@ -446,8 +451,7 @@ impl H2Conn {
                 self.finish(old, cx);
             }
         } else {
-            let status = pseudo[4]
-                .as_deref()
+            let status = value(4)
                 .and_then(|s| std::str::from_utf8(s).ok())
                 .and_then(|s| s.parse::<u16>().ok());
             let Some(s) = self.streams.get_mut(&stream) else {
