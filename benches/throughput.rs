@@ -6,8 +6,8 @@
 //! time).
 //!
 //! Then the decrypted path beside it (unless `BENCH_TLS=0`): the same exchanges written by
-//! `net::synth::write_exchanges_as` as HTTP/2 in TLS 1.3 (AES-128-GCM) and as HTTP/1.1 in
-//! TLS 1.2 (ECDHE-RSA-AES128-GCM-SHA256), each with its key log, read through
+//! `net::synth::write_exchanges_as` as HTTP/2 in TLS 1.3 (AES-128-GCM), HTTP/1.1 in TLS 1.3 and
+//! in TLS 1.2 (ECDHE-RSA-AES128-GCM-SHA256), and cleartext h2c, each with its key log, read through
 //! `net::Limits::keylog` as `--keylog` does. Exchanges per CPU second are compared, since the
 //! byte counts differ.
 
@@ -163,7 +163,12 @@ fn decrypted(
     println!(
         "decrypted path, same exchanges (per CPU second; plaintext {plain_rate:.0} exchanges/s)"
     );
-    for (wire, tag) in [(Wire::Tls13H2, "tls13-h2"), (Wire::Tls12, "tls12-h1")] {
+    for (wire, tag) in [
+        (Wire::Tls13H2, "tls13-h2"),
+        (Wire::Tls13, "tls13-h1"),
+        (Wire::Tls12, "tls12-h1"),
+        (Wire::H2c, "h2c"),
+    ] {
         let path = dir.join(format!("api-{mb}mb-{concurrent}conn-{tag}.pcap"));
         let keys = path.with_extension("keys");
         if !path.exists() || !keys.exists() {

@@ -15,7 +15,6 @@ use super::http::Ctx;
 use crate::model::{
     ClientHints, Exchange, H2Reset, Headers, Location, Request, Response, SourceRef, Timestamp,
 };
-use std::collections::HashMap;
 
 /// The client connection preface (RFC 9113 §3.4).
 pub const PREFACE: &[u8] = b"PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n";
@@ -104,9 +103,9 @@ struct Stream {
 /// The HTTP/2 state of one connection.
 pub struct H2Conn {
     dirs: [Dir; 2],
-    streams: HashMap<u32, Box<Stream>>,
-    /// Stream ids in the order they opened (for the cap and for a stable output order).
-    order: std::collections::VecDeque<u32>,
+    /// Open streams in the order they opened (for the cap and a stable output order). A few
+    /// are open at a time: a scan from the newest beats hashing.
+    streams: std::collections::VecDeque<(u32, Box<Stream>)>,
     bytes: usize,
     /// The scheme when `:scheme` is absent (http over cleartext, https over TLS).
     tls: bool,
@@ -124,8 +123,7 @@ impl H2Conn {
         }
         H2Conn {
             dirs,
-            streams: HashMap::new(),
-            order: std::collections::VecDeque::new(),
+            streams: std::collections::VecDeque::new(),
             bytes: 0,
             tls,
         }
@@ -160,11 +158,21 @@ impl H2Conn {
 
     fn open(&mut self, id: u32, s: Stream) {
         self.bytes += s.size;
-        if let Some(old) = self.streams.insert(id, Box::new(s)) {
+        if let Some(i) = self.index(id) {
+            let old = std::mem::replace(&mut self.streams[i].1, Box::new(s));
             self.bytes = self.bytes.saturating_sub(old.size);
         } else {
-            self.order.push_back(id);
+            self.streams.push_back((id, Box::new(s)));
         }
+    }
+
+    fn index(&self, id: u32) -> Option<usize> {
+        self.streams.iter().rposition(|s| s.0 == id)
+    }
+
+    fn get_mut(&mut self, id: u32) -> Option<&mut Stream> {
+        let i = self.index(id)?;
+        self.streams.get_mut(i).map(|s| &mut *s.1)
     }
 
     pub fn data(&mut self, side: Side, mut buf: &[u8], packet: u64, ts: Timestamp, cx: &mut Ctx) {
@@ -341,7 +349,7 @@ impl H2Conn {
                 let code = p
                     .get(..4)
                     .map_or(0, |b| u32::from_be_bytes([b[0], b[1], b[2], b[3]]));
-                if let Some(s) = self.streams.get_mut(&stream) {
+                if let Some(s) = self.get_mut(stream) {
                     s.reset = Some(H2Reset {
                         by_client: d == 0,
                         code,
@@ -357,9 +365,9 @@ impl H2Conn {
                 });
                 // Streams the sender never processed end without a response.
                 let gone: Vec<u32> = self
-                    .order
+                    .streams
                     .iter()
-                    .copied()
+                    .map(|s| s.0)
                     .filter(|&id| id > last && (id % 2 == 1) == (d == 1))
                     .collect();
                 for id in gone {
@@ -379,7 +387,8 @@ impl H2Conn {
         // :path, :status.
         let mut pbuf: Vec<u8> = Vec::new();
         let mut pseudo: [Option<(usize, usize)>; 5] = [None; 5];
-        let mut headers = Headers::with_capacity(16, block.len() * 2);
+        // Indexed fields decode to far more than their one byte.
+        let mut headers = Headers::with_capacity(16, block.len() * 4 + 256);
         let r = dir.hpack.decode(block, &mut |n, v| {
             if let Some(p) = n.strip_prefix(b":") {
                 let i = match p {
@@ -408,7 +417,7 @@ impl H2Conn {
             return;
         }
         if d == 0 {
-            if self.streams.contains_key(&stream) {
+            if self.index(stream).is_some() {
                 // Trailers.
                 if end_stream {
                     self.end_stream(0, stream, cx);
@@ -445,8 +454,8 @@ impl H2Conn {
                     size,
                 },
             );
-            while self.order.len() > MAX_STREAMS
-                && let Some(old) = self.order.front().copied()
+            while self.streams.len() > MAX_STREAMS
+                && let Some(old) = self.streams.front().map(|s| s.0)
             {
                 self.finish(old, cx);
             }
@@ -454,7 +463,7 @@ impl H2Conn {
             let status = value(4)
                 .and_then(|s| std::str::from_utf8(s).ok())
                 .and_then(|s| s.parse::<u16>().ok());
-            let Some(s) = self.streams.get_mut(&stream) else {
+            let Some(s) = self.get_mut(stream) else {
                 // Even streams are server pushes, whose promised requests are not kept.
                 let final_status = status.is_some_and(|s| s >= 200);
                 cx.health.orphan_responses += u64::from(final_status && stream % 2 == 1);
@@ -489,19 +498,16 @@ impl H2Conn {
     }
 
     fn finish(&mut self, id: u32, cx: &mut Ctx) {
-        let Some(s) = self.streams.remove(&id) else {
+        let Some((_, s)) = self.index(id).and_then(|i| self.streams.remove(i)) else {
             return;
         };
-        if let Some(i) = self.order.iter().position(|&x| x == id) {
-            self.order.remove(i);
-        }
         self.bytes = self.bytes.saturating_sub(s.size);
         emit(cx, *s);
     }
 
     /// End of the connection: open streams are emitted as they are, in the order they opened.
     pub fn close(&mut self, cx: &mut Ctx) {
-        while let Some(id) = self.order.front().copied() {
+        while let Some(id) = self.streams.front().map(|s| s.0) {
             self.finish(id, cx);
         }
         for d in &mut self.dirs {
