@@ -94,15 +94,14 @@ pub enum HpackError {
     LateSizeUpdate,
 }
 
-struct Entry {
-    /// Name then value in one allocation.
-    bytes: Box<[u8]>,
-    name_len: usize,
-}
-
 /// The decoding state of one direction.
 pub struct Decoder {
-    table: VecDeque<Entry>,
+    /// The dynamic table's bytes, oldest entry first from `start` (name, then value, of each):
+    /// one buffer rather than an allocation per entry, compacted when the evicted prefix grows.
+    arena: Vec<u8>,
+    start: usize,
+    /// (offset in `arena`, name length, value length), newest first.
+    table: VecDeque<(usize, u32, u32)>,
     size: usize,
     max: usize,
     scratch_name: Vec<u8>,
@@ -164,6 +163,8 @@ fn string(buf: &[u8], at: &mut usize, out: &mut Vec<u8>) -> Result<(), HpackErro
 impl Decoder {
     pub fn new() -> Self {
         Decoder {
+            arena: Vec::new(),
+            start: 0,
             table: VecDeque::new(),
             size: 0,
             max: 4096,
@@ -174,7 +175,10 @@ impl Decoder {
 
     /// Memory held (table entries and scratch buffers).
     pub fn bytes(&self) -> usize {
-        self.size + self.scratch_name.capacity() + self.scratch_value.capacity()
+        self.arena.capacity()
+            + self.table.capacity() * 16
+            + self.scratch_name.capacity()
+            + self.scratch_value.capacity()
     }
 
     /// Current dynamic table size (RFC 7541 §4.1) and its maximum.
@@ -184,11 +188,16 @@ impl Decoder {
 
     fn evict_to(&mut self, limit: usize) {
         while self.size > limit {
-            let Some(e) = self.table.pop_back() else {
+            let Some((_, n, v)) = self.table.pop_back() else {
                 self.size = 0;
                 break;
             };
-            self.size -= e.bytes.len() + 32;
+            self.size -= n as usize + v as usize + 32;
+        }
+        self.start = self.table.back().map_or(self.arena.len(), |e| e.0);
+        if self.table.is_empty() {
+            self.arena.clear();
+            self.start = 0;
         }
     }
 
@@ -197,17 +206,25 @@ impl Decoder {
         if n > self.max {
             // Larger than the table: the table is emptied (RFC 7541 §4.4).
             self.table.clear();
+            self.arena.clear();
+            self.start = 0;
             self.size = 0;
             return;
         }
         self.evict_to(self.max - n);
-        let mut bytes = Vec::with_capacity(name.len() + value.len());
-        bytes.extend_from_slice(name);
-        bytes.extend_from_slice(value);
-        self.table.push_front(Entry {
-            bytes: bytes.into_boxed_slice(),
-            name_len: name.len(),
-        });
+        if self.start > 4096 && self.start * 2 > self.arena.len() {
+            self.arena.drain(..self.start);
+            let shift = self.start;
+            for e in &mut self.table {
+                e.0 -= shift;
+            }
+            self.start = 0;
+        }
+        let off = self.arena.len();
+        self.arena.extend_from_slice(name);
+        self.arena.extend_from_slice(value);
+        self.table
+            .push_front((off, name.len() as u32, value.len() as u32));
         self.size += n;
     }
 
@@ -219,11 +236,20 @@ impl Decoder {
         if let Some((n, v)) = STATIC.get(i - 1) {
             return Ok((n.as_bytes(), v.as_bytes()));
         }
-        let e = self
+        let &(off, n, v) = self
             .table
             .get(i - 1 - STATIC.len())
             .ok_or(HpackError::Index(index))?;
-        Ok(e.bytes.split_at(e.name_len))
+        let (n, v) = (n as usize, v as usize);
+        let name = self
+            .arena
+            .get(off..off + n)
+            .ok_or(HpackError::Index(index))?;
+        let value = self
+            .arena
+            .get(off + n..off + n + v)
+            .ok_or(HpackError::Index(index))?;
+        Ok((name, value))
     }
 
     /// Decodes one complete header block, calling `field(name, value)` for each field in
