@@ -385,6 +385,46 @@ mod tests {
         p
     }
 
+    fn ipv4_udp(sport: u16, dport: u16, payload: &[u8]) -> Vec<u8> {
+        let total = (28 + payload.len()) as u16;
+        let mut p = vec![0x45, 0];
+        p.extend_from_slice(&total.to_be_bytes());
+        p.extend_from_slice(&[0, 1, 0x40, 0, 64, 17, 0, 0, 10, 0, 0, 1, 10, 0, 0, 2]);
+        p.extend_from_slice(&sport.to_be_bytes());
+        p.extend_from_slice(&dport.to_be_bytes());
+        p.extend_from_slice(&((8 + payload.len()) as u16).to_be_bytes());
+        p.extend_from_slice(&[0, 0]);
+        p.extend_from_slice(payload);
+        p
+    }
+
+    #[test]
+    fn quic_long_headers_on_port_443_are_told_apart() {
+        // Initial packet, version 1: form and fixed bits set.
+        let initial = [0xc3, 0, 0, 0, 1, 8, 1, 2, 3, 4, 5, 6, 7, 8];
+        assert_eq!(
+            decode(linktype::RAW, &ipv4_udp(51000, 443, &initial)),
+            Frame::Quic
+        );
+        assert_eq!(
+            decode(linktype::RAW, &ipv4_udp(443, 51000, &initial)),
+            Frame::Quic
+        );
+        // A short header carries no version: not told apart from other UDP.
+        assert_eq!(
+            decode(linktype::RAW, &ipv4_udp(51000, 443, &[0x41, 1, 2])),
+            Frame::NotTcp
+        );
+        assert_eq!(
+            decode(linktype::RAW, &ipv4_udp(51000, 53, &initial)),
+            Frame::NotTcp
+        );
+        assert_eq!(
+            decode(linktype::RAW, &ipv4_udp(51000, 443, &[])),
+            Frame::NotTcp
+        );
+    }
+
     fn ipv6_hbh_tcp(payload: &[u8]) -> Vec<u8> {
         // IPv6 with a hop-by-hop options header before TCP: the etherparse path.
         let mut p = vec![0x60, 0, 0, 0];
