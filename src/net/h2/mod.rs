@@ -105,7 +105,7 @@ pub struct H2Conn {
     dirs: [Dir; 2],
     /// Open streams in the order they opened (for the cap and a stable output order). A few
     /// are open at a time: a scan from the newest beats hashing.
-    streams: std::collections::VecDeque<(u32, Box<Stream>)>,
+    streams: std::collections::VecDeque<(u32, Stream)>,
     bytes: usize,
     /// The scheme when `:scheme` is absent (http over cleartext, https over TLS).
     tls: bool,
@@ -159,10 +159,10 @@ impl H2Conn {
     fn open(&mut self, id: u32, s: Stream) {
         self.bytes += s.size;
         if let Some(i) = self.index(id) {
-            let old = std::mem::replace(&mut self.streams[i].1, Box::new(s));
+            let old = std::mem::replace(&mut self.streams[i].1, s);
             self.bytes = self.bytes.saturating_sub(old.size);
         } else {
-            self.streams.push_back((id, Box::new(s)));
+            self.streams.push_back((id, s));
         }
     }
 
@@ -172,7 +172,7 @@ impl H2Conn {
 
     fn get_mut(&mut self, id: u32) -> Option<&mut Stream> {
         let i = self.index(id)?;
-        self.streams.get_mut(i).map(|s| &mut *s.1)
+        self.streams.get_mut(i).map(|s| &mut s.1)
     }
 
     pub fn data(&mut self, side: Side, mut buf: &[u8], packet: u64, ts: Timestamp, cx: &mut Ctx) {
@@ -502,7 +502,7 @@ impl H2Conn {
             return;
         };
         self.bytes = self.bytes.saturating_sub(s.size);
-        emit(cx, *s);
+        emit(cx, s);
     }
 
     /// End of the connection: open streams are emitted as they are, in the order they opened.
