@@ -370,7 +370,10 @@ fn process(
             .drops(drops.0, drops.1, queue_drops.load(Ordering::Relaxed));
         agg.health = h;
         let mut run = run.clone();
-        run.inputs = vec![info.clone()];
+        run.inputs = vec![InputInfo {
+            tls_without_keys: decoder.tls_without_keys(),
+            ..info.clone()
+        }];
         let data = ReportData {
             run: &run,
             aggregate: &agg,

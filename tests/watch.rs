@@ -489,4 +489,25 @@ fn replay_decrypts_https_with_a_key_log_or_embedded_secrets() {
         let st = w.interrupt(Duration::from_secs(10));
         assert!(st.success(), "{st:?}");
     }
+    // Without keys: counted, and the report names the servers.
+    let port = free_port();
+    let mut w = start_replay(&pcap, port, &[]);
+    replay_done(port);
+    let (_, m) = get(port, "/metrics").unwrap();
+    assert!(
+        metric(
+            &m,
+            "corswatch_tls_connections_total",
+            &["outcome=\"no_keys\""]
+        ) > 0.0
+    );
+    let (_, report) = get(port, "/report").unwrap();
+    let r: serde_json::Value = serde_json::from_str(&report).unwrap();
+    let peers = r["inputs"][0]["tls_without_keys"]
+        .as_array()
+        .expect("tls_without_keys");
+    assert!(peers.iter().any(|p| p["sni"] == "localhost"), "{peers:?}");
+    assert!(report.contains("--keylog"));
+    let st = w.interrupt(Duration::from_secs(10));
+    assert!(st.success(), "{st:?}");
 }

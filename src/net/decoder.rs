@@ -226,6 +226,25 @@ impl Decoder {
         &self.missing
     }
 
+    /// The same as a list for the report: most connections first, the rest as one row.
+    pub fn tls_without_keys(&self) -> Vec<TlsPeer> {
+        let m = &self.missing;
+        let mut v = m.names.clone();
+        v.sort_by(|a, b| {
+            b.connections
+                .cmp(&a.connections)
+                .then_with(|| a.sni.cmp(&b.sni))
+        });
+        if m.other > 0 {
+            v.push(TlsPeer {
+                sni: "(other servers)".into(),
+                alpn: String::new(),
+                connections: m.other,
+            });
+        }
+        v
+    }
+
     /// Connections open now.
     pub fn open_flows(&self) -> usize {
         self.flows.len()

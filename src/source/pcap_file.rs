@@ -95,20 +95,6 @@ impl Source for PcapSource {
         self.decoder.health()
     }
     fn tls_without_keys(&self) -> Vec<TlsPeer> {
-        let m = self.decoder.missing_keys();
-        let mut v = m.names.clone();
-        v.sort_by(|a, b| {
-            b.connections
-                .cmp(&a.connections)
-                .then_with(|| a.sni.cmp(&b.sni))
-        });
-        if m.other > 0 {
-            v.push(TlsPeer {
-                sni: "(other servers)".into(),
-                alpn: String::new(),
-                connections: m.other,
-            });
-        }
-        v
+        self.decoder.tls_without_keys()
     }
 }
