@@ -1039,6 +1039,64 @@ mod tests {
     }
 
     #[test]
+    fn tls_state_without_keys_is_capped_over_all_connections() {
+        use crate::net::tls::synth::Session;
+        let cap = 1 << 20;
+        let mut d = decoder(Limits {
+            max_http_total: cap,
+            ..Limits::default()
+        });
+        let mut n = 0;
+        for c in 0..60u16 {
+            let cport = 43000 + c;
+            let mut s = Session::new(0x1301, u64::from(c), "api.test", Some("h2")).unwrap();
+            let mut client = s.client_hello();
+            let server = s.server_flight();
+            client.extend(s.client_finished());
+            // Records held while no key is known (this decoder has no key log).
+            client.extend(s.app(0, &vec![b'x'; 40_000]));
+            n += 1;
+            d.packet(Timestamp(0), 101, &frame(true, cport, 100, 0, SYN, b""), n);
+            n += 1;
+            d.packet(
+                Timestamp(0),
+                101,
+                &frame(false, cport, 500, 101, SYN | ACK, b""),
+                n,
+            );
+            let mut seq = 101u32;
+            for chunk in client.chunks(1400) {
+                n += 1;
+                d.packet(
+                    Timestamp(0),
+                    101,
+                    &frame(true, cport, seq, 501, ACK | PSH, chunk),
+                    n,
+                );
+                seq += chunk.len() as u32;
+                assert!(d.http_bytes() <= cap + (256 << 10), "{}", d.http_bytes());
+            }
+            let mut sseq = 501u32;
+            for chunk in server.chunks(1400) {
+                n += 1;
+                d.packet(
+                    Timestamp(0),
+                    101,
+                    &frame(false, cport, sseq, seq, ACK | PSH, chunk),
+                    n,
+                );
+                sseq += chunk.len() as u32;
+            }
+        }
+        let h = d.health();
+        assert!(h.flows_evicted > 0, "{h:?}");
+        d.finish();
+        let h = d.health();
+        assert_eq!(h.tls_connections, 60);
+        assert_eq!(h.tls_no_keys + h.tls_incomplete, 60, "{h:?}");
+    }
+
+    #[test]
     fn arbitrary_segments_do_not_panic() {
         let pieces: [&[u8]; 8] = [
             b"GET / HTTP/1.1\r\nHost: a\r\n\r\n",
