@@ -602,7 +602,11 @@ impl Decoder {
         if app.close(&mut cx) == Some(tls::Outcome::NoKeys)
             && let App::Tls(t) = app
         {
-            let sni = t.tls.sni().unwrap_or("(no SNI)").to_string();
+            // Clients send no SNI for an IP address: the server's address names it then.
+            let sni = match t.tls.sni() {
+                Some(n) => n.to_string(),
+                None => format!("{} (no SNI)", server),
+            };
             let alpn = t
                 .tls
                 .alpn()
