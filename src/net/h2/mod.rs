@@ -385,10 +385,10 @@ impl H2Conn {
         let (packet, ts) = (dir.packet, dir.ts);
         // Pseudo-header values in one buffer: (start, end) by :method, :scheme, :authority,
         // :path, :status.
-        let mut pbuf: Vec<u8> = Vec::new();
+        let mut pbuf: Vec<u8> = Vec::with_capacity(256);
         let mut pseudo: [Option<(usize, usize)>; 5] = [None; 5];
         // Indexed fields decode to far more than their one byte.
-        let mut headers = Headers::with_capacity(16, block.len() * 4 + 256);
+        let mut headers = Headers::with_capacity(24, block.len() * 4 + 256);
         let r = dir.hpack.decode(block, &mut |n, v| {
             if let Some(p) = n.strip_prefix(b":") {
                 let i = match p {
