@@ -1,4 +1,5 @@
-//! From packets to HTTP/1.x exchanges: link/IP decoding, TCP reassembly, HTTP parsing.
+//! From packets to exchanges: link/IP decoding, TCP reassembly, TLS decryption with a key log,
+//! HTTP/1.x and HTTP/2 parsing.
 //!
 //! A sans-IO core shared by capture files ([`crate::source::pcap_file`]) and live capture:
 //!
@@ -6,7 +7,10 @@
 //! Decoder::packet(ts, link type, frame, packet number)
 //!   -> link::decode      Ethernet (+VLAN/QinQ, VXLAN), Linux SLL/SLL2, NULL/LOOP, raw IP, NFLOG
 //!   -> tcp::Reassembler  per direction: ordered bytes + explicit gaps, bounded buffers
-//!   -> http::HttpConn    heads parsed, bodies framed and skipped, FIFO pairing, resync
+//!   -> app::App          what the connection carries, from its first bytes:
+//!        tls::TlsConn      records reassembled, handshake read, decrypted (tls::keys)
+//!        h2::H2Conn        frames, HPACK, streams (preface, `Upgrade: h2c`, or inside TLS)
+//!        http::HttpConn    heads parsed, bodies framed and skipped, FIFO pairing, resync
 //!   -> Decoder::pop() -> Exchange        Decoder::finish() at end of input
 //! ```
 //!
