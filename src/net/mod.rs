@@ -15,7 +15,9 @@
 //! ```
 //!
 //! Time comes only from packet timestamps (idle timeout included), so a file replays the same
-//! way every time. Memory is bounded by [`Limits`]: flows, out-of-order bytes per direction and
+//! way every time. The one I/O inside is the key log given in [`Limits::keylog`]: read when the
+//! decoder starts, and looked at again (at most every 200 ms of packet time) while a TLS
+//! connection waits for its keys, so that `watch` follows a browser's `SSLKEYLOGFILE`. Memory is bounded by [`Limits`]: flows, out-of-order bytes per direction and
 //! in total, head size, waiting requests; every cap that drops data is counted in
 //! [`crate::model::CaptureHealth`].
 
