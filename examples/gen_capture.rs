@@ -3,10 +3,8 @@
 //!
 //! `cargo run --release --example gen_capture -- OUT.pcap [MEGABYTES] [CONCURRENT] [SEED]`
 
+use corswatch::net::synth;
 use std::io::BufWriter;
-
-#[path = "../benches/common/synth.rs"]
-mod synth;
 
 fn main() -> std::io::Result<()> {
     let args: Vec<String> = std::env::args().skip(1).collect();

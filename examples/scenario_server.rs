@@ -19,6 +19,12 @@
 //! Every request it receives is appended to the log as a JSON line (time, listener, method, path,
 //! headers).
 //! `--list` prints the scenario table as JSON (with placeholder ports) and exits.
+//!
+//! Behind a TLS terminator (the HTTPS + HTTP/2 run, `tests/browser/run-https.sh`):
+//! `CW_PUBLIC_ORIGINS=https://localhost:Q1,https://127.0.0.1:Q2,https://127.0.0.2:Q3` names the
+//! origins the browser sees; templates, the scenario list and the closed port's URL use them (and
+//! their scheme), while the listeners stay on their own plaintext ports. The ports line then also
+//! gives the listeners' ports as `internal`.
 
 use std::collections::HashMap;
 use std::fs::File;
@@ -1325,6 +1331,8 @@ struct Ctx {
     page: String,
     api: String,
     third: String,
+    /// `http`, or the scheme of `CW_PUBLIC_ORIGINS`.
+    scheme: String,
     ports: [u16; 3],
     scn: HashMap<&'static str, Scn>,
     log: Option<Mutex<BufWriter<File>>>,
@@ -1347,7 +1355,7 @@ impl Ctx {
             Target::Api => self.api.clone(),
             Target::Page => self.page.clone(),
             Target::Third => self.third.clone(),
-            Target::Closed => format!("http://127.0.0.1:{closed}"),
+            Target::Closed => format!("{}://127.0.0.1:{closed}", self.scheme),
         };
         let target = match sc.target {
             Target::Api => "api",
@@ -1458,7 +1466,7 @@ fn route(
             .collect();
         let doc = json!({
             "page": ctx.page, "api": ctx.api, "third": ctx.third,
-            "closed": format!("http://127.0.0.1:{closed}"),
+            "closed": format!("{}://127.0.0.1:{closed}", ctx.scheme),
             "scenarios": list,
         });
         return text(200, "application/json", doc.to_string());
@@ -1672,10 +1680,35 @@ fn main() -> anyhow::Result<()> {
             anyhow::bail!("duplicate scenario {}", s.name);
         }
     }
+    let internal = ports;
+    let mut origins = [
+        format!("http://localhost:{}", ports[0]),
+        format!("http://127.0.0.1:{}", ports[1]),
+        format!("http://127.0.0.2:{}", ports[2]),
+    ];
+    let mut ports = ports;
+    let mut scheme = "http".to_string();
+    if let Ok(public) = std::env::var("CW_PUBLIC_ORIGINS") {
+        let list: Vec<&str> = public.split(',').map(str::trim).collect();
+        let [page, api, third] = list.as_slice() else {
+            anyhow::bail!("CW_PUBLIC_ORIGINS: three origins (page, api, third), got {public}");
+        };
+        for (i, o) in [page, api, third].into_iter().enumerate() {
+            let port = o.rsplit(':').next().and_then(|p| p.parse().ok());
+            let Some(port) = port else {
+                anyhow::bail!("CW_PUBLIC_ORIGINS: no port in {o}");
+            };
+            origins[i] = o.to_string();
+            ports[i] = port;
+        }
+        scheme = page.split("://").next().unwrap_or("http").to_string();
+    }
+    let [page, api, third] = origins;
     let ctx = Arc::new(Ctx {
-        page: format!("http://localhost:{}", ports[0]),
-        api: format!("http://127.0.0.1:{}", ports[1]),
-        third: format!("http://127.0.0.2:{}", ports[2]),
+        page,
+        api,
+        third,
+        scheme,
         ports,
         scn,
         log,
@@ -1692,6 +1725,8 @@ fn main() -> anyhow::Result<()> {
         "{}",
         json!({"page": ports[0], "api": ports[1], "third": ports[2], "closed": closed,
                "page_origin": ctx.page, "api_origin": ctx.api, "third_origin": ctx.third,
+               "closed_origin": format!("{}://127.0.0.1:{closed}/", ctx.scheme),
+               "internal": {"page": internal[0], "api": internal[1], "third": internal[2]},
                "page_ipv6": page6.is_some(), "scenarios": ctx.scn.len()})
     );
     std::io::stdout().flush()?;

@@ -238,7 +238,11 @@ impl<C: Consumer> Driver<C> {
     pub fn books(&self) -> Books {
         let mut run = self.run.clone();
         if let Some((_, info)) = &self.input {
-            run.inputs.push(info.clone());
+            let mut info = info.clone();
+            if let Some(d) = &self.decoder {
+                info.tls_without_keys = d.tls_without_keys();
+            }
+            run.inputs.push(info);
         }
         Books {
             run,
@@ -278,11 +282,37 @@ impl<C: Consumer> Driver<C> {
         self.consumer
     }
 
+    /// The decoder of the current input, made on its first packet (a key log that cannot be
+    /// read is a problem of the input).
+    fn decoder(&mut self) -> &mut Decoder {
+        let d = match self.decoder.take() {
+            Some(d) => d,
+            None => {
+                let name = self
+                    .input
+                    .as_ref()
+                    .map_or_else(|| Arc::from(""), |i| i.0.clone());
+                let mut d = Decoder::new(name.clone(), self.net.clone());
+                if let Some(message) = d.take_keylog_error() {
+                    self.problem(InputError::Capture {
+                        input: name,
+                        message,
+                    });
+                }
+                d
+            }
+        };
+        self.decoder.insert(d)
+    }
+
     fn end_decoder(&mut self) {
         if let Some(mut d) = self.decoder.take() {
             d.finish();
             drain(&mut d, &mut self.input, &mut self.consumer);
             self.health.add(&d.health());
+            if let Some((_, info)) = self.input.as_mut() {
+                info.tls_without_keys = d.tls_without_keys();
+            }
         }
     }
 }
@@ -309,16 +339,18 @@ impl<C: Consumer> Sender for Driver<C> {
     }
 
     fn packet(&mut self, p: Packet<'_>) -> bool {
-        let (input, net) = (&self.input, &self.net);
-        let d = self.decoder.get_or_insert_with(|| {
-            let name = input
-                .as_ref()
-                .map_or_else(|| Arc::from(""), |i| i.0.clone());
-            Decoder::new(name, net.clone())
-        });
-        d.packet(p.time, p.link, p.data, p.number);
-        drain(d, &mut self.input, &mut self.consumer);
+        if self.decoder.is_none() {
+            self.decoder();
+        }
+        if let Some(d) = self.decoder.as_mut() {
+            d.packet(p.time, p.link, p.data, p.number);
+            drain(d, &mut self.input, &mut self.consumer);
+        }
         true
+    }
+
+    fn secrets(&mut self, key_log: &[u8]) {
+        self.decoder().add_secrets(key_log);
     }
 
     fn exchange(&mut self, exchange: Box<Exchange>) -> bool {

@@ -24,7 +24,6 @@ pub mod event;
 pub mod fix;
 pub mod metrics;
 pub mod model;
-#[allow(missing_docs)] // documented after the TLS/HTTP2 work lands in net/
 pub mod net;
 pub mod pair;
 pub mod pipeline;

@@ -139,6 +139,13 @@ pub struct Metrics {
     parse_errors: Counter,
     evicted: Counter,
     unanswered: Counter,
+    tls: Family<OutcomeLabels, Counter>,
+    tls_record_failures: Counter,
+    h2_connections: Counter,
+    hpack_errors: Counter,
+    h2_frame_errors: Counter,
+    h2_streams_reset: Counter,
+    quic_packets: Counter,
     overflow: Family<LabelLabels, Counter>,
     origins: Bounded,
     routes: Bounded,
@@ -168,6 +175,13 @@ impl Metrics {
             parse_errors: Counter::default(),
             evicted: Counter::default(),
             unanswered: Counter::default(),
+            tls: Family::default(),
+            tls_record_failures: Counter::default(),
+            h2_connections: Counter::default(),
+            hpack_errors: Counter::default(),
+            h2_frame_errors: Counter::default(),
+            h2_streams_reset: Counter::default(),
+            quic_packets: Counter::default(),
             overflow: Family::default(),
             origins: Bounded {
                 cap: cfg.top_origins,
@@ -249,6 +263,41 @@ impl Metrics {
             m.unanswered.clone(),
         );
         r.register(
+            "tls_connections",
+            "TLS connections that ended, by outcome: decrypted, no_keys, failed, unsupported, incomplete",
+            m.tls.clone(),
+        );
+        r.register(
+            "tls_record_failures",
+            "TLS records that did not authenticate with the key log's secrets",
+            m.tls_record_failures.clone(),
+        );
+        r.register(
+            "http2_connections",
+            "HTTP/2 connections read (in TLS, or cleartext h2c)",
+            m.h2_connections.clone(),
+        );
+        r.register(
+            "hpack_errors",
+            "HTTP/2 header blocks that did not decode (the rest of the connection is lost)",
+            m.hpack_errors.clone(),
+        );
+        r.register(
+            "http2_frame_errors",
+            "HTTP/2 framing errors (bad preface, CONTINUATION out of place)",
+            m.h2_frame_errors.clone(),
+        );
+        r.register(
+            "http2_streams_reset",
+            "HTTP/2 streams ended by RST_STREAM",
+            m.h2_streams_reset.clone(),
+        );
+        r.register(
+            "quic_packets",
+            "QUIC (HTTP/3) packets on UDP port 443: traffic a TCP capture cannot read",
+            m.quic_packets.clone(),
+        );
+        r.register(
             "label_overflow",
             "Label values folded into `other` to bound cardinality, by label",
             m.overflow.clone(),
@@ -264,6 +313,15 @@ impl Metrics {
         // first scrape.
         for t in ["simple", "preflight", "actual"] {
             let _ = m.requests.get_or_create(&TypeLabels { r#type: t });
+        }
+        for outcome in [
+            "decrypted",
+            "no_keys",
+            "failed",
+            "unsupported",
+            "incomplete",
+        ] {
+            let _ = m.tls.get_or_create(&OutcomeLabels { outcome });
         }
         for outcome in [
             "failed",
@@ -368,6 +426,29 @@ impl Metrics {
         self.evicted.inc_by(d(h.flows_evicted, last.flows_evicted));
         self.unanswered
             .inc_by(d(h.unanswered_requests, last.unanswered_requests));
+        for (outcome, now, before) in [
+            ("decrypted", h.tls_decrypted, last.tls_decrypted),
+            ("no_keys", h.tls_no_keys, last.tls_no_keys),
+            ("failed", h.tls_failed, last.tls_failed),
+            ("unsupported", h.tls_unsupported, last.tls_unsupported),
+            ("incomplete", h.tls_incomplete, last.tls_incomplete),
+        ] {
+            self.tls
+                .get_or_create(&OutcomeLabels { outcome })
+                .inc_by(d(now, before));
+        }
+        self.tls_record_failures
+            .inc_by(d(h.tls_record_failures, last.tls_record_failures));
+        self.h2_connections
+            .inc_by(d(h.h2_connections, last.h2_connections));
+        self.hpack_errors
+            .inc_by(d(h.hpack_errors, last.hpack_errors));
+        self.h2_frame_errors
+            .inc_by(d(h.h2_frame_errors, last.h2_frame_errors));
+        self.h2_streams_reset
+            .inc_by(d(h.h2_streams_reset, last.h2_streams_reset));
+        self.quic_packets
+            .inc_by(d(h.quic_packets, last.quic_packets));
         *last = *h;
         self.flows
             .set(i64::try_from(open_flows).unwrap_or(i64::MAX));
@@ -434,6 +515,13 @@ mod tests {
             "corswatch_flows_evicted_total",
             "corswatch_label_overflow_total",
             "corswatch_build_info",
+            "corswatch_tls_connections_total",
+            "corswatch_tls_record_failures_total",
+            "corswatch_http2_connections_total",
+            "corswatch_hpack_errors_total",
+            "corswatch_http2_frame_errors_total",
+            "corswatch_http2_streams_reset_total",
+            "corswatch_quic_packets_total",
         ] {
             assert!(
                 text.contains(&format!("# TYPE {name} ")),

@@ -325,6 +325,20 @@ pub struct ClientHints {
     pub sanitized: bool,
     /// The producer, e.g. `WebInspector`, `Firefox`, `Playwright`.
     pub producer: Option<String>,
+    /// Seen on the wire, not recorded by a client: the HTTP/2 stream was reset. Chromium
+    /// resets the stream of most blocked responses that carry a body: a hint, not a verdict.
+    pub h2_reset: Option<H2Reset>,
+}
+
+/// An RST_STREAM that ended an HTTP/2 exchange.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct H2Reset {
+    /// Sent by the client (else by the server).
+    pub by_client: bool,
+    /// The HTTP/2 error code (RFC 9113 §7), e.g. 8 for CANCEL.
+    pub code: u32,
+    /// The response head had arrived when the stream was reset.
+    pub after_response: bool,
 }
 
 /// Where an exchange came from, for error messages and the report.
@@ -430,6 +444,17 @@ pub enum Pairing {
     ActualWithoutPreflight,
 }
 
+/// A server whose TLS connections were left encrypted for want of keys.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct TlsPeer {
+    /// The server name the client asked for (`(no SNI)` when it sent none).
+    pub sni: String,
+    /// The protocol the server selected, or `h2?` when only the client's offer of h2 was seen.
+    pub alpn: String,
+    /// Connections to it left encrypted.
+    pub connections: u64,
+}
+
 /// Capture health counters from packet sources, so that a spike of failures can be told apart
 /// from a capture problem. HAR inputs leave them at zero.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, serde::Serialize, serde::Deserialize)]
@@ -464,8 +489,51 @@ pub struct CaptureHealth {
     pub unanswered_requests: u64,
     /// Responses with no request seen (the capture started mid-exchange or missed a direction).
     pub orphan_responses: u64,
-    /// Connections skipped as not HTTP/1.x (TLS, HTTP/2, HTTP/0.9, other protocols).
+    /// Connections skipped as not HTTP (HTTP/0.9, WebSocket after its upgrade, other
+    /// protocols). TLS and HTTP/2 connections have their own counters below.
     pub non_http_flows: u64,
+    // The TLS, HTTP/2 and QUIC counters are left out of the JSON while zero: reports of
+    // cleartext captures keep their shape.
+    /// TLS connections seen, and what became of each when it ended.
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub tls_connections: u64,
+    /// Decrypted to their end (keys found, every record authenticated).
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub tls_decrypted: u64,
+    /// No secrets for the connection in the key log (`--keylog`, `SSLKEYLOGFILE`).
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub tls_no_keys: u64,
+    /// Secrets found but records did not authenticate.
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub tls_failed: u64,
+    /// A version or cipher suite that is not decrypted (CBC suites, TLS 1.0/1.1), or not TLS.
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub tls_unsupported: u64,
+    /// Handshake or encrypted records not seen (capture started or ended mid-connection).
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub tls_incomplete: u64,
+    /// Encrypted records that did not authenticate.
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub tls_record_failures: u64,
+    /// HTTP/2 connections read (over TLS or cleartext h2c).
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub h2_connections: u64,
+    /// Header blocks that did not decode: the rest of that connection is lost.
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub hpack_errors: u64,
+    /// HTTP/2 framing errors (bad preface, CONTINUATION out of place...).
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub h2_frame_errors: u64,
+    /// HTTP/2 streams ended by RST_STREAM.
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub h2_streams_reset: u64,
+    /// QUIC long-header datagrams on UDP port 443: HTTP/3 that a TCP capture cannot read.
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub quic_packets: u64,
+}
+
+fn is_zero(n: &u64) -> bool {
+    *n == 0
 }
 
 impl CaptureHealth {
@@ -495,5 +563,19 @@ impl CaptureHealth {
             .saturating_add(o.unanswered_requests);
         self.orphan_responses = self.orphan_responses.saturating_add(o.orphan_responses);
         self.non_http_flows = self.non_http_flows.saturating_add(o.non_http_flows);
+        self.tls_connections = self.tls_connections.saturating_add(o.tls_connections);
+        self.tls_decrypted = self.tls_decrypted.saturating_add(o.tls_decrypted);
+        self.tls_no_keys = self.tls_no_keys.saturating_add(o.tls_no_keys);
+        self.tls_failed = self.tls_failed.saturating_add(o.tls_failed);
+        self.tls_unsupported = self.tls_unsupported.saturating_add(o.tls_unsupported);
+        self.tls_incomplete = self.tls_incomplete.saturating_add(o.tls_incomplete);
+        self.tls_record_failures = self
+            .tls_record_failures
+            .saturating_add(o.tls_record_failures);
+        self.h2_connections = self.h2_connections.saturating_add(o.h2_connections);
+        self.hpack_errors = self.hpack_errors.saturating_add(o.hpack_errors);
+        self.h2_frame_errors = self.h2_frame_errors.saturating_add(o.h2_frame_errors);
+        self.h2_streams_reset = self.h2_streams_reset.saturating_add(o.h2_streams_reset);
+        self.quic_packets = self.quic_packets.saturating_add(o.quic_packets);
     }
 }

@@ -48,6 +48,8 @@ pub struct WatchConfig {
     pub pairing: PairConfig,
     /// Threads for decoding and the pipeline (1: one thread for both).
     pub threads: usize,
+    /// NSS key log to decrypt TLS with, followed as it grows (net/tls reads it).
+    pub keylog: Option<PathBuf>,
     /// Where the final JSON report goes when the agent stops.
     pub report_out: Option<PathBuf>,
     /// Stop when a replay ends (instead of serving until a signal).
@@ -159,6 +161,10 @@ pub fn run(cfg: WatchConfig) -> Result<RunSummary, WatchError> {
         let drive = drive::Config {
             pairing: cfg.pairing,
             threads: cfg.threads,
+            net: crate::net::Limits {
+                keylog: cfg.keylog.clone(),
+                ..crate::net::Limits::default()
+            },
             ..drive::Config::default()
         };
         let name = input_name.clone();

@@ -38,6 +38,9 @@ const PCAP: &str = "chromium-loopback.pcap";
 /// A recording: the committed one in `captures/`, or, when `CW_CAPTURES_DIR` names the output
 /// directory of a fresh `tests/browser/run.sh`, that run's file (as `tests/browser/check.sh` does).
 fn recording(name: &str) -> std::path::PathBuf {
+    if name.starts_with("chromium-https-") {
+        return https::recording(name);
+    }
     match std::env::var_os("CW_CAPTURES_DIR") {
         Some(dir) => {
             let fresh = match name {
@@ -61,9 +64,13 @@ fn load_json(name: &str) -> Value {
 }
 
 fn truth() -> Vec<Value> {
-    match load_json(GROUND_TRUTH)["scenarios"].as_array() {
+    truth_in(GROUND_TRUTH)
+}
+
+fn truth_in(file: &str) -> Vec<Value> {
+    match load_json(file)["scenarios"].as_array() {
         Some(a) => a.clone(),
-        None => panic!("{GROUND_TRUTH}: no scenarios array"),
+        None => panic!("{file}: no scenarios array"),
     }
 }
 
@@ -272,12 +279,13 @@ struct Ours {
     inferred: Option<String>,
 }
 
-fn run_events(file: &Path) -> Vec<Value> {
+fn run_events_with(file: &Path, extra: &[std::ffi::OsString]) -> Vec<Value> {
     let out = util::run(
         util::corswatch()
             .arg("analyze")
             .arg(file)
-            .args(["--format", "events"]),
+            .args(["--format", "events"])
+            .args(extra),
         0,
     );
     util::stdout(&out)
@@ -340,6 +348,31 @@ enum Outcome {
 /// possible answer there: counted as "no evidence". (input, scenario, why)
 const EVIDENCE_MISSING: &[(&str, &str, &str)] = &[
     (
+        https::DEVTOOLS_HAR,
+        "acao_stale_cache",
+        "the CORS request was answered from the HTTP cache: its entry has status 0 and no headers",
+    ),
+    (
+        https::PCAP,
+        "cred_nocookie_wildcard",
+        "credentials mode include with no cookie to send: nothing on the wire shows the mode",
+    ),
+    (
+        https::PCAP,
+        "cred_nocookie_acac_missing",
+        "credentials mode include with no cookie to send: nothing on the wire shows the mode",
+    ),
+    (
+        https::PCAPNG,
+        "cred_nocookie_wildcard",
+        "credentials mode include with no cookie to send: nothing on the wire shows the mode",
+    ),
+    (
+        https::PCAPNG,
+        "cred_nocookie_acac_missing",
+        "credentials mode include with no cookie to send: nothing on the wire shows the mode",
+    ),
+    (
         DEVTOOLS_HAR,
         "acao_stale_cache",
         "the CORS request was answered from the HTTP cache: its entry has status 0 and no headers",
@@ -368,12 +401,17 @@ const KNOWN_GAPS: &[(&str, &str, &str)] = &[];
 /// Compares corswatch with Chromium on one recording; prints the table and every disagreement.
 /// Returns (agreed, agreed but inferred, inferred and different, no evidence, wrong, known gap).
 fn agreement(input: &str) -> [usize; 6] {
+    agreement_with(GROUND_TRUTH, input, &[])
+}
+
+/// As [`agreement`], against the ground truth in `truth_file`, with extra `analyze` arguments.
+fn agreement_with(truth_file: &str, input: &str, extra: &[std::ffi::OsString]) -> [usize; 6] {
     let path = recording(input);
-    let ours = fold(run_events(&path));
+    let ours = fold(run_events_with(&path, extra));
     let mut counts = [0usize; 6];
     let mut fixed_gaps = Vec::new();
     let mut report = String::new();
-    for s in truth() {
+    for s in truth_in(truth_file) {
         let name = s["scenario"].as_str().unwrap_or("").to_string();
         let chrome_blocked = s["blocked"].as_bool().unwrap_or(false);
         let chrome_code = str_field(&s, "cors_error");
@@ -532,4 +570,133 @@ fn scenario_of_parses_paths() {
     assert_eq!(scenario_of("http://localhost:1/"), None);
     assert_eq!(norm_code("kAllowOriginMismatch"), "AllowOriginMismatch");
     assert_eq!(norm_code("AllowOriginMismatch"), "AllowOriginMismatch");
+}
+
+/// The same scenarios over HTTPS + HTTP/2 (issue 12): nginx terminating TLS 1.3 and h2 in front
+/// of the scenario server, Chromium's key log, the encrypted loopback capture.
+mod https {
+    use super::*;
+
+    pub(super) const GROUND_TRUTH: &str = "chromium-https-ground-truth.json";
+    pub(super) const PCAP: &str = "chromium-https-loopback.pcap";
+    pub(super) const KEYS: &str = "chromium-https-keys.log";
+    pub(super) const PCAPNG: &str = "chromium-https-loopback.pcapng";
+    pub(super) const DEVTOOLS_HAR: &str = "chromium-https-devtools.har";
+
+    /// The committed file, or the one of a fresh `tests/browser/run-https.sh` run when
+    /// `CW_HTTPS_CAPTURES_DIR` names its output (`tests/browser/check-https.sh`).
+    pub(super) fn recording(name: &str) -> std::path::PathBuf {
+        match std::env::var_os("CW_HTTPS_CAPTURES_DIR") {
+            Some(dir) => {
+                let fresh = match name {
+                    GROUND_TRUTH => "ground-truth.json",
+                    PCAP => "loopback.pcap",
+                    KEYS => "keys.log",
+                    PCAPNG => "loopback-secrets.pcapng",
+                    DEVTOOLS_HAR => "devtools-frontend.har",
+                    other => other,
+                };
+                let p = std::path::PathBuf::from(dir).join(fresh);
+                // Without editcap the fresh run has no pcapng: the committed one is read.
+                if p.exists() { p } else { util::capture(name) }
+            }
+            None => util::capture(name),
+        }
+    }
+
+    fn keylog() -> Vec<std::ffi::OsString> {
+        vec!["--keylog".into(), recording(KEYS).into_os_string()]
+    }
+
+    fn plaintext_like(counts: [usize; 6]) {
+        let [agreed, agreed_inferred, inferred, _none, wrong, _gaps] = counts;
+        assert_eq!(wrong, 0, "confident wrong verdicts");
+        let invisible = truth_in(GROUND_TRUTH)
+            .iter()
+            .filter(|s| s["credentials"] == true && s["cookie_sent"] != true)
+            .count();
+        assert!(
+            inferred <= invisible,
+            "{inferred} inferred disagreements, but only {invisible} scenarios hide their evidence from the wire"
+        );
+        assert!(
+            agreed + agreed_inferred >= 110,
+            "{agreed} + {agreed_inferred}"
+        );
+    }
+
+    #[test]
+    fn https_ground_truth_was_https_and_h2() {
+        let doc = load_json(GROUND_TRUTH);
+        let meta = &doc["meta"];
+        assert!(
+            meta["page_origin"]
+                .as_str()
+                .is_some_and(|o| o.starts_with("https://"))
+        );
+        assert!(
+            meta["api_origin"]
+                .as_str()
+                .is_some_and(|o| o.starts_with("https://"))
+        );
+        assert!(truth_in(GROUND_TRUTH).len() >= 60);
+        let har = load_json(DEVTOOLS_HAR);
+        let entries = har["log"]["entries"].as_array().expect("entries");
+        assert!(
+            entries
+                .iter()
+                .any(|e| e["request"]["httpVersion"] == "http/2.0"),
+            "the HAR of the h2 run has HTTP/2 entries"
+        );
+    }
+
+    #[test]
+    fn https_pcap_with_key_log_agrees_with_chromium() {
+        plaintext_like(agreement_with(GROUND_TRUTH, PCAP, &keylog()));
+    }
+
+    #[test]
+    fn https_pcapng_with_embedded_secrets_agrees_with_chromium() {
+        plaintext_like(agreement_with(GROUND_TRUTH, PCAPNG, &[]));
+    }
+
+    #[test]
+    fn https_devtools_har_agrees_with_chromium() {
+        let [agreed, agreed_inferred, inferred, _none, wrong, _gaps] =
+            agreement_with(GROUND_TRUTH, DEVTOOLS_HAR, &[]);
+        assert_eq!(wrong, 0, "confident wrong verdicts");
+        assert_eq!(
+            inferred, 0,
+            "the DevTools HAR of the h2 run: every scenario must agree"
+        );
+        assert!(
+            agreed + agreed_inferred >= 110,
+            "{agreed} + {agreed_inferred}"
+        );
+    }
+
+    #[test]
+    fn https_pcap_without_keys_says_so() {
+        let out = util::run(
+            util::corswatch()
+                .arg("analyze")
+                .arg(recording(PCAP))
+                .args(["--format", "json"]),
+            0,
+        );
+        let r: Value = serde_json::from_str(&util::stdout(&out)).expect("JSON report");
+        let h = &r["capture_health"];
+        assert!(h["tls_connections"].as_u64().unwrap_or(0) > 0, "{h}");
+        assert_eq!(h["tls_no_keys"], h["tls_connections"], "{h}");
+        let text = r.to_string();
+        assert!(
+            text.contains("SSLKEYLOGFILE") && text.contains("--keylog"),
+            "{text}"
+        );
+        // Secrets never reach a report.
+        let keys = std::fs::read_to_string(recording(KEYS)).expect("key log");
+        for secret in keys.split_whitespace().filter(|w| w.len() >= 64) {
+            assert!(!text.contains(secret), "a key log value is in the report");
+        }
+    }
 }

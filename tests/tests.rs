@@ -13,4 +13,5 @@ mod har;
 mod layout;
 mod pcap;
 mod threads;
+mod tls_h2;
 mod watch;

@@ -426,3 +426,88 @@ fn live_capture_on_loopback() {
     assert!(out.exists());
     drop(server);
 }
+
+/// HTTPS + HTTP/2 through the agent: the Chromium recording replayed with `--keylog`, and its
+/// pcapng whose Decryption Secrets Block carries the keys, give the numbers `analyze` gives.
+#[test]
+fn replay_decrypts_https_with_a_key_log_or_embedded_secrets() {
+    let pcap = root().join("captures/chromium-https-loopback.pcap");
+    let keys = root().join("captures/chromium-https-keys.log");
+    let analyze = crate::util::run(
+        corswatch()
+            .arg("analyze")
+            .arg(&pcap)
+            .arg("--keylog")
+            .arg(&keys)
+            .args(["--format", "json"]),
+        0,
+    );
+    let a: serde_json::Value = serde_json::from_slice(&analyze.stdout).unwrap();
+    let blocked = a["totals"]["blocked"].as_f64().unwrap();
+    assert!(blocked > 50.0, "{blocked}");
+    for (file, extra) in [
+        (pcap.clone(), vec!["--keylog", keys.to_str().unwrap()]),
+        (
+            root().join("captures/chromium-https-loopback.pcapng"),
+            vec![],
+        ),
+    ] {
+        let port = free_port();
+        let mut w = start_replay(&file, port, &extra);
+        replay_done(port);
+        let (_, m) = get(port, "/metrics").unwrap();
+        assert_eq!(
+            metric(&m, "corswatch_blocked_total", &[]),
+            blocked,
+            "{file:?}"
+        );
+        assert_eq!(
+            metric(
+                &m,
+                "corswatch_tls_connections_total",
+                &["outcome=\"decrypted\""]
+            ),
+            a["capture_health"]["tls_decrypted"].as_f64().unwrap(),
+            "{file:?}"
+        );
+        assert_eq!(
+            metric(
+                &m,
+                "corswatch_tls_connections_total",
+                &["outcome=\"no_keys\""]
+            ),
+            0.0
+        );
+        assert!(metric(&m, "corswatch_http2_connections_total", &[]) >= 1.0);
+        assert!(metric(&m, "corswatch_http2_streams_reset_total", &[]) >= 1.0);
+        // No secret reaches the metrics or the report.
+        let (_, report) = get(port, "/report").unwrap();
+        let text = std::fs::read_to_string(&keys).unwrap();
+        for secret in text.split_whitespace().filter(|s| s.len() >= 64) {
+            assert!(!m.contains(secret) && !report.contains(secret));
+        }
+        let st = w.interrupt(Duration::from_secs(10));
+        assert!(st.success(), "{st:?}");
+    }
+    // Without keys: counted, and the report names the servers.
+    let port = free_port();
+    let mut w = start_replay(&pcap, port, &[]);
+    replay_done(port);
+    let (_, m) = get(port, "/metrics").unwrap();
+    assert!(
+        metric(
+            &m,
+            "corswatch_tls_connections_total",
+            &["outcome=\"no_keys\""]
+        ) > 0.0
+    );
+    let (_, report) = get(port, "/report").unwrap();
+    let r: serde_json::Value = serde_json::from_str(&report).unwrap();
+    let peers = r["inputs"][0]["tls_without_keys"]
+        .as_array()
+        .expect("tls_without_keys");
+    assert!(peers.iter().any(|p| p["sni"] == "localhost"), "{peers:?}");
+    assert!(report.contains("--keylog"));
+    let st = w.interrupt(Duration::from_secs(10));
+    assert!(st.success(), "{st:?}");
+}

@@ -32,6 +32,9 @@ pub struct AnalyzeArgs {
     /// Colour: auto (on a terminal, unless NO_COLOR is set), always, never
     #[arg(long, value_enum, default_value_t = Color::Auto)]
     pub color: Color,
+    /// NSS key log (what SSLKEYLOGFILE makes browsers write) to decrypt TLS in captures
+    #[arg(long, value_name = "FILE")]
+    pub keylog: Option<PathBuf>,
     /// Threads: reading and decoding in one, analysis in another (default: the number of
     /// cores; the results are the same with any number)
     #[arg(long, default_value_t = drive::default_threads())]
@@ -73,6 +76,10 @@ impl AnalyzeArgs {
             },
             threads: self.threads.max(1),
             every_event: self.format == Format::Events,
+            net: corswatch::net::Limits {
+                keylog: self.keylog.clone(),
+                ..Default::default()
+            },
             ..drive::Config::default()
         }
     }

@@ -74,6 +74,9 @@ pub struct WatchArgs {
     /// Write the final JSON report here when stopping
     #[arg(long)]
     report_out: Option<PathBuf>,
+    /// NSS key log to decrypt TLS with (SSLKEYLOGFILE), followed as it grows
+    #[arg(long, value_name = "FILE")]
+    keylog: Option<PathBuf>,
     /// Threads for decoding and analysis (default: the number of cores)
     #[arg(long, default_value_t = corswatch::drive::default_threads())]
     threads: usize,
@@ -123,6 +126,7 @@ impl WatchArgs {
             },
             pairing: PairConfig::default(),
             threads: self.threads.max(1),
+            keylog: self.keylog,
             report_out: self.report_out,
             exit_when_done: self.exit_when_done,
         })

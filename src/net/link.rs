@@ -7,18 +7,27 @@ use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr};
 
 /// Link-layer header types (LINKTYPE values in files, a few DLT aliases from live capture).
 pub mod linktype {
+    /// BSD loopback (a 4-byte address family).
     pub const NULL: u32 = 0;
+    /// Ethernet.
     pub const ETHERNET: u32 = 1;
     /// DLT_RAW on most systems (live capture).
     pub const DLT_RAW: u32 = 12;
     /// DLT_RAW on OpenBSD.
     pub const DLT_RAW_OPENBSD: u32 = 14;
+    /// Raw IP (LINKTYPE_RAW).
     pub const RAW: u32 = 101;
+    /// OpenBSD loopback (network-order family).
     pub const LOOP: u32 = 108;
+    /// Linux cooked capture.
     pub const LINUX_SLL: u32 = 113;
+    /// Linux netfilter log.
     pub const NFLOG: u32 = 239;
+    /// Raw IPv4.
     pub const IPV4: u32 = 228;
+    /// Raw IPv6.
     pub const IPV6: u32 = 229;
+    /// Linux cooked capture v2.
     pub const LINUX_SLL2: u32 = 276;
 }
 
@@ -40,18 +49,27 @@ pub fn supported(link: u32) -> bool {
     )
 }
 
+/// TCP FIN.
 pub const FLAG_FIN: u8 = 0x01;
+/// TCP SYN.
 pub const FLAG_SYN: u8 = 0x02;
+/// TCP RST.
 pub const FLAG_RST: u8 = 0x04;
+/// TCP ACK.
 pub const FLAG_ACK: u8 = 0x10;
 
 /// A decoded TCP segment, borrowing its payload from the frame.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Segment<'a> {
+    /// Sender.
     pub src: SocketAddr,
+    /// Receiver.
     pub dst: SocketAddr,
+    /// Sequence number.
     pub seq: u32,
+    /// Acknowledgement number.
     pub ack: u32,
+    /// TCP flags (`FLAG_*`).
     pub flags: u8,
     /// The payload bytes present in the frame.
     pub payload: &'a [u8],
@@ -60,15 +78,19 @@ pub struct Segment<'a> {
 }
 
 impl Segment<'_> {
+    /// SYN set.
     pub fn syn(&self) -> bool {
         self.flags & FLAG_SYN != 0
     }
+    /// FIN set.
     pub fn fin(&self) -> bool {
         self.flags & FLAG_FIN != 0
     }
+    /// RST set.
     pub fn rst(&self) -> bool {
         self.flags & FLAG_RST != 0
     }
+    /// ACK set.
     pub fn has_ack(&self) -> bool {
         self.flags & FLAG_ACK != 0
     }
@@ -77,11 +99,15 @@ impl Segment<'_> {
 /// What one frame turned out to be.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Frame<'a> {
+    /// A TCP segment.
     Tcp(Segment<'a>),
     /// An IPv4 or IPv6 fragment: not reassembled (unbounded memory for no CORS value).
     Fragment,
     /// ARP, UDP, ICMP, an unknown EtherType...
     NotTcp,
+    /// A QUIC long-header datagram to or from UDP port 443 (HTTP/3 that TCP decoding cannot
+    /// see): counted so the report can say traffic went by unseen.
+    Quic,
     /// A link type [`decode`] does not know.
     UnknownLink,
     /// The frame ended inside the link, IP or TCP header.
@@ -185,6 +211,20 @@ fn nflog(data: &[u8]) -> Frame<'_> {
     }
 }
 
+/// A UDP datagram (header included): VXLAN, QUIC on port 443, or nothing we read.
+fn udp(udp: &[u8], depth: u8) -> Frame<'_> {
+    if let Some(f) = vxlan(udp, depth) {
+        return f;
+    }
+    let port = |at: usize| udp.get(at..at + 2) == Some(&443u16.to_be_bytes()[..]);
+    // Long header: form and fixed bits set (RFC 9000 §17.2); short headers carry no version
+    // and are not told apart from other UDP.
+    match udp.get(8) {
+        Some(&b) if b & 0xc0 == 0xc0 && (port(0) || port(2)) => Frame::Quic,
+        _ => Frame::NotTcp,
+    }
+}
+
 /// VXLAN (UDP port 4789): the inner Ethernet frame, decoded one level deep only.
 fn vxlan(udp: &[u8], depth: u8) -> Option<Frame<'_>> {
     if depth > 0 || udp.get(2..4)? != 4789u16.to_be_bytes() {
@@ -236,11 +276,7 @@ fn fast_ip(d: &[u8], depth: u8) -> Option<Frame<'_>> {
                 6 => {}
                 17 => {
                     let end = total.min(d.len());
-                    return Some(
-                        d.get(ihl..end)
-                            .and_then(|udp| vxlan(udp, depth))
-                            .unwrap_or(Frame::NotTcp),
-                    );
+                    return Some(d.get(ihl..end).map_or(Frame::NotTcp, |u| udp(u, depth)));
                 }
                 51 => return None,
                 _ => return Some(Frame::NotTcp),
@@ -339,6 +375,9 @@ fn from_sliced<'a>(p: &LaxSlicedPacket<'a>) -> Frame<'a> {
     if ip.fragmented {
         return Frame::Fragment;
     }
+    if ip.ip_number == etherparse::IpNumber::UDP {
+        return udp(ip.payload, 1);
+    }
     if ip.ip_number != etherparse::IpNumber::TCP {
         return Frame::NotTcp;
     }
@@ -367,6 +406,46 @@ mod tests {
         p.extend_from_slice(&[0, 0, 0, 0]);
         p.extend_from_slice(payload);
         p
+    }
+
+    fn ipv4_udp(sport: u16, dport: u16, payload: &[u8]) -> Vec<u8> {
+        let total = (28 + payload.len()) as u16;
+        let mut p = vec![0x45, 0];
+        p.extend_from_slice(&total.to_be_bytes());
+        p.extend_from_slice(&[0, 1, 0x40, 0, 64, 17, 0, 0, 10, 0, 0, 1, 10, 0, 0, 2]);
+        p.extend_from_slice(&sport.to_be_bytes());
+        p.extend_from_slice(&dport.to_be_bytes());
+        p.extend_from_slice(&((8 + payload.len()) as u16).to_be_bytes());
+        p.extend_from_slice(&[0, 0]);
+        p.extend_from_slice(payload);
+        p
+    }
+
+    #[test]
+    fn quic_long_headers_on_port_443_are_told_apart() {
+        // Initial packet, version 1: form and fixed bits set.
+        let initial = [0xc3, 0, 0, 0, 1, 8, 1, 2, 3, 4, 5, 6, 7, 8];
+        assert_eq!(
+            decode(linktype::RAW, &ipv4_udp(51000, 443, &initial)),
+            Frame::Quic
+        );
+        assert_eq!(
+            decode(linktype::RAW, &ipv4_udp(443, 51000, &initial)),
+            Frame::Quic
+        );
+        // A short header carries no version: not told apart from other UDP.
+        assert_eq!(
+            decode(linktype::RAW, &ipv4_udp(51000, 443, &[0x41, 1, 2])),
+            Frame::NotTcp
+        );
+        assert_eq!(
+            decode(linktype::RAW, &ipv4_udp(51000, 53, &initial)),
+            Frame::NotTcp
+        );
+        assert_eq!(
+            decode(linktype::RAW, &ipv4_udp(51000, 443, &[])),
+            Frame::NotTcp
+        );
     }
 
     fn ipv6_hbh_tcp(payload: &[u8]) -> Vec<u8> {

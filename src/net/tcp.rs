@@ -23,9 +23,13 @@ struct Held {
 /// Reassembly counters, added into the capture health by the decoder.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub struct TcpStats {
+    /// Segments that arrived before earlier ones.
     pub out_of_order_segments: u64,
+    /// Segments seen again.
     pub retransmitted_segments: u64,
+    /// Holes skipped.
     pub gaps: u64,
+    /// Bytes in those holes.
     pub gap_bytes: u64,
 }
 
@@ -48,16 +52,24 @@ pub struct Reassembler {
 /// A segment as the reassembler needs it.
 #[derive(Debug, Clone, Copy)]
 pub struct Seg<'a> {
+    /// Sequence number of the first byte (or of the SYN).
     pub seq: u32,
+    /// SYN set.
     pub syn: bool,
+    /// FIN set.
     pub fin: bool,
+    /// The bytes captured.
     pub payload: &'a [u8],
+    /// Bytes of the segment cut by the snapshot length.
     pub missing: u32,
+    /// Packet number.
     pub packet: u64,
+    /// Capture time.
     pub ts: Timestamp,
 }
 
 impl Reassembler {
+    /// A direction not started yet.
     pub fn new() -> Self {
         Self::default()
     }
@@ -72,6 +84,7 @@ impl Reassembler {
         self.finished
     }
 
+    /// The initial sequence number, once known.
     pub fn isn(&self) -> Option<u32> {
         self.isn
     }

@@ -64,6 +64,9 @@ pub struct Input {
     pub exchanges: u64,
     /// Problems found in it.
     pub problems: u64,
+    /// Servers whose TLS connections stayed encrypted for want of keys.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub tls_without_keys: Vec<crate::model::TlsPeer>,
 }
 
 /// One kind's counts, message, evidence and examples.
@@ -140,6 +143,7 @@ pub fn build(d: &ReportData<'_>) -> Report {
                 bytes: i.bytes,
                 exchanges: i.exchanges,
                 problems: i.problems,
+                tls_without_keys: i.tls_without_keys.clone(),
             })
             .collect(),
         totals: a.totals,
@@ -215,8 +219,38 @@ pub fn capture_warnings(h: &CaptureHealth) -> Vec<String> {
     }
     if h.non_http_flows > 0 {
         w.push(format!(
-            "{} connections are not plaintext HTTP/1.x (TLS, HTTP/2 or another protocol): capture behind the TLS terminator, or use a HAR",
+            "{} connections are not HTTP (another protocol, or a WebSocket after its upgrade): their traffic is not judged",
             h.non_http_flows
+        ));
+    }
+    if h.tls_no_keys > 0 {
+        w.push(format!(
+            "{} of {} TLS connections were not decrypted for want of keys: record the browser or client with SSLKEYLOGFILE set and pass --keylog FILE (or embed the key log with editcap --inject-secrets tls,FILE)",
+            h.tls_no_keys, h.tls_connections
+        ));
+    }
+    if h.tls_failed > 0 || h.tls_record_failures > 0 {
+        w.push(format!(
+            "{} TLS connections did not decrypt with the key log given ({} records failed): is it the key log of this capture?",
+            h.tls_failed, h.tls_record_failures
+        ));
+    }
+    if h.tls_unsupported > 0 {
+        w.push(format!(
+            "{} TLS connections use a version or cipher suite that is not decrypted (only TLS 1.3 and TLS 1.2 AEAD suites are)",
+            h.tls_unsupported
+        ));
+    }
+    if h.hpack_errors > 0 || h.h2_frame_errors > 0 {
+        w.push(format!(
+            "{} HTTP/2 header blocks did not decode and {} framing errors were seen: the rest of those connections was lost",
+            h.hpack_errors, h.h2_frame_errors
+        ));
+    }
+    if h.quic_packets > 0 {
+        w.push(format!(
+            "{} QUIC (HTTP/3) packets on UDP port 443 were seen and cannot be read: make the browser use TCP (Chromium: --disable-quic), or use a HAR",
+            h.quic_packets
         ));
     }
     if h.flows_evicted > 0 {

@@ -35,6 +35,8 @@ pub struct InputInfo {
     pub exchanges: u64,
     /// Problems found in it.
     pub problems: u64,
+    /// Servers whose TLS connections stayed encrypted for want of keys.
+    pub tls_without_keys: Vec<crate::model::TlsPeer>,
 }
 
 impl RunInfo {

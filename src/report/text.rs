@@ -98,6 +98,26 @@ pub fn render(d: &ReportData<'_>, opts: &TextOptions) -> String {
     for w in capture_warnings(&a.health) {
         let _ = writeln!(o, "{} capture: {w}", st.paint("33", "!"));
     }
+    for i in &d.run.inputs {
+        if i.tls_without_keys.is_empty() {
+            continue;
+        }
+        let names: Vec<String> = i
+            .tls_without_keys
+            .iter()
+            .map(|p| match p.alpn.as_str() {
+                "" => format!("{} ({})", p.sni, p.connections),
+                alpn => format!("{} ({}, ALPN {alpn})", p.sni, p.connections),
+            })
+            .collect();
+        let _ = writeln!(
+            o,
+            "{} capture: {}: TLS without keys to: {}",
+            st.paint("33", "!"),
+            i.name,
+            names.join(", ")
+        );
+    }
 
     let kinds: Vec<&KindStats> = a
         .ranked_kinds()

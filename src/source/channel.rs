@@ -69,6 +69,8 @@ pub enum Feed {
     },
     /// [`Sender::problem`].
     Problem(InputError),
+    /// [`Sender::secrets`].
+    Secrets(Vec<u8>),
     /// [`Sender::restart`].
     Restart,
     /// The source ended (or stopped).
@@ -97,6 +99,7 @@ impl Feed {
             }
             Feed::Drops { kernel, interface } => rx.drops(kernel, interface),
             Feed::Problem(p) => rx.problem(p),
+            Feed::Secrets(s) => rx.secrets(&s),
             Feed::Restart => rx.restart(),
             Feed::End => return false,
         }
@@ -214,6 +217,11 @@ impl Sender for ChannelSender {
     fn restart(&mut self) {
         self.flush();
         self.send(Feed::Restart);
+    }
+
+    fn secrets(&mut self, key_log: &[u8]) {
+        self.flush();
+        self.send(Feed::Secrets(key_log.to_vec()));
     }
 
     fn flush(&mut self) {

@@ -173,6 +173,9 @@ pub trait Sender {
     fn drops(&mut self, _kernel: u64, _interface: u64) {}
     /// A replay starts its next round: connections of the previous one are over.
     fn restart(&mut self) {}
+    /// TLS key log text embedded in the capture (pcapng Decryption Secrets Block), for the
+    /// packets that follow.
+    fn secrets(&mut self, _key_log: &[u8]) {}
     /// Hands over whatever is batched (a live link went quiet, a paced replay waits).
     fn flush(&mut self) {}
 }
@@ -218,9 +221,15 @@ fn read_depth(input: Arc<str>, mut reader: Box<dyn Read + Send>, tx: &mut dyn Se
             tx.format(packets.format());
             loop {
                 let step = packets.read(&mut |p| tx.packet(p));
-                let stop = packets.problems.is_empty() && step == packets::Step::Paused;
+                // Paused for a problem or for secrets, or because the receiver wants no more.
+                let stop = packets.problems.is_empty()
+                    && packets.secrets.is_empty()
+                    && step == packets::Step::Paused;
                 while let Some(p) = packets.problems.pop_front() {
                     tx.problem(p);
+                }
+                while let Some(s) = packets.secrets.pop_front() {
+                    tx.secrets(&s);
                 }
                 if step == packets::Step::Ended || stop {
                     return;

@@ -83,6 +83,9 @@ pub struct PacketReader {
     reader: Option<Box<dyn PcapReaderIterator + Send>>,
     /// Problems found so far, for the caller to drain.
     pub problems: VecDeque<InputError>,
+    /// TLS key log text from pcapng Decryption Secrets Blocks, for the caller to hand to its
+    /// decoder before the packets that follow (reading pauses after each block).
+    pub secrets: VecDeque<Vec<u8>>,
     /// Link of a classic pcap file, or the interfaces of the current pcapng section.
     interfaces: Vec<Interface>,
     nanos: bool,
@@ -143,6 +146,7 @@ impl PacketReader {
             format,
             reader,
             problems,
+            secrets: VecDeque::new(),
             interfaces: Vec::new(),
             nanos: false,
             packets: 0,
@@ -156,6 +160,11 @@ impl PacketReader {
     /// `Pcap` or `PcapNg`.
     pub fn format(&self) -> Format {
         self.format
+    }
+
+    /// The input's name, as problems cite it.
+    pub fn input(&self) -> Arc<str> {
+        self.input.clone()
     }
 
     /// Packets read so far.
@@ -327,6 +336,17 @@ impl PacketReader {
                     data: spb.packet_data(),
                     number: self.packets,
                 })
+            }
+            PcapBlockOwned::NG(Block::DecryptionSecrets(dsb)) => {
+                if dsb.secrets_type == pcap_parser::pcapng::SecretsType::TlsKeyLog {
+                    let len = usize::try_from(dsb.secrets_len).unwrap_or(usize::MAX);
+                    let data = dsb.data.get(..len).unwrap_or(dsb.data);
+                    let end = data.iter().rposition(|&b| b != 0).map_or(0, |e| e + 1);
+                    self.secrets.push_back(data[..end].to_vec());
+                    // Pause: the secrets must reach the decoder before the next packet.
+                    return false;
+                }
+                true
             }
             PcapBlockOwned::NG(_) => true,
         }

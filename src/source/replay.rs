@@ -126,4 +126,8 @@ impl Sender for Paced<'_> {
     fn flush(&mut self) {
         self.tx.flush();
     }
+
+    fn secrets(&mut self, key_log: &[u8]) {
+        self.tx.secrets(key_log);
+    }
 }

@@ -34,6 +34,10 @@ const FLAGS = [
   '--disable-sync',
 ];
 
+// Extra flags for one run, as a JSON array (tests/browser/run-https.sh: the certificate's SPKI hash
+// and --ssl-key-log-file). Recorded in meta.extra_flags.
+const EXTRA_FLAGS = process.env.CW_CHROMIUM_ARGS ? JSON.parse(process.env.CW_CHROMIUM_ARGS) : [];
+
 const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
 const PAGE = ports.page_origin;
 
@@ -71,7 +75,7 @@ async function main() {
   const context = await chromium.launchPersistentContext(userDataDir, {
     executablePath: CHROMIUM,
     headless: true,
-    args: [...FLAGS, ...dtArgs],
+    args: [...FLAGS, ...EXTRA_FLAGS, ...dtArgs],
     ignoreDefaultArgs,
     recordHar: { path: harPath, content: 'embed' },
   });
@@ -214,6 +218,7 @@ async function main() {
     browser_version: browserVersion,
     executable: CHROMIUM,
     flags: FLAGS,
+    ...(EXTRA_FLAGS.length ? { extra_flags: EXTRA_FLAGS } : {}),
     command_line: commandLine,
     playwright_feature_args_removed: ignoreDefaultArgs,
     playwright_core: JSON.parse(fs.readFileSync(new URL('./node_modules/playwright-core/package.json', import.meta.url))).version,

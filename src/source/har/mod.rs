@@ -408,6 +408,7 @@ impl<R: Read> HarSource<R> {
             page_url: e.pageref.and_then(|p| self.pages.get(p.as_ref()).cloned()),
             sanitized: false,
             producer: self.producer.clone(),
+            h2_reset: None,
         };
         Ok(Exchange {
             source: SourceRef {

@@ -2,14 +2,19 @@
 //! traffic on loopback with preflights, CORS responses (some failing), and about 1% of
 //! segments out of order and 1% retransmitted. Deterministic for a given seed.
 
+use crate::net::h2::hpack::Encoder;
 use std::io::{self, Write};
 
 /// What was written.
 #[derive(Debug, Clone, Copy, Default)]
 pub struct Written {
+    /// Bytes written.
     pub bytes: u64,
+    /// Packets written.
     pub packets: u64,
+    /// Exchanges written.
     pub exchanges: u64,
+    /// TCP connections written.
     pub connections: u64,
 }
 
@@ -36,6 +41,37 @@ struct Conn {
     client_port: u16,
     seq: [u32; 2],
     left: u32,
+    tls: Option<Box<crate::net::tls::synth::Session>>,
+    /// HPACK encoders [client, server] and the stream of the exchange in flight.
+    h2: Option<Box<(Encoder, Encoder, u32)>>,
+}
+
+/// What the synthetic connections carry.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Wire {
+    /// Cleartext HTTP/1.1 (port 8080).
+    Plain,
+    /// HTTP/1.1 in TLS 1.2 (ECDHE-RSA-AES128-GCM-SHA256), port 443.
+    Tls12,
+    /// HTTP/1.1 in TLS 1.3 (AES-128-GCM), port 443.
+    Tls13,
+    /// HTTP/2 in TLS 1.3 (AES-128-GCM, ALPN h2), port 443: what a browser sends.
+    Tls13H2,
+    /// Cleartext HTTP/2 with prior knowledge (h2c), port 8080.
+    H2c,
+}
+
+impl Wire {
+    fn tls_suite(self) -> Option<u16> {
+        match self {
+            Wire::Tls12 => Some(0xc02f),
+            Wire::Tls13 | Wire::Tls13H2 => Some(0x1301),
+            Wire::Plain | Wire::H2c => None,
+        }
+    }
+    fn h2(self) -> bool {
+        matches!(self, Wire::Tls13H2 | Wire::H2c)
+    }
 }
 
 const SERVER_IP: [u8; 4] = [127, 0, 0, 1];
@@ -57,8 +93,15 @@ const ROUTES: [&str; 6] = [
 ];
 
 struct Gen<W: Write> {
+    wire: Wire,
+    /// Key log lines of the TLS sessions written.
+    keylog: String,
     w: W,
+    /// Content: origins, routes, verdicts, bodies. Kept apart from `net` so that every wire
+    /// carries the same exchanges.
     rng: Rng,
+    /// Network effects: timing, reordering, retransmits, acks.
+    net: Rng,
     ts_us: u64,
     out: Written,
     frame: Vec<u8>,
@@ -69,7 +112,7 @@ struct Gen<W: Write> {
 
 impl<W: Write> Gen<W> {
     fn record(&mut self, len: usize) -> io::Result<()> {
-        self.ts_us += 3 + self.rng.below(20);
+        self.ts_us += 3 + self.net.below(20);
         let sec = (1_767_225_600 + self.ts_us / 1_000_000) as u32;
         let usec = (self.ts_us % 1_000_000) as u32;
         let mut h = [0u8; 16];
@@ -93,10 +136,15 @@ impl<W: Write> Gen<W> {
         flags: u8,
         payload: &[u8],
     ) -> io::Result<()> {
-        let (sip, dip, sp, dp) = if from_client {
-            (c.client_ip, SERVER_IP, c.client_port, SERVER_PORT)
+        let port = if self.wire.tls_suite().is_some() {
+            443
         } else {
-            (SERVER_IP, c.client_ip, SERVER_PORT, c.client_port)
+            SERVER_PORT
+        };
+        let (sip, dip, sp, dp) = if from_client {
+            (c.client_ip, SERVER_IP, c.client_port, port)
+        } else {
+            (SERVER_IP, c.client_ip, port, c.client_port)
         };
         let f = &mut self.frame;
         f.clear();
@@ -117,6 +165,35 @@ impl<W: Write> Gen<W> {
         self.record(len)
     }
 
+    /// Queues one HTTP/1.1 message from one side, carried as the connection's wire says:
+    /// as is, as HTTP/2 frames, inside TLS records.
+    fn send(&mut self, c: &mut Conn, from_client: bool, msg: &[u8]) {
+        let framed;
+        let mut bytes = msg;
+        if let Some(h) = c.h2.as_mut() {
+            let (ce, se, stream) = &mut **h;
+            if from_client {
+                *stream = stream.wrapping_add(2);
+            }
+            let https = self.wire.tls_suite().is_some();
+            framed = h1_to_h2(
+                msg,
+                from_client,
+                *stream,
+                if from_client { ce } else { se },
+                https,
+            );
+            bytes = &framed;
+        }
+        let sealed;
+        if let Some(t) = c.tls.as_mut() {
+            sealed = t.app(usize::from(!from_client), bytes);
+            bytes = &sealed;
+        }
+        let bytes = bytes.to_vec();
+        self.queue(c, from_client, &bytes);
+    }
+
     /// Queues `bytes` from one side as MSS-sized segments.
     fn queue(&mut self, c: &mut Conn, from_client: bool, bytes: &[u8]) {
         let d = usize::from(!from_client);
@@ -133,19 +210,19 @@ impl<W: Write> Gen<W> {
         let mut burst = std::mem::take(&mut self.burst);
         let n = burst.len();
         for i in 0..n {
-            if i + 1 < n && burst[i].0 == burst[i + 1].0 && self.rng.chance(10) {
+            if i + 1 < n && burst[i].0 == burst[i + 1].0 && self.net.chance(10) {
                 burst.swap(i, i + 1);
             }
         }
         for i in 0..n {
             let (from_client, seq, ack, ref payload) = burst[i];
             self.packet(c, from_client, seq, ack, 0x18, payload)?;
-            if self.rng.chance(10) {
+            if self.net.chance(10) {
                 self.packet(c, from_client, seq, ack, 0x18, payload)?;
             }
             // A pure ACK now and then, as real stacks send: cumulative, so never past a
             // segment of the same direction still to come.
-            if i + 1 == n || self.rng.chance(150) {
+            if i + 1 == n || self.net.chance(150) {
                 let end = seq.wrapping_add(payload.len() as u32);
                 let pending = burst[i + 1..]
                     .iter()
@@ -192,8 +269,8 @@ impl<W: Write> Gen<W> {
                  Access-Control-Allow-Headers: {allow}\r\nAccess-Control-Max-Age: 600\r\n\
                  Vary: Origin\r\nDate: Thu, 01 Jan 2026 00:00:00 GMT\r\n\r\n"
             )?;
-            self.queue(c, true, &req);
-            self.queue(c, false, &resp);
+            self.send(c, true, &req);
+            self.send(c, false, &resp);
             self.flush(c)?;
             self.out.exchanges += 1;
             req.clear();
@@ -247,8 +324,8 @@ impl<W: Write> Gen<W> {
             )?;
             resp.extend_from_slice(body);
         }
-        self.queue(c, true, &req);
-        self.queue(c, false, &resp);
+        self.send(c, true, &req);
+        self.send(c, false, &resp);
         self.flush(c)?;
         self.out.exchanges += 1;
         Ok(())
@@ -260,6 +337,8 @@ impl<W: Write> Gen<W> {
             client_port: 1024 + (n % 60000) as u16,
             seq: [self.rng.next() as u32, self.rng.next() as u32],
             left: 20 + self.rng.below(200) as u32,
+            tls: None,
+            h2: None,
         };
         self.packet(&c, true, c.seq[0], 0, 0x02, b"")?;
         self.packet(&c, false, c.seq[1], c.seq[0].wrapping_add(1), 0x12, b"")?;
@@ -267,6 +346,39 @@ impl<W: Write> Gen<W> {
         c.seq[1] = c.seq[1].wrapping_add(1);
         self.packet(&c, true, c.seq[0], c.seq[1], 0x10, b"")?;
         self.out.connections += 1;
+        if let Some(suite) = self.wire.tls_suite() {
+            let alpn = if self.wire.h2() { "h2" } else { "http/1.1" };
+            let seed = n ^ 0x243f_6a88_85a3_08d3;
+            let mut t =
+                crate::net::tls::synth::Session::new(suite, seed, "api.example.com", Some(alpn))
+                    .ok_or_else(|| io::Error::other("unknown suite"))?;
+            self.keylog.push_str(t.keylog());
+            let ch = t.client_hello();
+            let sf = t.server_flight();
+            let cf = t.client_finished();
+            let sfin = t.server_finished();
+            self.queue(&mut c, true, &ch);
+            self.queue(&mut c, false, &sf);
+            self.flush(&c)?;
+            self.queue(&mut c, true, &cf);
+            self.queue(&mut c, false, &sfin);
+            self.flush(&c)?;
+            c.tls = Some(Box::new(t));
+        }
+        if self.wire.h2() {
+            let mut start = crate::net::h2::synth::client_start();
+            if let Some(t) = c.tls.as_mut() {
+                start = t.app(0, &start);
+            }
+            self.queue(&mut c, true, &start);
+            let mut start = crate::net::h2::synth::server_start();
+            if let Some(t) = c.tls.as_mut() {
+                start = t.app(1, &start);
+            }
+            self.queue(&mut c, false, &start);
+            self.flush(&c)?;
+            c.h2 = Some(Box::new((Encoder::default(), Encoder::default(), u32::MAX)));
+        }
         Ok(c)
     }
 
@@ -287,9 +399,51 @@ pub fn write_capture<W: Write>(
     concurrent: usize,
     seed: u64,
 ) -> io::Result<Written> {
+    write_capture_as(w, target_bytes, concurrent, seed, Wire::Plain).map(|(w, _)| w)
+}
+
+/// As [`write_capture`], the same exchanges carried as `wire` says. Returns also the NSS key
+/// log that decrypts the TLS sessions (empty for cleartext).
+pub fn write_capture_as<W: Write>(
+    w: W,
+    target_bytes: u64,
+    concurrent: usize,
+    seed: u64,
+    wire: Wire,
+) -> io::Result<(Written, String)> {
+    write(w, Stop::Bytes(target_bytes), concurrent, seed, wire)
+}
+
+/// As [`write_capture_as`], stopping after `exchanges` exchanges (at least), so that captures
+/// of different wires carry exactly the same exchanges.
+pub fn write_exchanges_as<W: Write>(
+    w: W,
+    exchanges: u64,
+    concurrent: usize,
+    seed: u64,
+    wire: Wire,
+) -> io::Result<(Written, String)> {
+    write(w, Stop::Exchanges(exchanges), concurrent, seed, wire)
+}
+
+enum Stop {
+    Bytes(u64),
+    Exchanges(u64),
+}
+
+fn write<W: Write>(
+    w: W,
+    stop: Stop,
+    concurrent: usize,
+    seed: u64,
+    wire: Wire,
+) -> io::Result<(Written, String)> {
     let mut g = Gen {
+        wire,
+        keylog: String::new(),
         w,
         rng: Rng(seed | 1),
+        net: Rng(seed.rotate_left(29) ^ 0x6a09_e667_f3bc_c909 | 1),
         ts_us: 0,
         out: Written::default(),
         frame: Vec::with_capacity(2048),
@@ -309,7 +463,10 @@ pub fn write_capture<W: Write>(
         n += 1;
     }
     let mut body = Vec::new();
-    while g.out.bytes < target_bytes {
+    while match stop {
+        Stop::Bytes(b) => g.out.bytes < b,
+        Stop::Exchanges(n) => g.out.exchanges < n,
+    } {
         let i = g.rng.below(conns.len() as u64) as usize;
         let mut c = conns.swap_remove(i);
         g.exchange(&mut c, &mut body)?;
@@ -325,5 +482,64 @@ pub fn write_capture<W: Write>(
         g.close(&mut c)?;
     }
     g.w.flush()?;
-    Ok(g.out)
+    Ok((g.out, g.keylog))
+}
+
+/// One generated HTTP/1.1 message as HTTP/2 frames on `stream` (hop-by-hop headers dropped,
+/// `Host` as `:authority`, chunked framing left to DATA).
+fn h1_to_h2(msg: &[u8], request: bool, stream: u32, enc: &mut Encoder, https: bool) -> Vec<u8> {
+    use crate::net::h2::synth::{data, headers};
+    let mut hdrs = [httparse::EMPTY_HEADER; 32];
+    let mut fields: Vec<(String, String)> = Vec::new();
+    let head_len;
+    if request {
+        let mut r = httparse::Request::new(&mut hdrs);
+        head_len = match r.parse(msg) {
+            Ok(httparse::Status::Complete(n)) => n,
+            _ => return Vec::new(),
+        };
+        let host = r
+            .headers
+            .iter()
+            .find(|h| h.name.eq_ignore_ascii_case("host"))
+            .map(|h| String::from_utf8_lossy(h.value).into_owned())
+            .unwrap_or_default();
+        fields.push((":method".into(), r.method.unwrap_or("GET").into()));
+        fields.push((":authority".into(), host));
+        fields.push((
+            ":scheme".into(),
+            if https { "https" } else { "http" }.into(),
+        ));
+        fields.push((":path".into(), r.path.unwrap_or("/").into()));
+        for h in r.headers.iter() {
+            fields.push((
+                h.name.to_ascii_lowercase(),
+                String::from_utf8_lossy(h.value).into_owned(),
+            ));
+        }
+    } else {
+        let mut r = httparse::Response::new(&mut hdrs);
+        head_len = match r.parse(msg) {
+            Ok(httparse::Status::Complete(n)) => n,
+            _ => return Vec::new(),
+        };
+        fields.push((":status".into(), r.code.unwrap_or(200).to_string()));
+        for h in r.headers.iter() {
+            fields.push((
+                h.name.to_ascii_lowercase(),
+                String::from_utf8_lossy(h.value).into_owned(),
+            ));
+        }
+    }
+    fields.retain(|(n, _)| !matches!(n.as_str(), "host" | "connection" | "transfer-encoding"));
+    let refs: Vec<(&str, &str)> = fields
+        .iter()
+        .map(|(n, v)| (n.as_str(), v.as_str()))
+        .collect();
+    let body = msg.get(head_len..).unwrap_or(&[]);
+    let mut out = headers(enc, stream, &refs, body.is_empty(), 16384);
+    if !body.is_empty() {
+        out.extend(data(stream, body, true));
+    }
+    out
 }

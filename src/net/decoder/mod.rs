@@ -1,10 +1,12 @@
 //! The sans-IO core: frames in, exchanges out. Time comes only from packet timestamps, so a
 //! file replays the same way every time and live capture shares the code.
 
-use super::http::{Ctx, HttpConn, Side};
+use super::app::App;
+use super::http::{Ctx, Side};
 use super::link::{self, Frame, Segment};
 use super::tcp::{Reassembler, Seg, StreamSink, TcpStats};
-use crate::model::{CaptureHealth, Exchange, Timestamp};
+use super::tls::{self, keys::KeyStore};
+use crate::model::{CaptureHealth, Exchange, Timestamp, TlsPeer};
 use std::collections::{HashMap, VecDeque};
 use std::hash::{BuildHasher, Hash, Hasher};
 use std::net::{IpAddr, SocketAddr};
@@ -26,6 +28,9 @@ pub struct Limits {
     pub max_head: usize,
     /// A connection with no packet for this long (by packet timestamps) is closed.
     pub idle_timeout_secs: u64,
+    /// An NSS key log (`SSLKEYLOGFILE`) to decrypt TLS with; read at the start and followed
+    /// as it grows.
+    pub keylog: Option<std::path::PathBuf>,
 }
 
 impl Default for Limits {
@@ -37,6 +42,7 @@ impl Default for Limits {
             max_http_total: 64 * 1024 * 1024,
             max_head: 64 * 1024,
             idle_timeout_secs: 120,
+            keylog: None,
         }
     }
 }
@@ -112,9 +118,21 @@ struct Flow {
     server: SocketAddr,
     /// [client → server, server → client]
     dirs: [Reassembler; 2],
-    http: HttpConn,
+    app: App,
     last_seen: Timestamp,
 }
+
+/// Server names of TLS connections that could not be decrypted for want of keys, kept for the
+/// warning that tells the user which key log is missing. Bounded.
+#[derive(Debug, Clone, Default)]
+pub struct MissingKeys {
+    /// The servers, by SNI (or address) and ALPN.
+    pub names: Vec<TlsPeer>,
+    /// Connections whose name did not fit.
+    pub other: u64,
+}
+
+const MAX_MISSING_NAMES: usize = 32;
 
 /// Frames in, [`Exchange`]s out.
 pub struct Decoder {
@@ -133,23 +151,42 @@ pub struct Decoder {
     last: Option<FlowKey>,
     now: Timestamp,
     last_sweep: Timestamp,
+    keys: KeyStore,
+    keylog_error: Option<String>,
+    missing: MissingKeys,
 }
 
 /// Which kind of frame it was, for callers that report per-packet problems.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Outcome {
+    /// A TCP segment, decoded.
     Tcp,
+    /// An IP fragment (not reassembled).
     Fragment,
+    /// Not TCP (ARP, UDP...).
     NotTcp,
+    /// A link type the decoder does not read.
     UnknownLink,
+    /// Cut before its headers ended.
     Truncated,
+    /// Headers that do not decode.
     Malformed,
 }
 
 impl Decoder {
     /// `input` names the capture in each exchange's [`crate::model::SourceRef`].
     pub fn new(input: Arc<str>, limits: Limits) -> Self {
+        let (keys, keylog_error) = match &limits.keylog {
+            None => (KeyStore::new(), None),
+            Some(p) => match KeyStore::open(p) {
+                Ok(k) => (k, None),
+                Err(e) => (KeyStore::new(), Some(e.to_string())),
+            },
+        };
         Decoder {
+            keys,
+            keylog_error,
+            missing: MissingKeys::default(),
             input,
             limits,
             flows: HashMap::with_hasher(FlowHash::new()),
@@ -166,6 +203,7 @@ impl Decoder {
         }
     }
 
+    /// Capture health so far.
     pub fn health(&self) -> CaptureHealth {
         let mut h = self.health;
         h.out_of_order_segments += self.tcp.out_of_order_segments;
@@ -176,9 +214,43 @@ impl Decoder {
         h
     }
 
-    /// Connections that were skipped as not HTTP/1.x (TLS, HTTP/2, HTTP/0.9).
+    /// Connections that were skipped as not HTTP (HTTP/0.9, WebSocket, other protocols).
     pub fn non_http_flows(&self) -> u64 {
         self.not_http
+    }
+
+    /// Secrets handed over in-band: the NSS key log text of a pcapng Decryption Secrets Block.
+    pub fn add_secrets(&mut self, keylog: &[u8]) {
+        self.keys.add_block(keylog);
+    }
+
+    /// Why the key log given in [`Limits::keylog`] could not be read, once.
+    pub fn take_keylog_error(&mut self) -> Option<String> {
+        self.keylog_error.take()
+    }
+
+    /// TLS connections left encrypted for want of keys, by server name.
+    pub fn missing_keys(&self) -> &MissingKeys {
+        &self.missing
+    }
+
+    /// The same as a list for the report: most connections first, the rest as one row.
+    pub fn tls_without_keys(&self) -> Vec<TlsPeer> {
+        let m = &self.missing;
+        let mut v = m.names.clone();
+        v.sort_by(|a, b| {
+            b.connections
+                .cmp(&a.connections)
+                .then_with(|| a.sni.cmp(&b.sni))
+        });
+        if m.other > 0 {
+            v.push(TlsPeer {
+                sni: "(other servers)".into(),
+                alpn: String::new(),
+                connections: m.other,
+            });
+        }
+        v
     }
 
     /// Connections open now.
@@ -227,6 +299,11 @@ impl Decoder {
                 self.health.non_tcp_packets += 1;
                 Outcome::NotTcp
             }
+            Frame::Quic => {
+                self.health.non_tcp_packets += 1;
+                self.health.quic_packets += 1;
+                Outcome::NotTcp
+            }
             Frame::UnknownLink => {
                 self.health.non_tcp_packets += 1;
                 Outcome::UnknownLink
@@ -270,7 +347,7 @@ impl Decoder {
             client,
             server,
             dirs,
-            http,
+            app,
             ..
         } = &mut **flow;
         let mut cx = Ctx {
@@ -283,26 +360,29 @@ impl Decoder {
             health: &mut self.health,
             not_http: &mut self.not_http,
             acked: None,
+            scheme: "http",
         };
         let before = dirs[0].held_bytes() + dirs[1].held_bytes();
-        let http_before = http.buffered();
+        let http_before = app.buffered();
         if d == 1 && seg.has_ack() {
             cx.acked = dirs[0].offset_of(seg.ack);
         }
         if seg.has_ack() {
             let other = 1 - d;
             let mut sink = Sink {
-                http,
+                app,
                 side: side_of(other),
                 cx: &mut cx,
+                keys: &mut self.keys,
             };
             dirs[other].acked(seg.ack, &mut sink, &mut self.tcp);
         }
         let dir = &mut dirs[d];
         let mut sink = Sink {
-            http,
+            app,
             side: side_of(d),
             cx: &mut cx,
+            keys: &mut self.keys,
         };
         let s = Seg {
             seq: seg.seq,
@@ -323,7 +403,7 @@ impl Decoder {
         self.held_total = self.held_total.saturating_add(after).saturating_sub(before);
         self.http_total = self
             .http_total
-            .saturating_add(http.buffered())
+            .saturating_add(app.buffered())
             .saturating_sub(http_before);
         let over = self.held_total > self.limits.max_held_total;
         let done = seg.rst() || (dirs[0].finished() && dirs[1].finished());
@@ -360,13 +440,13 @@ impl Decoder {
             return;
         };
         let before = flow.dirs[0].held_bytes() + flow.dirs[1].held_bytes();
-        let http_before = flow.http.buffered();
+        let http_before = flow.app.buffered();
         let Flow {
             id,
             client,
             server,
             dirs,
-            http,
+            app,
             ..
         } = &mut **flow;
         let mut cx = Ctx {
@@ -379,12 +459,14 @@ impl Decoder {
             health: &mut self.health,
             not_http: &mut self.not_http,
             acked: None,
+            scheme: "http",
         };
         for (i, dir) in dirs.iter_mut().enumerate() {
             let mut sink = Sink {
-                http,
+                app,
                 side: side_of(i),
                 cx: &mut cx,
+                keys: &mut self.keys,
             };
             dir.skip_holes(&mut sink, &mut self.tcp);
         }
@@ -392,7 +474,7 @@ impl Decoder {
         self.held_total = self.held_total.saturating_sub(before.saturating_sub(after));
         self.http_total = self
             .http_total
-            .saturating_add(http.buffered())
+            .saturating_add(app.buffered())
             .saturating_sub(http_before);
     }
 
@@ -440,7 +522,7 @@ impl Decoder {
                 client,
                 server,
                 dirs,
-                http: HttpConn::new(synced, synced),
+                app: App::new(synced),
                 last_seen: ts,
             }),
         );
@@ -490,13 +572,13 @@ impl Decoder {
         }
         let held = flow.dirs[0].held_bytes() + flow.dirs[1].held_bytes();
         self.held_total = self.held_total.saturating_sub(held);
-        self.http_total = self.http_total.saturating_sub(flow.http.buffered());
+        self.http_total = self.http_total.saturating_sub(flow.app.buffered());
         let Flow {
             id,
             client,
             server,
             dirs,
-            http,
+            app,
             ..
         } = &mut *flow;
         let mut cx = Ctx {
@@ -509,6 +591,7 @@ impl Decoder {
             health: &mut self.health,
             not_http: &mut self.not_http,
             acked: None,
+            scheme: "http",
         };
         for (d, dir) in dirs.iter_mut().enumerate() {
             let side = if d == 0 {
@@ -517,13 +600,40 @@ impl Decoder {
                 Side::Response
             };
             let mut sink = Sink {
-                http,
+                app,
                 side,
                 cx: &mut cx,
+                keys: &mut self.keys,
             };
             dir.flush(&mut sink, &mut self.tcp);
         }
-        http.close(&mut cx);
+        if app.close(&mut cx) == Some(tls::Outcome::NoKeys)
+            && let App::Tls(t) = app
+        {
+            // Clients send no SNI for an IP address: the server's address names it then.
+            let sni = match t.tls.sni() {
+                Some(n) => n.to_string(),
+                None => format!("{} (no SNI)", server),
+            };
+            let alpn = t
+                .tls
+                .alpn()
+                .or(t.tls.offered_h2().then_some("h2?"))
+                .unwrap_or("")
+                .to_string();
+            let m = &mut self.missing;
+            if let Some(e) = m.names.iter_mut().find(|e| e.sni == sni && e.alpn == alpn) {
+                e.connections += 1;
+            } else if m.names.len() < MAX_MISSING_NAMES {
+                m.names.push(TlsPeer {
+                    sni,
+                    alpn,
+                    connections: 1,
+                });
+            } else {
+                m.other += 1;
+            }
+        }
     }
 
     /// End of input: every open connection is closed.
@@ -581,279 +691,23 @@ fn looks_like_request(p: &[u8]) -> bool {
     sp > 0 && p[..sp].iter().all(|b| b.is_ascii_alphabetic())
 }
 
-/// Adapts the reassembler's ordered stream to one side of the HTTP parser.
+/// Adapts the reassembler's ordered stream to one side of the application layer.
 struct Sink<'a, 'c> {
-    http: &'a mut HttpConn,
+    app: &'a mut App,
     side: Side,
     cx: &'a mut Ctx<'c>,
+    keys: &'a mut KeyStore,
 }
 
 impl StreamSink for Sink<'_, '_> {
     fn data(&mut self, bytes: &[u8], packet: u64, ts: Timestamp) {
-        self.http.data(self.side, bytes, packet, ts, self.cx);
+        self.app
+            .data(self.side, bytes, packet, ts, self.cx, self.keys);
     }
     fn gap(&mut self, len: u64) {
-        self.http.gap(self.side, len, self.cx);
+        self.app.gap(self.side, len, self.cx);
     }
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-
-    const SYN: u8 = 0x02;
-    const ACK: u8 = 0x10;
-    const PSH: u8 = 0x08;
-
-    /// Raw IPv4 frame (link type 101) from 10.0.0.1:`cport` ↔ 10.0.0.2:80.
-    fn frame(from_client: bool, cport: u16, seq: u32, ack: u32, flags: u8, data: &[u8]) -> Vec<u8> {
-        let (s, d, sp, dp) = if from_client {
-            ([10, 0, 0, 1], [10, 0, 0, 2], cport, 80u16)
-        } else {
-            ([10, 0, 0, 2], [10, 0, 0, 1], 80u16, cport)
-        };
-        let mut p = vec![0x45, 0];
-        p.extend_from_slice(&((40 + data.len()) as u16).to_be_bytes());
-        p.extend_from_slice(&[0, 0, 0x40, 0, 64, 6, 0, 0]);
-        p.extend_from_slice(&s);
-        p.extend_from_slice(&d);
-        p.extend_from_slice(&sp.to_be_bytes());
-        p.extend_from_slice(&dp.to_be_bytes());
-        p.extend_from_slice(&seq.to_be_bytes());
-        p.extend_from_slice(&ack.to_be_bytes());
-        p.extend_from_slice(&[0x50, flags, 0xff, 0xff, 0, 0, 0, 0]);
-        p.extend_from_slice(data);
-        p
-    }
-
-    const REQ: &[u8] = b"GET /x HTTP/1.1\r\nHost: h\r\n\r\n";
-
-    fn decoder(limits: Limits) -> Decoder {
-        Decoder::new(Arc::from("t"), limits)
-    }
-
-    /// Opens a connection and sends one request; returns the packet count used.
-    fn open_with_request(d: &mut Decoder, cport: u16, t: i64, n: &mut u64) {
-        let ts = Timestamp::from_secs(t);
-        for f in [
-            frame(true, cport, 100, 0, SYN, b""),
-            frame(false, cport, 500, 101, SYN | ACK, b""),
-            frame(true, cport, 101, 501, ACK | PSH, REQ),
-        ] {
-            *n += 1;
-            d.packet(ts, 101, &f, *n);
-        }
-    }
-
-    fn drain(d: &mut Decoder) -> Vec<Exchange> {
-        std::iter::from_fn(|| d.pop()).collect()
-    }
-
-    #[test]
-    fn flow_cap_evicts_oldest_and_reports_their_requests() {
-        let mut d = decoder(Limits {
-            max_flows: 4,
-            ..Limits::default()
-        });
-        let mut n = 0;
-        for i in 0..10 {
-            open_with_request(&mut d, 40000 + i, i64::from(i), &mut n);
-        }
-        assert!(d.open_flows() <= 4);
-        let h = d.health();
-        assert_eq!(h.flows, 10);
-        assert_eq!(h.flows_evicted, 6);
-        let evicted = drain(&mut d);
-        assert_eq!(evicted.len(), 6);
-        assert!(evicted.iter().all(|x| x.response.is_none()));
-        // The oldest went first.
-        assert_eq!(evicted[0].client.map(|c| c.port()), Some(40000));
-        d.finish();
-        assert_eq!(drain(&mut d).len(), 4);
-        assert_eq!(d.health().unanswered_requests, 10);
-    }
-
-    #[test]
-    fn idle_connections_close_by_packet_time() {
-        let mut d = decoder(Limits::default());
-        let mut n = 0;
-        open_with_request(&mut d, 40000, 0, &mut n);
-        open_with_request(&mut d, 40001, 100, &mut n);
-        assert_eq!(d.ready(), 0);
-        open_with_request(&mut d, 40002, 200, &mut n);
-        let out = drain(&mut d);
-        assert_eq!(out.len(), 1);
-        assert_eq!(out[0].client.map(|c| c.port()), Some(40000));
-        assert_eq!(d.open_flows(), 2);
-    }
-
-    #[test]
-    fn reused_four_tuple_is_a_new_connection() {
-        let mut d = decoder(Limits::default());
-        let mut n = 0;
-        open_with_request(&mut d, 40000, 0, &mut n);
-        let resp = b"HTTP/1.1 204 No Content\r\n\r\n";
-        n += 1;
-        d.packet(
-            Timestamp(0),
-            101,
-            &frame(false, 40000, 501, 101 + REQ.len() as u32, ACK, resp),
-            n,
-        );
-        // Same ports, new ISN, no FIN seen for the first connection.
-        let ts = Timestamp::from_secs(1);
-        for f in [
-            frame(true, 40000, 9000, 0, SYN, b""),
-            frame(false, 40000, 7000, 9001, SYN | ACK, b""),
-            frame(true, 40000, 9001, 7001, ACK | PSH, REQ),
-            frame(false, 40000, 7001, 9001 + REQ.len() as u32, ACK, resp),
-        ] {
-            n += 1;
-            d.packet(ts, 101, &f, n);
-        }
-        let out = drain(&mut d);
-        assert_eq!(out.len(), 2);
-        assert!(
-            out.iter()
-                .all(|x| x.response.as_ref().map(|r| r.status) == Some(204))
-        );
-        assert_ne!(out[0].connection, out[1].connection);
-        assert_eq!(d.health().flows, 2);
-    }
-
-    #[test]
-    fn held_bytes_stay_within_caps() {
-        let limits = Limits {
-            max_held_per_direction: 16 * 1024,
-            max_held_total: 64 * 1024,
-            ..Limits::default()
-        };
-        let mut d = decoder(limits.clone());
-        let mut n = 0;
-        let chunk = vec![b'a'; 1000];
-        for c in 0..50u16 {
-            open_with_request(&mut d, 41000 + c, 0, &mut n);
-            // Segments far ahead of a hole that never fills.
-            for k in 1..40u32 {
-                n += 1;
-                let f = frame(
-                    true,
-                    41000 + c,
-                    101 + REQ.len() as u32 + 5000 * k,
-                    501,
-                    ACK,
-                    &chunk,
-                );
-                d.packet(Timestamp(0), 101, &f, n);
-                assert!(d.held_bytes() <= limits.max_held_total + chunk.len());
-            }
-        }
-        assert!(d.health().gaps > 0);
-    }
-
-    #[test]
-    fn handshake_seen_from_the_syn_ack_reads_from_the_first_byte() {
-        let mut d = decoder(Limits::default());
-        let req = b"PURGE /cache HTTP/1.1\r\nHost: h\r\n\r\n";
-        let resp = b"HTTP/1.1 200 OK\r\nContent-Length: 0\r\n\r\n";
-        for (n, f) in [
-            frame(false, 40000, 500, 101, SYN | ACK, b""),
-            frame(true, 40000, 101, 501, ACK | PSH, req),
-            frame(false, 40000, 501, 101 + req.len() as u32, ACK | PSH, resp),
-        ]
-        .iter()
-        .enumerate()
-        {
-            d.packet(Timestamp(0), 101, f, n as u64 + 1);
-        }
-        let out = drain(&mut d);
-        assert_eq!(out.len(), 1);
-        // A custom method is trusted only where the start of the stream is certain.
-        assert_eq!(out[0].request.method, "PURGE");
-        assert_eq!(out[0].client.map(|c| c.port()), Some(40000));
-    }
-
-    #[test]
-    fn waiting_requests_are_bounded() {
-        let limits = Limits {
-            max_http_total: 4 << 20,
-            ..Limits::default()
-        };
-        let mut d = decoder(limits);
-        let mut n = 0;
-        let big = format!(
-            "GET /{} HTTP/1.1\r\nHost: h\r\nX: {}\r\n\r\n",
-            "p".repeat(2000),
-            "v".repeat(30_000)
-        );
-        for c in 0..20u16 {
-            let cport = 42000 + c;
-            open_with_request(&mut d, cport, 0, &mut n);
-            let mut seq = 101 + REQ.len() as u32;
-            // Pipelined requests that are never answered.
-            for _ in 0..100 {
-                n += 1;
-                d.packet(
-                    Timestamp(0),
-                    101,
-                    &frame(true, cport, seq, 501, ACK, big.as_bytes()),
-                    n,
-                );
-                seq += big.len() as u32;
-                assert!(
-                    d.http_bytes() <= (4 << 20) + (1 << 20),
-                    "{}",
-                    d.http_bytes()
-                );
-            }
-            while d.pop().is_some() {}
-        }
-        assert!(d.health().unanswered_requests > 0);
-    }
-
-    #[test]
-    fn arbitrary_segments_do_not_panic() {
-        let pieces: [&[u8]; 8] = [
-            b"GET / HTTP/1.1\r\nHost: a\r\n\r\n",
-            b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n",
-            b"ffffffffffffffffffff\r\n",
-            b"0\r\n\r\n",
-            b"HTTP/1.1 100 Continue\r\n\r\n",
-            b"Content-Length: 99999999999999999999\r\n\r\n",
-            b"\r\n\r\n\n\n",
-            b"HTTP/1.1 101 Switching\r\n\r\n",
-        ];
-        let mut x = 0x9e37_79b9_7f4a_7c15u64;
-        let mut rnd = move || {
-            x ^= x << 13;
-            x ^= x >> 7;
-            x ^= x << 17;
-            x
-        };
-        let mut d = decoder(Limits {
-            max_flows: 8,
-            max_held_per_direction: 4096,
-            max_held_total: 16384,
-            ..Limits::default()
-        });
-        for n in 1..20_000u64 {
-            let r = rnd();
-            let data = pieces[(r % 8) as usize];
-            let cut = (r >> 8) as usize % (data.len() + 1);
-            let f = frame(
-                r & (1 << 20) != 0,
-                40000 + ((r >> 21) % 12) as u16,
-                (r >> 32) as u32 % 3000,
-                (r >> 40) as u32 % 3000,
-                (r >> 50) as u8,
-                &data[..cut],
-            );
-            d.packet(Timestamp((n as i64) * 1_000_000), 101, &f, n);
-            while d.pop().is_some() {}
-            assert!(d.held_bytes() <= 16384 + 64);
-        }
-        d.finish();
-        while d.pop().is_some() {}
-        assert_eq!(d.open_flows(), 0);
-    }
-}
+mod tests;

@@ -11,6 +11,10 @@ use std::collections::VecDeque;
 use std::net::SocketAddr;
 use std::sync::Arc;
 
+mod framing;
+
+use framing::*;
+
 const MAX_HEADERS: usize = 128;
 /// Longest partial line kept while looking for a start line after a gap.
 const MAX_RESYNC_LINE: usize = 8 * 1024;
@@ -31,17 +35,26 @@ pub enum Side {
 
 /// Where exchanges go and what they are told about their connection.
 pub struct Ctx<'a> {
+    /// The input, named in each exchange.
     pub input: &'a Arc<str>,
+    /// The client's address.
     pub client: SocketAddr,
+    /// The server's address.
     pub server: SocketAddr,
+    /// The connection id.
     pub conn: u64,
+    /// Longest head read.
     pub max_head: usize,
+    /// Where completed exchanges go.
     pub out: &'a mut VecDeque<Exchange>,
+    /// Where parse errors and unanswered requests are counted.
     pub health: &'a mut CaptureHealth,
     /// Connections that turned out not to be HTTP/1.x (TLS, HTTP/2, HTTP/0.9).
     pub not_http: &'a mut u64,
     /// For response bytes: the client-stream offset the carrying segment acknowledged.
     pub acked: Option<u64>,
+    /// `https` inside TLS, else `http`: the scheme of URLs built from `Host`.
+    pub scheme: &'static str,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -126,6 +139,19 @@ struct Pending {
     size: usize,
 }
 
+/// An HTTP/1.1 request answered with 101 to `Upgrade: h2c`: the connection goes on in HTTP/2,
+/// where the response to this request comes on stream 1.
+pub struct Upgrade {
+    /// The request that asked for the upgrade.
+    pub request: Request,
+    /// The request's first packet.
+    pub packet: u64,
+    /// When the request started.
+    pub ts: Timestamp,
+    /// Server bytes after the 101 head (the first HTTP/2 frames).
+    pub rest: Vec<u8>,
+}
+
 /// HTTP state of one connection.
 pub struct HttpConn {
     req: Half,
@@ -134,6 +160,7 @@ pub struct HttpConn {
     /// worth of slots.
     pending: VecDeque<Box<Pending>>,
     pending_bytes: usize,
+    upgrade: Option<Box<Upgrade>>,
 }
 
 impl HttpConn {
@@ -144,7 +171,13 @@ impl HttpConn {
             resp: Half::new(synced_resp),
             pending: VecDeque::new(),
             pending_bytes: 0,
+            upgrade: None,
         }
+    }
+
+    /// The h2c upgrade that just happened, once.
+    pub fn take_upgrade(&mut self) -> Option<Upgrade> {
+        self.upgrade.take().map(|u| *u)
     }
 
     /// Bytes held for this connection: partial heads and requests waiting for a response.
@@ -158,6 +191,7 @@ impl HttpConn {
         Some(*p)
     }
 
+    /// Bytes of one direction, in order; completed exchanges go to `cx`.
     pub fn data(&mut self, side: Side, mut buf: &[u8], packet: u64, ts: Timestamp, cx: &mut Ctx) {
         let half = self.half(side);
         half.pos = half.pos.saturating_add(buf.len() as u64);
@@ -167,6 +201,14 @@ impl HttpConn {
                 Side::Response => &mut self.resp,
             };
             match half.state {
+                State::Opaque if side == Side::Response && self.upgrade.is_some() => {
+                    if let Some(u) = &mut self.upgrade
+                        && u.rest.len() + buf.len() <= 1 << 20
+                    {
+                        u.rest.extend_from_slice(buf);
+                    }
+                    return;
+                }
                 State::Opaque | State::UntilClose => return,
                 State::Length(n) => {
                     let k = n.min(buf.len() as u64);
@@ -377,7 +419,7 @@ impl HttpConn {
                 };
                 let framing = body_framing(r.headers);
                 let headers = to_headers(r.headers);
-                let url = make_url(method, target, &headers, cx.server);
+                let url = make_url(method, target, &headers, cx.server, cx.scheme);
                 let head = method.eq_ignore_ascii_case("HEAD");
                 let size = n + url.len() + 16 * r.headers.len() + std::mem::size_of::<Pending>();
                 let connect = method.eq_ignore_ascii_case("CONNECT");
@@ -448,11 +490,20 @@ impl HttpConn {
                         // A placeholder (its request was lost in a gap or a parse error, both
                         // counted already) takes the response with it.
                         if let Some(request) = p.request {
-                            let response = Response {
-                                status,
-                                headers: to_headers(r.headers),
-                            };
-                            emit(cx, request, p.packet, p.ts, Some((response, packet)));
+                            if status == 101 && wants_h2c(&request) {
+                                self.upgrade = Some(Box::new(Upgrade {
+                                    request,
+                                    packet: p.packet,
+                                    ts: p.ts,
+                                    rest: Vec::new(),
+                                }));
+                            } else {
+                                let response = Response {
+                                    status,
+                                    headers: to_headers(r.headers),
+                                };
+                                emit(cx, request, p.packet, p.ts, Some((response, packet)));
+                            }
                         }
                         flags
                     }
@@ -606,357 +657,5 @@ fn emit(
     });
 }
 
-fn to_headers(h: &[httparse::Header]) -> Headers {
-    let bytes = h.iter().map(|h| h.name.len() + h.value.len()).sum();
-    let mut out = Headers::with_capacity(h.len(), bytes);
-    for h in h {
-        out.push(h.name.as_bytes(), h.value);
-    }
-    out
-}
-
-fn make_url(method: &str, target: &str, headers: &Headers, server: SocketAddr) -> String {
-    let t = target.as_bytes();
-    let starts = |p: &[u8]| t.get(..p.len()).is_some_and(|h| h.eq_ignore_ascii_case(p));
-    if starts(b"http://") || starts(b"https://") {
-        // Absolute form (a request to a proxy): already a URL.
-        return target.to_string();
-    }
-    if method.eq_ignore_ascii_case("CONNECT") {
-        return format!("http://{target}");
-    }
-    let host: Cow<'_, str> = match headers.get("host") {
-        Some(h) => String::from_utf8_lossy(h.trim_ascii()),
-        None => Cow::Owned(server.to_string()),
-    };
-    let mut url = String::with_capacity(8 + host.len() + target.len());
-    url.push_str("http://");
-    url.push_str(&host);
-    if !target.starts_with('/') {
-        url.push('/');
-    }
-    url.push_str(target);
-    url
-}
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum Framing {
-    None,
-    Chunked,
-    Length(u64),
-}
-
-/// RFC 9112 §6.3: chunked as the final coding wins over Content-Length.
-fn body_framing(h: &[httparse::Header]) -> Framing {
-    let mut chunked = false;
-    let mut length = None;
-    for h in h {
-        if h.name.eq_ignore_ascii_case("transfer-encoding") {
-            let last = h.value.rsplit(|&b| b == b',').next().unwrap_or(&[]);
-            chunked = last.trim_ascii().eq_ignore_ascii_case(b"chunked");
-        } else if length.is_none() && h.name.eq_ignore_ascii_case("content-length") {
-            length = parse_length(h.value);
-        }
-    }
-    if chunked {
-        Framing::Chunked
-    } else {
-        length.map_or(Framing::None, Framing::Length)
-    }
-}
-
-/// Content-Length as a number; never used to allocate, only to count bytes to skip.
-fn parse_length(v: &[u8]) -> Option<u64> {
-    // Repeated values joined by commas must agree (RFC 9110 §8.6); take the first.
-    let first = v.split(|&b| b == b',').next()?.trim_ascii();
-    if first.is_empty() || !first.iter().all(u8::is_ascii_digit) {
-        return None;
-    }
-    first.iter().try_fold(0u64, |acc, &d| {
-        acc.checked_mul(10)?.checked_add(u64::from(d - b'0'))
-    })
-}
-
-/// Advances the chunked-body state machine over `buf`, byte by byte where needed so that any
-/// split works. Returns bytes used and the next state (`None`: message done), or on a framing
-/// error the bytes used before it.
-fn chunked(mut c: Chunk, buf: &[u8]) -> Result<(usize, Option<Chunk>), usize> {
-    let mut i = 0;
-    while i < buf.len() {
-        if let Chunk::Data(n) = c {
-            let k = n.min((buf.len() - i) as u64);
-            i += k as usize;
-            c = if k == n {
-                Chunk::DataEnd
-            } else {
-                Chunk::Data(n - k)
-            };
-            continue;
-        }
-        let b = buf[i];
-        i += 1;
-        c = match c {
-            Chunk::Size { value, digits, ext } => match b {
-                b'\n' if digits == 0 => return Err(i),
-                b'\n' if value == 0 => Chunk::Trailer { len: 0 },
-                b'\n' => Chunk::Data(value),
-                b'\r' => c,
-                _ if ext => c,
-                b';' | b' ' | b'\t' => Chunk::Size {
-                    value,
-                    digits,
-                    ext: true,
-                },
-                _ => {
-                    let Some(d) = (b as char).to_digit(16) else {
-                        return Err(i);
-                    };
-                    let Some(value) = value
-                        .checked_mul(16)
-                        .and_then(|v| v.checked_add(u64::from(d)))
-                    else {
-                        return Err(i);
-                    };
-                    Chunk::Size {
-                        value,
-                        digits: digits + 1,
-                        ext,
-                    }
-                }
-            },
-            Chunk::DataEnd => match b {
-                b'\r' => c,
-                b'\n' => Chunk::Size {
-                    value: 0,
-                    digits: 0,
-                    ext: false,
-                },
-                _ => return Err(i),
-            },
-            Chunk::Trailer { len } => match b {
-                b'\r' => c,
-                b'\n' if len == 0 => return Ok((i, None)),
-                b'\n' => Chunk::Trailer { len: 0 },
-                _ => Chunk::Trailer {
-                    len: len.saturating_add(1),
-                },
-            },
-            Chunk::Data(_) => c,
-        };
-    }
-    Ok((i, Some(c)))
-}
-
-/// Offset just past the blank line ending a head, searching from `from`.
-fn head_end(buf: &[u8], from: usize) -> Option<usize> {
-    let start = from.saturating_sub(3);
-    let mut i = start;
-    while let Some(p) = buf.get(i..)?.iter().position(|&b| b == b'\n') {
-        let nl = i + p;
-        match (buf.get(nl + 1), buf.get(nl + 2)) {
-            (Some(b'\n'), _) => return Some(nl + 2),
-            (Some(b'\r'), Some(b'\n')) => return Some(nl + 3),
-            _ => {}
-        }
-        i = nl + 1;
-    }
-    None
-}
-
-/// The first bytes of a stream that starts with its SYN say it is not HTTP/1.x.
-fn not_http1(side: Side, buf: &[u8]) -> bool {
-    match buf.first() {
-        // TLS handshake record.
-        Some(0x16) => return true,
-        None => return false,
-        _ => {}
-    }
-    match side {
-        Side::Request => {
-            if buf.starts_with(b"PRI * HTTP/2.0") {
-                return true;
-            }
-            // HTTP/0.9 (or another protocol): a complete first line without any HTTP version.
-            // A malformed version is left to the parser, which counts it.
-            if let Some(nl) = buf.iter().position(|&b| b == b'\n') {
-                let line = buf.get(..nl).unwrap_or(&[]);
-                return !line.windows(6).any(|w| w == b" HTTP/");
-            }
-            false
-        }
-        // A server that speaks first with something else (SSH, SMTP, MySQL banners).
-        Side::Response => {
-            let b = buf.trim_ascii_start();
-            b.len() >= 5 && !b.starts_with(b"HTTP/")
-        }
-    }
-}
-
-fn ends_with_version(line: &[u8]) -> bool {
-    line.len() >= 9 && {
-        let v = &line[line.len() - 9..];
-        v.starts_with(b" HTTP/1.") && v[8].is_ascii_digit()
-    }
-}
-
-/// A request line (`TOKEN SP target SP HTTP/1.x`) or a status line (`HTTP/1.x NNN`).
-fn is_start_line(side: Side, line: &[u8]) -> bool {
-    let line = line.trim_ascii_end();
-    match side {
-        Side::Request => {
-            if !ends_with_version(line) {
-                return false;
-            }
-            let Some(sp) = line.iter().position(|&b| b == b' ') else {
-                return false;
-            };
-            sp > 0 && line[..sp].iter().all(|&b| is_tchar(b)) && line.len() > sp + 10
-        }
-        Side::Response => {
-            line.len() >= 12
-                && line.starts_with(b"HTTP/1.")
-                && line[7].is_ascii_digit()
-                && line[8] == b' '
-                && line[9..12].iter().all(u8::is_ascii_digit)
-        }
-    }
-}
-
-/// Where a start line begins in `line` (which ends with its newline). After a gap the start of
-/// a line is unknown, so a request line must begin with a standard method (`PTIONS / HTTP/1.1`
-/// is what is left of a request that lost its first byte), and a status line with `HTTP/1.`.
-fn find_start(side: Side, line: &[u8]) -> Option<usize> {
-    match side {
-        Side::Response => find_status_line(line),
-        Side::Request => {
-            if !ends_with_version(line.trim_ascii_end()) {
-                return None;
-            }
-            (0..line.len()).find(|&p| {
-                line.get(p..)
-                    .is_some_and(|l| known_method(l) && is_start_line(Side::Request, l))
-            })
-        }
-    }
-}
-
-/// Offset of a status line that starts inside `line`.
-fn find_status_line(line: &[u8]) -> Option<usize> {
-    let mut from = 0;
-    while let Some(p) = line.get(from..)?.windows(7).position(|w| w == b"HTTP/1.") {
-        let at = from + p;
-        if is_start_line(Side::Response, line.get(at..)?) {
-            return Some(at);
-        }
-        from = at + 1;
-    }
-    None
-}
-
-/// The request line starts with a standard method (custom ones are trusted only where the
-/// line start is certain).
-fn known_method(line: &[u8]) -> bool {
-    const METHODS: [&[u8]; 9] = [
-        b"GET ",
-        b"POST ",
-        b"PUT ",
-        b"DELETE ",
-        b"PATCH ",
-        b"HEAD ",
-        b"OPTIONS ",
-        b"CONNECT ",
-        b"TRACE ",
-    ];
-    METHODS.iter().any(|m| line.starts_with(m))
-}
-
-fn is_tchar(b: u8) -> bool {
-    b.is_ascii_alphanumeric() || b"!#$%&'*+-.^_`|~".contains(&b)
-}
-
 #[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn chunked_split_anywhere() {
-        let body = b"4;ext=1\r\nWiki\r\n5\r\npedia\r\n0\r\nTrailer: x\r\n\r\nNEXT";
-        for split in 0..body.len() {
-            let (a, b) = body.split_at(split);
-            let mut c = Chunk::Size {
-                value: 0,
-                digits: 0,
-                ext: false,
-            };
-            let mut rest: &[u8] = &[];
-            let mut done = false;
-            for part in [a, b] {
-                if done {
-                    rest = part;
-                    break;
-                }
-                let (used, next) = chunked(c, part).unwrap();
-                match next {
-                    Some(n) => c = n,
-                    None => {
-                        done = true;
-                        rest = &part[used..];
-                    }
-                }
-            }
-            assert!(done, "split {split}");
-            assert!(
-                b"NEXT".ends_with(rest) || rest == b"NEXT",
-                "split {split}: {rest:?}"
-            );
-        }
-        // One byte at a time.
-        let mut c = Chunk::Size {
-            value: 0,
-            digits: 0,
-            ext: false,
-        };
-        for (i, b) in body.iter().enumerate() {
-            match chunked(c, std::slice::from_ref(b)).unwrap() {
-                (1, Some(n)) => c = n,
-                (1, None) => {
-                    assert_eq!(&body[i + 1..], b"NEXT");
-                    return;
-                }
-                other => panic!("{other:?}"),
-            }
-        }
-        panic!("not done");
-    }
-
-    #[test]
-    fn chunk_size_overflow_is_an_error() {
-        let c = Chunk::Size {
-            value: 0,
-            digits: 0,
-            ext: false,
-        };
-        assert!(chunked(c, b"ffffffffffffffffff\r\n").is_err());
-    }
-
-    #[test]
-    fn start_lines() {
-        assert!(is_start_line(Side::Request, b"GET /x HTTP/1.1\r\n"));
-        assert!(is_start_line(Side::Request, b"OPTIONS * HTTP/1.0"));
-        assert!(!is_start_line(Side::Request, b"GET /x\r\n"));
-        assert!(!is_start_line(Side::Request, b"{\"a\": 1} HTTP/1.1"));
-        assert!(is_start_line(Side::Response, b"HTTP/1.1 200 OK\r\n"));
-        assert!(is_start_line(Side::Response, b"HTTP/1.0 404"));
-        assert!(!is_start_line(Side::Response, b"HTTP/2 200"));
-    }
-
-    #[test]
-    fn lengths() {
-        assert_eq!(parse_length(b"12"), Some(12));
-        assert_eq!(parse_length(b" 7 , 7"), Some(7));
-        assert_eq!(parse_length(b"99999999999999999999999"), None);
-        assert_eq!(parse_length(b"-1"), None);
-        assert_eq!(head_end(b"GET / HTTP/1.1\r\nA: b\r\n\r\nx", 0), Some(24));
-        assert_eq!(head_end(b"GET / HTTP/1.1\nA: b\n\nx", 0), Some(21));
-    }
-}
+mod tests;

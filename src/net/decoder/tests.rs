@@ -1,0 +1,441 @@
+use super::*;
+
+const SYN: u8 = 0x02;
+const ACK: u8 = 0x10;
+const PSH: u8 = 0x08;
+
+/// Raw IPv4 frame (link type 101) from 10.0.0.1:`cport` ↔ 10.0.0.2:80.
+fn frame(from_client: bool, cport: u16, seq: u32, ack: u32, flags: u8, data: &[u8]) -> Vec<u8> {
+    let (s, d, sp, dp) = if from_client {
+        ([10, 0, 0, 1], [10, 0, 0, 2], cport, 80u16)
+    } else {
+        ([10, 0, 0, 2], [10, 0, 0, 1], 80u16, cport)
+    };
+    let mut p = vec![0x45, 0];
+    p.extend_from_slice(&((40 + data.len()) as u16).to_be_bytes());
+    p.extend_from_slice(&[0, 0, 0x40, 0, 64, 6, 0, 0]);
+    p.extend_from_slice(&s);
+    p.extend_from_slice(&d);
+    p.extend_from_slice(&sp.to_be_bytes());
+    p.extend_from_slice(&dp.to_be_bytes());
+    p.extend_from_slice(&seq.to_be_bytes());
+    p.extend_from_slice(&ack.to_be_bytes());
+    p.extend_from_slice(&[0x50, flags, 0xff, 0xff, 0, 0, 0, 0]);
+    p.extend_from_slice(data);
+    p
+}
+
+const REQ: &[u8] = b"GET /x HTTP/1.1\r\nHost: h\r\n\r\n";
+
+fn decoder(limits: Limits) -> Decoder {
+    Decoder::new(Arc::from("t"), limits)
+}
+
+/// Opens a connection and sends one request; returns the packet count used.
+fn open_with_request(d: &mut Decoder, cport: u16, t: i64, n: &mut u64) {
+    let ts = Timestamp::from_secs(t);
+    for f in [
+        frame(true, cport, 100, 0, SYN, b""),
+        frame(false, cport, 500, 101, SYN | ACK, b""),
+        frame(true, cport, 101, 501, ACK | PSH, REQ),
+    ] {
+        *n += 1;
+        d.packet(ts, 101, &f, *n);
+    }
+}
+
+fn drain(d: &mut Decoder) -> Vec<Exchange> {
+    std::iter::from_fn(|| d.pop()).collect()
+}
+
+#[test]
+fn flow_cap_evicts_oldest_and_reports_their_requests() {
+    let mut d = decoder(Limits {
+        max_flows: 4,
+        ..Limits::default()
+    });
+    let mut n = 0;
+    for i in 0..10 {
+        open_with_request(&mut d, 40000 + i, i64::from(i), &mut n);
+    }
+    assert!(d.open_flows() <= 4);
+    let h = d.health();
+    assert_eq!(h.flows, 10);
+    assert_eq!(h.flows_evicted, 6);
+    let evicted = drain(&mut d);
+    assert_eq!(evicted.len(), 6);
+    assert!(evicted.iter().all(|x| x.response.is_none()));
+    // The oldest went first.
+    assert_eq!(evicted[0].client.map(|c| c.port()), Some(40000));
+    d.finish();
+    assert_eq!(drain(&mut d).len(), 4);
+    assert_eq!(d.health().unanswered_requests, 10);
+}
+
+#[test]
+fn idle_connections_close_by_packet_time() {
+    let mut d = decoder(Limits::default());
+    let mut n = 0;
+    open_with_request(&mut d, 40000, 0, &mut n);
+    open_with_request(&mut d, 40001, 100, &mut n);
+    assert_eq!(d.ready(), 0);
+    open_with_request(&mut d, 40002, 200, &mut n);
+    let out = drain(&mut d);
+    assert_eq!(out.len(), 1);
+    assert_eq!(out[0].client.map(|c| c.port()), Some(40000));
+    assert_eq!(d.open_flows(), 2);
+}
+
+#[test]
+fn reused_four_tuple_is_a_new_connection() {
+    let mut d = decoder(Limits::default());
+    let mut n = 0;
+    open_with_request(&mut d, 40000, 0, &mut n);
+    let resp = b"HTTP/1.1 204 No Content\r\n\r\n";
+    n += 1;
+    d.packet(
+        Timestamp(0),
+        101,
+        &frame(false, 40000, 501, 101 + REQ.len() as u32, ACK, resp),
+        n,
+    );
+    // Same ports, new ISN, no FIN seen for the first connection.
+    let ts = Timestamp::from_secs(1);
+    for f in [
+        frame(true, 40000, 9000, 0, SYN, b""),
+        frame(false, 40000, 7000, 9001, SYN | ACK, b""),
+        frame(true, 40000, 9001, 7001, ACK | PSH, REQ),
+        frame(false, 40000, 7001, 9001 + REQ.len() as u32, ACK, resp),
+    ] {
+        n += 1;
+        d.packet(ts, 101, &f, n);
+    }
+    let out = drain(&mut d);
+    assert_eq!(out.len(), 2);
+    assert!(
+        out.iter()
+            .all(|x| x.response.as_ref().map(|r| r.status) == Some(204))
+    );
+    assert_ne!(out[0].connection, out[1].connection);
+    assert_eq!(d.health().flows, 2);
+}
+
+#[test]
+fn held_bytes_stay_within_caps() {
+    let limits = Limits {
+        max_held_per_direction: 16 * 1024,
+        max_held_total: 64 * 1024,
+        ..Limits::default()
+    };
+    let mut d = decoder(limits.clone());
+    let mut n = 0;
+    let chunk = vec![b'a'; 1000];
+    for c in 0..50u16 {
+        open_with_request(&mut d, 41000 + c, 0, &mut n);
+        // Segments far ahead of a hole that never fills.
+        for k in 1..40u32 {
+            n += 1;
+            let f = frame(
+                true,
+                41000 + c,
+                101 + REQ.len() as u32 + 5000 * k,
+                501,
+                ACK,
+                &chunk,
+            );
+            d.packet(Timestamp(0), 101, &f, n);
+            assert!(d.held_bytes() <= limits.max_held_total + chunk.len());
+        }
+    }
+    assert!(d.health().gaps > 0);
+}
+
+#[test]
+fn handshake_seen_from_the_syn_ack_reads_from_the_first_byte() {
+    let mut d = decoder(Limits::default());
+    let req = b"PURGE /cache HTTP/1.1\r\nHost: h\r\n\r\n";
+    let resp = b"HTTP/1.1 200 OK\r\nContent-Length: 0\r\n\r\n";
+    for (n, f) in [
+        frame(false, 40000, 500, 101, SYN | ACK, b""),
+        frame(true, 40000, 101, 501, ACK | PSH, req),
+        frame(false, 40000, 501, 101 + req.len() as u32, ACK | PSH, resp),
+    ]
+    .iter()
+    .enumerate()
+    {
+        d.packet(Timestamp(0), 101, f, n as u64 + 1);
+    }
+    let out = drain(&mut d);
+    assert_eq!(out.len(), 1);
+    // A custom method is trusted only where the start of the stream is certain.
+    assert_eq!(out[0].request.method, "PURGE");
+    assert_eq!(out[0].client.map(|c| c.port()), Some(40000));
+}
+
+#[test]
+fn waiting_requests_are_bounded() {
+    let limits = Limits {
+        max_http_total: 4 << 20,
+        ..Limits::default()
+    };
+    let mut d = decoder(limits);
+    let mut n = 0;
+    let big = format!(
+        "GET /{} HTTP/1.1\r\nHost: h\r\nX: {}\r\n\r\n",
+        "p".repeat(2000),
+        "v".repeat(30_000)
+    );
+    for c in 0..20u16 {
+        let cport = 42000 + c;
+        open_with_request(&mut d, cport, 0, &mut n);
+        let mut seq = 101 + REQ.len() as u32;
+        // Pipelined requests that are never answered.
+        for _ in 0..100 {
+            n += 1;
+            d.packet(
+                Timestamp(0),
+                101,
+                &frame(true, cport, seq, 501, ACK, big.as_bytes()),
+                n,
+            );
+            seq += big.len() as u32;
+            assert!(
+                d.http_bytes() <= (4 << 20) + (1 << 20),
+                "{}",
+                d.http_bytes()
+            );
+        }
+        while d.pop().is_some() {}
+    }
+    assert!(d.health().unanswered_requests > 0);
+}
+
+#[test]
+fn h2c_upgrade_and_prior_knowledge() {
+    use crate::net::h2::hpack::Encoder;
+    use crate::net::h2::synth::{client_start, headers, server_start};
+    let mut d = decoder(Limits::default());
+    let req = b"GET /up HTTP/1.1\r\nHost: api.test\r\nConnection: Upgrade, HTTP2-Settings\r\n\
+                Upgrade: h2c\r\nHTTP2-Settings: AAMAAABkAAQAAP__\r\nOrigin: https://app.test\r\n\r\n";
+    let mut se = Encoder::default();
+    let mut ce = Encoder::default();
+    let mut resp =
+        b"HTTP/1.1 101 Switching Protocols\r\nConnection: Upgrade\r\nUpgrade: h2c\r\n\r\n".to_vec();
+    resp.extend(server_start());
+    resp.extend(headers(
+        &mut se,
+        1,
+        &[
+            (":status", "200"),
+            ("access-control-allow-origin", "https://app.test"),
+        ],
+        true,
+        16384,
+    ));
+    let mut c2 = client_start();
+    c2.extend(headers(
+        &mut ce,
+        3,
+        &[
+            (":method", "GET"),
+            (":scheme", "http"),
+            (":authority", "api.test"),
+            (":path", "/two"),
+        ],
+        true,
+        16384,
+    ));
+    let r2 = headers(&mut se, 3, &[(":status", "204")], true, 16384);
+    let mut n = 0;
+    let mut send = |d: &mut Decoder, f: Vec<u8>| {
+        n += 1;
+        d.packet(Timestamp(0), 101, &f, n);
+    };
+    send(&mut d, frame(true, 40000, 100, 0, SYN, b""));
+    send(&mut d, frame(false, 40000, 500, 101, SYN | ACK, b""));
+    let c1 = 101 + req.len() as u32;
+    send(&mut d, frame(true, 40000, 101, 501, ACK | PSH, req));
+    // The 101, the server's SETTINGS and stream 1's response in one segment.
+    send(&mut d, frame(false, 40000, 501, c1, ACK | PSH, &resp));
+    let s1 = 501 + resp.len() as u32;
+    // The preface split after two bytes.
+    send(&mut d, frame(true, 40000, c1, s1, ACK | PSH, &c2[..2]));
+    send(&mut d, frame(true, 40000, c1 + 2, s1, ACK | PSH, &c2[2..]));
+    send(
+        &mut d,
+        frame(false, 40000, s1, c1 + c2.len() as u32, ACK | PSH, &r2),
+    );
+    d.finish();
+    let out = drain(&mut d);
+    let got: Vec<(String, String, String, Option<u16>)> = out
+        .iter()
+        .map(|x| {
+            (
+                x.request.method.clone(),
+                x.request.url.clone(),
+                x.request.http_version.clone(),
+                x.response.as_ref().map(|r| r.status),
+            )
+        })
+        .collect();
+    assert_eq!(
+        got,
+        vec![
+            (
+                "GET".into(),
+                "http://api.test/up".into(),
+                "HTTP/1.1".into(),
+                Some(200)
+            ),
+            (
+                "GET".into(),
+                "http://api.test/two".into(),
+                "HTTP/2".into(),
+                Some(204)
+            ),
+        ]
+    );
+    let h = d.health();
+    assert_eq!(
+        (h.h2_connections, h.non_http_flows, h.http_parse_errors),
+        (1, 0, 0)
+    );
+    // Cleartext HTTP/2 by prior knowledge, its preface in pieces.
+    let mut d = decoder(Limits::default());
+    let mut n = 0;
+    let mut send = |d: &mut Decoder, f: Vec<u8>| {
+        n += 1;
+        d.packet(Timestamp(0), 101, &f, n);
+    };
+    send(&mut d, frame(true, 40001, 100, 0, SYN, b""));
+    send(&mut d, frame(false, 40001, 500, 101, SYN | ACK, b""));
+    let mut ce = Encoder::default();
+    let mut c = client_start();
+    c.extend(headers(
+        &mut ce,
+        1,
+        &[
+            (":method", "PUT"),
+            (":scheme", "http"),
+            (":authority", "api.test"),
+            (":path", "/p"),
+        ],
+        true,
+        16384,
+    ));
+    let mut seq = 101u32;
+    for piece in c.chunks(5) {
+        send(&mut d, frame(true, 40001, seq, 501, ACK | PSH, piece));
+        seq += piece.len() as u32;
+    }
+    d.finish();
+    let out = drain(&mut d);
+    assert_eq!(out.len(), 1);
+    assert_eq!(out[0].request.method, "PUT");
+    assert_eq!(out[0].request.http_version, "HTTP/2");
+    assert!(out[0].response.is_none());
+}
+
+#[test]
+fn tls_state_without_keys_is_capped_over_all_connections() {
+    use crate::net::tls::synth::Session;
+    let cap = 1 << 20;
+    let mut d = decoder(Limits {
+        max_http_total: cap,
+        ..Limits::default()
+    });
+    let mut n = 0;
+    for c in 0..60u16 {
+        let cport = 43000 + c;
+        let mut s = Session::new(0x1301, u64::from(c), "api.test", Some("h2")).unwrap();
+        let mut client = s.client_hello();
+        let server = s.server_flight();
+        client.extend(s.client_finished());
+        // Records held while no key is known (this decoder has no key log).
+        client.extend(s.app(0, &vec![b'x'; 40_000]));
+        n += 1;
+        d.packet(Timestamp(0), 101, &frame(true, cport, 100, 0, SYN, b""), n);
+        n += 1;
+        d.packet(
+            Timestamp(0),
+            101,
+            &frame(false, cport, 500, 101, SYN | ACK, b""),
+            n,
+        );
+        let mut seq = 101u32;
+        for chunk in client.chunks(1400) {
+            n += 1;
+            d.packet(
+                Timestamp(0),
+                101,
+                &frame(true, cport, seq, 501, ACK | PSH, chunk),
+                n,
+            );
+            seq += chunk.len() as u32;
+            assert!(d.http_bytes() <= cap + (256 << 10), "{}", d.http_bytes());
+        }
+        let mut sseq = 501u32;
+        for chunk in server.chunks(1400) {
+            n += 1;
+            d.packet(
+                Timestamp(0),
+                101,
+                &frame(false, cport, sseq, seq, ACK | PSH, chunk),
+                n,
+            );
+            sseq += chunk.len() as u32;
+        }
+    }
+    let h = d.health();
+    assert!(h.flows_evicted > 0, "{h:?}");
+    d.finish();
+    let h = d.health();
+    assert_eq!(h.tls_connections, 60);
+    assert_eq!(h.tls_no_keys + h.tls_incomplete, 60, "{h:?}");
+}
+
+#[test]
+fn arbitrary_segments_do_not_panic() {
+    let pieces: [&[u8]; 8] = [
+        b"GET / HTTP/1.1\r\nHost: a\r\n\r\n",
+        b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n",
+        b"ffffffffffffffffffff\r\n",
+        b"0\r\n\r\n",
+        b"HTTP/1.1 100 Continue\r\n\r\n",
+        b"Content-Length: 99999999999999999999\r\n\r\n",
+        b"\r\n\r\n\n\n",
+        b"HTTP/1.1 101 Switching\r\n\r\n",
+    ];
+    let mut x = 0x9e37_79b9_7f4a_7c15u64;
+    let mut rnd = move || {
+        x ^= x << 13;
+        x ^= x >> 7;
+        x ^= x << 17;
+        x
+    };
+    let mut d = decoder(Limits {
+        max_flows: 8,
+        max_held_per_direction: 4096,
+        max_held_total: 16384,
+        ..Limits::default()
+    });
+    for n in 1..20_000u64 {
+        let r = rnd();
+        let data = pieces[(r % 8) as usize];
+        let cut = (r >> 8) as usize % (data.len() + 1);
+        let f = frame(
+            r & (1 << 20) != 0,
+            40000 + ((r >> 21) % 12) as u16,
+            (r >> 32) as u32 % 3000,
+            (r >> 40) as u32 % 3000,
+            (r >> 50) as u8,
+            &data[..cut],
+        );
+        d.packet(Timestamp((n as i64) * 1_000_000), 101, &f, n);
+        while d.pop().is_some() {}
+        assert!(d.held_bytes() <= 16384 + 64);
+    }
+    d.finish();
+    while d.pop().is_some() {}
+    assert_eq!(d.open_flows(), 0);
+}
