@@ -15,7 +15,7 @@ cap="bench-data/watch-${mb}mb.pcap"
 port=19499
 
 mkdir -p bench-data
-cargo build --release --features live --examples -q
+cargo build --release --features live,testkit --examples -q
 # A copy: another cargo build during the run must not swap the binary under the benchmark.
 cp ./target/release/corswatch bench-data/corswatch-live
 bin=bench-data/corswatch-live
