@@ -131,221 +131,6 @@ fn civil_from_days(z: i64) -> (i64, u32, u32) {
     (if m <= 2 { y + 1 } else { y }, m, d)
 }
 
-/// The names [`known`] recognises, in its order (checked by a test).
-#[cfg(test)]
-const KNOWN: [&str; 32] = [
-    "origin",
-    "referer",
-    "cookie",
-    "authorization",
-    "host",
-    "upgrade",
-    "content-type",
-    "content-length",
-    "transfer-encoding",
-    "sec-fetch-mode",
-    "sec-fetch-site",
-    "sec-fetch-dest",
-    "access-control-request-method",
-    "access-control-request-headers",
-    "access-control-request-private-network",
-    "access-control-allow-origin",
-    "access-control-allow-credentials",
-    "access-control-allow-methods",
-    "access-control-allow-headers",
-    "access-control-max-age",
-    "access-control-expose-headers",
-    "access-control-allow-private-network",
-    "vary",
-    "location",
-    "cache-control",
-    "set-cookie",
-    "www-authenticate",
-    "age",
-    "private-network-access-id",
-    "private-network-access-name",
-    "x-forwarded-host",
-    "forwarded",
-];
-
-/// Header names the classifier and the decoder look up, indexed when a header is pushed so
-/// that a lookup of one of them is a table read, not a scan of every line: the index of `name`
-/// among them (any case).
-fn known(name: &[u8]) -> Option<u8> {
-    match name.len() {
-        3 => {
-            if name.eq_ignore_ascii_case(b"age") {
-                Some(27)
-            } else {
-                None
-            }
-        }
-        4 => {
-            if name.eq_ignore_ascii_case(b"host") {
-                Some(4)
-            } else if name.eq_ignore_ascii_case(b"vary") {
-                Some(22)
-            } else {
-                None
-            }
-        }
-        6 => {
-            if name.eq_ignore_ascii_case(b"origin") {
-                Some(0)
-            } else if name.eq_ignore_ascii_case(b"cookie") {
-                Some(2)
-            } else {
-                None
-            }
-        }
-        7 => {
-            if name.eq_ignore_ascii_case(b"referer") {
-                Some(1)
-            } else if name.eq_ignore_ascii_case(b"upgrade") {
-                Some(5)
-            } else {
-                None
-            }
-        }
-        8 => {
-            if name.eq_ignore_ascii_case(b"location") {
-                Some(23)
-            } else {
-                None
-            }
-        }
-        9 => {
-            if name.eq_ignore_ascii_case(b"forwarded") {
-                Some(31)
-            } else {
-                None
-            }
-        }
-        10 => {
-            if name.eq_ignore_ascii_case(b"set-cookie") {
-                Some(25)
-            } else {
-                None
-            }
-        }
-        12 => {
-            if name.eq_ignore_ascii_case(b"content-type") {
-                Some(6)
-            } else {
-                None
-            }
-        }
-        13 => {
-            if name.eq_ignore_ascii_case(b"authorization") {
-                Some(3)
-            } else if name.eq_ignore_ascii_case(b"cache-control") {
-                Some(24)
-            } else {
-                None
-            }
-        }
-        14 => {
-            if name.eq_ignore_ascii_case(b"content-length") {
-                Some(7)
-            } else if name.eq_ignore_ascii_case(b"sec-fetch-mode") {
-                Some(9)
-            } else if name.eq_ignore_ascii_case(b"sec-fetch-site") {
-                Some(10)
-            } else if name.eq_ignore_ascii_case(b"sec-fetch-dest") {
-                Some(11)
-            } else {
-                None
-            }
-        }
-        16 => {
-            if name.eq_ignore_ascii_case(b"www-authenticate") {
-                Some(26)
-            } else if name.eq_ignore_ascii_case(b"x-forwarded-host") {
-                Some(30)
-            } else {
-                None
-            }
-        }
-        17 => {
-            if name.eq_ignore_ascii_case(b"transfer-encoding") {
-                Some(8)
-            } else {
-                None
-            }
-        }
-        22 => {
-            if name.eq_ignore_ascii_case(b"access-control-max-age") {
-                Some(19)
-            } else {
-                None
-            }
-        }
-        25 => {
-            if name.eq_ignore_ascii_case(b"private-network-access-id") {
-                Some(28)
-            } else {
-                None
-            }
-        }
-        27 => {
-            if name.eq_ignore_ascii_case(b"access-control-allow-origin") {
-                Some(15)
-            } else if name.eq_ignore_ascii_case(b"private-network-access-name") {
-                Some(29)
-            } else {
-                None
-            }
-        }
-        28 => {
-            if name.eq_ignore_ascii_case(b"access-control-allow-methods") {
-                Some(17)
-            } else if name.eq_ignore_ascii_case(b"access-control-allow-headers") {
-                Some(18)
-            } else {
-                None
-            }
-        }
-        29 => {
-            if name.eq_ignore_ascii_case(b"access-control-request-method") {
-                Some(12)
-            } else if name.eq_ignore_ascii_case(b"access-control-expose-headers") {
-                Some(20)
-            } else {
-                None
-            }
-        }
-        30 => {
-            if name.eq_ignore_ascii_case(b"access-control-request-headers") {
-                Some(13)
-            } else {
-                None
-            }
-        }
-        32 => {
-            if name.eq_ignore_ascii_case(b"access-control-allow-credentials") {
-                Some(16)
-            } else {
-                None
-            }
-        }
-        36 => {
-            if name.eq_ignore_ascii_case(b"access-control-allow-private-network") {
-                Some(21)
-            } else {
-                None
-            }
-        }
-        38 => {
-            if name.eq_ignore_ascii_case(b"access-control-request-private-network") {
-                Some(14)
-            } else {
-                None
-            }
-        }
-        _ => None,
-    }
-}
-
 /// Header lines in wire order, with their original bytes and repetitions. Stored in one buffer
 /// so that a message costs two allocations however many headers it has.
 #[derive(Clone, Default, PartialEq, Eq)]
@@ -353,12 +138,6 @@ pub struct Headers {
     buf: Vec<u8>,
     /// (name start, name end == value start, value end) into `buf`.
     spans: Vec<(u32, u32, u32)>,
-    /// For each [`known`] name: 1 + the index of its first line (0: absent).
-    first: [u16; 32],
-    /// [`known`] names with more than one line.
-    repeated: u32,
-    /// Too many lines to index: lookups scan.
-    unindexed: bool,
 }
 
 impl Headers {
@@ -372,7 +151,6 @@ impl Headers {
         Headers {
             buf: Vec::with_capacity(bytes),
             spans: Vec::with_capacity(lines),
-            ..Headers::default()
         }
     }
 
@@ -387,14 +165,6 @@ impl Headers {
         };
         if u32::try_from(end).is_err() {
             return;
-        }
-        if let Some(k) = known(name) {
-            let k = usize::from(k);
-            match (self.first[k], u16::try_from(self.spans.len() + 1)) {
-                (0, Ok(line)) => self.first[k] = line,
-                (0, Err(_)) => self.unindexed = true,
-                _ => self.repeated |= 1 << k,
-            }
         }
         self.buf.extend_from_slice(name);
         self.buf.extend_from_slice(value);
@@ -425,20 +195,9 @@ impl Headers {
         &'a self,
         name: &'n str,
     ) -> impl Iterator<Item = &'a [u8]> + use<'a, 'n> {
-        // This runs for every header lookup of every exchange: a known name is looked up in
-        // the index, and only its lines are compared.
+        // Compares bytes: this runs for every header lookup of every exchange.
         let want = name.as_bytes();
-        let lines = match known(want) {
-            Some(k) if !self.unindexed => match usize::from(self.first[usize::from(k)]) {
-                0 => &[][..],
-                first if self.repeated & (1 << k) == 0 => {
-                    self.spans.get(first - 1..first).unwrap_or(&[])
-                }
-                first => self.spans.get(first - 1..).unwrap_or(&[]),
-            },
-            _ => &self.spans[..],
-        };
-        lines.iter().filter_map(move |&(a, b, c)| {
+        self.spans.iter().filter_map(move |&(a, b, c)| {
             let n = &self.buf[a as usize..b as usize];
             n.eq_ignore_ascii_case(want)
                 .then(|| &self.buf[b as usize..c as usize])
@@ -818,39 +577,5 @@ impl CaptureHealth {
         self.h2_frame_errors = self.h2_frame_errors.saturating_add(o.h2_frame_errors);
         self.h2_streams_reset = self.h2_streams_reset.saturating_add(o.h2_streams_reset);
         self.quic_packets = self.quic_packets.saturating_add(o.quic_packets);
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn known_names_are_indexed_in_any_case_and_repeats_kept() {
-        for (i, n) in KNOWN.iter().enumerate() {
-            assert_eq!(known(n.as_bytes()), Some(i as u8), "{n}");
-            assert_eq!(
-                known(n.to_ascii_uppercase().as_bytes()),
-                Some(i as u8),
-                "{n}"
-            );
-        }
-        assert_eq!(known(b"x-custom"), None);
-        let mut h = Headers::new();
-        h.push(b"X-A", b"1");
-        h.push(b"Vary", b"Origin");
-        h.push(b"Access-Control-Allow-Origin", b"https://a.example");
-        h.push(b"vary", b"Accept");
-        assert_eq!(h.get("origin"), None);
-        assert_eq!(h.get("x-a"), Some(&b"1"[..]));
-        assert_eq!(
-            h.get("ACCESS-CONTROL-ALLOW-ORIGIN"),
-            Some(&b"https://a.example"[..])
-        );
-        let vary: Vec<&[u8]> = h.get_all("Vary").collect();
-        assert_eq!(vary, [&b"Origin"[..], b"Accept"]);
-        assert_eq!(h.count("vary"), 2);
-        let hs: Headers = [("Origin", "a"), ("origin", "b")].into_iter().collect();
-        assert_eq!(hs.get_all("ORIGIN").count(), 2);
     }
 }
