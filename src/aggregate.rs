@@ -7,6 +7,7 @@ use crate::cors::{CorsError, Kind, VerdictClass};
 use crate::event::Event;
 use crate::model::CaptureHealth;
 use crate::pair::PairStats;
+use crate::timeline::Timeline;
 use serde::{Deserialize, Serialize};
 use std::collections::{BTreeMap, HashMap};
 
@@ -229,6 +230,8 @@ pub struct Aggregate {
     pub pairing: PairStats,
     /// Capture health of the packet inputs.
     pub health: CaptureHealth,
+    /// Cross-origin and blocked requests over time (bounded buckets).
+    pub timeline: Timeline,
 }
 
 impl Aggregate {
@@ -244,6 +247,7 @@ impl Aggregate {
             request_headers: TopN::new(limits.keys),
             pairing: PairStats::default(),
             health: CaptureHealth::default(),
+            timeline: Timeline::default(),
         }
     }
 
@@ -278,6 +282,8 @@ impl Aggregate {
         let origin = ev.origin.as_deref().unwrap_or("(none)");
         let method = ev.method.as_str();
         let route = ev.route.as_str();
+        let blocked_kind = ev.kind.filter(|_| counted && ev.blocked);
+        self.timeline.add(ev.time, blocked_kind);
         for v in ev.all_verdicts() {
             let class = v.class();
             match class {
