@@ -102,16 +102,16 @@ fn hop(_ev: &Event) -> Option<serde_json::Value> {
     None
 }
 
-/// The verdict that names an event's line and rate-limit key: the counted blocking verdict,
-/// else the first warning, else the first finding.
+/// The verdict that names an event's line and rate-limit key: the blocking verdict (the
+/// line's `kind`), else the first warning, else the first finding. `None` for events not
+/// written: no verdict of those classes, or a failed preflight with nothing else to say whose
+/// refused request has a line of its own (the one blocked request counts once).
 fn primary(ev: &Event) -> Option<&Verdict> {
-    if ev.counted
-        && ev.blocked
-        && let Some(b) = &ev.blocked_detail
-    {
-        return Some(b);
+    let extra = ev.warnings.first().or_else(|| ev.findings.first());
+    match &ev.blocked_detail {
+        Some(b) if ev.counted || extra.is_some() => Some(b),
+        _ => extra,
     }
-    ev.warnings.first().or_else(|| ev.findings.first())
 }
 
 /// Keys are cut to this many bytes: origins and routes come from the traffic.

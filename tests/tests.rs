@@ -8,6 +8,7 @@ mod util;
 mod browser;
 mod cli;
 mod dashboards;
+mod events;
 mod firefox;
 mod har;
 mod layout;
