@@ -11,6 +11,7 @@ mod dashboards;
 mod events;
 mod firefox;
 mod har;
+mod html;
 mod layout;
 mod pcap;
 mod threads;
