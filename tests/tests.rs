@@ -7,6 +7,7 @@ mod util;
 
 mod browser;
 mod cli;
+mod conventions;
 mod dashboards;
 mod events;
 mod firefox;
