@@ -14,7 +14,12 @@ fn completions_for_each_shell() {
         let out = stdout(&run(corswatch().args(["completions", shell]), 0));
         assert!(out.contains(marker), "{shell}: {marker} missing");
         for word in [
-            "analyze", "watch", "--format", "html", "--events", "--config",
+            "analyze",
+            "watch",
+            "format",
+            "html",
+            "events-burst",
+            "config",
         ] {
             assert!(out.contains(word), "{shell} completion lacks {word}");
         }
