@@ -200,6 +200,67 @@ fn panels(d: &Value) -> Vec<&Value> {
         .collect()
 }
 
+/// Panels on the Loki data source (the event stream, `watch --events`).
+fn is_loki(p: &Value) -> bool {
+    p["datasource"]["type"] == "loki"
+}
+
+/// A logs panel on the `loki` variable, reading the stream the shipping configs in
+/// `dashboards/logs/` label `job="corswatch-events"`, with LogQL that parses the JSON lines.
+fn check_loki_panel(p: &Value) {
+    let title = p["title"].as_str().unwrap_or("?");
+    let ds = serde_json::json!({"type": "loki", "uid": "${loki}"});
+    assert_eq!(p["datasource"], ds, "{title}: datasource");
+    assert_eq!(p["type"], "logs", "{title}: a logs panel");
+    assert!(
+        p["description"].as_str().is_some_and(|s| !s.is_empty()),
+        "{title}: description"
+    );
+    let targets = p["targets"].as_array().expect("targets");
+    assert!(!targets.is_empty(), "{title}: no query");
+    for t in targets {
+        assert_eq!(t["datasource"], ds, "{title}: target datasource");
+        let expr = t["expr"].as_str().expect("expr");
+        assert!(
+            expr.starts_with(r#"{job="corswatch-events"}"#),
+            "{title}: stream selector: {expr}"
+        );
+        assert!(expr.contains("| json"), "{title}: parse the lines: {expr}");
+        // Every field the query names is a field of the event lines.
+        for field in expr.split("{{.").skip(1) {
+            let name = field.split("}}").next().unwrap_or("");
+            assert!(
+                EVENT_LINE_FIELDS.contains(&name),
+                "{title}: {name} is not a field of the event lines"
+            );
+        }
+    }
+}
+
+/// Top-level fields of a `watch --events` line (`--format events` plus host, hop, suppressed).
+const EVENT_LINE_FIELDS: &[&str] = &[
+    "source",
+    "index",
+    "time",
+    "origin",
+    "method",
+    "url",
+    "route",
+    "status",
+    "type",
+    "blocked",
+    "kind",
+    "cors_error",
+    "failed_parameter",
+    "confidence",
+    "message",
+    "pairing",
+    "paired_with",
+    "host",
+    "hop",
+    "suppressed",
+];
+
 #[test]
 fn dashboard_structure() {
     let d = dashboard();
@@ -218,6 +279,8 @@ fn dashboard_structure() {
     };
     assert_eq!(var("datasource")["type"], "datasource");
     assert_eq!(var("datasource")["query"], "prometheus");
+    assert_eq!(var("loki")["type"], "datasource");
+    assert_eq!(var("loki")["query"], "loki");
     for name in ["job", "instance"] {
         assert_eq!(var(name)["type"], "query");
         assert_eq!(var(name)["datasource"]["uid"], "${datasource}");
@@ -243,6 +306,10 @@ fn dashboard_structure() {
         }
         boxes.push((title, [x, y, w, h]));
         if p["type"] == "row" {
+            continue;
+        }
+        if is_loki(p) {
+            check_loki_panel(p);
             continue;
         }
         let ds = serde_json::json!({"type": "prometheus", "uid": "${datasource}"});
@@ -273,7 +340,7 @@ fn dashboard_queries_use_exported_metrics_and_the_variables() {
     let d = dashboard();
     let exported = exported();
     let mut used = BTreeSet::new();
-    for p in panels(&d) {
+    for p in panels(&d).into_iter().filter(|p| !is_loki(p)) {
         for t in p["targets"].as_array().into_iter().flatten() {
             let expr = t["expr"].as_str().expect("expr");
             let title = p["title"].as_str().unwrap_or("?");
