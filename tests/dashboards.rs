@@ -447,6 +447,60 @@ fn alert_rules_use_exported_metrics_and_have_runbooks() {
     }
 }
 
+/// The shipping configurations of the event stream (`dashboards/logs/`) read the file the
+/// docs name and label the stream as the dashboard's Loki panel selects it; the README's LogQL
+/// is the panel's. Vector and Fluent Bit cannot be installed here: structure only.
+#[test]
+fn log_shipping_configs_match_the_panel() {
+    let path = "/var/log/corswatch/events.jsonl";
+    let vector: toml::Table = toml::from_str(&read("dashboards/logs/vector.toml"))
+        .unwrap_or_else(|e| panic!("vector.toml: {e}"));
+    let source = &vector["sources"]["corswatch_events"];
+    assert_eq!(source["type"].as_str(), Some("file"));
+    assert_eq!(source["include"][0].as_str(), Some(path));
+    let remap = &vector["transforms"]["corswatch_parsed"];
+    assert_eq!(remap["type"].as_str(), Some("remap"));
+    assert_eq!(remap["inputs"][0].as_str(), Some("corswatch_events"));
+    assert!(remap["source"].as_str().unwrap().contains("parse_json!"));
+    let sink = &vector["sinks"]["loki"];
+    assert_eq!(sink["type"].as_str(), Some("loki"));
+    assert_eq!(sink["inputs"][0].as_str(), Some("corswatch_parsed"));
+    assert_eq!(sink["labels"]["job"].as_str(), Some("corswatch-events"));
+    assert_eq!(sink["encoding"]["codec"].as_str(), Some("json"));
+
+    let fb = read("dashboards/logs/fluent-bit.yaml");
+    for line in [
+        "- name: tail",
+        &format!("path: {path}"),
+        "parser: corswatch_events",
+        "format: json",
+        "time_key: time",
+        "- name: loki",
+        "match: corswatch.events",
+        "labels: job=corswatch-events, host=$host",
+        "line_format: json",
+    ] {
+        assert!(fb.contains(line), "fluent-bit.yaml: {line}");
+    }
+    assert!(
+        !fb.contains('\t'),
+        "fluent-bit.yaml: tabs are not YAML indentation"
+    );
+
+    let d = dashboard();
+    let panel = panels(&d)
+        .into_iter()
+        .find(|p| is_loki(p))
+        .expect("a Loki panel");
+    let expr = panel["targets"][0]["expr"].as_str().unwrap();
+    let readme = read("dashboards/logs/README.md");
+    assert!(
+        readme.contains(expr),
+        "dashboards/logs/README.md shows another query than the panel's"
+    );
+    assert!(readme.contains(path));
+}
+
 #[test]
 fn provisioning_and_deploy_files_exist() {
     for f in [
