@@ -15,9 +15,18 @@ fn git(args: &[&str]) -> Option<String> {
 }
 
 fn main() {
-    let commit = git(&["rev-parse", "--short=12", "HEAD"]).unwrap_or_else(|| "unknown".into());
+    // A build without .git (a container build, a packager) may say it: CORSWATCH_COMMIT=...
+    let given = std::env::var("CORSWATCH_COMMIT").ok().filter(|c| {
+        !c.is_empty()
+            && c.chars()
+                .all(|c| c.is_ascii_alphanumeric() || "-._".contains(c))
+    });
+    let commit = given
+        .or_else(|| git(&["rev-parse", "--short=12", "HEAD"]))
+        .unwrap_or_else(|| "unknown".into());
     println!("cargo:rustc-env=CORSWATCH_COMMIT={commit}");
     println!("cargo:rerun-if-changed=build.rs");
+    println!("cargo:rerun-if-env-changed=CORSWATCH_COMMIT");
     // Build again when HEAD moves: HEAD itself (a checkout), the branch it names (a commit),
     // and packed refs. In a worktree HEAD lives in its own git dir, refs in the common one.
     if let (Some(dir), Some(common)) = (

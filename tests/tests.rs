@@ -7,6 +7,7 @@ mod util;
 
 mod browser;
 mod cli;
+mod container;
 mod conventions;
 mod dashboards;
 mod events;
