@@ -328,6 +328,49 @@ mod tests {
         assert!(parse(&["watch"], "").into_config(true).is_err());
     }
 
+    /// Every long flag of `watch` is a key of the file and a row of the README's table; the
+    /// example file parses.
+    #[test]
+    fn every_flag_is_a_documented_key() {
+        let readme = include_str!("../../README.md");
+        let table = readme
+            .split("<!-- config-keys")
+            .nth(1)
+            .and_then(|t| t.split("<!-- /config-keys -->").next())
+            .unwrap_or_default();
+        let cmd = Cli::command();
+        let watch = cmd.find_subcommand("watch").unwrap();
+        let mut n = 0;
+        for arg in watch.get_arguments() {
+            let Some(long) = arg.get_long() else { continue };
+            if matches!(long, "config" | "help") {
+                continue;
+            }
+            n += 1;
+            // A value of the wrong type is a type error, an unknown key an "unknown field".
+            let err = toml::from_str::<FileConfig>(&format!("{long} = []"))
+                .err()
+                .map(|e| e.to_string())
+                .unwrap_or_default();
+            assert!(
+                !err.contains("unknown field"),
+                "--{long} is not a key: {err}"
+            );
+            assert!(
+                table.contains(&format!("| `{long}` |")),
+                "README lacks `{long}`"
+            );
+        }
+        assert_eq!(
+            table.matches("\n| `").count(),
+            n,
+            "README lists keys that are no flags"
+        );
+        let example: FileConfig =
+            toml::from_str(include_str!("../../dashboards/deploy/corswatch.toml")).unwrap();
+        assert_eq!(example.events_burst, Some(10));
+    }
+
     #[test]
     fn unknown_keys_are_errors() {
         assert!(toml::from_str::<FileConfig>("top_origin = 3").is_err());

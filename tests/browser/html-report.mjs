@@ -149,6 +149,28 @@ async function run(browser, file, expect, js) {
   await context.close();
 }
 
+// The recorder catches what it must: a page (without the report's CSP) that loads an image and
+// fetches from loopback shows up as requests other than the file itself.
+async function control(browser) {
+  console.log('control: a page that does reach out');
+  const file = path.join(artifacts, 'control.html');
+  fs.writeFileSync(file, '<!DOCTYPE html><img src="http://127.0.0.1:9/x.png"><script>fetch("http://127.0.0.1:9/y").catch(()=>{})</script>');
+  const url = pathToFileURL(path.resolve(file)).href;
+  const context = await browser.newContext();
+  const requested = [];
+  await context.route('**/*', (route) => {
+    requested.push(route.request().url());
+    return route.request().url() === url ? route.continue() : route.abort();
+  });
+  const page = await context.newPage();
+  await page.goto(url, { waitUntil: 'load' });
+  await page.waitForTimeout(300);
+  const others = requested.filter((u) => u !== url);
+  check(others.length >= 2, `the recorder sees the control page's ${others.length} outgoing requests`);
+  await context.close();
+  fs.unlinkSync(file);
+}
+
 async function main() {
   if (reports.length === 0) {
     console.error('usage: node html-report.mjs --artifacts DIR REPORT.html:EXPECT.json [...]');
@@ -157,6 +179,8 @@ async function main() {
   const browser = await chromium.launch({ executablePath: CHROMIUM, headless: true, args: FLAGS });
   console.log(`Chromium ${browser.version()}`);
   try {
+    fs.mkdirSync(artifacts, { recursive: true });
+    await control(browser);
     for (const spec of reports) {
       const [file, expectFile] = spec.split(/:(?=[^:]*$)/);
       const expect = JSON.parse(fs.readFileSync(expectFile, 'utf8'));
