@@ -120,12 +120,11 @@ impl Agent {
                 .map(|h| h.join().unwrap())
                 .unwrap_or_default()
         };
-        let out = std::process::Output {
+        std::process::Output {
             status,
             stdout: next(),
             stderr: next(),
-        };
-        out
+        }
     }
 }
 

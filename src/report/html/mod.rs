@@ -74,13 +74,13 @@ pub fn esc(s: &str) -> String {
 /// Escaped text in which `backquoted` words become code.
 fn prose(s: &str) -> String {
     let parts: Vec<String> = esc(s).split('`').map(str::to_string).collect();
-    if parts.len() % 2 == 0 {
+    if parts.len().is_multiple_of(2) {
         // An odd number of backquotes: leave them as they are.
         return esc(s);
     }
     let mut o = String::new();
     for (i, p) in parts.iter().enumerate() {
-        if i % 2 == 1 {
+        if !i.is_multiple_of(2) {
             let _ = write!(o, "<code>{p}</code>");
         } else {
             o.push_str(p);
