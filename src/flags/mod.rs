@@ -20,10 +20,10 @@ Examples:
   corswatch analyze a.har b.pcap - < c.har            several inputs, mixed formats, stdin
   corswatch analyze s.har --format events -o ev.jsonl one JSON object per CORS exchange
   corswatch merge host1.json host2.json -o all.json  one report from several hosts or runs
-  corswatch analyze s.har --format html -o report.html  a page to open in a browser or attach
+  corswatch analyze s.har --format html -o r.html    one page for a browser (no network)
   corswatch explain preflight_acao_missing           why, and the fix per server stack
   corswatch kinds                                    every kind corswatch reports
-  corswatch completions bash > /etc/bash_completion.d/corswatch
+  corswatch completions bash > /etc/bash_completion.d/corswatch   (also zsh, fish)
   corswatch man | man -l -                           the manual page";
 
 /// The version line: the package version and the commit it was built from (`unknown` when
