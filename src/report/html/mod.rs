@@ -444,7 +444,7 @@ fn list_line(o: &mut String, label: &str, rows: &[Ranked]) {
         .iter()
         .map(|r| {
             if r.value == "other" {
-                format!("… and {} more", r.count)
+                format!("… others ({})", r.count)
             } else {
                 format!("<code>{}</code> ({})", esc(&r.value), r.count)
             }
