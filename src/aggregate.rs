@@ -7,6 +7,7 @@ use crate::cors::{CorsError, Kind, VerdictClass};
 use crate::event::Event;
 use crate::model::CaptureHealth;
 use crate::pair::PairStats;
+use crate::timeline::Timeline;
 use foldhash::fast::RandomState;
 use serde::{Deserialize, Serialize};
 use std::collections::{BTreeMap, HashMap};
@@ -230,6 +231,8 @@ pub struct Aggregate {
     pub pairing: PairStats,
     /// Capture health of the packet inputs.
     pub health: CaptureHealth,
+    /// Cross-origin and blocked requests over time (bounded buckets).
+    pub timeline: Timeline,
 }
 
 impl Aggregate {
@@ -245,6 +248,7 @@ impl Aggregate {
             request_headers: TopN::new(limits.keys),
             pairing: PairStats::default(),
             health: CaptureHealth::default(),
+            timeline: Timeline::default(),
         }
     }
 
@@ -265,9 +269,10 @@ impl Aggregate {
         }
     }
 
-    /// Counts a CORS exchange that passes with no verdict of any class.
-    pub fn count_pass(&mut self, t: &ExchangeType) {
+    /// Counts a CORS exchange that passes with no verdict of any class, started at `time`.
+    pub fn count_pass(&mut self, t: &ExchangeType, time: crate::model::Timestamp) {
         self.count_type(t);
+        self.timeline.add(time, None);
     }
 
     fn count_type(&mut self, t: &ExchangeType) {
@@ -288,6 +293,8 @@ impl Aggregate {
         let origin = ev.origin.as_deref().unwrap_or("(none)");
         let method = ev.method.as_str();
         let route = ev.route.as_str();
+        let blocked_kind = ev.kind.filter(|_| counted && ev.blocked);
+        self.timeline.add(ev.time, blocked_kind);
         for v in ev.all_verdicts() {
             let class = v.class();
             match class {

@@ -8,7 +8,6 @@ mod flags;
 static ALLOC: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
 use anyhow::{Context as _, Result, bail};
-use clap::Parser;
 use corswatch::cors::Kind;
 use corswatch::drive;
 use corswatch::event::Event;
@@ -21,16 +20,34 @@ use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
 fn main() -> ExitCode {
-    let cli = match Cli::try_parse() {
+    let (cli, matches) = match Cli::parse_with_matches() {
         Ok(c) => c,
         Err(e) => {
             let _ = e.print();
             return ExitCode::from(if e.use_stderr() { 2 } else { 0 });
         }
     };
+    if cli.quiet {
+        corswatch::source::progress::hide_bars();
+    }
+    let (color, quiet) = (cli.color, cli.quiet);
     let result = match cli.command {
-        Command::Analyze(args) => analyze(args),
-        Command::Watch(args) => watch(args).map(|()| 0),
+        Command::Analyze(args) => {
+            // Colour in a file (-o) only when asked for: `always`.
+            let terminal = args.output.is_none() && io::stdout().is_terminal();
+            analyze(args, flags::color_on(color, terminal))
+        }
+        Command::Watch(mut args) => matches
+            .subcommand_matches("watch")
+            .map_or(Ok(()), |m| args.apply_config_file(m))
+            .and_then(|()| {
+                watch(
+                    args,
+                    flags::color_on(color, io::stderr().is_terminal()),
+                    quiet,
+                )
+            })
+            .map(|()| 0),
         Command::Merge { reports, output } => merge(&reports, output.as_deref()).map(|()| 0),
         Command::Explain {
             kind,
@@ -40,6 +57,15 @@ fn main() -> ExitCode {
         } => explain(&kind, &flags::stacks(&stack), snippet, &set).map(|()| 0),
         Command::Kinds => print(&report::explain::kinds()).map(|()| 0),
         Command::Schema => print(report::json::SCHEMA).map(|()| 0),
+        Command::Completions { shell } => {
+            print(&String::from_utf8_lossy(&flags::docs::completions(shell))).map(|()| 0)
+        }
+        Command::Man { dir: None } => flags::docs::man()
+            .and_then(|m| print(&String::from_utf8_lossy(&m)))
+            .map(|()| 0),
+        Command::Man { dir: Some(dir) } => flags::docs::man_pages(&dir)
+            .and_then(|w| print(&format!("{}\n", w.join("\n"))))
+            .map(|()| 0),
     };
     match result {
         Ok(code) => ExitCode::from(code),
@@ -76,8 +102,9 @@ fn output(path: Option<&Path>) -> Result<Box<dyn Write>> {
 }
 
 /// `analyze`: exit 1 for a verdict at or above `--fail-on`, else 2 if an input had problems.
-fn analyze(args: AnalyzeArgs) -> Result<u8> {
-    use flags::analyze::{Color, FailOn, Format};
+/// `color`: what `--color` says for a terminal on stdout.
+fn analyze(args: AnalyzeArgs, color: bool) -> Result<u8> {
+    use flags::analyze::{FailOn, Format};
     let mut out = output(args.output.as_deref())?;
     let events = args.format == Format::Events;
     let mut write_err: Option<io::Error> = None;
@@ -103,16 +130,15 @@ fn analyze(args: AnalyzeArgs) -> Result<u8> {
     match args.format {
         Format::Events => {}
         Format::Json => out.write_all(report::json::render(&data)?.as_bytes())?,
-        Format::Text => {
-            let color = match args.color {
-                Color::Always => true,
-                Color::Never => false,
-                Color::Auto => {
-                    args.output.is_none()
-                        && io::stdout().is_terminal()
-                        && std::env::var_os("NO_COLOR").is_none()
-                }
+        Format::Html => {
+            let opts = report::html::HtmlOptions {
+                stacks: flags::stacks(&args.stack),
+                preferred: flags::stacks(&args.stack),
+                notes: args.notes,
             };
+            out.write_all(report::html::render(&data, &opts).as_bytes())?;
+        }
+        Format::Text => {
             let opts = report::text::TextOptions {
                 color,
                 stacks: flags::stacks(&args.stack),
@@ -144,18 +170,20 @@ fn analyze(args: AnalyzeArgs) -> Result<u8> {
     })
 }
 
-fn watch(args: flags::WatchArgs) -> Result<()> {
-    let filter = tracing_subscriber::EnvFilter::try_from_env("CORSWATCH_LOG")
-        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
+fn watch(args: flags::WatchArgs, color: bool, quiet: bool) -> Result<()> {
+    let filter =
+        tracing_subscriber::EnvFilter::try_from_env("CORSWATCH_LOG").unwrap_or_else(|_| {
+            tracing_subscriber::EnvFilter::new(if quiet { "warn" } else { "info" })
+        });
     let fmt = tracing_subscriber::fmt()
         .with_env_filter(filter)
-        .with_ansi(io::stderr().is_terminal())
+        .with_ansi(color)
         .with_writer(io::stderr);
     let _ = match args.log_format {
         flags::watch::LogFormat::Json => fmt.json().try_init(),
         flags::watch::LogFormat::Text => fmt.try_init(),
     };
-    corswatch::watch::run(args.into_config()?)?;
+    corswatch::watch::run(args.into_config(quiet)?)?;
     Ok(())
 }
 

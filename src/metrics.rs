@@ -62,6 +62,11 @@ struct LabelLabels {
 }
 
 #[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct ClassLabels {
+    class: &'static str,
+}
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
 struct VersionLabels {
     version: &'static str,
 }
@@ -147,6 +152,8 @@ pub struct Metrics {
     h2_streams_reset: Counter,
     quic_packets: Counter,
     overflow: Family<LabelLabels, Counter>,
+    events_written: Family<ClassLabels, Counter>,
+    events_suppressed: Family<ClassLabels, Counter>,
     origins: Bounded,
     routes: Bounded,
     /// Last totals seen, to turn cumulative source counters into increments.
@@ -183,6 +190,8 @@ impl Metrics {
             h2_streams_reset: Counter::default(),
             quic_packets: Counter::default(),
             overflow: Family::default(),
+            events_written: Family::default(),
+            events_suppressed: Family::default(),
             origins: Bounded {
                 cap: cfg.top_origins,
                 allow: cfg.origins.as_ref().map(|o| o.iter().cloned().collect()),
@@ -302,6 +311,16 @@ impl Metrics {
             "Label values folded into `other` to bound cardinality, by label",
             m.overflow.clone(),
         );
+        r.register(
+            "events_written",
+            "Lines written to the event stream (watch --events), by class",
+            m.events_written.clone(),
+        );
+        r.register(
+            "events_suppressed",
+            "Event lines held back by the event stream's rate limit, by class",
+            m.events_suppressed.clone(),
+        );
         let build: Family<VersionLabels, Gauge> = Family::default();
         build
             .get_or_create(&VersionLabels {
@@ -336,6 +355,10 @@ impl Metrics {
         }
         for label in ["origin", "route"] {
             let _ = m.overflow.get_or_create(&LabelLabels { label });
+        }
+        for class in ["blocked", "warning", "finding"] {
+            let _ = m.events_written.get_or_create(&ClassLabels { class });
+            let _ = m.events_suppressed.get_or_create(&ClassLabels { class });
         }
         Metrics { registry, ..m }
     }
@@ -403,6 +426,21 @@ impl Metrics {
                 .get_or_create(&OutcomeLabels { outcome })
                 .inc();
         }
+    }
+
+    /// Counts what the event stream did with one event.
+    pub fn event_line(&self, outcome: crate::eventlog::Outcome) {
+        use crate::eventlog::Outcome;
+        let (family, class) = match outcome {
+            Outcome::Written(c) => (&self.events_written, c),
+            Outcome::Suppressed(c) => (&self.events_suppressed, c),
+            Outcome::Skipped | Outcome::Failed(_) => return,
+        };
+        family
+            .get_or_create(&ClassLabels {
+                class: class.as_str(),
+            })
+            .inc();
     }
 
     /// Brings the exchange counter up to the run's cumulative total.
@@ -514,6 +552,8 @@ mod tests {
             "corswatch_http_parse_errors_total",
             "corswatch_flows_evicted_total",
             "corswatch_label_overflow_total",
+            "corswatch_events_written_total",
+            "corswatch_events_suppressed_total",
             "corswatch_build_info",
             "corswatch_tls_connections_total",
             "corswatch_tls_record_failures_total",

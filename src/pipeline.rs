@@ -152,7 +152,7 @@ impl<'s> Analyzer<'s> {
             && let Some(t) = classification.exchange_type()
         {
             // A clean pass that no sink shows: counted, no event built.
-            self.aggregate.count_pass(t);
+            self.aggregate.count_pass(t, ex.time);
             return false;
         }
         let Some(mut event) = Event::new(ex, classification, pairing, partner) else {

@@ -4,6 +4,7 @@
 //! runtime serves them. Stops cleanly on SIGINT/SIGTERM.
 
 use crate::drive::{self, Books, Downstream, Driver, Forward, Outcome, Pipeline};
+use crate::eventlog::{EventLog, EventLogConfig, Target};
 use crate::metrics::{Metrics, MetricsConfig};
 use crate::model::Timestamp;
 use crate::pair::PairConfig;
@@ -54,6 +55,10 @@ pub struct WatchConfig {
     pub report_out: Option<PathBuf>,
     /// Stop when a replay ends (instead of serving until a signal).
     pub exit_when_done: bool,
+    /// The event stream (`--events`), if any.
+    pub events: Option<EventLogConfig>,
+    /// No start and stop lines on stderr.
+    pub quiet: bool,
 }
 
 /// Why the agent could not run.
@@ -73,6 +78,14 @@ pub enum WatchError {
     /// A thread or the runtime could not start.
     #[error("cannot start: {0}")]
     Runtime(std::io::Error),
+    /// The events file could not be opened.
+    #[error("cannot open the events file {path}")]
+    Events {
+        /// The file.
+        path: PathBuf,
+        /// Why.
+        source: std::io::Error,
+    },
     /// The final report could not be written.
     #[error("cannot write the report to {path}")]
     ReportOut {
@@ -90,6 +103,19 @@ pub fn run(cfg: WatchConfig) -> Result<RunSummary, WatchError> {
     let live = match &cfg.input {
         WatchInput::Live(opts) => Some(live::open(opts)?),
         WatchInput::Replay { .. } => None,
+    };
+    // The events file too, while the agent may still write where it was told to.
+    let events = match &cfg.events {
+        Some(e) => Some(Arc::new(EventLog::open(e.clone()).map_err(|source| {
+            WatchError::Events {
+                path: match &e.target {
+                    Target::File(p) => p.clone(),
+                    Target::Stdout => PathBuf::from("-"),
+                },
+                source,
+            }
+        })?)),
+        None => None,
     };
     let dropped = live::drop_privileges();
     let listener =
@@ -121,16 +147,34 @@ pub fn run(cfg: WatchConfig) -> Result<RunSummary, WatchError> {
             ),
         ),
     };
-    eprintln!(
-        "corswatch {}: watching {describe}; serving http://{}/metrics, /report, /healthz{}",
-        env!("CARGO_PKG_VERSION"),
-        cfg.listen,
-        match dropped {
-            Ok(true) => "; capabilities dropped",
-            Ok(false) => "",
-            Err(_) => "; could not drop capabilities",
-        }
-    );
+    // The runtime first, so that SIGHUP is caught (not fatal) before anything runs.
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .map_err(WatchError::Runtime)?;
+    let hangup = {
+        let _in_runtime = rt.enter();
+        tokio::signal::unix::signal(tokio::signal::unix::SignalKind::hangup())
+            .map_err(WatchError::Runtime)?
+    };
+    if !cfg.quiet {
+        eprintln!(
+            "corswatch {}: watching {describe}; serving http://{}/metrics, /report, /healthz{}{}",
+            env!("CARGO_PKG_VERSION"),
+            cfg.listen,
+            match dropped {
+                Ok(true) => "; capabilities dropped",
+                Ok(false) => "",
+                Err(_) => "; could not drop capabilities",
+            },
+            match events.as_ref().map(|e| e.target()) {
+                Some(Target::File(p)) =>
+                    format!("; events to {} (reopened on SIGHUP)", p.display()),
+                Some(Target::Stdout) => "; events to stdout".to_string(),
+                None => String::new(),
+            }
+        );
+    }
     tracing::info!(input = %describe, listen = %cfg.listen, "started");
 
     let done = Arc::new(AtomicBool::new(false));
@@ -168,22 +212,20 @@ pub fn run(cfg: WatchConfig) -> Result<RunSummary, WatchError> {
             ..drive::Config::default()
         };
         let name = input_name.clone();
+        let events = events.clone();
         std::thread::Builder::new()
             .name("corswatch-process".into())
             .spawn(move || {
-                let r = process(rx, &shared, &drive, &name, &queue_drops);
+                let r = process(rx, &shared, &drive, &name, &queue_drops, events);
                 done.store(true, Ordering::Relaxed);
                 r
             })
             .map_err(WatchError::Runtime)?
     };
 
-    let rt = tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-        .map_err(WatchError::Runtime)?;
     let exit_when_done = cfg.exit_when_done;
     let serve_result = rt.block_on(async {
+        tokio::spawn(reopen_on_hangup(hangup, events.clone()));
         let listener = tokio::net::TcpListener::from_std(listener).map_err(WatchError::Runtime)?;
         let app = serve::router(shared.clone());
         let done = done.clone();
@@ -208,11 +250,27 @@ pub fn run(cfg: WatchConfig) -> Result<RunSummary, WatchError> {
             }
         })?;
     }
-    eprintln!(
-        "corswatch: stopped after {} exchanges ({} cross-origin, {} blocked)",
-        summary.exchanges, summary.cross_origin, summary.blocked
-    );
+    if !cfg.quiet {
+        eprintln!(
+            "corswatch: stopped after {} exchanges ({} cross-origin, {} blocked)",
+            summary.exchanges, summary.cross_origin, summary.blocked
+        );
+    }
     Ok(summary)
+}
+
+/// SIGHUP: reopen the events file (logrotate moved it away). Without an events file there is
+/// nothing to reopen, and the signal is only logged instead of ending the agent.
+async fn reopen_on_hangup(mut hangup: tokio::signal::unix::Signal, events: Option<Arc<EventLog>>) {
+    while hangup.recv().await.is_some() {
+        match &events {
+            Some(log) => match log.reopen() {
+                Ok(()) => tracing::info!("SIGHUP: events file reopened"),
+                Err(e) => tracing::error!(error = %e, "SIGHUP: cannot reopen the events file"),
+            },
+            None => tracing::info!("SIGHUP: nothing to reopen"),
+        }
+    }
 }
 
 async fn shutdown_signal(done: Arc<AtomicBool>, exit_when_done: bool) {
@@ -263,9 +321,10 @@ fn process(
     cfg: &drive::Config,
     name: &str,
     queue_drops: &Arc<AtomicU64>,
+    events: Option<Arc<EventLog>>,
 ) -> RunSummary {
     let inline = |rx: &Receiver<Feed>| {
-        let p = pipeline(cfg, shared.clone(), queue_drops.clone());
+        let p = pipeline(cfg, shared.clone(), queue_drops.clone(), events.clone());
         let mut driver = Driver::with_consumer(cfg.net.clone(), p);
         intake(rx, &mut driver, name, shared);
         driver.into_consumer()
@@ -275,10 +334,11 @@ fn process(
     } else {
         let (tx, to_pipeline) = std::sync::mpsc::sync_channel(64);
         let (c, s, q) = (cfg.clone(), shared.clone(), queue_drops.clone());
+        let e = events.clone();
         let thread = std::thread::Builder::new()
             .name("corswatch-pipeline".into())
             .spawn(move || {
-                let mut p = pipeline(&c, s.clone(), q.clone());
+                let mut p = pipeline(&c, s.clone(), q.clone(), e);
                 for m in to_pipeline {
                     p.apply(m);
                 }
@@ -317,15 +377,22 @@ fn finish(p: Pipeline<'_>, shared: &Shared, queue_drops: &AtomicU64) -> Outcome 
     outcome
 }
 
-/// A pipeline that counts events in the metrics and publishes with every book.
+/// A pipeline that counts events in the metrics, writes them to the event stream (if any),
+/// and publishes with every book.
 fn pipeline(
     cfg: &drive::Config,
     shared: Arc<Shared>,
     queue_drops: Arc<AtomicU64>,
+    log: Option<Arc<EventLog>>,
 ) -> Pipeline<'static> {
     let events = shared.clone();
-    Pipeline::new(cfg, move |ev| events.metrics.event(ev))
-        .on_books(move |o, b| publish(&shared, &queue_drops, o, b))
+    Pipeline::new(cfg, move |ev| {
+        events.metrics.event(ev);
+        if let Some(log) = &log {
+            events.metrics.event_line(log.write(ev));
+        }
+    })
+    .on_books(move |o, b| publish(&shared, &queue_drops, o, b))
 }
 
 /// Delivers what the capture thread sends to the driver, moves the clock on a quiet link, and

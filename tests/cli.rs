@@ -4,14 +4,14 @@
 use crate::util::{corswatch, run, stdout};
 use std::io::Write;
 
-fn temp_file(name: &str, bytes: &[u8]) -> (tempfile::TempDir, std::path::PathBuf) {
+pub(crate) fn temp_file(name: &str, bytes: &[u8]) -> (tempfile::TempDir, std::path::PathBuf) {
     let dir = tempfile::tempdir().unwrap();
     let p = dir.path().join(name);
     std::fs::File::create(&p).unwrap().write_all(bytes).unwrap();
     (dir, p)
 }
 
-fn entry(
+pub(crate) fn entry(
     method: &str,
     url: &str,
     req: &[(&str, &str)],
@@ -39,7 +39,7 @@ fn entry(
     )
 }
 
-fn har(entries: &[String]) -> String {
+pub(crate) fn har(entries: &[String]) -> String {
     format!(
         r#"{{"log":{{"version":"1.2","creator":{{"name":"test"}},"entries":[{}]}}}}"#,
         entries.join(",")
@@ -276,7 +276,7 @@ fn no_secret_reaches_any_output() {
         ),
     ];
     let (_d, p) = temp_file("canary.har", har(&entries).as_bytes());
-    for format in ["text", "json", "events"] {
+    for format in ["text", "json", "events", "html"] {
         let out = run(
             corswatch()
                 .arg("analyze")

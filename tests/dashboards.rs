@@ -200,6 +200,67 @@ fn panels(d: &Value) -> Vec<&Value> {
         .collect()
 }
 
+/// Panels on the Loki data source (the event stream, `watch --events`).
+fn is_loki(p: &Value) -> bool {
+    p["datasource"]["type"] == "loki"
+}
+
+/// A logs panel on the `loki` variable, reading the stream the shipping configs in
+/// `dashboards/logs/` label `job="corswatch-events"`, with LogQL that parses the JSON lines.
+fn check_loki_panel(p: &Value) {
+    let title = p["title"].as_str().unwrap_or("?");
+    let ds = serde_json::json!({"type": "loki", "uid": "${loki}"});
+    assert_eq!(p["datasource"], ds, "{title}: datasource");
+    assert_eq!(p["type"], "logs", "{title}: a logs panel");
+    assert!(
+        p["description"].as_str().is_some_and(|s| !s.is_empty()),
+        "{title}: description"
+    );
+    let targets = p["targets"].as_array().expect("targets");
+    assert!(!targets.is_empty(), "{title}: no query");
+    for t in targets {
+        assert_eq!(t["datasource"], ds, "{title}: target datasource");
+        let expr = t["expr"].as_str().expect("expr");
+        assert!(
+            expr.starts_with(r#"{job="corswatch-events"}"#),
+            "{title}: stream selector: {expr}"
+        );
+        assert!(expr.contains("| json"), "{title}: parse the lines: {expr}");
+        // Every field the query names is a field of the event lines.
+        for field in expr.split("{{.").skip(1) {
+            let name = field.split("}}").next().unwrap_or("");
+            assert!(
+                EVENT_LINE_FIELDS.contains(&name),
+                "{title}: {name} is not a field of the event lines"
+            );
+        }
+    }
+}
+
+/// Top-level fields of a `watch --events` line (`--format events` plus host, hop, suppressed).
+const EVENT_LINE_FIELDS: &[&str] = &[
+    "source",
+    "index",
+    "time",
+    "origin",
+    "method",
+    "url",
+    "route",
+    "status",
+    "type",
+    "blocked",
+    "kind",
+    "cors_error",
+    "failed_parameter",
+    "confidence",
+    "message",
+    "pairing",
+    "paired_with",
+    "host",
+    "hop",
+    "suppressed",
+];
+
 #[test]
 fn dashboard_structure() {
     let d = dashboard();
@@ -218,6 +279,8 @@ fn dashboard_structure() {
     };
     assert_eq!(var("datasource")["type"], "datasource");
     assert_eq!(var("datasource")["query"], "prometheus");
+    assert_eq!(var("loki")["type"], "datasource");
+    assert_eq!(var("loki")["query"], "loki");
     for name in ["job", "instance"] {
         assert_eq!(var(name)["type"], "query");
         assert_eq!(var(name)["datasource"]["uid"], "${datasource}");
@@ -243,6 +306,10 @@ fn dashboard_structure() {
         }
         boxes.push((title, [x, y, w, h]));
         if p["type"] == "row" {
+            continue;
+        }
+        if is_loki(p) {
+            check_loki_panel(p);
             continue;
         }
         let ds = serde_json::json!({"type": "prometheus", "uid": "${datasource}"});
@@ -273,7 +340,7 @@ fn dashboard_queries_use_exported_metrics_and_the_variables() {
     let d = dashboard();
     let exported = exported();
     let mut used = BTreeSet::new();
-    for p in panels(&d) {
+    for p in panels(&d).into_iter().filter(|p| !is_loki(p)) {
         for t in p["targets"].as_array().into_iter().flatten() {
             let expr = t["expr"].as_str().expect("expr");
             let title = p["title"].as_str().unwrap_or("?");
@@ -378,6 +445,60 @@ fn alert_rules_use_exported_metrics_and_have_runbooks() {
             assert!(block.contains(key), "{name}: no {key}");
         }
     }
+}
+
+/// The shipping configurations of the event stream (`dashboards/logs/`) read the file the
+/// docs name and label the stream as the dashboard's Loki panel selects it; the README's LogQL
+/// is the panel's. Vector and Fluent Bit cannot be installed here: structure only.
+#[test]
+fn log_shipping_configs_match_the_panel() {
+    let path = "/var/log/corswatch/events.jsonl";
+    let vector: toml::Table = toml::from_str(&read("dashboards/logs/vector.toml"))
+        .unwrap_or_else(|e| panic!("vector.toml: {e}"));
+    let source = &vector["sources"]["corswatch_events"];
+    assert_eq!(source["type"].as_str(), Some("file"));
+    assert_eq!(source["include"][0].as_str(), Some(path));
+    let remap = &vector["transforms"]["corswatch_parsed"];
+    assert_eq!(remap["type"].as_str(), Some("remap"));
+    assert_eq!(remap["inputs"][0].as_str(), Some("corswatch_events"));
+    assert!(remap["source"].as_str().unwrap().contains("parse_json!"));
+    let sink = &vector["sinks"]["loki"];
+    assert_eq!(sink["type"].as_str(), Some("loki"));
+    assert_eq!(sink["inputs"][0].as_str(), Some("corswatch_parsed"));
+    assert_eq!(sink["labels"]["job"].as_str(), Some("corswatch-events"));
+    assert_eq!(sink["encoding"]["codec"].as_str(), Some("json"));
+
+    let fb = read("dashboards/logs/fluent-bit.yaml");
+    for line in [
+        "- name: tail",
+        &format!("path: {path}"),
+        "parser: corswatch_events",
+        "format: json",
+        "time_key: time",
+        "- name: loki",
+        "match: corswatch.events",
+        "labels: job=corswatch-events, host=$host",
+        "line_format: json",
+    ] {
+        assert!(fb.contains(line), "fluent-bit.yaml: {line}");
+    }
+    assert!(
+        !fb.contains('\t'),
+        "fluent-bit.yaml: tabs are not YAML indentation"
+    );
+
+    let d = dashboard();
+    let panel = panels(&d)
+        .into_iter()
+        .find(|p| is_loki(p))
+        .expect("a Loki panel");
+    let expr = panel["targets"][0]["expr"].as_str().unwrap();
+    let readme = read("dashboards/logs/README.md");
+    assert!(
+        readme.contains(expr),
+        "dashboards/logs/README.md shows another query than the panel's"
+    );
+    assert!(readme.contains(path));
 }
 
 #[test]

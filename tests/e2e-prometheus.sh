@@ -105,7 +105,10 @@ with open(dst, "wb") as f:
         for sec, frac, incl, orig, payload in records:
             f.write(struct.pack("<IIII", sec + k * span, frac, incl, orig) + payload)
 EOF
+# The event stream too, with a tight rate limit: each of the 30 passes (~50 s of recorded time)
+# repeats every (kind, origin, route), and earns half a line at 0.01 lines a second.
 "$BIN" watch --replay "$WORK/repeated.pcap" --speed 10 --top-routes 20 \
+  --events "$WORK/events.jsonl" --events-burst 2 --events-rate 0.01 --events-host e2e \
   --listen "127.0.0.1:$AGENT_PORT" >"$WORK/agent.log" 2>&1 &
 PIDS+=($!)
 wait_for "corswatch /healthz" 20 curl -sf "http://127.0.0.1:$AGENT_PORT/healthz"
@@ -196,7 +199,8 @@ def substitute(expr):
 
 print("dashboard panels:")
 d = json.load(open(dashboard))
-panels = [p for p in d["panels"] if p["type"] != "row"]
+# Loki panels read the event stream (LogQL), not Prometheus: the file is checked below.
+panels = [p for p in d["panels"] if p["type"] != "row" and p.get("datasource", {}).get("type") != "loki"]
 for p in panels:
     for t in p["targets"]:
         expr = substitute(t["expr"])
@@ -315,5 +319,30 @@ if spike:
 
 print(f"{checks - len(failures)} passed, {len(failures)} failed")
 sys.exit(1 if failures else 0)
+EOF
+# --- 6. the event stream of the same agent: JSON lines, counted, rate-limited -----------------
+curl -sf "http://127.0.0.1:$AGENT_PORT/metrics" >"$WORK/scrape-events.txt"
+python3 - "$WORK/events.jsonl" "$WORK/scrape-events.txt" "$PROM" <<'EOF'
+import json, sys, urllib.parse, urllib.request
+path, scrape, prom = sys.argv[1:4]
+def total(name):
+    return sum(float(l.rsplit(" ", 1)[1]) for l in open(scrape)
+               if l.startswith(name + "{") or l.startswith(name + " "))
+written, suppressed = total("corswatch_events_written_total"), total("corswatch_events_suppressed_total")
+lines = [json.loads(l) for l in open(path).read().splitlines()]  # read after the scrape
+fails = []
+if not lines: fails.append("no event lines")
+if len(lines) < written: fails.append(f"{len(lines)} lines < {written} counted as written")
+if suppressed <= 0: fails.append("the rate limit suppressed nothing over 30 passes")
+for v in lines:
+    if v.get("host") != "e2e" or "hop" not in v or "suppressed" not in v or "kind" not in v:
+        fails.append(f"bad line {v}"); break
+q = urllib.request.urlopen(prom + "/api/v1/query?" + urllib.parse.urlencode(
+    {"query": "sum(corswatch_events_suppressed_total)"}), timeout=10)
+res = json.load(q)["data"]["result"]
+if not res or float(res[0]["value"][1]) <= 0: fails.append("Prometheus has no suppressed events")
+print(f"event stream: {len(lines)} lines, {written:.0f} written and {suppressed:.0f} suppressed per the agent")
+for f in fails: print(f"  FAIL {f}")
+sys.exit(1 if fails else 0)
 EOF
 say "done in $((SECONDS - START))s"

@@ -7,9 +7,13 @@ mod util;
 
 mod browser;
 mod cli;
+mod container;
+mod conventions;
 mod dashboards;
+mod events;
 mod firefox;
 mod har;
+mod html;
 mod layout;
 mod pcap;
 mod threads;

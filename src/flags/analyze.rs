@@ -20,18 +20,16 @@ pub struct AnalyzeArgs {
     /// Exit 1 when a verdict of this class (or worse) is present
     #[arg(long, value_enum, default_value_t = FailOn::Never)]
     pub fail_on: FailOn,
-    /// Show fixes only for these server stacks (text report)
+    /// Show fixes only for these server stacks (text and HTML reports; in the HTML report the
+    /// first one's tab is open)
     #[arg(long, value_enum)]
     pub stack: Vec<StackArg>,
     /// Rows in each top list
     #[arg(long, default_value_t = 10)]
     pub top: usize,
-    /// Also show notes (lookalikes and explanations) in the text report
+    /// Also show notes (lookalikes and explanations) in the text and HTML reports
     #[arg(long)]
     pub notes: bool,
-    /// Colour: auto (on a terminal, unless NO_COLOR is set), always, never
-    #[arg(long, value_enum, default_value_t = Color::Auto)]
-    pub color: Color,
     /// NSS key log (what SSLKEYLOGFILE makes browsers write) to decrypt TLS in captures
     #[arg(long, value_name = "FILE")]
     pub keylog: Option<PathBuf>,
@@ -49,6 +47,8 @@ pub enum Format {
     Text,
     Json,
     Events,
+    /// One self-contained page (inline CSS, SVG charts; no network access)
+    Html,
 }
 
 #[derive(Clone, Copy, PartialEq, Eq, ValueEnum)]

@@ -2,12 +2,13 @@
 //! configuration. `main.rs` only dispatches.
 
 pub mod analyze;
+pub mod docs;
 pub mod watch;
 
 pub use analyze::AnalyzeArgs;
 pub use watch::WatchArgs;
 
-use clap::{Parser, Subcommand, ValueEnum};
+use clap::{ArgMatches, CommandFactory, FromArgMatches, Parser, Subcommand, ValueEnum};
 use corswatch::fix::Stack;
 use std::path::PathBuf;
 
@@ -19,14 +20,51 @@ Examples:
   corswatch analyze a.har b.pcap - < c.har            several inputs, mixed formats, stdin
   corswatch analyze s.har --format events -o ev.jsonl one JSON object per CORS exchange
   corswatch merge host1.json host2.json -o all.json  one report from several hosts or runs
+  corswatch analyze s.har --format html -o r.html    one page for a browser (no network)
   corswatch explain preflight_acao_missing           why, and the fix per server stack
-  corswatch kinds                                    every kind corswatch reports";
+  corswatch kinds                                    every kind corswatch reports
+  corswatch completions bash > /etc/bash_completion.d/corswatch   (also zsh, fish)
+  corswatch man | man -l -                           the manual page";
+
+/// The version line: the package version and the commit it was built from (`unknown` when
+/// built outside a git checkout, e.g. from a source tarball).
+pub const VERSION: &str = concat!(
+    env!("CARGO_PKG_VERSION"),
+    " (commit ",
+    env!("CORSWATCH_COMMIT"),
+    ")"
+);
 
 #[derive(Parser)]
-#[command(name = "corswatch", version, about = "Says which cross-origin requests a browser would block, why, and how to fix it", after_help = EXAMPLES)]
+#[command(name = "corswatch", version = VERSION, about = "Says which cross-origin requests a browser would block, why, and how to fix it", after_help = EXAMPLES)]
 pub struct Cli {
     #[command(subcommand)]
     pub command: Command,
+    /// Colour: auto (on a terminal, unless NO_COLOR is set), always, never
+    #[arg(long, global = true, value_enum, default_value_t = analyze::Color::Auto)]
+    pub color: analyze::Color,
+    /// Print only the output and errors: no progress bar, no start and stop lines
+    #[arg(long, short = 'q', global = true)]
+    pub quiet: bool,
+}
+
+impl Cli {
+    /// Parses the command line; the matches tell where each value came from (a flag, the
+    /// environment or a default), which the config file of `watch` needs.
+    pub fn parse_with_matches() -> Result<(Cli, ArgMatches), clap::Error> {
+        let matches = Cli::command().try_get_matches()?;
+        let cli = Cli::from_arg_matches(&matches)?;
+        Ok((cli, matches))
+    }
+}
+
+/// Whether to colour a stream that is (or is not) a terminal: `--color`, `NO_COLOR` respected.
+pub fn color_on(color: analyze::Color, terminal: bool) -> bool {
+    match color {
+        analyze::Color::Always => true,
+        analyze::Color::Never => false,
+        analyze::Color::Auto => terminal && std::env::var_os("NO_COLOR").is_none(),
+    }
 }
 
 #[derive(Subcommand)]
@@ -66,6 +104,17 @@ pub enum Command {
     Kinds,
     /// Print the JSON Schema of the JSON report
     Schema,
+    /// Print a shell completion script (bash, zsh, fish, elvish, powershell)
+    Completions {
+        /// The shell
+        shell: clap_complete::Shell,
+    },
+    /// Print the manual page (roff), or write one per command into --dir
+    Man {
+        /// Write corswatch.1 and corswatch-COMMAND.1 here instead of printing corswatch.1
+        #[arg(long, value_name = "DIR")]
+        dir: Option<PathBuf>,
+    },
 }
 
 /// A server stack on the command line.

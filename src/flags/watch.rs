@@ -1,7 +1,9 @@
 //! `corswatch watch` flags.
 
-use anyhow::{Result, bail};
-use clap::ValueEnum;
+use anyhow::{Context as _, Result, bail};
+use clap::parser::ValueSource;
+use clap::{ArgMatches, ValueEnum};
+use corswatch::eventlog::{self, EventLogConfig, Target};
 use corswatch::metrics::MetricsConfig;
 use corswatch::pair::PairConfig;
 use corswatch::source::live::LiveOptions;
@@ -15,6 +17,8 @@ Examples:
   corswatch watch -i any --filter 'tcp port 8080'          the `any` device, one port
   corswatch watch --replay capture.pcap --speed 10         replay with timestamps, 10x
   corswatch watch --replay big.pcap --fast --exit-when-done --report-out r.json
+  corswatch watch -i eth0 --events /var/log/corswatch/events.jsonl   JSON Lines for log pipelines
+  corswatch watch --config /etc/corswatch.toml             settings from a file (flags win)
 Unprivileged: sudo setcap cap_net_raw,cap_net_admin=eip $(which corswatch)";
 
 #[derive(clap::Args)]
@@ -24,8 +28,7 @@ pub struct WatchArgs {
         short = 'i',
         long,
         env = "CORSWATCH_INTERFACE",
-        conflicts_with = "replay",
-        required_unless_present = "replay"
+        conflicts_with = "replay"
     )]
     interface: Option<String>,
     /// Replay a pcap/pcapng or HAR file through the live path instead of capturing
@@ -83,17 +86,145 @@ pub struct WatchArgs {
     /// Log format on stderr
     #[arg(long, value_enum, default_value_t = LogFormat::Text)]
     pub log_format: LogFormat,
+    /// Settings from this TOML file: its keys are the long flag names (`top-origins = 20`);
+    /// flags and environment variables override it
+    #[arg(long, value_name = "FILE", env = "CORSWATCH_CONFIG")]
+    pub config: Option<PathBuf>,
+    /// Write a JSON line for every blocked request, warning and finding to PATH (`-`: stdout),
+    /// rate-limited per (kind, origin, route); the file is reopened on SIGHUP
+    #[arg(long, value_name = "PATH", env = "CORSWATCH_EVENTS")]
+    events: Option<PathBuf>,
+    /// Event lines a (kind, origin, route) may write at once
+    #[arg(long, default_value_t = 10)]
+    events_burst: u32,
+    /// Event lines a second per (kind, origin, route) once the burst is spent
+    #[arg(long, default_value_t = 1.0)]
+    events_rate: f64,
+    /// The `host` field of event lines (default: this machine's host name)
+    #[arg(long, env = "CORSWATCH_HOST")]
+    events_host: Option<String>,
 }
 
-#[derive(Clone, Copy, PartialEq, Eq, ValueEnum)]
+/// The config file of `watch`: every key is a long flag's name, and means what the flag means.
+#[derive(Debug, Default, serde::Deserialize)]
+#[serde(rename_all = "kebab-case", deny_unknown_fields)]
+pub struct FileConfig {
+    interface: Option<String>,
+    replay: Option<PathBuf>,
+    speed: Option<f64>,
+    fast: Option<bool>,
+    repeat: Option<u32>,
+    exit_when_done: Option<bool>,
+    filter: Option<String>,
+    snaplen: Option<i32>,
+    buffer_size: Option<i32>,
+    promiscuous: Option<bool>,
+    listen: Option<std::net::SocketAddr>,
+    origins: Option<Vec<String>>,
+    top_origins: Option<usize>,
+    top_routes: Option<usize>,
+    report_out: Option<PathBuf>,
+    keylog: Option<PathBuf>,
+    threads: Option<usize>,
+    log_format: Option<LogFormat>,
+    events: Option<PathBuf>,
+    events_burst: Option<u32>,
+    events_rate: Option<f64>,
+    events_host: Option<String>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum, serde::Deserialize)]
+#[serde(rename_all = "lowercase")]
 pub enum LogFormat {
     Text,
     Json,
 }
 
+/// Whether the value of argument `id` came from the command line or the environment (which
+/// override the config file), rather than from its default.
+fn given(m: &ArgMatches, id: &str) -> bool {
+    matches!(
+        m.value_source(id),
+        Some(ValueSource::CommandLine | ValueSource::EnvVariable)
+    )
+}
+
 impl WatchArgs {
+    /// Applies the `--config` file under the flags and environment variables that `m` (this
+    /// command's matches) says were given: flags > environment > file > defaults.
+    pub fn apply_config_file(&mut self, m: &ArgMatches) -> Result<()> {
+        let Some(path) = self.config.clone() else {
+            return Ok(());
+        };
+        let text = std::fs::read_to_string(&path)
+            .with_context(|| format!("cannot read the config file {}", path.display()))?;
+        let f: FileConfig =
+            toml::from_str(&text).with_context(|| format!("config file {}", path.display()))?;
+        self.layer(f, |id| given(m, id));
+        Ok(())
+    }
+
+    /// Takes each value of `f` whose flag was not `given`.
+    fn layer(&mut self, mut f: FileConfig, given: impl Fn(&str) -> bool) {
+        // A source named on the command line (or in the environment) replaces the file's
+        // source of the other kind too: `--replay` wins over the file's `interface`.
+        if given("interface") || given("replay") {
+            f.interface = None;
+            f.replay = None;
+        }
+        macro_rules! layer {
+            ($($field:ident $(=> $wrap:expr)?),* $(,)?) => {$(
+                if let Some(v) = f.$field {
+                    if !given(stringify!($field)) {
+                        self.$field = layer!(@wrap v $(, $wrap)?);
+                    }
+                }
+            )*};
+            (@wrap $v:ident) => { $v };
+            (@wrap $v:ident, $wrap:expr) => { $wrap($v) };
+        }
+        layer!(
+            interface => Some,
+            replay => Some,
+            speed,
+            fast,
+            repeat,
+            exit_when_done,
+            filter,
+            snaplen,
+            buffer_size,
+            promiscuous,
+            listen,
+            origins => Some,
+            top_origins,
+            top_routes,
+            report_out => Some,
+            keylog => Some,
+            threads,
+            log_format,
+            events => Some,
+            events_burst,
+            events_rate,
+            events_host => Some,
+        );
+    }
+
     /// The agent's configuration; bad combinations are usage errors.
-    pub fn into_config(self) -> Result<WatchConfig> {
+    pub fn into_config(self, quiet: bool) -> Result<WatchConfig> {
+        if !(self.events_rate >= 0.0 && self.events_rate.is_finite()) {
+            bail!("--events-rate must be a number of lines a second, 0 or more");
+        }
+        let events = self.events.map(|p| EventLogConfig {
+            target: if p.as_os_str() == "-" {
+                Target::Stdout
+            } else {
+                Target::File(p)
+            },
+            burst: self.events_burst.max(1),
+            per_second: self.events_rate,
+            host: self.events_host.unwrap_or_else(eventlog::hostname),
+            ..EventLogConfig::default()
+        });
         if !(self.speed > 0.0 && self.speed.is_finite()) {
             bail!("--speed must be a positive number");
         }
@@ -129,6 +260,126 @@ impl WatchArgs {
             keylog: self.keylog,
             report_out: self.report_out,
             exit_when_done: self.exit_when_done,
+            events,
+            quiet,
         })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::super::{Cli, Command};
+    use super::*;
+    use clap::{CommandFactory, FromArgMatches};
+
+    /// Parses `watch ARGS` with `env` as the only environment variables clap may read.
+    fn parse(args: &[&str], file: &str) -> WatchArgs {
+        let m = Cli::command()
+            .try_get_matches_from(std::iter::once("corswatch").chain(args.iter().copied()))
+            .unwrap();
+        let cli = Cli::from_arg_matches(&m).unwrap();
+        let Command::Watch(mut w) = cli.command else {
+            panic!("not watch")
+        };
+        let sub = m.subcommand_matches("watch").unwrap();
+        let f: FileConfig = toml::from_str(file).unwrap();
+        w.layer(f, |id| given(sub, id));
+        w
+    }
+
+    #[test]
+    fn flags_override_the_file_which_overrides_defaults() {
+        let file = r#"
+            replay = "x.pcap"
+            listen = "127.0.0.1:9999"
+            top-origins = 7
+            top-routes = 8
+            origins = ["https://a.example", "https://b.example"]
+            events = "/tmp/events.jsonl"
+            events-burst = 3
+            log-format = "json"
+            fast = true
+        "#;
+        let w = parse(&["watch", "--top-routes", "9"], file);
+        assert_eq!(w.listen.port(), 9999);
+        assert_eq!(w.top_origins, 7);
+        assert_eq!(w.top_routes, 9, "the flag wins");
+        assert_eq!(w.events_burst, 3);
+        assert!(w.fast);
+        assert!(w.log_format == LogFormat::Json);
+        assert_eq!(w.origins.as_deref().map(<[String]>::len), Some(2));
+        assert_eq!(w.events_rate, 1.0, "not in the file: the default");
+        let c = w.into_config(false).unwrap();
+        assert!(matches!(
+            c.input,
+            corswatch::watch::WatchInput::Replay { .. }
+        ));
+        assert_eq!(c.events.map(|e| e.burst), Some(3));
+    }
+
+    #[test]
+    fn a_source_on_the_command_line_replaces_the_files() {
+        let w = parse(&["watch", "--replay", "y.pcap"], "interface = \"eth0\"");
+        let c = w.into_config(true).unwrap();
+        assert!(matches!(
+            c.input,
+            corswatch::watch::WatchInput::Replay { .. }
+        ));
+        let w = parse(&["watch", "-i", "lo"], "replay = \"z.pcap\"");
+        assert!(matches!(
+            w.into_config(true).unwrap().input,
+            corswatch::watch::WatchInput::Live(_)
+        ));
+        // Nothing anywhere: a usage error, not a panic.
+        assert!(parse(&["watch"], "").into_config(true).is_err());
+    }
+
+    /// Every long flag of `watch` is a key of the file and a row of the README's table; the
+    /// example file parses.
+    #[test]
+    fn every_flag_is_a_documented_key() {
+        let readme = include_str!("../../README.md");
+        let table = readme
+            .split("<!-- config-keys")
+            .nth(1)
+            .and_then(|t| t.split("<!-- /config-keys -->").next())
+            .unwrap_or_default();
+        let cmd = Cli::command();
+        let watch = cmd.find_subcommand("watch").unwrap();
+        let mut n = 0;
+        for arg in watch.get_arguments() {
+            let Some(long) = arg.get_long() else { continue };
+            if matches!(long, "config" | "help") {
+                continue;
+            }
+            n += 1;
+            // A value of the wrong type is a type error, an unknown key an "unknown field".
+            let err = toml::from_str::<FileConfig>(&format!("{long} = []"))
+                .err()
+                .map(|e| e.to_string())
+                .unwrap_or_default();
+            assert!(
+                !err.contains("unknown field"),
+                "--{long} is not a key: {err}"
+            );
+            assert!(
+                table.contains(&format!("| `{long}` |")),
+                "README lacks `{long}`"
+            );
+        }
+        assert_eq!(
+            table.matches("\n| `").count(),
+            n,
+            "README lists keys that are no flags"
+        );
+        let example: FileConfig =
+            toml::from_str(include_str!("../../dashboards/deploy/corswatch.toml")).unwrap();
+        assert_eq!(example.events_burst, Some(10));
+    }
+
+    #[test]
+    fn unknown_keys_are_errors() {
+        assert!(toml::from_str::<FileConfig>("top_origin = 3").is_err());
+        assert!(toml::from_str::<FileConfig>("listen = \"not an address\"").is_err());
     }
 }

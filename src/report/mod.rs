@@ -1,6 +1,8 @@
-//! Reports: JSON for programs (versioned, with a JSON Schema), text for people.
+//! Reports: JSON for programs (versioned, with a JSON Schema), text for people at a terminal,
+//! HTML for people with a browser.
 
 pub mod explain;
+pub mod html;
 pub mod json;
 pub mod merge;
 pub mod text;

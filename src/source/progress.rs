@@ -6,6 +6,14 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
+/// No bar at all from now on (`--quiet`).
+static HIDDEN: std::sync::atomic::AtomicBool = std::sync::atomic::AtomicBool::new(false);
+
+/// Draws no progress bar from now on (`--quiet`).
+pub fn hide_bars() {
+    HIDDEN.store(true, Ordering::Relaxed);
+}
+
 /// Wraps an input; the bar appears after 700 ms, and is cleared when the reader is dropped.
 pub struct ProgressReader<R> {
     inner: R,
@@ -28,7 +36,7 @@ impl<R: Read> ProgressReader<R> {
             name: name.to_owned(),
             start: Instant::now(),
             bar: None,
-            quiet: !io::stderr().is_terminal(),
+            quiet: !io::stderr().is_terminal() || HIDDEN.load(Ordering::Relaxed),
         }
     }
 
