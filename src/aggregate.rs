@@ -2,11 +2,14 @@
 //! headers that fail. No map here grows with attacker-controlled text past its cap: what does
 //! not fit goes to an explicit `other` bucket, and the overflow is counted.
 
+use crate::cors::causes::{self, Cause};
 use crate::cors::{Confidence, ExchangeType, NotCors, Verdict};
 use crate::cors::{CorsError, Kind, VerdictClass};
 use crate::event::Event;
+use crate::hop::HopBook;
 use crate::model::CaptureHealth;
 use crate::pair::PairStats;
+use crate::stack::StackTally;
 use crate::timeline::Timeline;
 use foldhash::fast::RandomState;
 use serde::{Deserialize, Serialize};
@@ -114,6 +117,12 @@ pub struct KindStats {
     pub examples: Vec<Example>,
     /// How many of these verdicts rest on an assumption.
     pub inferred: u64,
+    /// For `cors_blocked_unknown`: the likely causes, with their rank-weighted score.
+    pub causes: Vec<(Cause, u64)>,
+    /// The first example's hop note (which layer set the CORS headers), if it had one.
+    pub hop: Option<String>,
+    /// The server stacks detected on these exchanges.
+    pub stacks: StackTally,
 }
 
 /// An exchange shown as an example of a kind (already redacted).
@@ -233,6 +242,11 @@ pub struct Aggregate {
     pub health: CaptureHealth,
     /// Cross-origin and blocked requests over time (bounded buckets).
     pub timeline: Timeline,
+    /// Requests seen at two hops, or only at the inner one, and which layer set which CORS
+    /// header.
+    pub hops: HopBook,
+    /// The server stacks detected on CORS exchanges.
+    pub stacks: StackTally,
 }
 
 impl Aggregate {
@@ -249,6 +263,8 @@ impl Aggregate {
             pairing: PairStats::default(),
             health: CaptureHealth::default(),
             timeline: Timeline::default(),
+            hops: HopBook::new(limits.keys.min(100)),
+            stacks: StackTally::default(),
         }
     }
 
@@ -288,6 +304,7 @@ impl Aggregate {
     /// Counts one event (a CORS exchange). A failed preflight whose blocked actual request is
     /// also an event is not `counted` as blocked, so that one refused request counts once.
     pub fn add(&mut self, ev: &Event) {
+        self.stacks.add(&ev.stacks);
         self.count_type(&ev.exchange_type);
         let counted = ev.counted;
         let origin = ev.origin.as_deref().unwrap_or("(none)");
@@ -337,6 +354,9 @@ impl Aggregate {
             methods: TopN::new(32),
             examples: Vec::new(),
             inferred: 0,
+            causes: Vec::new(),
+            hop: None,
+            stacks: StackTally::default(),
         });
         ks.count += 1;
         if let Some(e) = v.cors_error {
@@ -347,6 +367,13 @@ impl Aggregate {
         }
         if matches!(v.confidence, Confidence::Inferred(_)) {
             ks.inferred += 1;
+        }
+        if v.class() == VerdictClass::Blocked {
+            causes::tally(&mut ks.causes, &ev.likely_causes);
+        }
+        ks.stacks.add(&ev.stacks);
+        if ks.hop.is_none() {
+            ks.hop = ev.hop.as_ref().map(|h| h.note.clone());
         }
         ks.origins.add(origin, 1);
         ks.routes.add(route, 1);

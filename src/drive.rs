@@ -39,6 +39,8 @@ pub struct Config {
     /// The sink wants the event of every CORS exchange, clean passes included (events
     /// output, metrics); otherwise those are only counted.
     pub every_event: bool,
+    /// How the two hops of one request (browser→proxy, proxy→app) are recognised and judged.
+    pub hops: crate::hop::HopConfig,
 }
 
 impl Default for Config {
@@ -49,6 +51,7 @@ impl Default for Config {
             net: net::Limits::default(),
             threads: 1,
             every_event: true,
+            hops: crate::hop::HopConfig::default(),
         }
     }
 }
@@ -458,7 +461,8 @@ impl<'s> Pipeline<'s> {
     /// A pipeline whose events go to `sink`.
     pub fn new(cfg: &Config, sink: impl FnMut(&Event) + 's) -> Self {
         Pipeline {
-            analyzer: Analyzer::new(cfg.pairing, cfg.limits, cfg.every_event, sink),
+            analyzer: Analyzer::new(cfg.pairing, cfg.limits, cfg.every_event, sink)
+                .with_hops(cfg.hops),
             books: Books::default(),
             on_books: None,
         }

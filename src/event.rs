@@ -1,11 +1,14 @@
 //! One event per CORS exchange: what `--format events` prints (one JSON object per line) and
 //! what the aggregate and the metrics count. Everything in it is already redacted.
 
+use crate::cors::causes::Cause;
 use crate::cors::{
     Classification, Confidence, CorsError, ExchangeType, Kind, Scope, Verdict, VerdictClass,
 };
+use crate::hop::HopFacts;
 use crate::model::{Exchange, Pairing, Timestamp};
 use crate::redact;
+use crate::stack::Detected;
 use crate::url::route;
 use serde::Serialize;
 use std::sync::Arc;
@@ -60,6 +63,17 @@ pub struct Event {
     /// False for a failed preflight whose refused actual request is counted instead.
     #[serde(skip)]
     pub counted: bool,
+    /// What the request's hops tell (seen browser→proxy and proxy→app, or only the inner
+    /// hop); absent for a request seen at one hop with no proxy in front.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub hop: Option<HopFacts>,
+    /// For `cors_blocked_unknown`: the likely causes, most likely first, from what the
+    /// recording shows (each a kind, whose fix applies).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub likely_causes: Vec<Cause>,
+    /// The server stacks the traffic shows (the layer to fix first first).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub stacks: Vec<Detected>,
 }
 
 impl Event {
@@ -109,6 +123,9 @@ impl Event {
             notes,
             blocked_detail: blocked,
             counted: true,
+            hop: None,
+            likely_causes: Vec::new(),
+            stacks: Vec::new(),
         })
     }
 

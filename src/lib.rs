@@ -7,7 +7,8 @@
 //! source   HAR | pcap/pcapng (read or replayed) | live    -> Sender: packets, exchanges, problems
 //! drive    the one driver of analyze and watch            -> net for packets, then the pipeline
 //! net      frames -> TCP reassembly -> HTTP/1.x           -> Exchange (model)
-//! pipeline pair (preflight <-> actual) -> context -> cors::classify -> Event -> aggregate
+//! pipeline hop (two hops of one request) -> pair (preflight <-> actual) -> context ->
+//!          cors::classify -> Event -> aggregate
 //! sinks    report (text, JSON, merge, explain), metrics + serve (/metrics, /report), events
 //! ```
 //!
@@ -23,6 +24,8 @@ pub mod drive;
 pub mod event;
 pub mod eventlog;
 pub mod fix;
+pub mod hop;
+pub mod httpcache;
 pub mod metrics;
 pub mod model;
 pub mod net;
@@ -32,6 +35,7 @@ pub mod redact;
 pub mod report;
 pub mod serve;
 pub mod source;
+pub mod stack;
 pub mod timeline;
 pub mod url;
 pub mod watch;

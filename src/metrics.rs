@@ -3,6 +3,8 @@
 //! closed sets; `origin` and `route` admit the first N values (or an allowlist) and fold the
 //! rest into `other`, counting each fold in `corswatch_label_overflow_total{label}`.
 
+mod hops;
+
 use crate::aggregate::Totals;
 use crate::cors::{ExchangeType, Kind, VerdictClass};
 use crate::event::Event;
@@ -160,6 +162,8 @@ pub struct Metrics {
     last_health: Mutex<CaptureHealth>,
     last_drops: Mutex<[u64; 3]>,
     last_exchanges: AtomicU64,
+    /// Hops, layers and detected stacks (`metrics/hops.rs`).
+    hops: hops::HopMetrics,
 }
 
 impl Metrics {
@@ -205,6 +209,7 @@ impl Metrics {
             last_health: Mutex::new(CaptureHealth::default()),
             last_drops: Mutex::new([0; 3]),
             last_exchanges: AtomicU64::new(0),
+            hops: hops::HopMetrics::register(&mut registry),
             registry: Registry::default(),
         };
         let r = &mut registry;
@@ -449,6 +454,11 @@ impl Metrics {
         self.exchanges.inc_by(t.exchanges.saturating_sub(before));
     }
 
+    /// Brings the hop, layer and detected-stack metrics up to the run's cumulative books.
+    pub fn hops(&self, a: &crate::aggregate::Aggregate) {
+        self.hops.update(&a.hops, &a.stacks);
+    }
+
     /// Brings the capture-health counters up to the source's cumulative totals.
     pub fn health(&self, h: &CaptureHealth, open_flows: usize) {
         let mut last = match self.last_health.lock() {
@@ -562,6 +572,7 @@ mod tests {
             "corswatch_http2_frame_errors_total",
             "corswatch_http2_streams_reset_total",
             "corswatch_quic_packets_total",
+            "corswatch_hops_total",
         ] {
             assert!(
                 text.contains(&format!("# TYPE {name} ")),

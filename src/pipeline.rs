@@ -6,9 +6,11 @@ use crate::aggregate::{Aggregate, Limits};
 use crate::context::Observations;
 use crate::cors::{self, Context};
 use crate::event::Event;
+use crate::hop::{self, HopConfig, HopStage};
+use crate::httpcache::HttpCache;
 use crate::model::{self, Exchange, Pairing};
 use crate::pair::{self, PairConfig, Pairer, Unit};
-use crate::url;
+use crate::{stack, url};
 
 /// The pipeline from exchanges to events and the aggregate. Sans-IO: sources push exchanges
 /// in, `sink` receives each event as its pairing settles.
@@ -20,6 +22,13 @@ pub struct Analyzer<'s> {
     actual_without_preflight: u64,
     every_event: bool,
     sink: Box<dyn FnMut(&Event) + 's>,
+    /// Hops of one request (browser→proxy, proxy→app): before pairing, so that only the
+    /// browser-facing hop is paired and judged.
+    hops: HopStage,
+    #[allow(clippy::vec_box)] // boxed as the pairer holds them
+    hop_out: Vec<Box<Exchange>>,
+    /// What a client recording says the browser's HTTP cache holds (stale-cache inference).
+    http_cache: HttpCache,
 }
 
 impl<'s> Analyzer<'s> {
@@ -39,18 +48,30 @@ impl<'s> Analyzer<'s> {
             actual_without_preflight: 0,
             every_event,
             sink: Box::new(sink),
+            hops: HopStage::new(HopConfig::default()),
+            hop_out: Vec::new(),
+            http_cache: HttpCache::default(),
         }
+    }
+
+    /// Recognises hops with `cfg` (the default: [`HopConfig::default`]).
+    pub fn with_hops(mut self, cfg: HopConfig) -> Self {
+        self.hops = HopStage::new(cfg);
+        self
     }
 
     /// Feeds one exchange, in time order.
     pub fn push(&mut self, exchange: Box<Exchange>) {
         self.aggregate.count_exchange();
-        self.pairer.push(exchange, &mut self.units);
+        self.hops.push(exchange, &mut self.hop_out);
+        self.pair_hops();
         self.drain();
     }
 
     /// Moves the clock forward on a quiet link, so that lone preflights settle in time.
     pub fn advance(&mut self, now: model::Timestamp) {
+        self.hops.advance(now, &mut self.hop_out);
+        self.pair_hops();
         self.pairer.advance(now, &mut self.units);
         self.drain();
     }
@@ -59,15 +80,26 @@ impl<'s> Analyzer<'s> {
     pub fn snapshot(&self) -> Aggregate {
         let mut a = self.aggregate.clone();
         a.pairing = self.pair_stats();
+        a.hops.evicted = self.hops.evicted();
         a
     }
 
     /// Settles everything still held and returns the aggregate.
     pub fn finish(mut self) -> Aggregate {
+        self.hops.finish(&mut self.hop_out);
+        self.pair_hops();
         self.pairer.finish(&mut self.units);
         self.drain();
         self.aggregate.pairing = self.pair_stats();
+        self.aggregate.hops.evicted = self.hops.evicted();
         self.aggregate
+    }
+
+    /// Hands what the hop stage let go (browser-facing hops) to pairing.
+    fn pair_hops(&mut self) {
+        for ex in self.hop_out.drain(..) {
+            self.pairer.push(ex, &mut self.units);
+        }
     }
 
     fn pair_stats(&self) -> pair::PairStats {
@@ -116,6 +148,9 @@ impl<'s> Analyzer<'s> {
         partner: Option<&Exchange>,
         count_block: bool,
     ) -> bool {
+        // An inner hop seen alone is judged as the browser sent it (see `hop::facts`).
+        let seen = self.hops.take(ex);
+        let ex = seen.view().unwrap_or(ex);
         let hop = self.observations.take_hop(ex);
         let page_origin = url::page_origin(
             ex,
@@ -133,9 +168,19 @@ impl<'s> Analyzer<'s> {
             // preflight's own outcome instead.
             credentials_hint: None,
             distinct_reflected_origins: self.observations.reflected_origins(ex),
+            cached_response: self.http_cache.for_failed(ex),
         };
-        let classification = cors::classify(ex, &ctx);
+        let mut classification = cors::classify(ex, &ctx);
+        // What the recording does show, ranked, when it does not show why the browser blocked.
+        let likely_causes = match classification.blocked() {
+            Some(v) if v.kind == cors::Kind::BlockedReasonUnknown => {
+                cors::causes::likely_causes(ex, &ctx)
+            }
+            _ => Vec::new(),
+        };
+        let hop_facts = hop::facts::judge(self.hops.config(), &seen, ex, &mut classification);
         self.observations.observe(ex, hop.as_ref());
+        self.http_cache.observe(ex);
         if let cors::Scope::NotCors(why) = &classification.scope {
             self.aggregate.count_not_cors(why);
             return false;
@@ -148,17 +193,32 @@ impl<'s> Analyzer<'s> {
             (p, _) => p,
         };
         if !self.every_event
+            && hop_facts.is_none()
             && classification.verdicts.is_empty()
             && let Some(t) = classification.exchange_type()
         {
-            // A clean pass that no sink shows: counted, no event built.
+            // A clean pass that no sink shows: counted (and its stack tallied), no event built.
             self.aggregate.count_pass(t, ex.time);
+            let stacks = stack::detect(ex.response.as_ref(), seen.app_response(), None);
+            self.aggregate.stacks.add(&stacks);
             return false;
         }
         let Some(mut event) = Event::new(ex, classification, pairing, partner) else {
             return false;
         };
         event.counted = count_block;
+        event.likely_causes = likely_causes;
+        event.stacks = stack::detect(
+            ex.response.as_ref(),
+            seen.app_response(),
+            hop_facts.as_ref(),
+        );
+        if let Some(f) = hop_facts {
+            // With `--proxy-sets-cors`, an inner hop seen alone shows the app's answer only.
+            event.counted &= f.counted;
+            self.aggregate.hops.record(&f, &event.route);
+            event.hop = Some(f);
+        }
         self.aggregate.add(&event);
         (self.sink)(&event);
         event.blocked

@@ -47,6 +47,8 @@ pub struct WatchConfig {
     pub metrics: MetricsConfig,
     /// Pairing windows.
     pub pairing: PairConfig,
+    /// Hop recognition, and whether the proxy in front is declared to set the CORS headers.
+    pub hops: crate::hop::HopConfig,
     /// Threads for decoding and the pipeline (1: one thread for both).
     pub threads: usize,
     /// NSS key log to decrypt TLS with, followed as it grows (net/tls reads it).
@@ -209,6 +211,7 @@ pub fn run(cfg: WatchConfig) -> Result<RunSummary, WatchError> {
                 keylog: cfg.keylog.clone(),
                 ..crate::net::Limits::default()
             },
+            hops: cfg.hops,
             ..drive::Config::default()
         };
         let name = input_name.clone();
@@ -441,6 +444,7 @@ fn intake<D: Downstream>(rx: &Receiver<Feed>, driver: &mut Driver<D>, name: &str
 /// Brings the metrics and the running report up to `o`.
 fn publish(shared: &Shared, queue_drops: &AtomicU64, o: &Outcome, books: &Books) {
     shared.metrics.totals(&o.aggregate.totals);
+    shared.metrics.hops(&o.aggregate);
     shared.metrics.health(&o.aggregate.health, books.open_flows);
     shared.metrics.drops(
         books.drops.0,

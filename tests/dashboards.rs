@@ -34,6 +34,8 @@ fn exported() -> HashSet<String> {
     for family in ["blocked", "warnings", "findings", "notes"] {
         names.insert(format!("corswatch_{family}_total"));
     }
+    // One series per stack once seen: none before.
+    names.insert("corswatch_stack_info".into());
     names
 }
 

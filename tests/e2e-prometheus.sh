@@ -5,7 +5,8 @@
 #
 # 1. dashboards/check.sh: promtool checks the rules, runs their unit tests, parses every
 #    dashboard query and checks the example Prometheus configs.
-# 2. Replay a real browser capture (30 passes) through `corswatch watch` and lint a real scrape
+# 2. Replay a real browser capture, with the lab's two-hop proxy traffic (30 passes), through
+#    `corswatch watch` and lint a real scrape
 #    with `promtool check metrics`.
 # 3. Start Prometheus (temp data dir, loopback, scrape and evaluation every 1 s) on the replay,
 #    with alerts.yml loaded from a copy on a 10x clock (windows and `for:` in seconds).
@@ -88,19 +89,28 @@ AGENT_PORT=$(free_port)
 # 48 s): `--repeat` replays the same timestamps again, and the pairing does not give the same
 # outcomes on later passes. At --speed 10 that is ~5 s of traffic per pass, for longer than the
 # test lasts. --top-routes 20 makes the route label overflow, so that panel and alert see data.
-python3 - captures/chromium-loopback.pcap "$WORK/repeated.pcap" 30 <<'EOF'
+# Each pass also carries the lab's two-hop traffic (captures/lab/proxies.pcap: nginx and Apache in
+# front of apps, both hops), moved to the pass's start, for the hop, layer and stack metrics.
+python3 - captures/chromium-loopback.pcap captures/lab/proxies.pcap "$WORK/repeated.pcap" 30 <<'EOF'
 import struct, sys
-src, dst, n = sys.argv[1], sys.argv[2], int(sys.argv[3])
-data = open(src, "rb").read()
-assert struct.unpack("<I", data[:4])[0] in (0xA1B2C3D4, 0xA1B23C4D), "little-endian pcap expected"
-records, off = [], 24
-while off + 16 <= len(data):
-    sec, frac, incl, orig = struct.unpack("<IIII", data[off:off + 16])
-    records.append((sec, frac, incl, orig, data[off + 16:off + 16 + incl]))
-    off += 16 + incl
+src, lab, dst, n = sys.argv[1], sys.argv[2], sys.argv[3], int(sys.argv[4])
+def read(path):
+    data = open(path, "rb").read()
+    assert struct.unpack("<I", data[:4])[0] == 0xA1B2C3D4, f"{path}: little-endian microsecond pcap expected"
+    records, off = [], 24
+    while off + 16 <= len(data):
+        sec, frac, incl, orig = struct.unpack("<IIII", data[off:off + 16])
+        records.append((sec, frac, incl, orig, data[off + 16:off + 16 + incl]))
+        off += 16 + incl
+    return data[:24], records
+head, records = read(src)
+_, lab_records = read(lab)
+shift = records[0][0] - lab_records[0][0]
+records = sorted(records + [(s + shift, fr, i, o, p) for s, fr, i, o, p in lab_records],
+                 key=lambda r: (r[0], r[1]))
 span = records[-1][0] - records[0][0] + 2
 with open(dst, "wb") as f:
-    f.write(data[:24])
+    f.write(head)
     for k in range(n):
         for sec, frac, incl, orig, payload in records:
             f.write(struct.pack("<IIII", sec + k * span, frac, incl, orig) + payload)
@@ -212,6 +222,20 @@ for p in panels:
             c = query(f"count({s})")["result"]
             check(bool(c), f'{p["title"]}: selector {s} matches series')
         print(f'  ok  {p["title"]} [{t["refId"]}]: vector, {n} series')
+
+# The lab's two-hop traffic in each pass: requests seen at both hops, judged once, and the
+# proxies and the app recognised.
+def value(expr):
+    r = query(expr)["result"]
+    return float(r[0]["value"][1]) if r else 0.0
+for expr, what in [
+    ('sum(corswatch_hops_total{outcome="both_seen"})', "requests seen at both hops"),
+    ('sum(corswatch_cors_header_layers_total{header="Access-Control-Allow-Origin",layer="proxy"})', "ACAO added by the proxy"),
+    ('sum(corswatch_stack_info{stack="nginx",role="proxy"})', "nginx recognised as the proxy"),
+    ('sum(corswatch_stack_info{stack="express",role="app"})', "Express recognised as the app"),
+]:
+    check(value(expr) > 0, f"{what}: {expr}")
+    print(f"  ok  {what}")
 
 # The loaded rule file, as Prometheus parsed it: proves alerts.yml loads and gives every expression.
 groups = api("/api/v1/rules")["groups"]

@@ -50,7 +50,8 @@ fn loopback_pcap_json_report() {
     insta::assert_json_snapshot!("loopback_pcap_json", j, { ".tool.version" => "[version]" });
 }
 
-/// The README's first command: every blocked kind is named with Chromium's message and a fix.
+/// The README's first command: every blocked kind is named with Chromium's message and a fix
+/// (for the detected stack, or how to print it; `--stack all`: every stack).
 #[test]
 fn readme_demo_names_kind_message_and_fix() {
     let text = analyze("captures/chromium-devtools.har", &[]);
@@ -72,6 +73,12 @@ fn readme_demo_names_kind_message_and_fix() {
         assert!(text.contains(msg), "{id}: message missing");
     }
     assert!(text.contains("has been blocked by CORS policy"));
+    // No server stack shows in these recordings (the scenario server sends no `Server`): each
+    // kind a server fixes says how to print its fix; `--stack all` prints all eight.
+    assert!(text.contains(
+        "no server stack recognised in the traffic: corswatch explain acao_missing --stack STACK"
+    ));
+    let text = analyze("captures/chromium-devtools.har", &["--stack", "all"]);
     for stack in [
         "Express:",
         "nginx:",

@@ -13,6 +13,7 @@ mod dashboards;
 mod events;
 mod firefox;
 mod har;
+mod hops;
 mod html;
 mod layout;
 mod pcap;

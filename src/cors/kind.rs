@@ -138,6 +138,13 @@ kinds! {
     /// A preflight response fails a check, yet the actual request followed: the pairing is
     /// doubtful or the client was not a browser. Replaces the blocked verdict it contradicts.
     PreflightFollowedDespiteFailure = "preflight_followed_despite_failure", Note;
+    /// Both hops of a request seen (browser→proxy, proxy→app): the proxy added, changed or
+    /// dropped CORS headers of the app's answer. Set by the pipeline's hop stage, not the
+    /// classifier.
+    ProxyChangedCorsHeaders = "proxy_changed_cors_headers", Note;
+    /// Only the proxy→app hop of a request is visible (its forwarding headers say so): judged
+    /// as the browser's by default. Set by the pipeline's hop stage, not the classifier.
+    InnerHopOnly = "inner_hop_only", Note;
 }
 
 impl Serialize for Kind {

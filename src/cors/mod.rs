@@ -4,6 +4,7 @@
 //! ([`Context`]) and returns what Chromium (and Firefox) would conclude: zero or one blocking
 //! failure, warnings, security findings and notes. No I/O, no clock, no globals.
 
+pub mod causes;
 mod check;
 mod facts;
 mod findings;
@@ -170,6 +171,10 @@ pub struct Context<'a> {
     /// How many distinct `Origin` values this server has echoed in ACAO so far (bounded count,
     /// kept by the pipeline): many unrelated origins reflected means "reflects anything".
     pub distinct_reflected_origins: u32,
+    /// For a failed request a client recording keeps no response for: an earlier response to
+    /// the same URL that the browser may have answered it with from its HTTP cache
+    /// (cacheable, still fresh, not varying on `Origin`), found by the pipeline.
+    pub cached_response: Option<&'a Exchange>,
 }
 
 /// Classifies one exchange as the browser would.

@@ -856,11 +856,12 @@ pub(super) static BLOCKED_UNKNOWN: Fix = Fix {
           drop `Cookie` and `Authorization`). HAR exports never carry the CORS reason itself, \
           and Playwright's HARs drop blocked responses and answer preflights itself when \
           routing is on.",
-    summary: "Capture again with more detail: export the HAR from Chrome DevTools (Network → \
-              Export HAR with sensitive data, which keeps preflight entries and the blocked \
-              response's headers), or record the traffic with corswatch on the server or proxy \
-              (pcap or live capture) so both the preflight and the response are seen. Read the \
-              exact reason in the browser console meanwhile.",
+    summary: "The recording does not say which check failed: the report lists the likely \
+              causes, ranked by what the recording shows of the request, each with what tells it \
+              apart and its own server-side fix (`corswatch explain KIND`). To know for sure, read \
+              the console line, export the HAR from Chrome DevTools (Network → Export HAR with \
+              sensitive data, which keeps preflight entries and the blocked response's headers), \
+              or record the traffic with corswatch beside the server (pcap or live capture).",
     stacks: NO_STACKS,
     client: Some(
         "Reproduce with DevTools open, Preserve log and Disable cache on (so every preflight \

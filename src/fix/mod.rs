@@ -15,6 +15,7 @@
 //! that run on CI machines); the conventions per stack are at the top of `remedy.rs`.
 
 mod catalogue;
+mod hops;
 mod remedy;
 #[cfg(test)]
 mod review;
@@ -208,6 +209,8 @@ pub fn fix(kind: Kind) -> &'static Fix {
         Kind::SecPnaOptInReflected => &c::SEC_PNA_OPT_IN_REFLECTED,
         Kind::BlockedReasonUnknown => &c::BLOCKED_UNKNOWN,
         Kind::PreflightFollowedDespiteFailure => &c::PREFLIGHT_FOLLOWED_DESPITE_FAILURE,
+        Kind::ProxyChangedCorsHeaders => &hops::PROXY_CHANGED_CORS_HEADERS,
+        Kind::InnerHopOnly => &hops::INNER_HOP_ONLY,
     }
 }
 
@@ -234,6 +237,9 @@ mod tests {
         "redirect_new_preflight",
         "cors_blocked_unknown",
         "preflight_followed_despite_failure",
+        // Notes of the hop stage: which layer answered.
+        "proxy_changed_cors_headers",
+        "inner_hop_only",
     ];
 
     fn server_fixable(kind: Kind) -> bool {

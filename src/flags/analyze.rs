@@ -3,6 +3,7 @@
 use super::StackArg;
 use clap::ValueEnum;
 use corswatch::drive;
+use corswatch::hop::HopConfig;
 use corswatch::pair::PairConfig;
 use std::path::PathBuf;
 
@@ -20,8 +21,9 @@ pub struct AnalyzeArgs {
     /// Exit 1 when a verdict of this class (or worse) is present
     #[arg(long, value_enum, default_value_t = FailOn::Never)]
     pub fail_on: FailOn,
-    /// Show fixes only for these server stacks (text and HTML reports; in the HTML report the
-    /// first one's tab is open)
+    /// Show fixes for these server stacks (text and HTML reports; `all`: every one; in the HTML
+    /// report the first one's tab is open). Default: the stacks the traffic shows (Server,
+    /// X-Powered-By, header shapes), the layer to fix first first
     #[arg(long, value_enum)]
     pub stack: Vec<StackArg>,
     /// Rows in each top list
@@ -40,6 +42,11 @@ pub struct AnalyzeArgs {
     /// Seconds after a preflight within which its actual request must start
     #[arg(long, default_value_t = 10)]
     pub pair_window: u64,
+    /// The reverse proxy in front sets the CORS headers: a request seen only at the proxy→app
+    /// hop (its forwarding headers say so) shows the app's answer, not the browser's, and is not
+    /// counted as blocked. Where both hops are captured the traffic decides
+    #[arg(long)]
+    pub proxy_sets_cors: bool,
 }
 
 #[derive(Clone, Copy, PartialEq, Eq, ValueEnum)]
@@ -79,6 +86,10 @@ impl AnalyzeArgs {
             net: corswatch::net::Limits {
                 keylog: self.keylog.clone(),
                 ..Default::default()
+            },
+            hops: HopConfig {
+                proxy_sets_cors: self.proxy_sets_cors,
+                ..HopConfig::default()
             },
             ..drive::Config::default()
         }

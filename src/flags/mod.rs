@@ -89,7 +89,7 @@ pub enum Command {
     Explain {
         /// A kind id, e.g. acao_missing (see `corswatch kinds`)
         kind: String,
-        /// Only these stacks
+        /// Only these stacks (`all`: every one, the default)
         #[arg(long, value_enum)]
         stack: Vec<StackArg>,
         /// Print only the snippet of the one --stack, rendered (for scripts)
@@ -128,24 +128,34 @@ pub enum StackArg {
     Spring,
     Aspnetcore,
     Apache,
+    /// Every stack
+    All,
 }
 
-impl From<StackArg> for Stack {
-    fn from(s: StackArg) -> Stack {
-        match s {
-            StackArg::Express => Stack::Express,
-            StackArg::Nginx => Stack::Nginx,
-            StackArg::Fastapi => Stack::FastApi,
-            StackArg::Flask => Stack::Flask,
-            StackArg::Django => Stack::Django,
-            StackArg::Spring => Stack::Spring,
-            StackArg::Aspnetcore => Stack::AspNetCore,
-            StackArg::Apache => Stack::Apache,
+impl StackArg {
+    /// The stacks this names, in the library's terms.
+    fn expand(self) -> &'static [Stack] {
+        match self {
+            StackArg::Express => &[Stack::Express],
+            StackArg::Nginx => &[Stack::Nginx],
+            StackArg::Fastapi => &[Stack::FastApi],
+            StackArg::Flask => &[Stack::Flask],
+            StackArg::Django => &[Stack::Django],
+            StackArg::Spring => &[Stack::Spring],
+            StackArg::Aspnetcore => &[Stack::AspNetCore],
+            StackArg::Apache => &[Stack::Apache],
+            StackArg::All => &Stack::ALL,
         }
     }
 }
 
-/// The stacks named, in the library's terms.
+/// The stacks named (`all`: every one), in the library's terms, each once.
 pub fn stacks(args: &[StackArg]) -> Vec<Stack> {
-    args.iter().map(|s| Stack::from(*s)).collect()
+    let mut out: Vec<Stack> = Vec::new();
+    for s in args.iter().flat_map(|a| a.expand()) {
+        if !out.contains(s) {
+            out.push(*s);
+        }
+    }
+    out
 }

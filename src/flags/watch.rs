@@ -4,6 +4,7 @@ use anyhow::{Context as _, Result, bail};
 use clap::parser::ValueSource;
 use clap::{ArgMatches, ValueEnum};
 use corswatch::eventlog::{self, EventLogConfig, Target};
+use corswatch::hop::HopConfig;
 use corswatch::metrics::MetricsConfig;
 use corswatch::pair::PairConfig;
 use corswatch::source::live::LiveOptions;
@@ -103,6 +104,11 @@ pub struct WatchArgs {
     /// The `host` field of event lines (default: this machine's host name)
     #[arg(long, env = "CORSWATCH_HOST")]
     events_host: Option<String>,
+    /// The reverse proxy in front sets the CORS headers: a request seen only at the proxy→app
+    /// hop shows the app's answer, not the browser's, and is not counted as blocked. Where both
+    /// hops are captured the traffic decides
+    #[arg(long, env = "CORSWATCH_PROXY_SETS_CORS")]
+    proxy_sets_cors: bool,
 }
 
 /// The config file of `watch`: every key is a long flag's name, and means what the flag means.
@@ -131,6 +137,7 @@ pub struct FileConfig {
     events_burst: Option<u32>,
     events_rate: Option<f64>,
     events_host: Option<String>,
+    proxy_sets_cors: Option<bool>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum, serde::Deserialize)]
@@ -206,6 +213,7 @@ impl WatchArgs {
             events_burst,
             events_rate,
             events_host => Some,
+            proxy_sets_cors,
         );
     }
 
@@ -256,6 +264,10 @@ impl WatchArgs {
                 origins: self.origins,
             },
             pairing: PairConfig::default(),
+            hops: HopConfig {
+                proxy_sets_cors: self.proxy_sets_cors,
+                ..HopConfig::default()
+            },
             threads: self.threads.max(1),
             keylog: self.keylog,
             report_out: self.report_out,

@@ -18,6 +18,15 @@ pub fn explain(kind: Kind, stacks: &[Stack], values: &Values) -> Result<String, 
         f.why,
         f.summary
     );
+    if !f.stacks.is_empty() {
+        let _ = write!(
+            s,
+            "\nBehind a reverse proxy, set the CORS headers in one layer only, the proxy's or the \
+             app's. With both hops captured (browser→proxy, proxy→app), corswatch reports which \
+             layer set each header and shows that layer's fix first; `analyze` shows the fix for \
+             the stack the traffic shows (--stack picks others).\n"
+        );
+    }
     for &(stack, _) in f.stacks {
         if !stacks.is_empty() && !stacks.contains(&stack) {
             continue;

@@ -3,10 +3,12 @@
 //! The same structs read reports back (`corswatch merge`).
 
 use super::ReportData;
+use super::layers::{self, CauseReport, HopsReport};
 use crate::aggregate::{Example, Ranked, Totals};
 use crate::fix;
 use crate::model::CaptureHealth;
 use crate::pair::PairStats;
+use crate::stack::StackRow;
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 
@@ -40,6 +42,14 @@ pub struct Report {
     pub problems: Vec<String>,
     /// Every problem found, shown or not.
     pub problems_total: u64,
+    /// Requests seen at two hops (browser→proxy→app) or only at the inner one, and which
+    /// layer set each CORS header.
+    #[serde(default)]
+    pub hops: HopsReport,
+    /// The server stacks the traffic shows (`Server`, `X-Powered-By`, header shapes), the
+    /// layer to fix first first.
+    #[serde(default)]
+    pub stacks: Vec<StackRow>,
 }
 
 /// The program that wrote the report.
@@ -100,6 +110,15 @@ pub struct KindReport {
     pub methods: Vec<Ranked>,
     /// A few examples (redacted).
     pub examples: Vec<Example>,
+    /// The server stacks these exchanges show, the layer to fix first first.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub stacks: Vec<StackRow>,
+    /// The first example's hop note: which layer (app, proxy) set the CORS headers.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub hop: Option<String>,
+    /// For `cors_blocked_unknown`: the likely causes, most likely first.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub likely_causes: Vec<CauseReport>,
 }
 
 /// A header that decided a verdict (value redacted where sensitive).
@@ -176,6 +195,9 @@ pub fn build(d: &ReportData<'_>) -> Report {
                 routes: k.routes.top(d.top),
                 methods: k.methods.top(d.top),
                 examples: k.examples.clone(),
+                stacks: k.stacks.rows(),
+                hop: k.hop.clone(),
+                likely_causes: layers::causes(k),
             })
             .collect(),
         top: Top {
@@ -189,6 +211,8 @@ pub fn build(d: &ReportData<'_>) -> Report {
         capture_warnings: capture_warnings(&a.health),
         problems: d.run.problems.iter().map(|p| p.to_string()).collect(),
         problems_total: d.run.problems_total,
+        hops: layers::hops(a),
+        stacks: a.stacks.rows(),
     }
 }
 /// Conditions that make verdicts from a packet capture doubtful.

@@ -7,6 +7,7 @@
 
 use super::MAX_PROBLEMS;
 use super::json::{Report, SCHEMA_VERSION, Tool, capture_warnings};
+use super::layers;
 use crate::aggregate::Ranked;
 use serde::Deserialize;
 use std::collections::HashMap;
@@ -93,6 +94,8 @@ pub fn merge(reports: Vec<Report>) -> Result<Report, MergeError> {
         out.totals.add(&r.totals);
         out.pairing.add(&r.pairing);
         out.capture_health.add(&r.capture_health);
+        layers::merge_hops(&mut out.hops, std::mem::take(&mut r.hops));
+        layers::merge_stacks(&mut out.stacks, std::mem::take(&mut r.stacks));
         for (acc, list) in top.iter_mut().zip(top_lists(&mut r)) {
             acc.add(list);
         }
@@ -215,6 +218,11 @@ impl KindAcc {
         }
         let room = MAX_EXAMPLES.saturating_sub(f.examples.len());
         f.examples.extend(k.examples.into_iter().take(room));
+        layers::merge_stacks(&mut f.stacks, k.stacks);
+        layers::merge_causes(&mut f.likely_causes, k.likely_causes);
+        if f.hop.is_none() {
+            f.hop = k.hop;
+        }
     }
 
     fn finish(mut self) -> super::json::KindReport {

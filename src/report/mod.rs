@@ -4,6 +4,7 @@
 pub mod explain;
 pub mod html;
 pub mod json;
+pub mod layers;
 pub mod merge;
 pub mod text;
 

@@ -12,7 +12,8 @@ use std::fmt::Write;
 pub struct TextOptions {
     /// ANSI colour.
     pub color: bool,
-    /// Stacks to show fixes for; empty = all.
+    /// Stacks to show fixes for (`--stack`; `--stack all` names every one); empty: the stacks
+    /// the traffic shows, or none (a line says how to print them).
     pub stacks: Vec<Stack>,
     /// Show notes (lookalikes and explanations), not only failures.
     pub notes: bool,
@@ -118,6 +119,7 @@ pub fn render(d: &ReportData<'_>, opts: &TextOptions) -> String {
             names.join(", ")
         );
     }
+    hops_line(&mut o, &st, a);
 
     let kinds: Vec<&KindStats> = a
         .ranked_kinds()
@@ -133,6 +135,8 @@ pub fn render(d: &ReportData<'_>, opts: &TextOptions) -> String {
     for k in kinds {
         kind_section(&mut o, &st, d, k, opts);
     }
+
+    layers_section(&mut o, &st, d);
 
     if t.blocked > 0 {
         let _ = writeln!(o, "\n{}", st.bold("Most affected"));
@@ -239,18 +243,14 @@ fn kind_section(o: &mut String, st: &Style, d: &ReportData<'_>, k: &KindStats, o
             ))
         );
     }
+    if let Some(h) = &k.hop {
+        let _ = writeln!(o, "  hops: {h}");
+    }
+    likely_causes(o, st, k);
     if !f.summary.is_empty() {
         let _ = writeln!(o, "  {} {}", st.bold("fix:"), f.summary);
     }
-    for (stack, snippet) in f.stacks {
-        if !opts.stacks.is_empty() && !opts.stacks.contains(stack) {
-            continue;
-        }
-        let _ = writeln!(o, "    {}:", st.bold(stack.name()));
-        for line in snippet.lines() {
-            let _ = writeln!(o, "      {line}");
-        }
-    }
+    snippets(o, st, d, k, opts);
 }
 
 fn location(source: &str, index: u64) -> String {
@@ -276,4 +276,207 @@ fn top_line(o: &mut String, label: &str, v: &[Ranked]) {
     if !v.is_empty() {
         let _ = writeln!(o, "  {label:<16} {}", ranked(v));
     }
+}
+
+// ----- hops, detected stacks, likely causes (issue 9) -----
+
+/// How many requests were seen at two hops, or only at the inner one, and the stacks seen.
+fn hops_line(o: &mut String, st: &Style, a: &crate::aggregate::Aggregate) {
+    let h = &a.hops;
+    if !h.is_empty() {
+        let mut parts = Vec::new();
+        if h.both_seen > 0 {
+            parts.push(format!(
+                "{} requests seen at two hops (browser→proxy→app), judged once at the browser-facing hop",
+                h.both_seen
+            ));
+        }
+        if h.inner_only > 0 {
+            parts.push(format!(
+                "{} seen only at the proxy→app hop, judged as the browser's (inferred; --proxy-sets-cors if the proxy sets CORS)",
+                h.inner_only
+            ));
+        }
+        if h.app_only > 0 {
+            parts.push(format!(
+                "{} seen only at the proxy→app hop, the app's answer only (--proxy-sets-cors), not counted",
+                h.app_only
+            ));
+        }
+        if h.evicted > 0 {
+            parts.push(format!(
+                "{} let go by the hop table's cap before their other hop was looked for",
+                h.evicted
+            ));
+        }
+        let _ = writeln!(o, "{}", st.dim(&format!("hops: {}", parts.join("; "))));
+    }
+    if !a.stacks.is_empty() {
+        let seen: Vec<String> = a
+            .stacks
+            .rows()
+            .iter()
+            .map(|r| format!("{} ({}) ×{}", r.stack, r.role, r.count))
+            .collect();
+        let _ = writeln!(
+            o,
+            "{}",
+            st.dim(&format!("server stacks seen: {}", seen.join(", ")))
+        );
+    }
+}
+
+/// Per route, which layer set each CORS header, where both hops were seen and the proxy wrote
+/// some.
+fn layers_section(o: &mut String, st: &Style, d: &ReportData<'_>) {
+    let rows: Vec<_> = d
+        .aggregate
+        .hops
+        .rows(d.top)
+        .into_iter()
+        .filter(|r| r.set_by != "app")
+        .collect();
+    if rows.is_empty() {
+        return;
+    }
+    let _ = writeln!(
+        o,
+        "\n{}",
+        st.bold("Which layer set the CORS headers (both hops seen)")
+    );
+    for r in rows {
+        let what = match r.set_by.as_str() {
+            "proxy" => "the app sent none; the proxy added it",
+            "both" => "the app and the proxy both sent it (two lines)",
+            "proxy_changed" => "the proxy replaced the app's value",
+            "proxy_removed" => "the app sent it; the proxy dropped it",
+            _ => "the app set it",
+        };
+        let _ = writeln!(o, "  {}  {}: {what} ×{}", r.route, r.header, r.count);
+    }
+}
+
+/// For `cors_blocked_unknown`: the likely causes, each with what tells it apart and its fix.
+fn likely_causes(o: &mut String, st: &Style, k: &KindStats) {
+    if k.causes.is_empty() {
+        return;
+    }
+    let _ = writeln!(
+        o,
+        "  {} (ranked by what the recording shows):",
+        st.bold("likely causes")
+    );
+    for (i, (c, _)) in k.causes.iter().take(4).enumerate() {
+        let f = fix::fix(c.kind);
+        let first = f.summary.split(". ").next().unwrap_or(f.summary);
+        let _ = writeln!(o, "    {}. {} — {}: {}", i + 1, c.kind, f.title, c.why);
+        let _ = writeln!(o, "       {}", st.dim(&format!("tells apart: {}", c.tell)));
+        let _ = writeln!(
+            o,
+            "       fix: {}{} (corswatch explain {})",
+            first.trim_end_matches('.'),
+            if first.ends_with('.') { "" } else { "." },
+            c.kind
+        );
+    }
+}
+
+/// The fix snippets of a kind: the `--stack` ones; else those of the stacks the traffic
+/// shows, the layer to fix first first, and a line on how to see the others; else a line on how
+/// to print them. Rendered with the origin and route this kind was seen with.
+fn snippets(o: &mut String, st: &Style, d: &ReportData<'_>, k: &KindStats, opts: &TextOptions) {
+    let f = fix::fix(k.kind);
+    if f.stacks.is_empty() {
+        return;
+    }
+    let values = observed_values(d, k);
+    let show = |o: &mut String, stack: Stack, label: String| {
+        let text = f
+            .render(stack, &values)
+            .and_then(Result::ok)
+            .or_else(|| f.snippet(stack).map(str::to_owned))
+            .unwrap_or_default();
+        let _ = writeln!(o, "    {}:", st.bold(&label));
+        for line in text.lines() {
+            let _ = writeln!(o, "      {line}");
+        }
+    };
+    if !opts.stacks.is_empty() {
+        for &(stack, _) in f.stacks {
+            if opts.stacks.contains(&stack) {
+                show(o, stack, stack.name().to_owned());
+            }
+        }
+        return;
+    }
+    let detected = k.stacks.stacks();
+    let all: Vec<&str> = Stack::ALL.iter().map(|s| crate::stack::id(*s)).collect();
+    if detected.is_empty() {
+        let _ = writeln!(
+            o,
+            "    {}",
+            st.dim(&format!(
+                "no server stack recognised in the traffic: corswatch explain {} --stack STACK prints the fix ({}), or --stack STACK / --stack all here",
+                k.kind,
+                all.join(", ")
+            ))
+        );
+        return;
+    }
+    for &(stack, role) in detected.iter().take(2) {
+        show(
+            o,
+            stack,
+            format!("{} (detected: {})", stack.name(), role.as_str()),
+        );
+    }
+    let _ = writeln!(
+        o,
+        "    {}",
+        st.dim(&format!(
+            "other stacks: corswatch explain {} --stack STACK, or --stack all here",
+            k.kind
+        ))
+    );
+}
+
+/// The origin and route prefix a kind was seen with, for its snippets; the example values
+/// where they do not fit a snippet.
+fn observed_values(d: &ReportData<'_>, k: &KindStats) -> fix::Values {
+    let mut v = fix::Values::new();
+    let origins = k.origins.top(1);
+    if let Some(origin) = origins.first().map(|r| r.value.as_str())
+        && crate::url::Origin::parse(origin).is_some_and(|p| p.serialize() == origin)
+        && origin != "null"
+    {
+        let _ = v.set("origin", origin);
+    }
+    let routes: Vec<String> = k
+        .routes
+        .top(d.top)
+        .into_iter()
+        .map(|r| r.value)
+        .filter(|r| r.starts_with('/'))
+        .collect();
+    if let Some(path) = common_prefix(&routes) {
+        let _ = v.set("path", &path);
+    }
+    v
+}
+
+/// The longest directory (`/a/b/`) every route lies under, cut before a templated segment.
+fn common_prefix(routes: &[String]) -> Option<String> {
+    let dir = |r: &str| -> String {
+        let r = r.split('{').next().unwrap_or(r);
+        r[..r.rfind('/').map_or(0, |i| i + 1)].to_owned()
+    };
+    let mut prefix = dir(routes.first()?);
+    for r in &routes[1..] {
+        let d = dir(r);
+        while !d.starts_with(&prefix) {
+            prefix.pop();
+            prefix.truncate(prefix.rfind('/').map_or(0, |i| i + 1));
+        }
+    }
+    (!prefix.is_empty()).then_some(prefix)
 }

@@ -13,8 +13,8 @@
 //     agree again.
 //  3. proxy topology: nginx and Apache in front of an application, both hops in one capture.
 //     Hop-aware assertions (no blocked verdict for a request Chromium allowed; a blocked request
-//     counted once) are listed in HOP_AWARE and reported as pending until corswatch judges only
-//     the browser-facing hop (CW_LAB_HOP_AWARE=1 makes them fail the run).
+//     counted once, as at the browser-facing hop; as many exchanges as that hop alone) are listed
+//     in HOP_AWARE and fail the run (CW_LAB_HOP_AWARE=0 only reports them).
 //
 // Usage: node lab.mjs --corswatch BIN --work DIR --python VENV/bin/python [--only group,...]
 // Every process it starts is stopped by PID; everything listens on 127.0.0.1 / localhost.
@@ -38,7 +38,7 @@ const CORSWATCH = path.resolve(opt('--corswatch', path.join(HERE, '../../target/
 const WORK = path.resolve(opt('--work', path.join(HERE, '../../target/lab')));
 const PYTHON = path.resolve(opt('--python', path.join(WORK, 'venv/bin/python')));
 const ONLY = opt('--only', null)?.split(',');
-const HOP_STRICT = process.env.CW_LAB_HOP_AWARE === '1';
+const HOP_STRICT = process.env.CW_LAB_HOP_AWARE !== '0';
 const CHROMIUM = process.env.CHROMIUM || '/usr/bin/chromium';
 const FLAGS = [
   '--headless',
@@ -99,9 +99,8 @@ const LAB_VALUES = {
   headers: 'Authorization, Content-Type, X-Request-Id',
 };
 
-/// Hop-aware assertions, expected to fail until corswatch judges only the browser-facing hop
-/// (issue 9 item 1): reported, not failing the run, unless CW_LAB_HOP_AWARE=1. The lead flips
-/// that (or sets it in .ci/run) once hop awareness lands.
+/// Hop-aware assertions (issue 9 item 1): corswatch judges only the browser-facing hop of a
+/// request seen at two hops. They fail the run; CW_LAB_HOP_AWARE=0 only reports them.
 const HOP_AWARE = [
   'allowed request, both hops captured: no blocked verdict',
   'blocked request, both hops captured: one blocked verdict, the browser-facing one',
@@ -650,6 +649,10 @@ async function main() {
       const id = `${item.id} (${p})`;
       if (!c.blocked) {
         hop[HOP_AWARE[0]].push({ id, ok: v.blockedEvents === 0, got });
+      } else if (item.sc.no_evidence?.pcap) {
+        // The blocked request never reached the wire (e.g. the browser's cache answered it):
+        // no hop can show it, so the two hops must say what the browser-facing one alone says.
+        hop[HOP_AWARE[1]].push({ id, ok: v.blockedEvents === front.blockedEvents && v.kind === front.kind, got });
       } else {
         hop[HOP_AWARE[1]].push({ id, ok: v.blockedEvents === 1 && v.kind === front.kind && v.cors_error === c.cors_error, got });
       }
@@ -741,13 +744,13 @@ async function main() {
     for (const f of failures) console.log(`- ${f}`);
   }
   if (hopFailed && HOP_AWARE_STRICT()) console.log(`\n== ${hopFailed} hop-aware assertions fail (CW_LAB_HOP_AWARE=1)`);
-  console.log(`\nlab: ${plan.length} scenarios in ${summary.seconds} s; ${failures.length} failures; ${pending.length} pending; ${hopFailed} hop-aware assertions failing${HOP_AWARE_STRICT() ? '' : ' (pending hop awareness, not failing the run)'}`);
+  console.log(`\nlab: ${plan.length} scenarios in ${summary.seconds} s; ${failures.length} failures; ${pending.length} pending; ${hopFailed} hop-aware assertions failing${HOP_AWARE_STRICT() ? '' : ' (CW_LAB_HOP_AWARE=0: not failing the run)'}`);
   return failures.length || (hopFailed && HOP_AWARE_STRICT()) ? 1 : 0;
 }
 
 const HOP_AWARE_STRICT = () => HOP_STRICT;
 function HOP_AWARE_STATE() {
-  return HOP_STRICT ? 'enforced' : 'expected to fail until hop awareness lands; CW_LAB_HOP_AWARE=1 enforces them';
+  return HOP_STRICT ? 'enforced' : 'reported only (CW_LAB_HOP_AWARE=0)';
 }
 
 process.on('SIGINT', () => stopAll().then(() => process.exit(130)));

@@ -9,7 +9,7 @@
 # process is stopped by PID; bounded by CW_LAB_TIMEOUT seconds (default 600). Exit 1 on any
 # disagreement or a fix that does not work.
 # Env: CW_LAB_WORK (work dir, default target/lab), CW_LAB_ONLY (groups, comma-separated),
-#      CW_LAB_HOP_AWARE=1 (enforce the hop-aware assertions), CORSWATCH (a built binary).
+#      CW_LAB_HOP_AWARE=0 (only report the hop-aware assertions), CORSWATCH (a built binary).
 set -euo pipefail
 here="$(cd "$(dirname "$0")" && pwd)"
 root="$(cd "$here/../.." && pwd)"

@@ -436,8 +436,6 @@ const NGINX = [
     expect: MISSING,
     slot: ngx(`    add_header Access-Control-Allow-Origin $http_origin always;`),
     no_evidence: { pcap: 'the blocked request never reached the wire (browser cache)' },
-    pending: 'acao_stale_cache inference from the HAR (issue 9 item 2)',
-    pending_kind: 'acao_stale_cache',
     note: STALE,
   },
 ];
@@ -538,8 +536,6 @@ const APACHE = [
     expect: MISSING,
     slot: `SetEnvIf Origin "^(.+)$" CORS_ORIGIN=$1\n${apacheLoc(`    Header always set Access-Control-Allow-Origin "%{CORS_ORIGIN}e" env=CORS_ORIGIN`)}`,
     no_evidence: { pcap: 'the blocked request never reached the wire (browser cache)' },
-    pending: 'acao_stale_cache inference from the HAR (issue 9 item 2)',
-    pending_kind: 'acao_stale_cache',
     note: STALE,
   },
 ];

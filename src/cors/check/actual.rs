@@ -202,6 +202,12 @@ fn blocked_without_headers(
             "the recording keeps no response headers for this request, and its preflight passes every check that traffic shows",
         );
     }
+    // Nothing recorded of this request: what the rest of the recording shows (issue 9).
+    if let Some(v) = super::inferred::stale_cache(ex, ctx, o, creds, line)
+        .or_else(|| super::inferred::local_network(ex, ctx, o))
+    {
+        return v;
+    }
     blocked_unknown(
         ex,
         line,

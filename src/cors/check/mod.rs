@@ -6,12 +6,15 @@
 //! - [`actual`]: actual and simple requests;
 //! - [`preflight`]: preflights, and the warnings and notes they earn;
 //! - [`lna`]: Private and Local Network Access;
+//! - [`inferred`]: a failed recording entry with no response, from the rest of the recording
+//!   (stale cache, Local Network Access);
 //! - [`no_cors`]: `no-cors` lookalikes.
 //!
 //! Then security findings (`super::findings`) run on whatever passed or failed.
 
 mod access;
 mod actual;
+mod inferred;
 mod lna;
 mod no_cors;
 mod preflight;

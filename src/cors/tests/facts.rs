@@ -268,6 +268,7 @@ mod fuzz {
                     page_origin: Some(&origin),
                     credentials_hint: None,
                     distinct_reflected_origins: 5,
+                    cached_response: None,
                 };
                 let c = classify(&ex, &ctx);
                 let blocked = c.verdicts.iter().filter(|v| v.class() == VerdictClass::Blocked).count();

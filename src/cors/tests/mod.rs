@@ -5,6 +5,7 @@
 mod actual;
 mod facts;
 mod findings;
+mod inferred;
 mod lna;
 mod preflight;
 mod scope;

@@ -1,0 +1,450 @@
+//! Hops: beside API servers one browser request is often seen twice, browser→proxy and
+//! proxy→app. This stage, between the sources and pairing, recognises the two (or more) hops of
+//! one request so that it is judged once, where the browser stands, with the inner hops kept as
+//! evidence of which layer set which CORS header ([`facts`]).
+//!
+//! Two exchanges are hops of one request when they carry the same method, `Origin` and target
+//! (the inner one's path may lack a prefix the proxy strips), start within
+//! [`HopConfig::window_ns`] of each other on different connections to different servers, and
+//! the traffic shows a proxy between them: the inner hop's client is the outer hop's server
+//! address, or the inner hop carries more forwarding headers (`Forwarded`, `X-Forwarded-For`,
+//! `X-Real-IP`, `Via`, …; nginx's default HTTP/1.0 upstream request with a browser's fetch
+//! metadata counts as one). The browser-facing hop is the one that started first: a proxy sends
+//! its request only after the browser's arrived.
+//!
+//! An exchange whose request shows a proxy in front and no outer hop is an inner hop seen alone
+//! (TLS outside, a capture filter on the app port): [`facts`] judges it as the browser's by
+//! default, or as the app's only when the proxy is declared to set the CORS headers
+//! ([`HopConfig::proxy_sets_cors`]).
+//!
+//! Sans-IO and bounded: exchanges of a packet input wait at most `window_ns` of input time (in
+//! arrival order, so nothing is reordered), at most `max_pending` of them (the oldest is let go
+//! past that, counted in [`HopStage::evicted`]). Client-side recordings (HAR) have one hop and
+//! pass straight through; hops are not matched across inputs.
+
+// Exchanges travel boxed through the pipeline (as the driver sends them): unboxing here would
+// mean a new allocation at the pairing stage.
+#![allow(clippy::vec_box)]
+
+pub mod book;
+pub mod facts;
+
+pub use book::HopBook;
+pub use facts::{HeaderLayer, HopFacts, InnerHop, Layer, Visible};
+
+use crate::model::{Exchange, Location, Request, Timestamp};
+use std::collections::{HashMap, VecDeque};
+use std::hash::{Hash, Hasher};
+use std::net::IpAddr;
+use std::sync::Arc;
+
+/// How hops are recognised and judged.
+#[derive(Debug, Clone, Copy)]
+pub struct HopConfig {
+    /// How far apart (input time) the hops of one request may start, and how long an exchange
+    /// waits for its other hop.
+    pub window_ns: i64,
+    /// Exchanges held at most while they wait; the oldest is let go first past it.
+    pub max_pending: usize,
+    /// Declared: the proxy in front sets the CORS headers, so an inner hop seen alone shows
+    /// the app's answer, not the browser's (`--proxy-sets-cors`). Ignored where both hops are
+    /// visible: the traffic says who set what.
+    pub proxy_sets_cors: bool,
+}
+
+impl Default for HopConfig {
+    fn default() -> Self {
+        HopConfig {
+            window_ns: 2_000_000_000,
+            max_pending: 20_000,
+            proxy_sets_cors: false,
+        }
+    }
+}
+
+/// The hop stage (see the module docs).
+#[derive(Debug)]
+pub struct HopStage {
+    cfg: HopConfig,
+    /// Waiting groups in the arrival order of their first member.
+    queue: VecDeque<Slot>,
+    /// Sequence number of `queue[0]`.
+    first_seq: u64,
+    /// Match key -> sequence numbers of the groups waiting under it.
+    index: HashMap<u64, Vec<u64>>,
+    /// Exchanges in `queue`.
+    held: usize,
+    /// The latest request start seen (input time).
+    now: Timestamp,
+    /// The input the waiting exchanges came from.
+    input: Option<Arc<str>>,
+    /// Inner hops of released browser-facing exchanges, until the pipeline judges them.
+    evidence: HashMap<EvidenceKey, Vec<Box<Exchange>>>,
+    evicted: u64,
+}
+
+#[derive(Debug)]
+struct Slot {
+    key: Option<u64>,
+    deadline: Timestamp,
+    members: Vec<Box<Exchange>>,
+}
+
+/// An exchange's identity while it travels through pairing: its input, place and start.
+type EvidenceKey = (usize, u64, i64);
+
+fn evidence_key(ex: &Exchange) -> EvidenceKey {
+    (
+        Arc::as_ptr(&ex.source.input) as *const u8 as usize,
+        ex.source.index(),
+        ex.time.0,
+    )
+}
+
+/// What the stage knows of an exchange the pipeline is about to judge.
+#[derive(Debug)]
+pub enum Seen {
+    /// One hop, nothing says a proxy forwarded it.
+    Alone,
+    /// The browser-facing hop; the inner hops of the same request, outermost first.
+    Both(Vec<Box<Exchange>>),
+    /// Only a proxy→app hop is visible.
+    InnerOnly(Box<facts::InnerOnly>),
+}
+
+impl Seen {
+    /// The exchange to classify in place of the one seen: an inner hop as the browser sent
+    /// it (proxy headers taken off, the browser-facing URL where forwarding headers name it).
+    pub fn view(&self) -> Option<&Exchange> {
+        match self {
+            Seen::InnerOnly(i) => Some(&i.view),
+            _ => None,
+        }
+    }
+
+    /// The app's own answer, where an inner hop was seen: the innermost hop's response.
+    pub fn app_response(&self) -> Option<&crate::model::Response> {
+        match self {
+            Seen::Both(inner) => inner.last().and_then(|e| e.response.as_ref()),
+            _ => None,
+        }
+    }
+}
+
+impl HopStage {
+    /// An empty stage.
+    pub fn new(cfg: HopConfig) -> Self {
+        HopStage {
+            cfg,
+            queue: VecDeque::new(),
+            first_seq: 0,
+            index: HashMap::new(),
+            held: 0,
+            now: Timestamp::default(),
+            input: None,
+            evidence: HashMap::new(),
+            evicted: 0,
+        }
+    }
+
+    /// The configuration.
+    pub fn config(&self) -> &HopConfig {
+        &self.cfg
+    }
+
+    /// Exchanges let go by the `max_pending` cap before their other hop could be looked for.
+    pub fn evicted(&self) -> u64 {
+        self.evicted
+    }
+
+    /// Feeds one exchange (in the order the decoder completed them); exchanges whose hops are
+    /// settled go to `out`, browser-facing ones only, in arrival order.
+    pub fn push(&mut self, ex: Box<Exchange>, out: &mut Vec<Box<Exchange>>) {
+        let same_input = self
+            .input
+            .as_ref()
+            .is_some_and(|i| Arc::ptr_eq(i, &ex.source.input) || **i == *ex.source.input);
+        if !same_input {
+            self.release_all(out);
+            self.input = Some(ex.source.input.clone());
+        }
+        if ex.time > self.now {
+            self.now = ex.time;
+        }
+        let key = candidate_key(&ex);
+        if key.is_none() && self.queue.is_empty() {
+            out.push(ex);
+            return;
+        }
+        let seq = self.first_seq + self.queue.len() as u64;
+        match key {
+            Some(k) => {
+                if let Some(at) = self.best_group(k, &ex) {
+                    let slot = &mut self.queue[at];
+                    let until = Timestamp(ex.time.0.saturating_add(self.cfg.window_ns));
+                    slot.deadline = slot.deadline.max(until);
+                    slot.members.push(ex);
+                } else {
+                    let deadline = Timestamp(ex.time.0.saturating_add(self.cfg.window_ns));
+                    self.index.entry(k).or_default().push(seq);
+                    self.queue.push_back(Slot {
+                        key: Some(k),
+                        deadline,
+                        members: vec![ex],
+                    });
+                }
+            }
+            None => self.queue.push_back(Slot {
+                key: None,
+                deadline: Timestamp(i64::MIN),
+                members: vec![ex],
+            }),
+        }
+        self.held += 1;
+        while self.held > self.cfg.max_pending {
+            self.evicted += self.queue.front().map_or(0, |s| s.members.len() as u64);
+            self.release_front(out);
+        }
+        self.release_ready(out);
+    }
+
+    /// Moves the clock on a quiet link, letting go of what waited long enough.
+    pub fn advance(&mut self, now: Timestamp, out: &mut Vec<Box<Exchange>>) {
+        if now > self.now {
+            self.now = now;
+        }
+        self.release_ready(out);
+    }
+
+    /// End of input: everything waiting goes.
+    pub fn finish(&mut self, out: &mut Vec<Box<Exchange>>) {
+        self.release_all(out);
+    }
+
+    /// What is known of `ex`'s other hops, once, when the pipeline judges it.
+    pub fn take(&mut self, ex: &Exchange) -> Seen {
+        if !self.evidence.is_empty()
+            && let Some(inner) = self.evidence.remove(&evidence_key(ex))
+        {
+            return Seen::Both(inner);
+        }
+        if !matches!(ex.source.location, Location::Packets { .. }) {
+            return Seen::Alone;
+        }
+        match facts::inner_only(ex) {
+            Some(i) => Seen::InnerOnly(Box::new(i)),
+            None => Seen::Alone,
+        }
+    }
+
+    /// The waiting group `ex` belongs to, as an index into `queue`: one under the same key
+    /// with a member `ex` is a hop of, none of them on `ex`'s connection or server; the one
+    /// whose nearest member started closest to `ex`.
+    fn best_group(&self, key: u64, ex: &Exchange) -> Option<usize> {
+        let seqs = self.index.get(&key)?;
+        let mut best: Option<(usize, i64)> = None;
+        for &seq in seqs {
+            let at = (seq - self.first_seq) as usize;
+            let Some(slot) = self.queue.get(at) else {
+                continue;
+            };
+            let clash = slot
+                .members
+                .iter()
+                .any(|m| m.server == ex.server || m.client == ex.client);
+            if clash {
+                continue;
+            }
+            let near = slot
+                .members
+                .iter()
+                .filter(|m| hops_of_one_request(m, ex, self.cfg.window_ns))
+                .map(|m| m.time.since(ex.time).saturating_abs())
+                .min();
+            if let Some(d) = near
+                && best.is_none_or(|(_, bd)| d < bd)
+            {
+                best = Some((at, d));
+            }
+        }
+        best.map(|(at, _)| at)
+    }
+
+    fn release_ready(&mut self, out: &mut Vec<Box<Exchange>>) {
+        while self
+            .queue
+            .front()
+            .is_some_and(|s| s.deadline <= self.now || s.key.is_none())
+        {
+            self.release_front(out);
+        }
+    }
+
+    fn release_all(&mut self, out: &mut Vec<Box<Exchange>>) {
+        while !self.queue.is_empty() {
+            self.release_front(out);
+        }
+    }
+
+    fn release_front(&mut self, out: &mut Vec<Box<Exchange>>) {
+        let Some(slot) = self.queue.pop_front() else {
+            return;
+        };
+        let seq = self.first_seq;
+        self.first_seq += 1;
+        self.held -= slot.members.len();
+        if let Some(k) = slot.key
+            && let Some(v) = self.index.get_mut(&k)
+        {
+            v.retain(|s| *s != seq);
+            if v.is_empty() {
+                self.index.remove(&k);
+            }
+        }
+        let mut members = slot.members;
+        if members.len() == 1 {
+            out.extend(members);
+            return;
+        }
+        // The browser-facing hop started first; ties go to the one fewer proxies forwarded.
+        members.sort_by_key(|m| (m.time, forwarded_weight(&m.request)));
+        let mut it = members.into_iter();
+        let Some(outer) = it.next() else { return };
+        let inner: Vec<Box<Exchange>> = it.collect();
+        // Bounded like the rest: past the cap the inner hops are dropped unseen (the outer one
+        // is still judged once).
+        if self.evidence.len() < self.cfg.max_pending {
+            self.evidence.insert(evidence_key(&outer), inner);
+        } else {
+            self.evicted += inner.len() as u64;
+        }
+        out.push(outer);
+    }
+}
+
+/// The match key of an exchange that may be one hop of several: packet inputs, requests with
+/// `Origin`. Hashes the method, the origin, the query and the last path segment (a proxy may
+/// strip a path prefix; the rest of the target is compared in [`hops_of_one_request`]).
+fn candidate_key(ex: &Exchange) -> Option<u64> {
+    if !matches!(ex.source.location, Location::Packets { .. }) {
+        return None;
+    }
+    let origin = ex.request.headers.get("origin")?;
+    let target = target(&ex.request.url);
+    let (path, query) = target.split_once('?').unwrap_or((target, ""));
+    let last = &path[path.rfind('/').map_or(0, |i| i + 1)..];
+    let mut h = std::collections::hash_map::DefaultHasher::new();
+    ex.request.method.hash(&mut h);
+    origin.hash(&mut h);
+    last.hash(&mut h);
+    query.hash(&mut h);
+    Some(h.finish())
+}
+
+/// Path and query of a URL (no fragment).
+fn target(url: &str) -> &str {
+    let rest = match url.find("://") {
+        Some(i) => {
+            let after = &url[i + 3..];
+            after.find('/').map_or("/", |p| &after[p..])
+        }
+        None => url,
+    };
+    rest.split('#').next().unwrap_or(rest)
+}
+
+/// Whether `a` and `b` (same match key, different connections and servers) are two hops of
+/// one browser request.
+fn hops_of_one_request(a: &Exchange, b: &Exchange, window_ns: i64) -> bool {
+    if a.request.method != b.request.method
+        || a.time.since(b.time).saturating_abs() > window_ns
+        || a.request.headers.get("origin") != b.request.headers.get("origin")
+    {
+        return false;
+    }
+    let (ta, tb) = (target(&a.request.url), target(&b.request.url));
+    let (long, short) = if ta.len() >= tb.len() {
+        (ta, tb)
+    } else {
+        (tb, ta)
+    };
+    if !(long == short || (short.starts_with('/') && long.ends_with(short))) {
+        return false;
+    }
+    let (outer, inner) =
+        if (a.time, forwarded_weight(&a.request)) <= (b.time, forwarded_weight(&b.request)) {
+            (a, b)
+        } else {
+            (b, a)
+        };
+    let ip = |s: Option<std::net::SocketAddr>| s.map(|s| s.ip());
+    // The inner hop's client is the proxy, which is the outer hop's server.
+    (ip(inner.client).is_some() && ip(inner.client) == ip(outer.server))
+        || outer
+            .client
+            .is_some_and(|c| names_client(&inner.request, c.ip()))
+        || forwarded_weight(&inner.request) > forwarded_weight(&outer.request)
+}
+
+/// How many proxies a request's headers say it crossed (forwarding list elements and the
+/// other forwarding headers); nginx's default upstream request (HTTP/1.0 with a browser's
+/// fetch metadata: no browser speaks HTTP/1.0) counts as one.
+pub(crate) fn forwarded_weight(r: &Request) -> u32 {
+    let mut n = 0u32;
+    for (name, value) in r.headers.iter() {
+        let name = name.to_ascii_lowercase();
+        let listed = |v: &[u8]| v.split(|b| *b == b',').count() as u32;
+        match name.as_str() {
+            "x-forwarded-for" | "via" | "forwarded" => n += listed(value),
+            "x-real-ip"
+            | "x-forwarded-host"
+            | "x-forwarded-proto"
+            | "x-forwarded-server"
+            | "x-forwarded-port"
+            | "x-envoy-external-address" => n += 1,
+            _ => {}
+        }
+    }
+    if r.http_version.eq_ignore_ascii_case("HTTP/1.0") && r.headers.contains("sec-fetch-mode") {
+        n += 1;
+    }
+    n
+}
+
+/// The request's forwarding headers name `ip` as the client the proxy served (the last
+/// element a proxy appended).
+fn names_client(r: &Request, ip: IpAddr) -> bool {
+    let last = |v: &str| {
+        v.rsplit(',')
+            .next()
+            .map(|s| s.trim().trim_matches('"').to_owned())
+    };
+    let matches = |s: &str| {
+        let s = s.trim_start_matches('[');
+        let s = s.split(']').next().unwrap_or(s);
+        s.parse::<IpAddr>().is_ok_and(|a| a == ip)
+    };
+    if r.headers
+        .get_str("x-forwarded-for")
+        .and_then(|v| last(&v))
+        .is_some_and(|s| matches(&s))
+        || r.headers
+            .get_str("x-real-ip")
+            .is_some_and(|v| matches(v.trim()))
+    {
+        return true;
+    }
+    r.headers.get_str("forwarded").is_some_and(|v| {
+        v.rsplit(',').next().is_some_and(|el| {
+            el.split(';').any(|p| {
+                p.trim()
+                    .strip_prefix("for=")
+                    .or_else(|| p.trim().strip_prefix("For="))
+                    .is_some_and(|f| matches(f.trim_matches('"')))
+            })
+        })
+    })
+}
+
+#[cfg(test)]
+mod tests;
