@@ -94,6 +94,17 @@ impl Reassembler {
         self.started
     }
 
+    /// Stream offset just past everything this direction has shown so far: delivered, held
+    /// out of order, and its FIN (which takes a sequence number).
+    pub fn seen_end(&self) -> u64 {
+        let held = self.held.last_key_value().map_or(0, |(&k, h)| {
+            k.saturating_add(h.data.len() as u64)
+                .saturating_add(h.missing)
+        });
+        let fin = self.fin_at.map_or(0, |f| f.saturating_add(1));
+        self.offset.max(held).max(fin)
+    }
+
     /// The stream starts at `seq` (known from the other side's SYN-ACK when the SYN was missed).
     pub fn start_at(&mut self, seq: u32) {
         if !self.started {

@@ -31,6 +31,9 @@ use crate::model::{Exchange, Headers, Location, Response};
 use crate::{redact, url};
 use scope::failure_text;
 
+/// The assumption of a request the capture shows no response to.
+pub(crate) const NO_RESPONSE_ON_WIRE: &str = "no response was captured for this request (the connection ended first, or the capture lost it): no CORS check could run, so whether the browser let the page read it is not known";
+
 /// Classifies one exchange; see [`super::classify`].
 pub(super) fn classify(ex: &Exchange, ctx: &Context<'_>) -> Classification {
     let origin = ex
@@ -82,6 +85,9 @@ pub(super) fn classify(ex: &Exchange, ctx: &Context<'_>) -> Classification {
             );
         }
         c.verdicts.push(v);
+    } else if ex.response.is_none() && matches!(ex.source.location, Location::Packets { .. }) {
+        // Nothing answered on the wire: no check ran, so "passes" is only the default.
+        c.pass_assumption = Some(NO_RESPONSE_ON_WIRE.into());
     } else if creds == Credentials::Unknown
         // A recording says whether the browser failed the request; the wire does not.
         && matches!(ex.source.location, Location::Packets { .. })

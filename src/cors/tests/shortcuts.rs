@@ -91,3 +91,16 @@ fn same_origin_compares_scheme_host_and_port_case_insensitively() {
         .ex();
     assert_eq!(run(&ex).scope, Scope::NotCors(NotCors::SameOrigin));
 }
+
+#[test]
+fn packet_request_without_response_is_not_a_certain_pass() {
+    // The capture lost the response (or the connection ended first): nothing was checked.
+    let c = run(&get().packets().ex());
+    assert!(c.blocked().is_none(), "{c:#?}");
+    assert_eq!(
+        c.pass_assumption.as_deref(),
+        Some(crate::cors::check::NO_RESPONSE_ON_WIRE)
+    );
+    // A recording without a response and without a failure says nothing of the kind.
+    assert_eq!(run(&get().ex()).pass_assumption, None);
+}

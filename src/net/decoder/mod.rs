@@ -7,6 +7,7 @@ use super::link::{self, Frame, Segment};
 use super::tcp::{Reassembler, Seg, StreamSink, TcpStats};
 use super::tls::{self, keys::KeyStore};
 use crate::model::{CaptureHealth, Exchange, Timestamp, TlsPeer};
+use reorder::{Early, LateAck, MAX_EARLY, Piece, REORDER_WINDOW_NS};
 use std::collections::{HashMap, VecDeque};
 use std::hash::{BuildHasher, Hash, Hasher};
 use std::net::{IpAddr, SocketAddr};
@@ -120,6 +121,16 @@ struct Flow {
     dirs: [Reassembler; 2],
     app: App,
     last_seen: Timestamp,
+    /// Server segments that acknowledge request bytes the capture has not shown yet, in
+    /// capture order, waiting for those bytes (see [`REORDER_WINDOW_NS`]).
+    early: VecDeque<Early>,
+    early_bytes: usize,
+    /// The latest client acknowledgement of response bytes the capture has not shown yet: the
+    /// request went on, the acknowledgement waits (to declare those bytes lost at the end of
+    /// the window).
+    late_ack: Option<LateAck>,
+    /// The largest stream offset of the requests that a server segment acknowledged.
+    server_acked: Option<u64>,
 }
 
 /// Server names of TLS connections that could not be decrypted for want of keys, kept for the
@@ -154,6 +165,8 @@ pub struct Decoder {
     keys: KeyStore,
     keylog_error: Option<String>,
     missing: MissingKeys,
+    /// When connections with waiting segments must stop waiting: (due, connection, its id).
+    early_due: VecDeque<(Timestamp, FlowKey, u64)>,
 }
 
 /// Which kind of frame it was, for callers that report per-packet problems.
@@ -187,6 +200,7 @@ impl Decoder {
             keys,
             keylog_error,
             missing: MissingKeys::default(),
+            early_due: VecDeque::new(),
             input,
             limits,
             flows: HashMap::with_hasher(FlowHash::new()),
@@ -341,13 +355,83 @@ impl Decoder {
         };
         self.last = Some(key);
         flow.last_seen = ts;
-        let d = usize::from(seg.src != flow.client);
+        let p = Piece {
+            d: usize::from(seg.src != flow.client),
+            seq: seg.seq,
+            ack: seg.has_ack().then_some(seg.ack),
+            flags: seg.flags,
+            payload: seg.payload,
+            missing: seg.missing,
+            packet: number,
+            ts,
+        };
+        if flow.must_wait(&p) {
+            if flow.waiting_since().is_none() {
+                let due = Timestamp(self.now.0.saturating_add(REORDER_WINDOW_NS));
+                self.early_due.push_back((due, key, flow.id));
+            }
+            flow.early_bytes += p.payload.len();
+            self.held_total = self.held_total.saturating_add(p.payload.len());
+            flow.early.push_back(Early {
+                d: p.d,
+                seq: p.seq,
+                ack: p.ack,
+                flags: p.flags,
+                payload: p.payload.into(),
+                missing: p.missing,
+                packet: p.packet,
+                ts: p.ts,
+                held_at: self.now,
+            });
+            if (flow.early.len() > MAX_EARLY
+                || flow.early_bytes > self.limits.max_held_per_direction)
+                && self.expire(key)
+            {
+                self.close(key, false);
+            }
+        } else if self.feed(key, &p, false) {
+            self.close(key, false);
+        } else {
+            // What waited may have what it waited for now.
+            self.release(key);
+        }
+        if self.held_total > self.limits.max_held_total {
+            self.relieve();
+        }
+        if self.http_total > self.limits.max_http_total {
+            self.evict();
+        }
+    }
+
+    /// Feeds one segment to connection `key`; true when it ended the connection. A request
+    /// segment's acknowledgement of response bytes not seen yet waits unless `force_ack`.
+    fn feed(&mut self, key: FlowKey, p: &Piece<'_>, force_ack: bool) -> bool {
+        let Some(flow) = self.flows.get_mut(&key) else {
+            return false;
+        };
+        let d = p.d;
+        let defer_ack = d == 0 && !force_ack && (!flow.early.is_empty() || flow.ahead(p));
+        if defer_ack && let Some(ack) = p.ack {
+            if flow.waiting_since().is_none() {
+                let due = Timestamp(self.now.0.saturating_add(REORDER_WINDOW_NS));
+                self.early_due.push_back((due, key, flow.id));
+            }
+            let held_at = flow.late_ack.map_or(self.now, |l| l.held_at);
+            flow.late_ack = Some(LateAck {
+                seq: p.seq,
+                ack,
+                packet: p.packet,
+                ts: p.ts,
+                held_at,
+            });
+        }
         let Flow {
             id,
             client,
             server,
             dirs,
             app,
+            server_acked,
             ..
         } = &mut **flow;
         let mut cx = Ctx {
@@ -364,57 +448,66 @@ impl Decoder {
         };
         let before = dirs[0].held_bytes() + dirs[1].held_bytes();
         let http_before = app.buffered();
-        if d == 1 && seg.has_ack() {
-            cx.acked = dirs[0].offset_of(seg.ack);
+        // A response's acknowledgement first, so that the HTTP layer learns of a lost request
+        // before it pairs the response; a request first, so that it waits in the queue before
+        // a lost response's hole releases the responses after it.
+        let ack = p.ack.filter(|_| !defer_ack);
+        if d == 1 {
+            // Bytes reassembled late (held out of order) were sent with a later, larger
+            // acknowledgement than this segment's: the largest seen bounds them all.
+            if let Some(a) = p.ack.and_then(|a| dirs[0].offset_of(a)) {
+                *server_acked = (*server_acked).max(Some(a));
+            }
+            cx.acked = *server_acked;
+            if let Some(a) = ack {
+                let mut sink = Sink {
+                    app,
+                    side: Side::Request,
+                    cx: &mut cx,
+                    keys: &mut self.keys,
+                };
+                dirs[0].acked(a, &mut sink, &mut self.tcp);
+            }
         }
-        if seg.has_ack() {
-            let other = 1 - d;
-            let mut sink = Sink {
-                app,
-                side: side_of(other),
-                cx: &mut cx,
-                keys: &mut self.keys,
-            };
-            dirs[other].acked(seg.ack, &mut sink, &mut self.tcp);
-        }
-        let dir = &mut dirs[d];
+        let s = Seg {
+            seq: p.seq,
+            syn: p.flags & link::FLAG_SYN != 0,
+            fin: p.flags & link::FLAG_FIN != 0,
+            payload: p.payload,
+            missing: p.missing,
+            packet: p.packet,
+            ts: p.ts,
+        };
         let mut sink = Sink {
             app,
             side: side_of(d),
             cx: &mut cx,
             keys: &mut self.keys,
         };
-        let s = Seg {
-            seq: seg.seq,
-            syn: seg.syn(),
-            fin: seg.fin(),
-            payload: seg.payload,
-            missing: seg.missing,
-            packet: number,
-            ts,
-        };
-        dir.push(
+        dirs[d].push(
             s,
             self.limits.max_held_per_direction,
             &mut self.tcp,
             &mut sink,
         );
+        if d == 0
+            && let Some(a) = ack
+        {
+            let mut sink = Sink {
+                app,
+                side: Side::Response,
+                cx: &mut cx,
+                keys: &mut self.keys,
+            };
+            dirs[1].acked(a, &mut sink, &mut self.tcp);
+        }
         let after = dirs[0].held_bytes() + dirs[1].held_bytes();
         self.held_total = self.held_total.saturating_add(after).saturating_sub(before);
         self.http_total = self
             .http_total
             .saturating_add(app.buffered())
             .saturating_sub(http_before);
-        let over = self.held_total > self.limits.max_held_total;
-        let done = seg.rst() || (dirs[0].finished() && dirs[1].finished());
-        if done {
-            self.close(key, false);
-        } else if over {
-            self.relieve();
-        }
-        if self.http_total > self.limits.max_http_total {
-            self.evict();
-        }
+        p.flags & link::FLAG_RST != 0 || (dirs[0].finished() && dirs[1].finished())
     }
 
     /// Over the global cap on held bytes: the connections holding the most skip their holes
@@ -423,7 +516,10 @@ impl Decoder {
         let mut holders: Vec<(usize, FlowKey)> = self
             .flows
             .iter()
-            .map(|(k, f)| (f.dirs[0].held_bytes() + f.dirs[1].held_bytes(), *k))
+            .map(|(k, f)| {
+                let held = f.dirs[0].held_bytes() + f.dirs[1].held_bytes() + f.early_bytes;
+                (held, *k)
+            })
             .filter(|h| h.0 > 0)
             .collect();
         holders.sort_unstable_by_key(|h| std::cmp::Reverse(h.0));
@@ -436,6 +532,10 @@ impl Decoder {
     }
 
     fn skip_holes(&mut self, key: FlowKey) {
+        if self.expire(key) {
+            self.close(key, false);
+            return;
+        }
         let Some(flow) = self.flows.get_mut(&key) else {
             return;
         };
@@ -483,6 +583,24 @@ impl Decoder {
         if now > self.now {
             self.now = now;
         }
+        while let Some(&(due, key, id)) = self.early_due.front() {
+            if due > self.now {
+                break;
+            }
+            self.early_due.pop_front();
+            let Some(flow) = self.flows.get(&key).filter(|f| f.id == id) else {
+                continue;
+            };
+            match flow.waiting_since() {
+                // Emptied and refilled since: wait from the new start.
+                Some(at) if at.0.saturating_add(REORDER_WINDOW_NS) > self.now.0 => {
+                    let due = Timestamp(at.0.saturating_add(REORDER_WINDOW_NS));
+                    self.early_due.push_back((due, key, id));
+                }
+                Some(_) if self.expire(key) => self.close(key, false),
+                _ => {}
+            }
+        }
         if self.now.since(self.last_sweep) > 10_000_000_000 {
             self.last_sweep = self.now;
             self.sweep_idle();
@@ -524,6 +642,10 @@ impl Decoder {
                 dirs,
                 app: App::new(synced),
                 last_seen: ts,
+                early: VecDeque::new(),
+                early_bytes: 0,
+                late_ack: None,
+                server_acked: None,
             }),
         );
         true
@@ -561,6 +683,8 @@ impl Decoder {
 
     /// Ends a connection: holes are skipped, waiting requests reported without response.
     fn close(&mut self, key: FlowKey, evicted: bool) {
+        // What still waits goes in first, in capture order; what it waits for will not come.
+        self.expire(key);
         let Some(mut flow) = self.flows.remove(&key) else {
             return;
         };
@@ -709,5 +833,6 @@ impl StreamSink for Sink<'_, '_> {
     }
 }
 
+mod reorder;
 #[cfg(test)]
 mod tests;

@@ -439,3 +439,102 @@ fn arbitrary_segments_do_not_panic() {
     while d.pop().is_some() {}
     assert_eq!(d.open_flows(), 0);
 }
+
+/// A keep-alive connection carrying `/a` then `/b`, answered 201 then 202, as the wire sent it.
+fn two_exchanges(cport: u16) -> Vec<Vec<u8>> {
+    let req_a = b"GET /a HTTP/1.1\r\nHost: h\r\n\r\n";
+    let req_b = b"GET /b HTTP/1.1\r\nHost: h\r\n\r\n";
+    let resp_a = b"HTTP/1.1 201 Created\r\nContent-Length: 0\r\n\r\n";
+    let resp_b = b"HTTP/1.1 202 Accepted\r\nContent-Length: 0\r\n\r\n";
+    let (c0, s0) = (101u32, 501u32);
+    let c1 = c0 + req_a.len() as u32;
+    let s1 = s0 + resp_a.len() as u32;
+    let c2 = c1 + req_b.len() as u32;
+    let s2 = s1 + resp_b.len() as u32;
+    vec![
+        frame(true, cport, 100, 0, SYN, b""),
+        frame(false, cport, 500, 101, SYN | ACK, b""),
+        frame(true, cport, c0, s0, ACK | PSH, req_a),
+        frame(false, cport, s0, c1, ACK | PSH, resp_a),
+        frame(true, cport, c1, s1, ACK | PSH, req_b),
+        frame(false, cport, s1, c2, ACK | PSH, resp_b),
+        frame(true, cport, c2, s2, ACK, b""),
+    ]
+}
+
+fn statuses(out: &[Exchange]) -> Vec<(String, Option<u16>)> {
+    out.iter()
+        .map(|x| {
+            let path = x.request.url.rsplit('/').next().unwrap_or("").to_string();
+            (path, x.response.as_ref().map(|r| r.status))
+        })
+        .collect()
+}
+
+fn run_frames(frames: &[Vec<u8>], gap_ns: i64) -> (Vec<Exchange>, CaptureHealth) {
+    let mut d = decoder(Limits::default());
+    for (i, f) in frames.iter().enumerate() {
+        d.packet(Timestamp(i as i64 * gap_ns), 101, f, i as u64 + 1);
+    }
+    d.finish();
+    (drain(&mut d), d.health())
+}
+
+#[test]
+fn response_captured_before_its_request_still_pairs() {
+    let want = vec![("a".to_string(), Some(201)), ("b".to_string(), Some(202))];
+    // Every adjacent swap (a capture taking packets on two CPUs writes them so).
+    let base = two_exchanges(40100);
+    for i in 2..base.len() - 1 {
+        let mut frames = base.clone();
+        frames.swap(i, i + 1);
+        let (out, h) = run_frames(&frames, 1_000_000);
+        assert_eq!(statuses(&out), want, "packets {i} and {} swapped", i + 1);
+        assert_eq!(h.gaps, 0, "swap {i}");
+    }
+    // The first response written after both requests and the second response.
+    let frames: Vec<Vec<u8>> = [0, 1, 2, 4, 5, 3, 6]
+        .iter()
+        .map(|&i| base[i].clone())
+        .collect();
+    let (out, _) = run_frames(&frames, 1_000_000);
+    assert_eq!(statuses(&out), want);
+}
+
+#[test]
+fn lost_request_is_declared_after_the_window() {
+    // `/a` never reached the capture: its response waits for it, then the request bytes are
+    // declared lost and a placeholder takes the response, so `/b` still gets its own.
+    let base = two_exchanges(40101);
+    let frames: Vec<Vec<u8>> = [0, 1, 3, 4, 5, 6]
+        .iter()
+        .map(|&i| base[i].clone())
+        .collect();
+    for gap_ns in [1_000_000, 2 * REORDER_WINDOW_NS] {
+        let (out, h) = run_frames(&frames, gap_ns);
+        assert_eq!(
+            statuses(&out),
+            vec![("b".to_string(), Some(202))],
+            "packets {gap_ns} ns apart"
+        );
+        assert_eq!(h.gaps, 1);
+    }
+}
+
+#[test]
+fn lost_response_is_declared_after_the_window() {
+    let base = two_exchanges(40102);
+    let frames: Vec<Vec<u8>> = [0, 1, 2, 4, 5, 6]
+        .iter()
+        .map(|&i| base[i].clone())
+        .collect();
+    for gap_ns in [1_000_000, 2 * REORDER_WINDOW_NS] {
+        let (out, h) = run_frames(&frames, gap_ns);
+        assert_eq!(
+            statuses(&out),
+            vec![("a".to_string(), None), ("b".to_string(), Some(202))],
+            "packets {gap_ns} ns apart"
+        );
+        assert_eq!(h.gaps, 1);
+    }
+}
