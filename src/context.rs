@@ -24,6 +24,8 @@ pub struct Hop {
     pub first_url: String,
     /// The origin of the page that started the chain, when known.
     pub page_origin: Option<String>,
+    /// Redirects followed up to and including this one (1 for the first).
+    pub redirects: u32,
     deadline: Timestamp,
 }
 
@@ -110,6 +112,7 @@ impl Observations {
             && let Some(loc) = resp.headers.get_str("location")
         {
             let next = resolve(&ex.request.url, loc.trim());
+            let redirects = hop.map_or(1, |h| h.redirects.saturating_add(1));
             let (first_url, page_origin) = match hop {
                 Some(h) => (h.first_url.clone(), h.page_origin.clone()),
                 None => (
@@ -126,6 +129,7 @@ impl Observations {
                     previous: Box::new(ex.clone()),
                     first_url,
                     page_origin,
+                    redirects,
                     deadline: Timestamp(ex.time.0.saturating_add(HOP_WINDOW_NS)),
                 },
             );

@@ -41,6 +41,9 @@ pub struct Config {
     pub every_event: bool,
     /// How the two hops of one request (browser→proxy, proxy→app) are recognised and judged.
     pub hops: crate::hop::HopConfig,
+    /// The browser engine the user stated (`--browser`); `None`: each recording's producer
+    /// decides, Chromium for packet captures.
+    pub engine: Option<crate::cors::Engine>,
 }
 
 impl Default for Config {
@@ -52,6 +55,7 @@ impl Default for Config {
             threads: 1,
             every_event: true,
             hops: crate::hop::HopConfig::default(),
+            engine: None,
         }
     }
 }
@@ -462,7 +466,8 @@ impl<'s> Pipeline<'s> {
     pub fn new(cfg: &Config, sink: impl FnMut(&Event) + 's) -> Self {
         Pipeline {
             analyzer: Analyzer::new(cfg.pairing, cfg.limits, cfg.every_event, sink)
-                .with_hops(cfg.hops),
+                .with_hops(cfg.hops)
+                .with_engine(cfg.engine),
             books: Books::default(),
             on_books: None,
         }

@@ -2,6 +2,7 @@
 //! what the aggregate and the metrics count. Everything in it is already redacted.
 
 use crate::cors::causes::Cause;
+use crate::cors::engine::EngineSplit;
 use crate::cors::{
     Classification, Confidence, CorsError, ExchangeType, Kind, Scope, Verdict, VerdictClass,
 };
@@ -74,6 +75,10 @@ pub struct Event {
     /// The server stacks the traffic shows (the layer to fix first first).
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub stacks: Vec<Detected>,
+    /// Chromium's and Firefox's decisions, where the two engines decide this exchange
+    /// differently (absent where they agree). The fields above are the input's engine's.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub engines: Option<EngineSplit>,
 }
 
 impl Event {
@@ -126,6 +131,7 @@ impl Event {
             hop: None,
             likely_causes: Vec::new(),
             stacks: Vec::new(),
+            engines: None,
         })
     }
 

@@ -325,6 +325,9 @@ pub struct ClientHints {
     pub sanitized: bool,
     /// The producer, e.g. `WebInspector`, `Firefox`, `Playwright`.
     pub producer: Option<String>,
+    /// The browser that made the recording (HAR `log.browser.name`), e.g. `Firefox`,
+    /// `chromium`: with the producer, what tells the engine ([`crate::cors::Engine::of`]).
+    pub browser: Option<String>,
     /// Seen on the wire, not recorded by a client: the HTTP/2 stream was reset. Chromium
     /// resets the stream of most blocked responses that carry a body: a hint, not a verdict.
     pub h2_reset: Option<H2Reset>,

@@ -2,6 +2,7 @@
 //! connections, within a time window. Sans-IO: fed exchanges in time order, it hands back
 //! units whose pairing is settled, and holds at most `max_pending` exchanges.
 
+use crate::cors::Engine;
 use crate::model::{Exchange, Location, Pairing, Timestamp};
 use crate::url;
 use foldhash::fast::RandomState;
@@ -136,7 +137,8 @@ impl<'a> Key<'a> {
 struct Side {
     /// Hash of the origin.
     origin: u64,
-    /// Inferred from the page, not seen on the wire: matches any origin.
+    /// Inferred from the page, not seen on the wire, or an actual request's `Origin: null`
+    /// that Firefox's preflight does not share: matches any origin.
     recorded: bool,
 }
 
@@ -144,6 +146,19 @@ impl Side {
     fn matches(&self, other: &Side) -> bool {
         self.recorded || other.recorded || self.origin == other.origin
     }
+}
+
+/// Firefox sends the preflight that follows a cross-origin redirect with the page's `Origin`,
+/// while the actual request carries the tainted `Origin: null` (the Firefox recording of
+/// issue 16): the two pair although their origins differ.
+fn firefox_preflights_redirect_with_page_origin(ex: &Exchange, engine: Engine) -> bool {
+    engine == Engine::Firefox
+        && !ex.is_preflight()
+        && ex
+            .request
+            .headers
+            .get("origin")
+            .is_some_and(|o| o.trim_ascii() == b"null")
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -175,6 +190,8 @@ pub struct Pairer {
     seq: u64,
     now: Timestamp,
     stats: PairStats,
+    /// The engine the user stated, if any (see [`Engine::of`]).
+    engine: Option<Engine>,
 }
 
 impl Pairer {
@@ -189,7 +206,13 @@ impl Pairer {
             seq: 0,
             now: Timestamp::default(),
             stats: PairStats::default(),
+            engine: None,
         }
+    }
+
+    /// Pairs as `engine` sends preflights (`None`: as each recording's producer says).
+    pub fn set_engine(&mut self, engine: Option<Engine>) {
+        self.engine = engine;
     }
 
     /// Outcomes so far.
@@ -207,7 +230,10 @@ impl Pairer {
         let side = match ex.request.headers.get("origin") {
             Some(o) => Side {
                 origin: self.hasher.hash_one(o),
-                recorded: false,
+                recorded: firefox_preflights_redirect_with_page_origin(
+                    &ex,
+                    Engine::of(&ex, self.engine),
+                ),
             },
             None => match recorded_origin(&ex) {
                 Some(origin) => Side {
@@ -417,6 +443,23 @@ mod tests {
     }
 
     const O: (&str, &str) = ("Origin", "https://app.example");
+
+    #[test]
+    fn firefox_preflights_redirect_with_page_origin_pairs() {
+        // After a cross-origin redirect Firefox's preflight says the page's Origin, the actual
+        // request `null`: they pair for Firefox, not for Chromium (whose preflight says `null`).
+        for (engine, pairs) in [(Engine::Firefox, true), (Engine::Chromium, false)] {
+            let mut p = Pairer::new(PairConfig::default());
+            p.set_engine(Some(engine));
+            let mut out = Vec::new();
+            let pf = [O, ("Access-Control-Request-Method", "PUT")];
+            p.push(ex(1, 0, "OPTIONS", &pf), &mut out);
+            p.push(ex(2, 0, "PUT", &[("Origin", "null")]), &mut out);
+            p.finish(&mut out);
+            let paired = out.iter().any(|u| matches!(u, Unit::Pair { .. }));
+            assert_eq!(paired, pairs, "{engine}");
+        }
+    }
 
     #[test]
     fn preflight_then_actual_pairs() {

@@ -4,7 +4,8 @@
 
 use crate::aggregate::{Aggregate, Limits};
 use crate::context::Observations;
-use crate::cors::{self, Context};
+use crate::cors::engine::{self, EngineSplit};
+use crate::cors::{self, Context, Engine};
 use crate::event::Event;
 use crate::hop::{self, HopConfig, HopStage};
 use crate::httpcache::HttpCache;
@@ -29,6 +30,8 @@ pub struct Analyzer<'s> {
     hop_out: Vec<Box<Exchange>>,
     /// What a client recording says the browser's HTTP cache holds (stale-cache inference).
     http_cache: HttpCache,
+    /// The engine the user stated (`--browser`); else each input's recording names it.
+    engine: Option<Engine>,
 }
 
 impl<'s> Analyzer<'s> {
@@ -51,7 +54,16 @@ impl<'s> Analyzer<'s> {
             hops: HopStage::new(HopConfig::default()),
             hop_out: Vec::new(),
             http_cache: HttpCache::default(),
+            engine: None,
         }
+    }
+
+    /// Judges every exchange as `engine` does (the user said which browser made the traffic);
+    /// `None`: as the recording's producer says, Chromium for packet captures.
+    pub fn with_engine(mut self, engine: Option<Engine>) -> Self {
+        self.engine = engine;
+        self.pairer.set_engine(engine);
+        self
     }
 
     /// Recognises hops with `cfg` (the default: [`HopConfig::default`]).
@@ -161,6 +173,7 @@ impl<'s> Analyzer<'s> {
             partner,
             pairing,
             previous_hop: hop.as_ref().map(|h| h.previous.as_ref()),
+            redirects: hop.as_ref().map_or(0, |h| h.redirects),
             first_url: hop.as_ref().map(|h| h.first_url.as_str()),
             page_origin: page_origin.as_deref(),
             // Cookies on other requests of the same client say nothing reliable about this
@@ -169,8 +182,19 @@ impl<'s> Analyzer<'s> {
             credentials_hint: None,
             distinct_reflected_origins: self.observations.reflected_origins(ex),
             cached_response: self.http_cache.for_failed(ex),
+            engine: Engine::of(ex, self.engine),
         };
         let mut classification = cors::classify(ex, &ctx);
+        // The other engine's decision, where the engines can part (see `engine::may_differ`).
+        let engines = engine::may_differ(ex)
+            .then(|| {
+                let other = Context {
+                    engine: ctx.engine.other(),
+                    ..ctx
+                };
+                EngineSplit::of(ctx.engine, &classification, &cors::classify(ex, &other))
+            })
+            .flatten();
         // What the recording does show, ranked, when it does not show why the browser blocked.
         let likely_causes = match classification.blocked() {
             Some(v) if v.kind == cors::Kind::BlockedReasonUnknown => {
@@ -194,6 +218,7 @@ impl<'s> Analyzer<'s> {
         };
         if !self.every_event
             && hop_facts.is_none()
+            && engines.is_none()
             && classification.verdicts.is_empty()
             && let Some(t) = classification.exchange_type()
         {
@@ -207,6 +232,7 @@ impl<'s> Analyzer<'s> {
             return false;
         };
         event.counted = count_block;
+        event.engines = engines;
         event.likely_causes = likely_causes;
         event.stacks = stack::detect(
             ex.response.as_ref(),

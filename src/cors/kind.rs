@@ -101,6 +101,9 @@ kinds! {
     SafelistOverflowPreflight = "safelist_overflow_preflight", Note;
     RedirectTaintedOrigin = "redirect_tainted_origin", Blocked;
     RedirectUserinfo = "redirect_userinfo", Blocked;
+    /// Firefox did not follow a redirect (past its limit of 20, or to a `data:` URL) and failed
+    /// the request: `CORSDidNotSucceed` (Chromium: a `net::` error, no CORS error).
+    RedirectRefused = "redirect_refused", Blocked;
     /// After a cross-origin redirect, a new preflight went to the new URL.
     RedirectNewPreflight = "redirect_new_preflight", Note;
     DisallowedByMode = "disallowed_by_mode", Blocked;

@@ -1,11 +1,13 @@
 //! The browser's CORS decision, as a pure function of what traffic shows.
 //!
 //! [`classify`] takes one [`Exchange`] plus what pairing and the rest of the traffic know about it
-//! ([`Context`]) and returns what Chromium (and Firefox) would conclude: zero or one blocking
-//! failure, warnings, security findings and notes. No I/O, no clock, no globals.
+//! ([`Context`]) and returns what the browser engine named in the context ([`Engine`]: Chromium
+//! or Firefox) would conclude: zero or one blocking failure, warnings, security findings and
+//! notes. No I/O, no clock, no globals.
 
 pub mod causes;
 mod check;
+pub mod engine;
 mod facts;
 mod findings;
 mod kind;
@@ -13,6 +15,7 @@ mod message;
 #[cfg(test)]
 mod tests;
 
+pub use engine::Engine;
 pub use kind::{CorsError, Kind, VerdictClass};
 pub use message::firefox_line;
 
@@ -160,6 +163,9 @@ pub struct Context<'a> {
     pub pairing: Pairing,
     /// The previous hop when this request follows a redirect.
     pub previous_hop: Option<&'a Exchange>,
+    /// How many redirects the browser followed before sending this request (0 when it
+    /// follows none).
+    pub redirects: u32,
     /// The first URL of the redirect chain (for "(redirected from '…')").
     pub first_url: Option<&'a str>,
     /// The origin of the page that sent the request, worked out once by the pipeline
@@ -175,6 +181,9 @@ pub struct Context<'a> {
     /// the same URL that the browser may have answered it with from its HTTP cache
     /// (cacheable, still fresh, not varying on `Origin`), found by the pipeline.
     pub cached_response: Option<&'a Exchange>,
+    /// The engine whose decision is wanted (see [`engine`]): its order of checks, its codes,
+    /// its console line.
+    pub engine: Engine,
 }
 
 /// Classifies one exchange as the browser would.

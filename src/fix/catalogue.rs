@@ -485,6 +485,17 @@ pub(super) static REDIRECT_USERINFO: Fix = Fix {
     client: None,
 };
 
+pub(super) static REDIRECT_REFUSED: Fix = Fix {
+    title: "Redirect the browser refused to follow",
+    why: "Firefox stops a CORS request at its 21st redirect and refuses a redirect to a `data:` \
+          URL, failing the request (`CORSDidNotSucceed`; Chromium: `net::ERR_TOO_MANY_REDIRECTS` \
+          or `net::ERR_UNSAFE_REDIRECT`, no CORS error).",
+    summary: "Break the redirect loop (compare the target with the request URL, check the \
+              proxy's scheme and host rewriting) and redirect only to http(s) URLs.",
+    stacks: NO_STACKS,
+    client: Some("Call the final URL directly."),
+};
+
 pub(super) static REDIRECT_NEW_PREFLIGHT: Fix = Fix {
     title: "A new preflight went to the redirect target",
     why: "After a cross-origin redirect, a request that needs a preflight gets a fresh one to \

@@ -183,6 +183,7 @@ pub fn fix(kind: Kind) -> &'static Fix {
         Kind::SafelistOverflowPreflight => &c::SAFELIST_OVERFLOW_PREFLIGHT,
         Kind::RedirectTaintedOrigin => &c::REDIRECT_TAINTED_ORIGIN,
         Kind::RedirectUserinfo => &c::REDIRECT_USERINFO,
+        Kind::RedirectRefused => &c::REDIRECT_REFUSED,
         Kind::RedirectNewPreflight => &c::REDIRECT_NEW_PREFLIGHT,
         Kind::DisallowedByMode => &c::DISALLOWED_BY_MODE,
         Kind::CorsDisabledScheme => &c::CORS_DISABLED_SCHEME,

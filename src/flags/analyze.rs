@@ -2,6 +2,7 @@
 
 use super::StackArg;
 use clap::ValueEnum;
+use corswatch::cors::Engine;
 use corswatch::drive;
 use corswatch::hop::HopConfig;
 use corswatch::pair::PairConfig;
@@ -47,6 +48,25 @@ pub struct AnalyzeArgs {
     /// counted as blocked. Where both hops are captured the traffic decides
     #[arg(long)]
     pub proxy_sets_cors: bool,
+    /// The browser whose CORS check to model. Default: the one a HAR's creator/browser names,
+    /// Chromium for packet captures. Events show the other engine's verdict where it differs
+    #[arg(long, value_enum)]
+    pub browser: Option<Browser>,
+}
+
+#[derive(Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum Browser {
+    Chromium,
+    Firefox,
+}
+
+impl From<Browser> for Engine {
+    fn from(b: Browser) -> Engine {
+        match b {
+            Browser::Chromium => Engine::Chromium,
+            Browser::Firefox => Engine::Firefox,
+        }
+    }
 }
 
 #[derive(Clone, Copy, PartialEq, Eq, ValueEnum)]
@@ -91,6 +111,7 @@ impl AnalyzeArgs {
                 proxy_sets_cors: self.proxy_sets_cors,
                 ..HopConfig::default()
             },
+            engine: self.browser.map(Engine::from),
             ..drive::Config::default()
         }
     }

@@ -3,8 +3,8 @@
 
 use super::access::{AccessFail, access_evidence, check_access, mismatch_kind};
 use super::{
-    LazyLine, base_evidence, confidence, failure_text, has_headers, is_redirect, preflight,
-    push_header, vary_has_origin,
+    LazyLine, base_evidence, confidence, failure_text, firefox, has_headers, is_redirect,
+    preflight, push_header, vary_has_origin,
 };
 use crate::cors::facts::{lossy, trim_ows};
 use crate::cors::{Confidence, Context, CorsError, Credentials, Kind, Verdict};
@@ -40,6 +40,10 @@ pub(super) fn check(
     if resp.status == 304 {
         return None;
     }
+    // Redirects Firefox refuses before its CORS check on them runs.
+    if let Some(v) = firefox::refused_redirect(ex, ctx, resp, line) {
+        return Some(v);
+    }
     let include = creds == Credentials::Include;
     match check_access(&resp.headers, o, include) {
         Err(f) => Some(actual_access_verdict(
@@ -60,7 +64,7 @@ pub(super) fn check(
             if is_redirect(resp.status)
                 && let Some(v) = redirect_userinfo(ex, resp, line)
             {
-                return Some(v);
+                return Some(firefox::fails_redirect_with_userinfo(ctx.engine, v, line));
             }
             if har_failed && creds == Credentials::Unknown {
                 // The browser refused a response that passes without credentials: it must
@@ -185,11 +189,14 @@ fn blocked_without_headers(
             .map(|v| lossy(trim_ows(v)).into_owned());
         let o = pf_origin.as_deref().unwrap_or(o);
         let include = creds == Credentials::Include;
-        if let Some(v) = preflight::blocked(pf, Some(ex), o, include, creds_assumption, line) {
+        let engine = ctx.engine;
+        if let Some(v) =
+            preflight::blocked(pf, Some(ex), o, include, creds_assumption, engine, line)
+        {
             return v;
         }
         if creds == Credentials::Unknown
-            && let Some(mut v) = preflight::blocked(pf, Some(ex), o, true, None, line)
+            && let Some(mut v) = preflight::blocked(pf, Some(ex), o, true, None, engine, line)
         {
             v.confidence = Confidence::Inferred(
                 "the browser blocked the request although its preflight passes without credentials, so the request was credentialed; no Cookie is visible".into(),

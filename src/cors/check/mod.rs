@@ -8,12 +8,14 @@
 //! - [`lna`]: Private and Local Network Access;
 //! - [`inferred`]: a failed recording entry with no response, from the rest of the recording
 //!   (stale cache, Local Network Access);
-//! - [`no_cors`]: `no-cors` lookalikes.
+//! - [`no_cors`]: `no-cors` lookalikes;
+//! - [`firefox`]: where Firefox decides differently (the context's engine says which).
 //!
 //! Then security findings (`super::findings`) run on whatever passed or failed.
 
 mod access;
 mod actual;
+mod firefox;
 mod inferred;
 mod lna;
 mod no_cors;
@@ -79,6 +81,7 @@ pub(super) fn classify(ex: &Exchange, ctx: &Context<'_>) -> Classification {
     if is_preflight {
         preflight::check(ex, ctx, o, creds, creds_assumption, &line, &mut c.verdicts);
     } else if let Some(mut v) = actual::check(ex, ctx, o, creds, creds_assumption, &line) {
+        firefox::reports_failed_channel_as_cors(ex, ctx.engine, &mut v);
         if har_shows_success(ex) && v.confidence == Confidence::Certain {
             v.confidence = Confidence::Inferred(
                 "the recording shows no error for this entry, so the browser may not have applied CORS to it (a no-cors load)".into(),
@@ -89,8 +92,10 @@ pub(super) fn classify(ex: &Exchange, ctx: &Context<'_>) -> Classification {
         // Nothing answered on the wire: no check ran, so "passes" is only the default.
         c.pass_assumption = Some(NO_RESPONSE_ON_WIRE.into());
     } else if creds == Credentials::Unknown
-        // A recording says whether the browser failed the request; the wire does not.
-        && matches!(ex.source.location, Location::Packets { .. })
+        // A recording says whether the browser failed the request; the wire does not, nor
+        // does Firefox's recording.
+        && (matches!(ex.source.location, Location::Packets { .. })
+            || firefox::har_records_no_blocking(ex, ctx.engine))
         && let Some(kind) = actual::fails_with_credentials(ex, ctx, o)
     {
         c.pass_assumption = Some(
@@ -122,6 +127,7 @@ pub(super) fn classify(ex: &Exchange, ctx: &Context<'_>) -> Classification {
     }
     // Blocked first, then warnings, findings, notes; stable, so check order is kept within each.
     c.verdicts.sort_by_key(Verdict::class);
+    firefox::console_lines(ex, ctx, &line, &mut c.verdicts);
     c
 }
 

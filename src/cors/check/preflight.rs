@@ -5,13 +5,15 @@
 use super::access::{AccessFail, access_evidence, check_access};
 use super::actual::blocked_unknown;
 use super::scope::{NetError, net_error};
-use super::{LazyLine, base_evidence, confidence, failure_text, has_headers, lna, push_header};
+use super::{
+    LazyLine, base_evidence, confidence, failure_text, firefox, has_headers, lna, push_header,
+};
 use crate::cors::facts::{
     self, ACAH, ACAM, ACAO, ACMA, ACRH, ACRM, is_token, list_elements, trim_ows,
     unsafe_header_names,
 };
 use crate::cors::message::{AUTHORIZATION_WILDCARD_DEPRECATION, Line};
-use crate::cors::{Confidence, Context, CorsError, Credentials, Kind, Verdict};
+use crate::cors::{Confidence, Context, CorsError, Credentials, Engine, Kind, Verdict};
 use crate::model::{Exchange, Headers, Location, Pairing};
 use crate::redact;
 
@@ -26,7 +28,8 @@ pub(super) fn check(
     out: &mut Vec<Verdict>,
 ) {
     let include = creds == Credentials::Include;
-    let mut verdict = blocked(ex, ctx.partner, o, include, creds_assumption, line);
+    let engine = ctx.engine;
+    let mut verdict = blocked(ex, ctx.partner, o, include, creds_assumption, engine, line);
     // No actual request followed, and only credentials explain it.
     // A recording that marks the preflight itself failed says as much.
     let failed = ex.failure.is_some();
@@ -38,7 +41,7 @@ pub(super) fn check(
     if verdict.is_none()
         && creds == Credentials::Unknown
         && let Some(capture_open) = alone
-        && let Some(mut v) = blocked(ex, ctx.partner, o, true, None, line)
+        && let Some(mut v) = blocked(ex, ctx.partner, o, true, None, engine, line)
     {
         v.confidence = Confidence::Inferred(if capture_open {
             "no actual request followed before the capture ended; assuming it was credentialed"
@@ -111,7 +114,7 @@ fn push_preflight_blocked(out: &mut Vec<Verdict>, ctx: &Context<'_>, v: Verdict)
     });
 }
 
-/// The first failing preflight check in Chromium's order, with the actual request's credentials
+/// The first failing preflight check in `engine`'s order, with the actual request's credentials
 /// mode (`include`). `actual` is the request it guards, when known.
 pub(super) fn blocked(
     pf: &Exchange,
@@ -119,6 +122,7 @@ pub(super) fn blocked(
     o: &str,
     include: bool,
     creds_assumption: Option<&str>,
+    engine: Engine,
     line: &LazyLine<'_, '_>,
 ) -> Option<Verdict> {
     let Some(resp) = pf
@@ -126,7 +130,7 @@ pub(super) fn blocked(
         .as_ref()
         .filter(|r| has_headers(r, pf.failure.is_some()))
     else {
-        return no_response(pf, line);
+        return no_response(pf, engine, line);
     };
     let rh = &resp.headers;
     let status_ev = || {
@@ -138,11 +142,15 @@ pub(super) fn blocked(
     let credentialed = || confidence(creds_assumption);
     let auth_rejected = matches!(resp.status, 401 | 403);
 
-    // 1. Any redirect.
-    if (300..400).contains(&resp.status) {
+    // 1. Any redirect (Firefox: after step 2).
+    let redirect = (300..400).contains(&resp.status);
+    let redirected_ev = || {
         let mut ev = status_ev();
         push_header(&mut ev, rh, "Location");
-        return Some(redirected(line).with(Confidence::Certain, ev));
+        ev
+    };
+    if redirect && !firefox::checks_acao_on_preflight_redirect(engine) {
+        return Some(redirected(line).with(Confidence::Certain, redirected_ev()));
     }
 
     // 2. ACAO / ACAC with the actual request's credentials mode, whatever the status.
@@ -167,6 +175,9 @@ pub(super) fn blocked(
             Confidence::Certain
         };
         return Some(Verdict::blocked(kind, err, Some(f.firefox()), hint, line).with(conf, ev));
+    }
+    if redirect {
+        return Some(redirected(line).with(Confidence::Certain, redirected_ev()));
     }
 
     // 3. Status.
@@ -197,12 +208,15 @@ pub(super) fn blocked(
 
 /// A preflight without a usable response: redirected (how DevTools shows one), failed in a
 /// recording that kept no headers, or unanswered on the wire.
-fn no_response(pf: &Exchange, line: &LazyLine<'_, '_>) -> Option<Verdict> {
+fn no_response(pf: &Exchange, engine: Engine, line: &LazyLine<'_, '_>) -> Option<Verdict> {
     if failure_text(pf).is_some_and(|t| net_error(t) == NetError::InvalidRedirect) {
         let ev = vec![("error".into(), "net::ERR_INVALID_REDIRECT".into())];
         return Some(redirected(line).with(Confidence::Certain, ev));
     }
     if pf.failure.is_some() {
+        if let Some(v) = firefox::preflight_failed_in_recording(pf, engine, line) {
+            return Some(v);
+        }
         // A failed preflight entry without headers: the reason is not in the recording.
         return Some(blocked_unknown(
             pf,

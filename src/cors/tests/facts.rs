@@ -260,20 +260,24 @@ mod fuzz {
                 crate::model::Pairing::PreflightFollowed,
                 crate::model::Pairing::PreflightAlone { capture_open: true },
             ] {
-                let ctx = Context {
-                    partner: Some(&partner),
-                    pairing,
-                    previous_hop: Some(&partner),
-                    first_url: Some(&url),
-                    page_origin: Some(&origin),
-                    credentials_hint: None,
-                    distinct_reflected_origins: 5,
-                    cached_response: None,
-                };
-                let c = classify(&ex, &ctx);
-                let blocked = c.verdicts.iter().filter(|v| v.class() == VerdictClass::Blocked).count();
-                prop_assert!(blocked <= 1);
-                let _ = classify(&partner, &ctx);
+                for engine in Engine::ALL {
+                    let ctx = Context {
+                        partner: Some(&partner),
+                        pairing,
+                        previous_hop: Some(&partner),
+                        redirects: 20,
+                        first_url: Some(&url),
+                        page_origin: Some(&origin),
+                        credentials_hint: None,
+                        distinct_reflected_origins: 5,
+                        cached_response: None,
+                        engine,
+                    };
+                    let c = classify(&ex, &ctx);
+                    let blocked = c.verdicts.iter().filter(|v| v.class() == VerdictClass::Blocked).count();
+                    prop_assert!(blocked <= 1);
+                    let _ = classify(&partner, &ctx);
+                }
             }
             let _ = request_facts(&ex);
         }

@@ -3,6 +3,7 @@
 //! this file holds the exchange builder and the assertions they share.
 
 mod actual;
+mod engines;
 mod facts;
 mod findings;
 mod inferred;

@@ -84,6 +84,7 @@ pub struct HarSource<R> {
     entry: Vec<u8>,
     pages: HashMap<String, String>,
     producer: Option<String>,
+    browser: Option<String>,
     saw_entries: bool,
     last_time: Timestamp,
 }
@@ -112,6 +113,7 @@ impl<R: Read> HarSource<R> {
             entry: Vec::with_capacity(64 * 1024),
             pages: HashMap::new(),
             producer: None,
+            browser: None,
             saw_entries: false,
             last_time: Timestamp::default(),
         }
@@ -267,10 +269,13 @@ impl<R: Read> HarSource<R> {
                 }
             }
             b"creator" | b"browser" => {
-                if let Ok(c) = serde_json::from_slice::<HarCreator>(json)
-                    && (key == b"creator" || self.producer.is_none())
-                {
-                    self.producer = c.name;
+                if let Ok(c) = serde_json::from_slice::<HarCreator>(json) {
+                    if key == b"browser" {
+                        self.browser.clone_from(&c.name);
+                    }
+                    if key == b"creator" || self.producer.is_none() {
+                        self.producer = c.name;
+                    }
                 }
             }
             _ => {}
@@ -408,6 +413,7 @@ impl<R: Read> HarSource<R> {
             page_url: e.pageref.and_then(|p| self.pages.get(p.as_ref()).cloned()),
             sanitized: false,
             producer: self.producer.clone(),
+            browser: self.browser.clone(),
             h2_reset: None,
         };
         Ok(Exchange {
