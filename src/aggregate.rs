@@ -3,6 +3,7 @@
 //! not fit goes to an explicit `other` bucket, and the overflow is counted.
 
 use crate::cors::causes::{self, Cause};
+use crate::cors::engine::EngineCounts;
 use crate::cors::{Confidence, ExchangeType, NotCors, Verdict};
 use crate::cors::{CorsError, Kind, VerdictClass};
 use crate::event::Event;
@@ -247,6 +248,8 @@ pub struct Aggregate {
     pub hops: HopBook,
     /// The server stacks detected on CORS exchanges.
     pub stacks: StackTally,
+    /// Blocked exchanges the two browser engines decide differently.
+    pub engines: EngineCounts,
 }
 
 impl Aggregate {
@@ -265,6 +268,7 @@ impl Aggregate {
             timeline: Timeline::default(),
             hops: HopBook::new(limits.keys.min(100)),
             stacks: StackTally::default(),
+            engines: EngineCounts::default(),
         }
     }
 
@@ -305,6 +309,11 @@ impl Aggregate {
     /// also an event is not `counted` as blocked, so that one refused request counts once.
     pub fn add(&mut self, ev: &Event) {
         self.stacks.add(&ev.stacks);
+        if ev.counted
+            && let Some(split) = &ev.engines
+        {
+            self.engines.record(split);
+        }
         self.count_type(&ev.exchange_type);
         let counted = ev.counted;
         let origin = ev.origin.as_deref().unwrap_or("(none)");

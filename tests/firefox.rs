@@ -17,11 +17,11 @@
 //! * the engines differ from the committed Chromium recording exactly where
 //!   `ENGINE_DIFFERENCES` says (verdicts, beyond the label mapping of cors-taxonomy.md §3.4, and
 //!   wire traffic): a new difference or a vanished one fails;
-//! * corswatch agrees with Firefox (blocked, and the `firefox_error` code it names) on the HAR and
-//!   on the pcap, except for the scenarios in `EXPECTED_DISAGREEMENTS`, where corswatch gives
-//!   Chromium's answer today (the classifier models Chromium only). Listed scenarios that start
-//!   agreeing fail the test until they are removed from the list; the `#[ignore]`d
-//!   `…_agrees_with_firefox_everywhere` tests are the target once the classifier is engine-aware.
+//! * corswatch, judging as Firefox (its HAR says Firefox; the pcap run passes `--browser
+//!   firefox`), agrees with Firefox (blocked, and the `firefox_error` code it names) on the HAR
+//!   and on the pcap for every scenario, except where the evidence is not in the input
+//!   (`EVIDENCE_MISSING`): there corswatch must say `inferred` with the reason, and the scenario
+//!   counts as "no evidence", not as agreed.
 //!
 //! `CW_FIREFOX_CAPTURES_DIR` points the tests at the output directory of a fresh
 //! `tests/browser/firefox/run.sh` instead of `captures/` (as `tests/browser/firefox/check.sh`
@@ -691,8 +691,6 @@ enum Outcome {
     NoEvidence,
     /// A different verdict given with confidence `certain`.
     Wrong,
-    /// Not agreed, listed in `EXPECTED_DISAGREEMENTS`: reported, not failed.
-    Expected,
 }
 
 /// Scenarios whose evidence does not reach an input, so that `inferred` is the best answer there.
@@ -721,22 +719,14 @@ const EVIDENCE_MISSING: &[(&str, &str, &str)] = &[
     ),
 ];
 
-/// Where corswatch disagrees with Firefox because the recordings do not let it judge as
-/// Firefox does: (input, scenario, what Firefox does and the change that would fix it). Reported
-/// by the agreement tests, not failed; an entry that starts agreeing fails until it is removed.
-/// Empty since the classifier models Firefox (`--browser firefox`, or a Firefox HAR).
-const EXPECTED_DISAGREEMENTS: &[(&str, &str, &str)] = &[];
-
-/// Compares corswatch with Firefox on one recording. With `use_expected`, scenarios listed in
-/// `EXPECTED_DISAGREEMENTS` are reported as expected instead of counted as wrong or inferred.
-/// Returns the counts per `Outcome` (in its order) and the listed scenarios that now agree.
-fn agreement(input: &str, use_expected: bool) -> ([usize; 6], Vec<String>) {
+/// Compares corswatch with Firefox on one recording. Returns the counts per `Outcome` (in its
+/// order).
+fn agreement(input: &str) -> [usize; 5] {
     let path = recording(input);
     // The HAR names Firefox (its `log.creator`); a pcap does not, so the run says so.
     let browser = (input == PCAP).then_some("firefox");
     let ours = fold(run_events(&path, browser));
-    let mut counts = [0usize; 6];
-    let mut fixed = Vec::new();
+    let mut counts = [0usize; 5];
     let mut report = String::new();
     for t in truth() {
         let name = s(&t, "scenario").to_string();
@@ -775,14 +765,6 @@ fn agreement(input: &str, use_expected: bool) -> ([usize; 6], Vec<String>) {
             report.push_str(&format!("\n[no evidence] {name}: {why}"));
             outcome = Outcome::NoEvidence;
         }
-        if use_expected && let Some(why) = listed(EXPECTED_DISAGREEMENTS) {
-            if matches!(outcome, Outcome::Inferred | Outcome::Wrong) {
-                report.push_str(&format!("\n[expected, {outcome:?}] {name}: {why}"));
-                outcome = Outcome::Expected;
-            } else {
-                fixed.push(name.clone());
-            }
-        }
         counts[outcome as usize] += 1;
         if matches!(outcome, Outcome::Inferred | Outcome::Wrong) {
             report.push_str(&format!(
@@ -799,7 +781,7 @@ fn agreement(input: &str, use_expected: bool) -> ([usize; 6], Vec<String>) {
         }
     }
     eprintln!(
-        "agreement with Firefox on {input}: {} scenarios: agreed {} (certain {}, inferred {}), inferred and different {}, no evidence {}, wrong {}, expected disagreements {}{}",
+        "agreement with Firefox on {input}: {} scenarios: agreed {} (certain {}, inferred {}), inferred and different {}, no evidence {}, wrong {}{}",
         counts.iter().sum::<usize>(),
         counts[0] + counts[1],
         counts[0],
@@ -807,41 +789,15 @@ fn agreement(input: &str, use_expected: bool) -> ([usize; 6], Vec<String>) {
         counts[2],
         counts[3],
         counts[4],
-        counts[5],
         report
     );
-    (counts, fixed)
+    counts
 }
 
-fn assert_agrees_except_listed(input: &str, min_agreed: usize) {
-    let ([agreed, agreed_inferred, inferred, _none, wrong, _expected], fixed) =
-        agreement(input, true);
-    assert!(
-        fixed.is_empty(),
-        "{input}: these scenarios agree with Firefox now; remove them from EXPECTED_DISAGREEMENTS: {fixed:?}"
-    );
-    assert_eq!(wrong, 0, "{input}: confident wrong verdicts not listed");
-    assert_eq!(inferred, 0, "{input}: inferred disagreements not listed");
-    assert!(
-        agreed + agreed_inferred >= min_agreed,
-        "{input}: {agreed} + {agreed_inferred} agreed"
-    );
-}
-
-#[test]
-fn devtools_har_agrees_with_firefox_except_listed() {
-    assert_agrees_except_listed(HAR, 120);
-}
-
-#[test]
-fn pcap_agrees_with_firefox_except_listed() {
-    assert_agrees_except_listed(PCAP, 120);
-}
-
-/// No disagreement with Firefox at all, the list aside: every scenario agrees, or its evidence
-/// is not in the input (`EVIDENCE_MISSING`, where corswatch says `inferred` with the reason).
+/// No disagreement with Firefox at all: every scenario agrees, or its evidence is not in the
+/// input (`EVIDENCE_MISSING`, where corswatch says `inferred` with the reason).
 fn assert_agrees_everywhere(input: &str, min_agreed: usize) {
-    let ([agreed, agreed_inferred, inferred, _, wrong, _], _) = agreement(input, false);
+    let [agreed, agreed_inferred, inferred, _, wrong] = agreement(input);
     assert_eq!((wrong, inferred), (0, 0), "{input}: wrong, inferred");
     assert!(
         agreed + agreed_inferred >= min_agreed,

@@ -488,8 +488,8 @@ pub(super) static REDIRECT_USERINFO: Fix = Fix {
 pub(super) static REDIRECT_REFUSED: Fix = Fix {
     title: "Redirect the browser refused to follow",
     why: "Firefox stops a CORS request at its 21st redirect and refuses a redirect to a `data:` \
-          URL, failing the request (`CORSDidNotSucceed`; Chromium: `net::ERR_TOO_MANY_REDIRECTS` \
-          or `net::ERR_UNSAFE_REDIRECT`, no CORS error).",
+          URL. It fails the request and reports `CORSDidNotSucceed` (Chromium fails it too, with \
+          `net::ERR_TOO_MANY_REDIRECTS` or `net::ERR_UNSAFE_REDIRECT` and no CORS error).",
     summary: "Break the redirect loop (compare the target with the request URL, check the \
               proxy's scheme and host rewriting) and redirect only to http(s) URLs.",
     stacks: NO_STACKS,

@@ -5,6 +5,7 @@
 use super::ReportData;
 use super::layers::{self, CauseReport, HopsReport};
 use crate::aggregate::{Example, Ranked, Totals};
+use crate::cors::engine::EngineCounts;
 use crate::fix;
 use crate::model::CaptureHealth;
 use crate::pair::PairStats;
@@ -50,6 +51,10 @@ pub struct Report {
     /// layer to fix first first.
     #[serde(default)]
     pub stacks: Vec<StackRow>,
+    /// Blocked exchanges Chromium and Firefox decide differently (each event's `engines`
+    /// shows both verdicts). Absent when the engines agree everywhere.
+    #[serde(default, skip_serializing_if = "EngineCounts::is_zero")]
+    pub engines: EngineCounts,
 }
 
 /// The program that wrote the report.
@@ -213,6 +218,7 @@ pub fn build(d: &ReportData<'_>) -> Report {
         problems_total: d.run.problems_total,
         hops: layers::hops(a),
         stacks: a.stacks.rows(),
+        engines: a.engines,
     }
 }
 /// Conditions that make verdicts from a packet capture doubtful.

@@ -93,6 +93,7 @@ pub fn merge(reports: Vec<Report>) -> Result<Report, MergeError> {
         out.problems_total = out.problems_total.saturating_add(r.problems_total);
         out.totals.add(&r.totals);
         out.pairing.add(&r.pairing);
+        out.engines.add(&r.engines);
         out.capture_health.add(&r.capture_health);
         layers::merge_hops(&mut out.hops, std::mem::take(&mut r.hops));
         layers::merge_stacks(&mut out.stacks, std::mem::take(&mut r.stacks));

@@ -96,6 +96,17 @@ pub fn render(d: &ReportData<'_>, opts: &TextOptions) -> String {
             ))
         );
     }
+    let e = &a.engines;
+    if !e.is_zero() {
+        let _ = writeln!(
+            o,
+            "{}",
+            st.dim(&format!(
+                "engines: {} blocked only by Chromium, {} only by Firefox, {} by both for different reasons (see each event's `engines`)",
+                e.only_chromium, e.only_firefox, e.different_reason
+            ))
+        );
+    }
     for w in capture_warnings(&a.health) {
         let _ = writeln!(o, "{} capture: {w}", st.paint("33", "!"));
     }
