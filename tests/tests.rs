@@ -10,6 +10,7 @@ mod cli;
 mod container;
 mod conventions;
 mod dashboards;
+mod engines;
 mod events;
 mod firefox;
 mod har;
