@@ -281,6 +281,36 @@ fn watch_without_live_feature_or_with_bad_input_says_why() {
     assert!(err.contains("--features live"), "{err}");
 }
 
+/// The agent as root, or, with `user`, the unprivileged path the README documents: a copy of the
+/// binary given `cap_net_raw,cap_net_admin` as file capabilities, run as `user` (`setpriv` execs
+/// it, so the child is the agent itself). `dir` becomes writable for that user.
+#[cfg(feature = "live")]
+fn agent_command(user: Option<&str>, dir: &std::path::Path) -> Command {
+    use std::os::unix::fs::PermissionsExt;
+    let Some(user) = user else {
+        return corswatch();
+    };
+    std::fs::set_permissions(dir, std::fs::Permissions::from_mode(0o777)).unwrap();
+    let bin = dir.join("corswatch");
+    std::fs::copy(env!("CARGO_BIN_EXE_corswatch"), &bin).unwrap();
+    std::fs::set_permissions(&bin, std::fs::Permissions::from_mode(0o755)).unwrap();
+    let st = Command::new("setcap")
+        .args(["cap_net_raw,cap_net_admin+ep"])
+        .arg(&bin)
+        .status()
+        .unwrap();
+    assert!(st.success(), "setcap failed");
+    let mut c = Command::new("setpriv");
+    c.args([
+        &format!("--reuid={user}"),
+        &format!("--regid={user}"),
+        "--init-groups",
+        "--inh-caps=-all",
+    ])
+    .arg(&bin);
+    c
+}
+
 /// Real libpcap capture on loopback (root and the `live` feature): a server with chosen CORS
 /// behaviour, real requests, then the counts by kind, origin and route.
 #[cfg(feature = "live")]
@@ -323,8 +353,9 @@ fn live_capture_on_loopback() {
     let listen = free_port();
     let dir = tempfile::tempdir().unwrap();
     let out = dir.path().join("final.json");
+    let user = std::env::var("CW_LIVE_AS_USER").ok();
     let mut w = Guard(Some(
-        corswatch()
+        agent_command(user.as_deref(), dir.path())
             .args([
                 "watch",
                 "-i",
@@ -346,6 +377,17 @@ fn live_capture_on_loopback() {
             .is_some_and(|(s, _)| s == 200)),
         "agent did not start"
     );
+    // Once the capture is open the agent keeps no capability, whoever started it.
+    let pid = w.0.as_ref().unwrap().id();
+    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap();
+    for set in ["CapPrm:", "CapEff:"] {
+        let line = status.lines().find(|l| l.starts_with(set)).unwrap();
+        assert!(line.ends_with("0000000000000000"), "{line}");
+    }
+    if let Some(u) = &user {
+        let uid = status.lines().find(|l| l.starts_with("Uid:")).unwrap();
+        assert!(!uid.split_whitespace().any(|x| x == "0"), "{u}: {uid}");
+    }
 
     let req = |raw: String| http(api, &raw).expect("scenario server answers");
     let o = &page;
