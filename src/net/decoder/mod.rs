@@ -350,10 +350,11 @@ impl Decoder {
         if !known && !self.open(key, &seg, ts) {
             return;
         }
-        let Some(flow) = self.flows.get_mut(&key) else {
+        self.last = Some(key);
+        let (flows, mut parts) = self.split();
+        let Some(flow) = flows.get_mut(&key) else {
             return;
         };
-        self.last = Some(key);
         flow.last_seen = ts;
         let p = Piece {
             d: usize::from(seg.src != flow.client),
@@ -367,11 +368,11 @@ impl Decoder {
         };
         if flow.must_wait(&p) {
             if flow.waiting_since().is_none() {
-                let due = Timestamp(self.now.0.saturating_add(REORDER_WINDOW_NS));
-                self.early_due.push_back((due, key, flow.id));
+                let due = Timestamp(parts.now.0.saturating_add(REORDER_WINDOW_NS));
+                parts.early_due.push_back((due, key, flow.id));
             }
             flow.early_bytes += p.payload.len();
-            self.held_total = self.held_total.saturating_add(p.payload.len());
+            *parts.held_total = parts.held_total.saturating_add(p.payload.len());
             flow.early.push_back(Early {
                 d: p.d,
                 seq: p.seq,
@@ -381,17 +382,17 @@ impl Decoder {
                 missing: p.missing,
                 packet: p.packet,
                 ts: p.ts,
-                held_at: self.now,
+                held_at: parts.now,
             });
             if (flow.early.len() > MAX_EARLY
-                || flow.early_bytes > self.limits.max_held_per_direction)
+                || flow.early_bytes > parts.limits.max_held_per_direction)
                 && self.expire(key)
             {
                 self.close(key, false);
             }
-        } else if self.feed(key, &p, false) {
+        } else if feed(key, flow, &mut parts, &p, false) {
             self.close(key, false);
-        } else {
+        } else if flow.waiting_since().is_some() {
             // What waited may have what it waited for now.
             self.release(key);
         }
@@ -406,108 +407,31 @@ impl Decoder {
     /// Feeds one segment to connection `key`; true when it ended the connection. A request
     /// segment's acknowledgement of response bytes not seen yet waits unless `force_ack`.
     fn feed(&mut self, key: FlowKey, p: &Piece<'_>, force_ack: bool) -> bool {
-        let Some(flow) = self.flows.get_mut(&key) else {
-            return false;
-        };
-        let d = p.d;
-        let defer_ack = d == 0 && !force_ack && (!flow.early.is_empty() || flow.ahead(p));
-        if defer_ack && let Some(ack) = p.ack {
-            if flow.waiting_since().is_none() {
-                let due = Timestamp(self.now.0.saturating_add(REORDER_WINDOW_NS));
-                self.early_due.push_back((due, key, flow.id));
-            }
-            let held_at = flow.late_ack.map_or(self.now, |l| l.held_at);
-            flow.late_ack = Some(LateAck {
-                seq: p.seq,
-                ack,
-                packet: p.packet,
-                ts: p.ts,
-                held_at,
-            });
+        let (flows, mut parts) = self.split();
+        match flows.get_mut(&key) {
+            Some(flow) => feed(key, flow, &mut parts, p, force_ack),
+            None => false,
         }
-        let Flow {
-            id,
-            client,
-            server,
-            dirs,
-            app,
-            server_acked,
-            ..
-        } = &mut **flow;
-        let mut cx = Ctx {
-            input: &self.input,
-            client: *client,
-            server: *server,
-            conn: *id,
-            max_head: self.limits.max_head,
-            out: &mut self.out,
-            health: &mut self.health,
-            not_http: &mut self.not_http,
-            acked: None,
-            scheme: "http",
-        };
-        let before = dirs[0].held_bytes() + dirs[1].held_bytes();
-        let http_before = app.buffered();
-        // A response's acknowledgement first, so that the HTTP layer learns of a lost request
-        // before it pairs the response; a request first, so that it waits in the queue before
-        // a lost response's hole releases the responses after it.
-        let ack = p.ack.filter(|_| !defer_ack);
-        if d == 1 {
-            // Bytes reassembled late (held out of order) were sent with a later, larger
-            // acknowledgement than this segment's: the largest seen bounds them all.
-            if let Some(a) = p.ack.and_then(|a| dirs[0].offset_of(a)) {
-                *server_acked = (*server_acked).max(Some(a));
-            }
-            cx.acked = *server_acked;
-            if let Some(a) = ack {
-                let mut sink = Sink {
-                    app,
-                    side: Side::Request,
-                    cx: &mut cx,
-                    keys: &mut self.keys,
-                };
-                dirs[0].acked(a, &mut sink, &mut self.tcp);
-            }
-        }
-        let s = Seg {
-            seq: p.seq,
-            syn: p.flags & link::FLAG_SYN != 0,
-            fin: p.flags & link::FLAG_FIN != 0,
-            payload: p.payload,
-            missing: p.missing,
-            packet: p.packet,
-            ts: p.ts,
-        };
-        let mut sink = Sink {
-            app,
-            side: side_of(d),
-            cx: &mut cx,
-            keys: &mut self.keys,
-        };
-        dirs[d].push(
-            s,
-            self.limits.max_held_per_direction,
-            &mut self.tcp,
-            &mut sink,
-        );
-        if d == 0
-            && let Some(a) = ack
-        {
-            let mut sink = Sink {
-                app,
-                side: Side::Response,
-                cx: &mut cx,
+    }
+
+    /// The connection table, and the rest of the decoder beside it.
+    fn split(&mut self) -> (&mut HashMap<FlowKey, Box<Flow>, FlowHash>, Parts<'_>) {
+        (
+            &mut self.flows,
+            Parts {
+                input: &self.input,
+                limits: &self.limits,
+                out: &mut self.out,
+                health: &mut self.health,
+                not_http: &mut self.not_http,
                 keys: &mut self.keys,
-            };
-            dirs[1].acked(a, &mut sink, &mut self.tcp);
-        }
-        let after = dirs[0].held_bytes() + dirs[1].held_bytes();
-        self.held_total = self.held_total.saturating_add(after).saturating_sub(before);
-        self.http_total = self
-            .http_total
-            .saturating_add(app.buffered())
-            .saturating_sub(http_before);
-        p.flags & link::FLAG_RST != 0 || (dirs[0].finished() && dirs[1].finished())
+                tcp: &mut self.tcp,
+                held_total: &mut self.held_total,
+                http_total: &mut self.http_total,
+                early_due: &mut self.early_due,
+                now: self.now,
+            },
+        )
     }
 
     /// Over the global cap on held bytes: the connections holding the most skip their holes
@@ -769,6 +693,133 @@ impl Decoder {
             self.close(k, false);
         }
     }
+}
+
+/// What feeding a segment to one connection touches besides the connection.
+struct Parts<'a> {
+    input: &'a Arc<str>,
+    limits: &'a Limits,
+    out: &'a mut VecDeque<Exchange>,
+    health: &'a mut CaptureHealth,
+    not_http: &'a mut u64,
+    keys: &'a mut KeyStore,
+    tcp: &'a mut TcpStats,
+    held_total: &'a mut usize,
+    http_total: &'a mut usize,
+    early_due: &'a mut VecDeque<(Timestamp, FlowKey, u64)>,
+    now: Timestamp,
+}
+
+/// [`Decoder::feed`] on a connection already looked up.
+fn feed(
+    key: FlowKey,
+    flow: &mut Flow,
+    parts: &mut Parts<'_>,
+    p: &Piece<'_>,
+    force_ack: bool,
+) -> bool {
+    let d = p.d;
+    let defer_ack = d == 0 && !force_ack && (!flow.early.is_empty() || flow.ahead(p));
+    if defer_ack && let Some(ack) = p.ack {
+        if flow.waiting_since().is_none() {
+            let due = Timestamp(parts.now.0.saturating_add(REORDER_WINDOW_NS));
+            parts.early_due.push_back((due, key, flow.id));
+        }
+        let held_at = flow.late_ack.map_or(parts.now, |l| l.held_at);
+        flow.late_ack = Some(LateAck {
+            seq: p.seq,
+            ack,
+            packet: p.packet,
+            ts: p.ts,
+            held_at,
+        });
+    }
+    let Flow {
+        id,
+        client,
+        server,
+        dirs,
+        app,
+        server_acked,
+        ..
+    } = flow;
+    let mut cx = Ctx {
+        input: parts.input,
+        client: *client,
+        server: *server,
+        conn: *id,
+        max_head: parts.limits.max_head,
+        out: &mut *parts.out,
+        health: &mut *parts.health,
+        not_http: &mut *parts.not_http,
+        acked: None,
+        scheme: "http",
+    };
+    let before = dirs[0].held_bytes() + dirs[1].held_bytes();
+    let http_before = app.buffered();
+    // A response's acknowledgement first, so that the HTTP layer learns of a lost request
+    // before it pairs the response; a request first, so that it waits in the queue before
+    // a lost response's hole releases the responses after it.
+    let ack = p.ack.filter(|_| !defer_ack);
+    if d == 1 {
+        // Bytes reassembled late (held out of order) were sent with a later, larger
+        // acknowledgement than this segment's: the largest seen bounds them all.
+        if let Some(a) = p.ack.and_then(|a| dirs[0].offset_of(a)) {
+            *server_acked = (*server_acked).max(Some(a));
+        }
+        cx.acked = *server_acked;
+        if let Some(a) = ack {
+            let mut sink = Sink {
+                app,
+                side: Side::Request,
+                cx: &mut cx,
+                keys: &mut *parts.keys,
+            };
+            dirs[0].acked(a, &mut sink, &mut *parts.tcp);
+        }
+    }
+    let s = Seg {
+        seq: p.seq,
+        syn: p.flags & link::FLAG_SYN != 0,
+        fin: p.flags & link::FLAG_FIN != 0,
+        payload: p.payload,
+        missing: p.missing,
+        packet: p.packet,
+        ts: p.ts,
+    };
+    let mut sink = Sink {
+        app,
+        side: side_of(d),
+        cx: &mut cx,
+        keys: &mut *parts.keys,
+    };
+    dirs[d].push(
+        s,
+        parts.limits.max_held_per_direction,
+        &mut *parts.tcp,
+        &mut sink,
+    );
+    if d == 0
+        && let Some(a) = ack
+    {
+        let mut sink = Sink {
+            app,
+            side: Side::Response,
+            cx: &mut cx,
+            keys: &mut *parts.keys,
+        };
+        dirs[1].acked(a, &mut sink, &mut *parts.tcp);
+    }
+    let after = dirs[0].held_bytes() + dirs[1].held_bytes();
+    *parts.held_total = parts
+        .held_total
+        .saturating_add(after)
+        .saturating_sub(before);
+    *parts.http_total = parts
+        .http_total
+        .saturating_add(app.buffered())
+        .saturating_sub(http_before);
+    p.flags & link::FLAG_RST != 0 || (dirs[0].finished() && dirs[1].finished())
 }
 
 fn side_of(dir: usize) -> Side {
