@@ -94,6 +94,15 @@ impl Reassembler {
         self.started
     }
 
+    /// Stream offset just past the bytes delivered in order (and the FIN, once reached): what
+    /// lies beyond a hole is not counted.
+    pub fn contiguous_end(&self) -> u64 {
+        match self.fin_at {
+            Some(f) if f <= self.offset => f.saturating_add(1),
+            _ => self.offset,
+        }
+    }
+
     /// Stream offset just past everything this direction has shown so far: delivered, held
     /// out of order, and its FIN (which takes a sequence number).
     pub fn seen_end(&self) -> u64 {

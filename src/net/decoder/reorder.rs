@@ -67,9 +67,15 @@ impl Early {
 }
 
 impl Flow {
-    /// Stream offset just past what direction `o` has shown, waiting segments included.
+    /// Stream offset just past what direction `o` has shown, waiting segments included. Request
+    /// bytes count only up to their first hole: a response must not declare a request lost
+    /// whose segments arrive out of order, the later ones (or the FIN) first.
     pub(super) fn seen_end(&self, o: usize) -> u64 {
-        let mut end = self.dirs[o].seen_end();
+        let mut end = if o == 0 {
+            self.dirs[0].contiguous_end()
+        } else {
+            self.dirs[1].seen_end()
+        };
         for e in self.early.iter().filter(|e| e.d == o) {
             if let Some(start) = self.dirs[o].offset_of(e.seq) {
                 let fin = u64::from(e.flags & (link::FLAG_FIN | link::FLAG_SYN) != 0);
