@@ -374,7 +374,7 @@ impl Metrics {
         for label in ["origin", "route"] {
             let _ = m.overflow.get_or_create(&LabelLabels { label });
         }
-        for class in ["blocked", "warning", "finding"] {
+        for class in ["blocked", "warning", "finding", "drift"] {
             let _ = m.events_written.get_or_create(&ClassLabels { class });
             let _ = m.events_suppressed.get_or_create(&ClassLabels { class });
         }

@@ -216,8 +216,20 @@ trait Credentials {
 
 impl Credentials for str {
     fn contains_credentials(&self) -> bool {
-        let l = self.to_ascii_lowercase();
-        l.contains("credentials") && !l.contains("credentials: false")
+        const MARKERS: [&str; 8] = [
+            "Access-Control-Allow-Credentials",
+            "credentials: true",
+            "allow_credentials=True",
+            "supports_credentials=True",
+            "CORS_ALLOW_CREDENTIALS = True",
+            "setAllowCredentials(true)",
+            "AllowCredentials()",
+            "allowCredentials = true",
+        ];
+        self.lines()
+            .map(str::trim_start)
+            .filter(|l| !(l.starts_with("//") || l.starts_with('#')))
+            .any(|l| MARKERS.iter().any(|m| l.contains(m)))
     }
 }
 

@@ -55,6 +55,9 @@ pub struct Needs {
     pub max_age: Option<u32>,
     /// Private-network preflights seen.
     pub private_network: bool,
+    /// Requests whose answer reflected the origin among many (the server echoes anything):
+    /// their origins are listed because the traffic shows them, not because they are vetted.
+    pub reflected: u64,
 }
 
 impl Needs {
@@ -90,6 +93,7 @@ impl Needs {
         self.credentials |= o.credentials;
         self.max_age = self.max_age.max(o.max_age);
         self.private_network |= o.private_network;
+        self.reflected += o.reflected;
     }
 }
 
@@ -215,6 +219,14 @@ impl SuggestBook {
             .get("access-control-request-private-network")
             .is_some_and(|v| v.eq_ignore_ascii_case(b"true"));
         needs.private_network |= pna;
+        if c.verdicts.iter().any(|v| {
+            matches!(
+                v.kind,
+                Kind::SecOriginReflectedWithCredentials | Kind::SecOriginReflectedNoCredentials
+            )
+        }) {
+            needs.reflected += 1;
+        }
     }
 
     /// The suggestion: one rule per route prefix, siblings with the same rule merged under
@@ -396,6 +408,13 @@ impl Suggestion {
         for r in &self.routes {
             s.push_str("\n[[route]]\n");
             let _ = writeln!(s, "# routes: {}", r.routes.join(", "));
+            if r.needs.reflected > 0 {
+                let _ = writeln!(
+                    s,
+                    "# WARNING: the server reflected any origin on {} request(s) here: the origins below are what the traffic shows, not a vetted list; remove the ones that are not yours",
+                    r.needs.reflected
+                );
+            }
             for (o, seen) in &r.needs.origins {
                 let _ = writeln!(
                     s,
