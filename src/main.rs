@@ -12,15 +12,12 @@ use corswatch::cors::Kind;
 use corswatch::drive;
 use corswatch::event::Event;
 use corswatch::fix::{self, Stack, Values};
-use corswatch::policy::Policy;
-use corswatch::policy::stage::PolicyConfig;
 use corswatch::report::{self, ReportData};
 use flags::{AnalyzeArgs, Cli, Command};
 use std::fs::File;
 use std::io::{self, IsTerminal, Write};
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
-use std::sync::Arc;
 
 fn main() -> ExitCode {
     let (cli, matches) = match Cli::parse_with_matches() {
@@ -64,10 +61,7 @@ fn main() -> ExitCode {
             flags::SchemaArg::Policy => corswatch::policy::SCHEMA,
         })
         .map(|()| 0),
-        Command::Policy(flags::policy::PolicyCommand::Suggest(args)) => policy_suggest(args),
-        Command::Policy(flags::policy::PolicyCommand::Render { policy, stack }) => {
-            policy_render(&policy, &flags::stacks(&stack)).map(|()| 0)
-        }
+        Command::Policy(cmd) => flags::policy::run(cmd),
         Command::Completions { shell } => {
             print(&String::from_utf8_lossy(&flags::docs::completions(shell))).map(|()| 0)
         }
@@ -129,17 +123,7 @@ fn analyze(args: AnalyzeArgs, color: bool) -> Result<u8> {
             write_err = Some(e);
         }
     };
-    let policy = PolicyConfig {
-        what_if: load_policy(args.policy.as_deref())?,
-        declared: load_policy(args.declared.as_deref())?,
-        suggest: false,
-    };
-    if args.fail_on.contains(&FailOn::PolicyBreak) && policy.what_if.is_none() {
-        bail!("--fail-on policy-break needs --policy FILE");
-    }
-    if args.fail_on.contains(&FailOn::PolicyDrift) && policy.declared.is_none() {
-        bail!("--fail-on policy-drift needs --declared FILE");
-    }
+    let policy = args.policy_config()?;
     let outcome = drive::analyze(&args.drive_config(policy), &args.files, sink)?;
     if let Some(e) = write_err {
         return Err(e).context("cannot write the events");
@@ -193,52 +177,6 @@ fn analyze(args: AnalyzeArgs, color: bool) -> Result<u8> {
     } else {
         0
     })
-}
-
-/// A policy file, read and checked (`None` without one).
-fn load_policy(path: Option<&Path>) -> Result<Option<Arc<Policy>>> {
-    Ok(match path {
-        Some(p) => Some(Arc::new(Policy::load(p)?)),
-        None => None,
-    })
-}
-
-/// `policy suggest`: the policy as TOML, then each `--stack`'s configuration. Exit 2 if an
-/// input had problems.
-fn policy_suggest(args: flags::policy::SuggestArgs) -> Result<u8> {
-    let outcome = drive::analyze(&args.drive_config(), &args.files, |_: &Event| {})?;
-    let suggestion = outcome
-        .aggregate
-        .policy
-        .suggest
-        .unwrap_or_default()
-        .suggest();
-    let mut text = suggestion.to_toml();
-    let policy = suggestion.policy();
-    for stack in flags::stacks(&args.stack) {
-        text.push_str(&format!("\n# ===== {} =====\n", stack.name()));
-        text.push_str(&corswatch::policy::render::render(&policy, stack)?);
-    }
-    let mut out = output(args.output.as_deref())?;
-    out.write_all(text.as_bytes())?;
-    out.flush()?;
-    for p in &outcome.run.problems {
-        eprintln!("corswatch: {p}");
-    }
-    Ok(if outcome.run.problems_total > 0 { 2 } else { 0 })
-}
-
-/// `policy render`: a policy file as each stack's configuration.
-fn policy_render(path: &Path, stacks: &[Stack]) -> Result<()> {
-    let policy = Policy::load(path)?;
-    let mut text = String::new();
-    for (i, stack) in stacks.iter().enumerate() {
-        if i > 0 || stacks.len() > 1 {
-            text.push_str(&format!("\n# ===== {} =====\n", stack.name()));
-        }
-        text.push_str(&corswatch::policy::render::render(&policy, *stack)?);
-    }
-    print(&text)
 }
 
 fn watch(args: flags::WatchArgs, color: bool, quiet: bool) -> Result<()> {

@@ -6,8 +6,10 @@ use corswatch::cors::Engine;
 use corswatch::drive;
 use corswatch::hop::HopConfig;
 use corswatch::pair::PairConfig;
+use corswatch::policy::Policy;
 use corswatch::policy::stage::PolicyConfig;
 use std::path::PathBuf;
+use std::sync::Arc;
 
 #[derive(clap::Args)]
 pub struct AnalyzeArgs {
@@ -109,6 +111,28 @@ pub enum Color {
 }
 
 impl AnalyzeArgs {
+    /// The policies of `--policy` and `--declared`, read and checked; `--fail-on policy-*`
+    /// without its policy is a usage error.
+    pub fn policy_config(&self) -> anyhow::Result<PolicyConfig> {
+        if self.fail_on.contains(&FailOn::PolicyBreak) && self.policy.is_none() {
+            anyhow::bail!("--fail-on policy-break needs --policy FILE");
+        }
+        if self.fail_on.contains(&FailOn::PolicyDrift) && self.declared.is_none() {
+            anyhow::bail!("--fail-on policy-drift needs --declared FILE");
+        }
+        let load = |p: &Option<PathBuf>| -> anyhow::Result<Option<Arc<Policy>>> {
+            Ok(match p {
+                Some(p) => Some(Arc::new(Policy::load(p)?)),
+                None => None,
+            })
+        };
+        Ok(PolicyConfig {
+            what_if: load(&self.policy)?,
+            declared: load(&self.declared)?,
+            suggest: false,
+        })
+    }
+
     /// The pipeline's configuration; `policy`: the policies read from `--policy` and
     /// `--declared`.
     pub fn drive_config(&self, policy: PolicyConfig) -> drive::Config {

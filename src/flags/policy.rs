@@ -2,11 +2,16 @@
 
 use super::StackArg;
 use super::analyze::Browser;
+use anyhow::{Context as _, Result};
 use clap::Subcommand;
 use corswatch::cors::Engine;
 use corswatch::drive;
+use corswatch::event::Event;
+use corswatch::fix::Stack;
 use corswatch::policy::stage::PolicyConfig;
-use std::path::PathBuf;
+use corswatch::policy::{Policy, render};
+use std::io::Write;
+use std::path::{Path, PathBuf};
 
 pub const EXAMPLES: &str = "\
 Examples:
@@ -72,6 +77,62 @@ impl SuggestArgs {
                 ..PolicyConfig::default()
             },
             ..drive::Config::default()
+        }
+    }
+}
+
+/// Runs `policy suggest` or `policy render`; the exit code (2 if an input had problems).
+pub fn run(cmd: PolicyCommand) -> Result<u8> {
+    match cmd {
+        PolicyCommand::Suggest(args) => suggest(&args),
+        PolicyCommand::Render { policy, stack } => {
+            let policy = Policy::load(&policy)?;
+            let stacks = super::stacks(&stack);
+            let mut text = String::new();
+            for stack in &stacks {
+                if stacks.len() > 1 {
+                    text.push_str(&format!("\n# ===== {} =====\n", stack.name()));
+                }
+                text.push_str(&render::render(&policy, *stack)?);
+            }
+            write(None, &text)?;
+            Ok(0)
+        }
+    }
+}
+
+/// `policy suggest`: the policy as TOML, then each `--stack`'s configuration.
+fn suggest(args: &SuggestArgs) -> Result<u8> {
+    let outcome = drive::analyze(&args.drive_config(), &args.files, |_: &Event| {})?;
+    let suggestion = outcome
+        .aggregate
+        .policy
+        .suggest
+        .unwrap_or_default()
+        .suggest();
+    let mut text = suggestion.to_toml();
+    let policy = suggestion.policy();
+    let stacks: Vec<Stack> = super::stacks(&args.stack);
+    for stack in stacks {
+        text.push_str(&format!("\n# ===== {} =====\n", stack.name()));
+        text.push_str(&render::render(&policy, stack)?);
+    }
+    write(args.output.as_deref(), &text)?;
+    for p in &outcome.run.problems {
+        eprintln!("corswatch: {p}");
+    }
+    Ok(if outcome.run.problems_total > 0 { 2 } else { 0 })
+}
+
+/// Writes `text` to FILE, or stdout.
+fn write(path: Option<&Path>, text: &str) -> Result<()> {
+    match path {
+        Some(p) => std::fs::write(p, text).with_context(|| format!("cannot write {}", p.display())),
+        None => {
+            let mut out = std::io::stdout().lock();
+            out.write_all(text.as_bytes())?;
+            out.flush()?;
+            Ok(())
         }
     }
 }
