@@ -7,13 +7,15 @@ use serde_json::Value;
 use std::path::Path;
 
 /// Every capture the round trip runs on.
-const CAPTURES: [&str; 8] = [
+const CAPTURES: [&str; 10] = [
     "captures/chromium-devtools.har",
+    "captures/chromium-devtools-cdp.har",
     "captures/chromium-loopback.pcap",
     "captures/chromium-playwright.har",
     "captures/firefox-devtools.har",
     "captures/firefox-loopback.pcap",
     "captures/lab/proxies.pcap",
+    "captures/lab/proxies-inner.pcap",
     "captures/lab/stale-cache.har",
     "captures/lab/reflecting-curl.pcap",
 ];

@@ -93,7 +93,7 @@ pub fn run(cmd: PolicyCommand) -> Result<u8> {
                 if stacks.len() > 1 {
                     text.push_str(&format!("\n# ===== {} =====\n", stack.name()));
                 }
-                text.push_str(&render::render(&policy, *stack)?);
+                text.push_str(&render::render(&policy, *stack));
             }
             write(None, &text)?;
             Ok(0)
@@ -115,7 +115,7 @@ fn suggest(args: &SuggestArgs) -> Result<u8> {
     let stacks: Vec<Stack> = super::stacks(&args.stack);
     for stack in stacks {
         text.push_str(&format!("\n# ===== {} =====\n", stack.name()));
-        text.push_str(&render::render(&policy, stack)?);
+        text.push_str(&render::render(&policy, stack));
     }
     write(args.output.as_deref(), &text)?;
     for p in &outcome.run.problems {

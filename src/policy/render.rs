@@ -8,19 +8,6 @@ use super::{Policy, Rule};
 use crate::fix::{self, Stack, TemplateError, Values, template};
 use std::fmt::Write as _;
 
-/// Why a policy cannot be rendered.
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-pub enum RenderError {
-    /// A value the snippets cannot carry.
-    #[error("route {prefix}: {message}")]
-    Value {
-        /// The route.
-        prefix: String,
-        /// What the template said.
-        message: String,
-    },
-}
-
 /// The comment marker of a stack's configuration language.
 fn comment(stack: Stack) -> &'static str {
     match stack {
@@ -30,7 +17,7 @@ fn comment(stack: Stack) -> &'static str {
 }
 
 /// `policy` as `stack`'s configuration.
-pub fn render(policy: &Policy, stack: Stack) -> Result<String, RenderError> {
+pub fn render(policy: &Policy, stack: Stack) -> String {
     let c = comment(stack);
     let mut out = String::new();
     let _ = writeln!(
@@ -51,10 +38,13 @@ pub fn render(policy: &Policy, stack: Stack) -> Result<String, RenderError> {
         }
         any = true;
         out.push('\n');
-        out.push_str(&route(stack, prefix, rule).map_err(|e| RenderError::Value {
-            prefix: prefix.to_owned(),
-            message: e.0,
-        })?);
+        match route(stack, prefix, rule) {
+            Ok(text) => out.push_str(&text),
+            // A value no snippet can carry unescaped (a quote in a path): said, not fatal.
+            Err(e) => {
+                let _ = writeln!(out, "{c} route {prefix}: not rendered: {}", e.0);
+            }
+        }
     }
     if !any {
         let _ = writeln!(
@@ -62,7 +52,7 @@ pub fn render(policy: &Policy, stack: Stack) -> Result<String, RenderError> {
             "\n{c} the policy allows no origin: no CORS configuration"
         );
     }
-    Ok(out)
+    out
 }
 
 fn route(stack: Stack, prefix: &str, rule: &Rule) -> Result<String, TemplateError> {
@@ -238,6 +228,18 @@ mod tests {
     use super::*;
 
     #[test]
+    fn a_value_no_snippet_can_carry_is_said_not_fatal() {
+        let p = Policy::parse(
+            "p.toml",
+            "[[route]]\nprefix = \"/a'b/\"\norigins = [\"https://app.example.com\"]\n\n[[route]]\nprefix = \"/ok/\"\norigins = [\"https://app.example.com\"]\n",
+        )
+        .unwrap();
+        let out = render(&p, Stack::Nginx);
+        assert!(out.contains("route /a'b/: not rendered"), "{out}");
+        assert!(out.contains("location /ok/"), "{out}");
+    }
+
+    #[test]
     fn every_stack_renders_the_route_values() {
         let p = Policy::parse(
             "p.toml",
@@ -245,11 +247,11 @@ mod tests {
         )
         .unwrap();
         for s in Stack::ALL {
-            let out = render(&p, s).unwrap();
+            let out = render(&p, s);
             assert!(out.contains("https://app.example.com"), "{s:?}\n{out}");
             assert!(!out.contains("admin.example.com"), "{s:?}\n{out}");
         }
-        let nginx = render(&p, Stack::Nginx).unwrap();
+        let nginx = render(&p, Stack::Nginx);
         assert!(nginx.contains("location /api/"), "{nginx}");
         assert!(nginx.contains("GET, PUT"), "{nginx}");
     }
