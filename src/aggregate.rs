@@ -250,6 +250,8 @@ pub struct Aggregate {
     pub stacks: StackTally,
     /// Blocked exchanges the two browser engines decide differently.
     pub engines: EngineCounts,
+    /// What-if, drift and suggestion books (`--policy`, `--declared`, `policy suggest`).
+    pub policy: crate::policy::stage::PolicyBook,
 }
 
 impl Aggregate {
@@ -269,6 +271,7 @@ impl Aggregate {
             hops: HopBook::new(limits.keys.min(100)),
             stacks: StackTally::default(),
             engines: EngineCounts::default(),
+            policy: crate::policy::stage::PolicyBook::default(),
         }
     }
 

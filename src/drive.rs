@@ -44,6 +44,8 @@ pub struct Config {
     /// The browser engine the user stated (`--browser`); `None`: each recording's producer
     /// decides, Chromium for packet captures.
     pub engine: Option<crate::cors::Engine>,
+    /// What-if, drift and suggestion (`--policy`, `--declared`, `policy suggest`).
+    pub policy: crate::policy::stage::PolicyConfig,
 }
 
 impl Default for Config {
@@ -56,6 +58,7 @@ impl Default for Config {
             every_event: true,
             hops: crate::hop::HopConfig::default(),
             engine: None,
+            policy: crate::policy::stage::PolicyConfig::default(),
         }
     }
 }
@@ -467,7 +470,8 @@ impl<'s> Pipeline<'s> {
         Pipeline {
             analyzer: Analyzer::new(cfg.pairing, cfg.limits, cfg.every_event, sink)
                 .with_hops(cfg.hops)
-                .with_engine(cfg.engine),
+                .with_engine(cfg.engine)
+                .with_policy(cfg.policy.clone()),
             books: Books::default(),
             on_books: None,
         }

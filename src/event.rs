@@ -8,6 +8,7 @@ use crate::cors::{
 };
 use crate::hop::HopFacts;
 use crate::model::{Exchange, Pairing, Timestamp};
+use crate::policy::drift::Drift;
 use crate::redact;
 use crate::stack::Detected;
 use crate::url::route;
@@ -79,6 +80,10 @@ pub struct Event {
     /// differently (absent where they agree). The fields above are the input's engine's.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub engines: Option<EngineSplit>,
+    /// How the server's answer departs from the declared policy (`--declared`); absent
+    /// without one, or where the answer keeps to it.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub policy_drift: Vec<Drift>,
 }
 
 impl Event {
@@ -132,6 +137,7 @@ impl Event {
             likely_causes: Vec::new(),
             stacks: Vec::new(),
             engines: None,
+            policy_drift: Vec::new(),
         })
     }
 

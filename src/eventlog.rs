@@ -13,7 +13,7 @@
 //! The file is opened for appending and reopened by [`EventLog::reopen`] (the agent calls it
 //! on SIGHUP), so logrotate can move it away and signal, without `copytruncate`.
 
-use crate::cors::{Kind, Verdict, VerdictClass};
+use crate::cors::{Verdict, VerdictClass};
 use crate::event::Event;
 use serde::Serialize;
 use std::collections::HashMap;
@@ -71,14 +71,34 @@ pub fn hostname() -> String {
 /// What happened to one event.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Outcome {
-    /// Not a blocked request, warning or finding: not for the stream.
+    /// Not a blocked request, warning, finding or policy drift: not for the stream.
     Skipped,
-    /// Written; the class of its first verdict.
-    Written(VerdictClass),
+    /// Written; the class of its first verdict (or `drift`).
+    Written(LineClass),
     /// Held back by the rate limit.
-    Suppressed(VerdictClass),
+    Suppressed(LineClass),
     /// The write failed (counted, logged).
-    Failed(VerdictClass),
+    Failed(LineClass),
+}
+
+/// The class of a line: its first verdict's, or `drift` for an answer that only departs from
+/// the declared policy (`--declared`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum LineClass {
+    /// A blocked request, a warning or a finding.
+    Verdict(VerdictClass),
+    /// Policy drift only.
+    Drift,
+}
+
+impl LineClass {
+    /// The `class` label value.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            LineClass::Verdict(c) => c.as_str(),
+            LineClass::Drift => "drift",
+        }
+    }
 }
 
 /// One line: the event, flattened, plus where it was seen.
@@ -143,7 +163,7 @@ struct Limiter {
     burst: f64,
     per_ns: f64,
     cap: usize,
-    table: HashMap<(Kind, String, String), Bucket>,
+    table: HashMap<(&'static str, String, String), Bucket>,
     /// Keys dropped to stay under the cap.
     evicted: u64,
 }
@@ -168,7 +188,7 @@ impl Limiter {
 
     /// Takes a token for `key` at traffic time `now`: `Some(held back before)` when the line
     /// may be written, `None` when it is suppressed.
-    fn take(&mut self, kind: Kind, origin: &str, route: &str, now: i64) -> Option<u64> {
+    fn take(&mut self, kind: &'static str, origin: &str, route: &str, now: i64) -> Option<u64> {
         let key = (kind, cut(origin).to_string(), cut(route).to_string());
         if !self.table.contains_key(&key) && self.table.len() >= self.cap {
             self.make_room(now);
@@ -293,13 +313,14 @@ impl EventLog {
     /// Writes the event's line if it is a blocked request, a warning or a finding and its
     /// (kind, origin, route) has a token left.
     pub fn write(&self, ev: &Event) -> Outcome {
-        let Some(v) = primary(ev) else {
-            return Outcome::Skipped;
+        let (key, class) = match (primary(ev), ev.policy_drift.first()) {
+            (Some(v), _) => (v.kind.id(), LineClass::Verdict(v.class())),
+            (None, Some(d)) => (d.rule.id(), LineClass::Drift),
+            (None, None) => return Outcome::Skipped,
         };
-        let class = v.class();
         let mut g = self.lock();
         let origin = ev.origin.as_deref().unwrap_or("(none)");
-        let Some(suppressed) = g.limiter.take(v.kind, origin, &ev.route, ev.time.0) else {
+        let Some(suppressed) = g.limiter.take(key, origin, &ev.route, ev.time.0) else {
             return Outcome::Suppressed(class);
         };
         let line = Line {
@@ -356,13 +377,14 @@ impl EventLog {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::cors::Kind;
 
     const S: i64 = 1_000_000_000;
 
     #[test]
     fn token_bucket_per_key() {
         let mut l = Limiter::new(3, 1.0, 100);
-        let k = Kind::AcaoMissing;
+        let k = Kind::AcaoMissing.id();
         let t0 = 1_700_000_000 * S;
         assert_eq!(l.take(k, "a", "/x", t0), Some(0));
         assert_eq!(l.take(k, "a", "/x", t0), Some(0));
@@ -371,7 +393,7 @@ mod tests {
         assert_eq!(l.take(k, "a", "/x", t0), None);
         // Another key has its own bucket.
         assert_eq!(l.take(k, "b", "/x", t0), Some(0));
-        assert_eq!(l.take(Kind::HeaderNotAllowed, "a", "/x", t0), Some(0));
+        assert_eq!(l.take(Kind::HeaderNotAllowed.id(), "a", "/x", t0), Some(0));
         // A second later one token is back, and the line says what was held back.
         assert_eq!(l.take(k, "a", "/x", t0 + S), Some(2));
         assert_eq!(l.take(k, "a", "/x", t0 + S), None);
@@ -385,7 +407,7 @@ mod tests {
         let t0 = 1_700_000_000 * S;
         for i in 0..10_000 {
             let _ = l.take(
-                Kind::AcaoMissing,
+                Kind::AcaoMissing.id(),
                 &format!("https://o{i}.example"),
                 "/",
                 t0 + i,
@@ -395,7 +417,7 @@ mod tests {
         assert!(l.evicted >= 9_950);
         // Long keys are cut.
         let long = "x".repeat(10_000);
-        let _ = l.take(Kind::AcaoMissing, &long, &long, t0);
+        let _ = l.take(Kind::AcaoMissing.id(), &long, &long, t0);
         assert!(
             l.table
                 .keys()

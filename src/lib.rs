@@ -31,6 +31,7 @@ pub mod model;
 pub mod net;
 pub mod pair;
 pub mod pipeline;
+pub mod policy;
 pub mod redact;
 pub mod report;
 pub mod serve;

@@ -56,7 +56,12 @@ fn main() -> ExitCode {
             set,
         } => explain(&kind, &flags::stacks(&stack), snippet, &set).map(|()| 0),
         Command::Kinds => print(&report::explain::kinds()).map(|()| 0),
-        Command::Schema => print(report::json::SCHEMA).map(|()| 0),
+        Command::Schema { which } => print(match which {
+            flags::SchemaArg::Report => report::json::SCHEMA,
+            flags::SchemaArg::Policy => corswatch::policy::SCHEMA,
+        })
+        .map(|()| 0),
+        Command::Policy(cmd) => flags::policy::run(cmd),
         Command::Completions { shell } => {
             print(&String::from_utf8_lossy(&flags::docs::completions(shell))).map(|()| 0)
         }
@@ -118,7 +123,8 @@ fn analyze(args: AnalyzeArgs, color: bool) -> Result<u8> {
             write_err = Some(e);
         }
     };
-    let outcome = drive::analyze(&args.drive_config(), &args.files, sink)?;
+    let policy = args.policy_config()?;
+    let outcome = drive::analyze(&args.drive_config(policy), &args.files, sink)?;
     if let Some(e) = write_err {
         return Err(e).context("cannot write the events");
     }
@@ -155,12 +161,15 @@ fn analyze(args: AnalyzeArgs, color: bool) -> Result<u8> {
         }
     }
     let t = &outcome.aggregate.totals;
-    let failed = match args.fail_on {
+    let p = &outcome.aggregate.policy;
+    let failed = args.fail_on.iter().any(|f| match f {
         FailOn::Never => false,
         FailOn::Blocked => t.blocked > 0,
         FailOn::Warning => t.blocked + t.warnings > 0,
         FailOn::Finding => t.blocked + t.warnings + t.findings > 0,
-    };
+        FailOn::PolicyBreak => p.what_if.as_ref().is_some_and(|w| w.now_break.count > 0),
+        FailOn::PolicyDrift => p.drift.as_ref().is_some_and(|d| d.total() > 0),
+    });
     Ok(if failed {
         1
     } else if outcome.run.problems_total > 0 {

@@ -69,6 +69,12 @@ struct ClassLabels {
 }
 
 #[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct DriftLabels {
+    rule: &'static str,
+    route: String,
+}
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
 struct VersionLabels {
     version: &'static str,
 }
@@ -156,6 +162,7 @@ pub struct Metrics {
     overflow: Family<LabelLabels, Counter>,
     events_written: Family<ClassLabels, Counter>,
     events_suppressed: Family<ClassLabels, Counter>,
+    drift: Family<DriftLabels, Counter>,
     origins: Bounded,
     routes: Bounded,
     /// Last totals seen, to turn cumulative source counters into increments.
@@ -196,6 +203,7 @@ impl Metrics {
             overflow: Family::default(),
             events_written: Family::default(),
             events_suppressed: Family::default(),
+            drift: Family::default(),
             origins: Bounded {
                 cap: cfg.top_origins,
                 allow: cfg.origins.as_ref().map(|o| o.iter().cloned().collect()),
@@ -326,6 +334,11 @@ impl Metrics {
             "Event lines held back by the event stream's rate limit, by class",
             m.events_suppressed.clone(),
         );
+        r.register(
+            "policy_drift",
+            "Answers departing from the declared CORS policy (--declared), by rule and route",
+            m.drift.clone(),
+        );
         let build: Family<VersionLabels, Gauge> = Family::default();
         build
             .get_or_create(&VersionLabels {
@@ -361,7 +374,7 @@ impl Metrics {
         for label in ["origin", "route"] {
             let _ = m.overflow.get_or_create(&LabelLabels { label });
         }
-        for class in ["blocked", "warning", "finding"] {
+        for class in ["blocked", "warning", "finding", "drift"] {
             let _ = m.events_written.get_or_create(&ClassLabels { class });
             let _ = m.events_suppressed.get_or_create(&ClassLabels { class });
         }
@@ -418,6 +431,18 @@ impl Metrics {
                     self.notes.get_or_create(&KindLabels { kind: v.kind }).inc();
                 }
             }
+        }
+        for d in &ev.policy_drift {
+            let route = self.routes.fold(
+                &ev.route,
+                &self.overflow.get_or_create(&LabelLabels { label: "route" }),
+            );
+            self.drift
+                .get_or_create(&DriftLabels {
+                    rule: d.rule.id(),
+                    route,
+                })
+                .inc();
         }
         let outcome = match (ev.exchange_type.clone(), ev.pairing) {
             (ExchangeType::Preflight, _) if ev.blocked => Some("failed"),

@@ -11,6 +11,7 @@ use crate::hop::{self, HopConfig, HopStage};
 use crate::httpcache::HttpCache;
 use crate::model::{self, Exchange, Pairing};
 use crate::pair::{self, PairConfig, Pairer, Unit};
+use crate::policy::stage::{self as policy_stage, PolicyConfig};
 use crate::{stack, url};
 
 /// The pipeline from exchanges to events and the aggregate. Sans-IO: sources push exchanges
@@ -32,6 +33,8 @@ pub struct Analyzer<'s> {
     http_cache: HttpCache,
     /// The engine the user stated (`--browser`); else each input's recording names it.
     engine: Option<Engine>,
+    /// What-if, drift and suggestion (`--policy`, `--declared`, `policy suggest`).
+    policy: PolicyConfig,
 }
 
 impl<'s> Analyzer<'s> {
@@ -55,7 +58,14 @@ impl<'s> Analyzer<'s> {
             hop_out: Vec::new(),
             http_cache: HttpCache::default(),
             engine: None,
+            policy: PolicyConfig::default(),
         }
+    }
+
+    /// Re-judges, compares or collects per `cfg` (see [`crate::policy::stage`]).
+    pub fn with_policy(mut self, cfg: PolicyConfig) -> Self {
+        self.policy = cfg;
+        self
     }
 
     /// Judges every exchange as `engine` does (the user said which browser made the traffic);
@@ -203,6 +213,15 @@ impl<'s> Analyzer<'s> {
             _ => Vec::new(),
         };
         let hop_facts = hop::facts::judge(self.hops.config(), &seen, ex, &mut classification);
+        // Under a proposed or declared policy (nothing without one); before the context's
+        // books learn this exchange.
+        let drift = policy_stage::observe(
+            &self.policy,
+            ex,
+            &ctx,
+            &classification,
+            &mut self.aggregate.policy,
+        );
         self.observations.observe(ex, hop.as_ref());
         self.http_cache.observe(ex);
         if let cors::Scope::NotCors(why) = &classification.scope {
@@ -219,6 +238,7 @@ impl<'s> Analyzer<'s> {
         if !self.every_event
             && hop_facts.is_none()
             && engines.is_none()
+            && drift.is_empty()
             && classification.verdicts.is_empty()
             && let Some(t) = classification.exchange_type()
         {
@@ -233,6 +253,7 @@ impl<'s> Analyzer<'s> {
         };
         event.counted = count_block;
         event.engines = engines;
+        event.policy_drift = drift;
         event.likely_causes = likely_causes;
         event.stacks = stack::detect(
             ex.response.as_ref(),

@@ -49,6 +49,8 @@ pub struct WatchConfig {
     pub pairing: PairConfig,
     /// Hop recognition, and whether the proxy in front is declared to set the CORS headers.
     pub hops: crate::hop::HopConfig,
+    /// The declared CORS policy to compare the server's answers with (`--declared`).
+    pub policy: crate::policy::stage::PolicyConfig,
     /// Threads for decoding and the pipeline (1: one thread for both).
     pub threads: usize,
     /// NSS key log to decrypt TLS with, followed as it grows (net/tls reads it).
@@ -212,6 +214,7 @@ pub fn run(cfg: WatchConfig) -> Result<RunSummary, WatchError> {
                 ..crate::net::Limits::default()
             },
             hops: cfg.hops,
+            policy: cfg.policy.clone(),
             ..drive::Config::default()
         };
         let name = input_name.clone();

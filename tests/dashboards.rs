@@ -31,7 +31,7 @@ fn exported() -> HashSet<String> {
         .map(str::to_string)
         .collect();
     assert!(names.contains("corswatch_requests_total"), "{text}");
-    for family in ["blocked", "warnings", "findings", "notes"] {
+    for family in ["blocked", "warnings", "findings", "notes", "policy_drift"] {
         names.insert(format!("corswatch_{family}_total"));
     }
     // One series per stack once seen: none before.

@@ -115,10 +115,18 @@ with open(dst, "wb") as f:
         for sec, frac, incl, orig, payload in records:
             f.write(struct.pack("<IIII", sec + k * span, frac, incl, orig) + payload)
 EOF
+# A declared CORS policy the capture departs from (methods, headers, credentials, refused and
+# unlisted origins), for corswatch_policy_drift_total, its panels and CorswatchPolicyDrift.
+cat >"$WORK/declared.toml" <<'EOF'
+[default]
+origins = ["http://localhost:47101"]
+methods = ["GET"]
+EOF
 # The event stream too, with a tight rate limit: each of the 30 passes (~50 s of recorded time)
 # repeats every (kind, origin, route), and earns half a line at 0.01 lines a second.
 "$BIN" watch --replay "$WORK/repeated.pcap" --speed 10 --top-routes 20 \
   --events "$WORK/events.jsonl" --events-burst 2 --events-rate 0.01 --events-host e2e \
+  --declared "$WORK/declared.toml" \
   --listen "127.0.0.1:$AGENT_PORT" >"$WORK/agent.log" 2>&1 &
 PIDS+=($!)
 wait_for "corswatch /healthz" 20 curl -sf "http://127.0.0.1:$AGENT_PORT/healthz"
@@ -240,7 +248,7 @@ for expr, what in [
 # The loaded rule file, as Prometheus parsed it: proves alerts.yml loads and gives every expression.
 groups = api("/api/v1/rules")["groups"]
 rules = [r for g in groups for r in g["rules"]]
-check(len(rules) == 16, f"16 rules loaded, got {len(rules)}")
+check(len(rules) == 17, f"17 rules loaded, got {len(rules)}")
 
 # What this capture must show. Alerts absent here have an empty expression on it.
 expect_nonempty = {
@@ -248,6 +256,7 @@ expect_nonempty = {
     "CorswatchPreflightFailureRatioHigh",  # 32 of 52 preflights fail
     "CorswatchSecurityFinding",            # null origin trusted, wildcards on sensitive routes
     "CorswatchLabelOverflow",              # --top-routes 20
+    "CorswatchPolicyDrift",                # --declared: the capture answers beyond it
 }
 print("rules:")
 for r in rules:
@@ -272,7 +281,8 @@ for r in rules:
         if want and n:
             labels = data["result"][0]["metric"]
             for l in {"CorswatchBlockedRequestsHigh": ("kind", "origin", "route"),
-                      "CorswatchSecurityFinding": ("kind", "origin")}.get(name, ()):
+                      "CorswatchSecurityFinding": ("kind", "origin"),
+                      "CorswatchPolicyDrift": ("rule", "route")}.get(name, ()):
                 check(l in labels, f"alert {name} carries label {l}")
     for s in selectors(r["query"]):
         c = query(f"count({s})")["result"]
@@ -310,7 +320,7 @@ for expr in shipped:
 
 print("alerts:")
 must_fire = ["CorswatchBlockedRequestsHigh", "CorswatchPreflightFailureRatioHigh",
-             "CorswatchSecurityFinding", "CorswatchLabelOverflow"]
+             "CorswatchSecurityFinding", "CorswatchLabelOverflow", "CorswatchPolicyDrift"]
 must_not = ["CorswatchAgentDown", "CorswatchNotCapturing", "CorswatchPacketsDropped",
             "CorswatchBlockedRatioHigh", "CorswatchNewBlockedKind"]
 # Every expected alert must go pending (its `for:` is 6 to 180 s here), and the blocked spike must

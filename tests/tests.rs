@@ -18,6 +18,7 @@ mod hops;
 mod html;
 mod layout;
 mod pcap;
+mod policy;
 mod threads;
 mod tls_h2;
 mod watch;

@@ -553,3 +553,84 @@ fn replay_decrypts_https_with_a_key_log_or_embedded_secrets() {
     let st = w.interrupt(Duration::from_secs(10));
     assert!(st.success(), "{st:?}");
 }
+
+/// `watch --declared`: drift counted per rule and route in /metrics, as `analyze` counts it, and
+/// listed in /report.
+#[test]
+fn replay_with_a_declared_policy_counts_drift() {
+    let dir = tempfile::tempdir().unwrap();
+    let declared = dir.path().join("declared.toml");
+    std::fs::write(
+        &declared,
+        "[[route]]\nprefix = \"/v1/\"\norigins = [\"https://app.example.com\"]\nmethods = [\"PUT\"]\nrequest_headers = [\"content-type\"]\ncredentials = true\n",
+    )
+    .unwrap();
+    let capture = root().join("captures/lab/reflecting-curl.pcap");
+    let port = free_port();
+    let events = dir.path().join("events.jsonl");
+    let _w = start_replay(
+        &capture,
+        port,
+        &[
+            "--declared",
+            declared.to_str().unwrap(),
+            "--events",
+            events.to_str().unwrap(),
+        ],
+    );
+    replay_done(port);
+    let (_, m) = get(port, "/metrics").unwrap();
+    // A departure with nothing else wrong is a line of its own, class `drift`.
+    let lines: Vec<serde_json::Value> = std::fs::read_to_string(&events)
+        .unwrap()
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    let drift_only = lines
+        .iter()
+        .filter(|l| {
+            l["policy_drift"].as_array().is_some_and(|d| !d.is_empty())
+                && l["blocked"] == false
+                && l["warnings"].as_array().is_some_and(Vec::is_empty)
+                && l["findings"].as_array().is_some_and(Vec::is_empty)
+        })
+        .count();
+    assert!(drift_only > 0, "{lines:?}");
+    assert_eq!(
+        metric(&m, "corswatch_events_written_total", &["class=\"drift\""]),
+        drift_only as f64
+    );
+    let analyze = crate::util::run(
+        corswatch()
+            .arg("analyze")
+            .arg(&capture)
+            .args(["--format", "json", "--declared"])
+            .arg(&declared),
+        0,
+    );
+    let a: serde_json::Value = serde_json::from_slice(&analyze.stdout).unwrap();
+    let rules = a["policy_drift"]["rules"].as_array().unwrap();
+    let mut seen = 0.0;
+    for r in rules {
+        let rule = r["rule"].as_str().unwrap();
+        let n = metric(
+            &m,
+            "corswatch_policy_drift_total",
+            &[&format!("rule=\"{rule}\"")],
+        );
+        assert_eq!(n, r["count"].as_f64().unwrap(), "{rule}\n{m}");
+        seen += n;
+    }
+    assert!(
+        metric(
+            &m,
+            "corswatch_policy_drift_total",
+            &["rule=\"reflected_origin\"", "route=\"/v1/profile\""]
+        ) > 0.0,
+        "{m}"
+    );
+    assert!(seen > 0.0);
+    let (_, report) = get(port, "/report").unwrap();
+    let r: serde_json::Value = serde_json::from_str(&report).unwrap();
+    assert_eq!(r["policy_drift"]["rules"], a["policy_drift"]["rules"]);
+}

@@ -16,6 +16,7 @@ mod message;
 mod tests;
 
 pub use engine::Engine;
+pub use facts::{RequestFacts, request_facts};
 pub use kind::{CorsError, Kind, VerdictClass};
 pub use message::firefox_line;
 

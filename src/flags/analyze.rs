@@ -6,7 +6,10 @@ use corswatch::cors::Engine;
 use corswatch::drive;
 use corswatch::hop::HopConfig;
 use corswatch::pair::PairConfig;
+use corswatch::policy::Policy;
+use corswatch::policy::stage::PolicyConfig;
 use std::path::PathBuf;
+use std::sync::Arc;
 
 #[derive(clap::Args)]
 pub struct AnalyzeArgs {
@@ -19,9 +22,19 @@ pub struct AnalyzeArgs {
     /// Write the output to FILE instead of stdout
     #[arg(long, short = 'o')]
     pub output: Option<PathBuf>,
-    /// Exit 1 when a verdict of this class (or worse) is present
-    #[arg(long, value_enum, default_value_t = FailOn::Never)]
-    pub fail_on: FailOn,
+    /// Exit 1 when a verdict of this class (or worse) is present; `policy-break`: when a
+    /// request passing today would be blocked under `--policy`; `policy-drift`: when an answer
+    /// departs from `--declared`. Repeat or comma-separate to combine
+    #[arg(long, value_enum, value_delimiter = ',', default_value = "never")]
+    pub fail_on: Vec<FailOn>,
+    /// Re-judge every exchange as if the server answered per this CORS policy (TOML,
+    /// `corswatch schema policy`): which blocked requests would pass, which would break
+    #[arg(long, value_name = "FILE")]
+    pub policy: Option<PathBuf>,
+    /// Compare the server's answers with this declared CORS policy (TOML): origins, methods
+    /// and headers beyond it, reflected origins, missing Vary: Origin, refused policy origins
+    #[arg(long, value_name = "FILE")]
+    pub declared: Option<PathBuf>,
     /// Show fixes for these server stacks (text and HTML reports; `all`: every one; in the HTML
     /// report the first one's tab is open). Default: the stacks the traffic shows (Server,
     /// X-Powered-By, header shapes), the layer to fix first first
@@ -83,6 +96,10 @@ pub enum FailOn {
     Blocked,
     Warning,
     Finding,
+    /// A request passing today is blocked under `--policy`
+    PolicyBreak,
+    /// An answer departs from `--declared`
+    PolicyDrift,
     Never,
 }
 
@@ -94,9 +111,33 @@ pub enum Color {
 }
 
 impl AnalyzeArgs {
-    /// The pipeline's configuration.
-    pub fn drive_config(&self) -> drive::Config {
+    /// The policies of `--policy` and `--declared`, read and checked; `--fail-on policy-*`
+    /// without its policy is a usage error.
+    pub fn policy_config(&self) -> anyhow::Result<PolicyConfig> {
+        if self.fail_on.contains(&FailOn::PolicyBreak) && self.policy.is_none() {
+            anyhow::bail!("--fail-on policy-break needs --policy FILE");
+        }
+        if self.fail_on.contains(&FailOn::PolicyDrift) && self.declared.is_none() {
+            anyhow::bail!("--fail-on policy-drift needs --declared FILE");
+        }
+        let load = |p: &Option<PathBuf>| -> anyhow::Result<Option<Arc<Policy>>> {
+            Ok(match p {
+                Some(p) => Some(Arc::new(Policy::load(p)?)),
+                None => None,
+            })
+        };
+        Ok(PolicyConfig {
+            what_if: load(&self.policy)?,
+            declared: load(&self.declared)?,
+            suggest: false,
+        })
+    }
+
+    /// The pipeline's configuration; `policy`: the policies read from `--policy` and
+    /// `--declared`.
+    pub fn drive_config(&self, policy: PolicyConfig) -> drive::Config {
         drive::Config {
+            policy,
             pairing: PairConfig {
                 window_ns: (self.pair_window.min(3600) as i64) * 1_000_000_000,
                 ..PairConfig::default()

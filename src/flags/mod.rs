@@ -3,6 +3,7 @@
 
 pub mod analyze;
 pub mod docs;
+pub mod policy;
 pub mod watch;
 
 pub use analyze::AnalyzeArgs;
@@ -21,6 +22,9 @@ Examples:
   corswatch analyze s.har --format events -o ev.jsonl one JSON object per CORS exchange
   corswatch merge host1.json host2.json -o all.json  one report from several hosts or runs
   corswatch analyze s.har --format html -o r.html    one page for a browser (no network)
+  corswatch policy suggest s.har > policy.toml       the tightest CORS policy the traffic needs
+  corswatch analyze s.har --policy policy.toml       what would pass and break under a policy
+  corswatch analyze s.har --declared declared.toml   where the server departs from its policy
   corswatch explain preflight_acao_missing           why, and the fix per server stack
   corswatch kinds                                    every kind corswatch reports
   corswatch completions bash > /etc/bash_completion.d/corswatch   (also zsh, fish)
@@ -100,10 +104,17 @@ pub enum Command {
         #[arg(long, value_name = "NAME=VALUE")]
         set: Vec<String>,
     },
+    /// CORS policies: suggest one from traffic, render one as a server's configuration
+    #[command(subcommand)]
+    Policy(policy::PolicyCommand),
     /// List every kind: id, class, Chromium CorsError, title
     Kinds,
-    /// Print the JSON Schema of the JSON report
-    Schema,
+    /// Print a JSON Schema: of the JSON report (the default), or of the policy file
+    Schema {
+        /// Which one
+        #[arg(value_enum, default_value_t = SchemaArg::Report)]
+        which: SchemaArg,
+    },
     /// Print a shell completion script (bash, zsh, fish, elvish, powershell)
     Completions {
         /// The shell
@@ -115,6 +126,15 @@ pub enum Command {
         #[arg(long, value_name = "DIR")]
         dir: Option<PathBuf>,
     },
+}
+
+/// The JSON Schemas `corswatch schema` prints.
+#[derive(Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum SchemaArg {
+    /// The JSON report (`analyze --format json`, `/report`)
+    Report,
+    /// The policy file (`--policy`, `--declared`, `policy suggest`)
+    Policy,
 }
 
 /// A server stack on the command line.

@@ -109,6 +109,11 @@ pub struct WatchArgs {
     /// hops are captured the traffic decides
     #[arg(long, env = "CORSWATCH_PROXY_SETS_CORS")]
     proxy_sets_cors: bool,
+    /// The declared CORS policy (TOML, `corswatch schema policy`): answers that depart from
+    /// it are counted in corswatch_policy_drift_total{rule,route}, carried by events
+    /// (`policy_drift`) and listed in /report
+    #[arg(long, value_name = "FILE", env = "CORSWATCH_DECLARED")]
+    declared: Option<PathBuf>,
 }
 
 /// The config file of `watch`: every key is a long flag's name, and means what the flag means.
@@ -138,6 +143,7 @@ pub struct FileConfig {
     events_rate: Option<f64>,
     events_host: Option<String>,
     proxy_sets_cors: Option<bool>,
+    declared: Option<PathBuf>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum, serde::Deserialize)]
@@ -214,6 +220,7 @@ impl WatchArgs {
             events_rate,
             events_host => Some,
             proxy_sets_cors,
+            declared => Some,
         );
     }
 
@@ -255,7 +262,15 @@ impl WatchArgs {
             }),
             (None, None) => bail!("give -i INTERFACE or --replay FILE"),
         };
+        let declared = match &self.declared {
+            Some(p) => Some(std::sync::Arc::new(corswatch::policy::Policy::load(p)?)),
+            None => None,
+        };
         Ok(WatchConfig {
+            policy: corswatch::policy::stage::PolicyConfig {
+                declared,
+                ..Default::default()
+            },
             input,
             listen: self.listen,
             metrics: MetricsConfig {

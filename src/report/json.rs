@@ -55,6 +55,14 @@ pub struct Report {
     /// shows both verdicts). Absent when the engines agree everywhere.
     #[serde(default, skip_serializing_if = "EngineCounts::is_zero")]
     pub engines: EngineCounts,
+    /// `analyze --policy`: which requests the proposed policy would let pass or break.
+    /// Absent without `--policy`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub what_if: Option<super::policy::WhatIfReport>,
+    /// `--declared`: where the server's answers depart from the declared policy. Absent
+    /// without `--declared`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub policy_drift: Option<super::policy::DriftReport>,
 }
 
 /// The program that wrote the report.
@@ -219,6 +227,8 @@ pub fn build(d: &ReportData<'_>) -> Report {
         hops: layers::hops(a),
         stacks: a.stacks.rows(),
         engines: a.engines,
+        what_if: a.policy.what_if.as_ref().map(super::policy::what_if),
+        policy_drift: a.policy.drift.as_ref().map(super::policy::drift),
     }
 }
 /// Conditions that make verdicts from a packet capture doubtful.

@@ -94,6 +94,8 @@ pub fn merge(reports: Vec<Report>) -> Result<Report, MergeError> {
         out.totals.add(&r.totals);
         out.pairing.add(&r.pairing);
         out.engines.add(&r.engines);
+        super::policy::merge_what_if(&mut out.what_if, r.what_if.take());
+        super::policy::merge_drift(&mut out.policy_drift, r.policy_drift.take());
         out.capture_health.add(&r.capture_health);
         layers::merge_hops(&mut out.hops, std::mem::take(&mut r.hops));
         layers::merge_stacks(&mut out.stacks, std::mem::take(&mut r.stacks));

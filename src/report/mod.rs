@@ -6,6 +6,7 @@ pub mod html;
 pub mod json;
 pub mod layers;
 pub mod merge;
+pub mod policy;
 pub mod text;
 
 use crate::aggregate::Aggregate;

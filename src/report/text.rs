@@ -175,6 +175,13 @@ pub fn render(d: &ReportData<'_>, opts: &TextOptions) -> String {
             );
         }
     }
+    let what_if = a.policy.what_if.as_ref().map(super::policy::what_if);
+    let drift = a.policy.drift.as_ref().map(super::policy::drift);
+    o.push_str(&super::policy::text(
+        what_if.as_ref(),
+        drift.as_ref(),
+        d.top,
+    ));
     o
 }
 
