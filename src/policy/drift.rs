@@ -261,32 +261,14 @@ impl DriftBook {
 mod tests {
     use super::*;
     use crate::cors::Scope;
-    use crate::model::{Location, Request, Response, SourceRef, Timestamp};
-    use std::sync::Arc;
 
     fn ex(method: &str, req: &[(&str, &str)], resp: &[(&str, &str)]) -> Exchange {
-        Exchange {
-            source: SourceRef {
-                input: Arc::from("t"),
-                location: Location::HarEntry(0),
-            },
-            time: Timestamp(0),
-            client: None,
-            server: None,
-            connection: None,
-            request: Request {
-                method: method.into(),
-                url: "https://api.example.com/api/x".into(),
-                http_version: "HTTP/1.1".into(),
-                headers: req.iter().map(|(n, v)| (*n, *v)).collect(),
-            },
-            response: Some(Response {
-                status: 200,
-                headers: resp.iter().map(|(n, v)| (*n, *v)).collect(),
-            }),
-            failure: None,
-            hints: Default::default(),
-        }
+        super::super::test_exchange(
+            method,
+            "https://api.example.com/api/x",
+            req,
+            Some((200, resp)),
+        )
     }
 
     fn clean() -> Classification {

@@ -481,32 +481,9 @@ pub(crate) fn toml_str(v: &str) -> String {
 mod tests {
     use super::*;
     use crate::cors::{Context, classify};
-    use crate::model::{Location, Request, Response, SourceRef};
-    use std::sync::Arc;
 
     fn ex(method: &str, url: &str, req: &[(&str, &str)], resp: &[(&str, &str)]) -> Exchange {
-        Exchange {
-            source: SourceRef {
-                input: Arc::from("t"),
-                location: Location::HarEntry(0),
-            },
-            time: Timestamp(1_000_000_000),
-            client: None,
-            server: None,
-            connection: None,
-            request: Request {
-                method: method.into(),
-                url: url.into(),
-                http_version: "HTTP/1.1".into(),
-                headers: req.iter().map(|(n, v)| (*n, *v)).collect(),
-            },
-            response: Some(Response {
-                status: 200,
-                headers: resp.iter().map(|(n, v)| (*n, *v)).collect(),
-            }),
-            failure: None,
-            hints: Default::default(),
-        }
+        super::super::test_exchange(method, url, req, Some((200, resp)))
     }
 
     fn record(b: &mut SuggestBook, e: &Exchange) {

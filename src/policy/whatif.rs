@@ -214,8 +214,6 @@ impl WhatIfBook {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::model::{Request, SourceRef, Timestamp};
-    use std::sync::Arc;
 
     fn policy() -> Policy {
         Policy::parse(
@@ -235,28 +233,7 @@ max_age = 600
     }
 
     fn ex(method: &str, req: &[(&str, &str)], resp: Option<(u16, &[(&str, &str)])>) -> Exchange {
-        Exchange {
-            source: SourceRef {
-                input: Arc::from("t"),
-                location: crate::model::Location::HarEntry(0),
-            },
-            time: Timestamp(0),
-            client: None,
-            server: None,
-            connection: None,
-            request: Request {
-                method: method.into(),
-                url: "https://api.example.com/api/x".into(),
-                http_version: "HTTP/1.1".into(),
-                headers: req.iter().map(|(n, v)| (*n, *v)).collect(),
-            },
-            response: resp.map(|(status, h)| Response {
-                status,
-                headers: h.iter().map(|(n, v)| (*n, *v)).collect(),
-            }),
-            failure: None,
-            hints: Default::default(),
-        }
+        super::super::test_exchange(method, "https://api.example.com/api/x", req, resp)
     }
 
     fn header(e: &Exchange, n: &str) -> Option<String> {
