@@ -25,7 +25,12 @@ fuzz_target!(|data: &[u8]| {
         let len = usize::from(*len).min(tail.len());
         let (frame, next) = tail.split_at(len);
         n += 1;
-        d.packet(Timestamp(n * 1_000_000_000), LINKS[usize::from(*l) % LINKS.len()], frame, n as u64);
+        d.packet(
+            Timestamp(n * 1_000_000_000),
+            LINKS[usize::from(*l) % LINKS.len()],
+            frame,
+            n as u64,
+        );
         while d.pop().is_some() {}
         assert!(d.held_bytes() <= limits.max_held_total + 2048);
         rest = next;

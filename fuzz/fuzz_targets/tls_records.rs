@@ -15,8 +15,12 @@ fuzz_target!(|data: &[u8]| {
     let [suite, flags, rest @ ..] = data else {
         return;
     };
-    let Some(mut s) = Session::new(SUITES[usize::from(*suite) % SUITES.len()], 1, "fuzz.test", Some("h2"))
-    else {
+    let Some(mut s) = Session::new(
+        SUITES[usize::from(*suite) % SUITES.len()],
+        1,
+        "fuzz.test",
+        Some("h2"),
+    ) else {
         return;
     };
     let mut streams = [s.client_hello(), s.server_flight()];
@@ -51,7 +55,9 @@ fuzz_target!(|data: &[u8]| {
         let n = usize::from(c >> 1) + 1;
         let (a, b) = (pos[side], (pos[side] + n).min(streams[side].len()));
         if a < b {
-            t.data(side, &streams[side][a..b], &mut keys, 0, &mut |_, p| plain += p.len());
+            t.data(side, &streams[side][a..b], &mut keys, 0, &mut |_, p| {
+                plain += p.len()
+            });
             pos[side] = b;
         } else {
             pos[1 - side] = streams[1 - side].len().min(pos[1 - side] + n);

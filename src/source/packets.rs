@@ -11,6 +11,11 @@ use std::collections::VecDeque;
 use std::io::Read;
 use std::sync::Arc;
 
+/// The read buffer a file starts with: pcap-parser zero-fills its buffer, so a small file (a
+/// fuzz input, a short replay) should not pay for a megabyte. Grown to [`BUFFER`] as soon as a
+/// refill finds it full, i.e. on the first large file.
+const START_BUFFER: usize = 64 << 10;
+/// The read buffer of a large file.
 const BUFFER: usize = 1 << 20;
 /// Largest block accepted; a corrupt length past it ends the file instead of a huge allocation.
 const MAX_BUFFER: usize = 16 << 20;
@@ -117,7 +122,7 @@ impl PacketReader {
             inner: reader,
             first: true,
         };
-        let (reader, format) = match pcap_parser::create_reader(BUFFER, reader) {
+        let (reader, format) = match pcap_parser::create_reader(START_BUFFER, reader) {
             Ok(r) => {
                 let format = if r.data().starts_with(&[0x0a, 0x0d, 0x0d, 0x0a]) {
                     Format::PcapNg
@@ -152,7 +157,7 @@ impl PacketReader {
             packets: 0,
             last_ts: Timestamp(0),
             reported_links: Vec::new(),
-            capacity: BUFFER,
+            capacity: START_BUFFER,
             consumed: 0,
         }
     }
@@ -211,6 +216,27 @@ impl PacketReader {
             match err {
                 ReadError::Eof => break true,
                 ReadError::Incomplete => {
+                    // A buffer's worth read means a large file: read it in large pieces.
+                    if self.capacity < BUFFER
+                        && reader.consumed() + reader.data().len() >= self.capacity / 2
+                    {
+                        self.capacity = BUFFER;
+                        if !reader.grow(self.capacity) {
+                            self.problem(n, "cannot grow the read buffer".into());
+                            break true;
+                        }
+                    }
+                    if reader.refill().is_err() {
+                        self.problem(n, "read error".into());
+                        break true;
+                    }
+                }
+                // A block longer than the buffer, but the buffer is not full yet: read on
+                // first (the file may end sooner, as a corrupt length in a small file does)
+                // rather than grow it for nothing.
+                ReadError::TooSmall
+                    if !reader.reader_exhausted() && reader.data().len() < self.capacity / 2 =>
+                {
                     if reader.refill().is_err() {
                         self.problem(n, "read error".into());
                         break true;

@@ -189,7 +189,10 @@ pub(super) fn not_http1(side: Side, buf: &[u8]) -> bool {
                 return true;
             }
             // HTTP/0.9 (or another protocol): a complete first line without any HTTP version.
-            // A malformed version is left to the parser, which counts it.
+            // A malformed version is left to the parser, which counts it. Blank lines before
+            // the request line are tolerated, as between messages (RFC 9112 §2.2).
+            let start = buf.iter().position(|&b| b != b'\r' && b != b'\n');
+            let buf = buf.get(start.unwrap_or(buf.len())..).unwrap_or(&[]);
             if let Some(nl) = buf.iter().position(|&b| b == b'\n') {
                 let line = buf.get(..nl).unwrap_or(&[]);
                 return !line.windows(6).any(|w| w == b" HTTP/");
