@@ -8,7 +8,7 @@
 //! serialises to JSON, is blocked exactly when the classification is, and names its kind.
 #![no_main]
 
-use corswatch::cors::{self, Classification, Context, Credentials, Kind, VerdictClass};
+use corswatch::cors::{self, Classification, Context, Credentials, Engine, Kind, VerdictClass};
 use corswatch::event::Event;
 use corswatch::model::{Exchange, Pairing};
 use libfuzzer_sys::arbitrary::Unstructured;
@@ -89,6 +89,12 @@ fuzz_target!(|data: &[u8]| {
             Some(&other)
         } else {
             None
+        },
+        redirects: u.int_in_range(0..=25).unwrap_or(0),
+        engine: if u.arbitrary().unwrap_or(false) {
+            Engine::Firefox
+        } else {
+            Engine::Chromium
         },
     };
     check(&ex, &ctx, Pairing::ActualAfterPreflight);
