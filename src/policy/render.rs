@@ -60,14 +60,20 @@ fn route(stack: Stack, prefix: &str, rule: &Rule) -> Result<String, TemplateErro
     let mut out = String::new();
     let origins: Vec<String> = rule.origins.iter().map(ToString::to_string).collect();
     let _ = writeln!(out, "{c} route {prefix}: origins {}", origins.join(", "));
-    let path = if prefix.ends_with('/') {
-        prefix.to_owned()
+    // The snippets take a directory (`{{path}}` ends in `/`); a policy prefix without the
+    // slash also covers the path itself (`/v1/things` and `/v1/things/7`, never
+    // `/v1/thingsx`): where the stack's matching differs, the rendered text says so.
+    let exact = (!prefix.ends_with('/')).then_some(prefix);
+    let path = if let Some(p) = exact {
+        if !matches!(stack, Stack::Nginx | Stack::Apache | Stack::Express) {
+            let _ = writeln!(
+                out,
+                "{c} (the prefix {p} is written {p}/: this snippet takes a directory)"
+            );
+        }
+        format!("{p}/")
     } else {
-        let _ = writeln!(
-            out,
-            "{c} (the prefix {prefix} is written {prefix}/: the snippets take a directory)"
-        );
-        format!("{prefix}/")
+        prefix.to_owned()
     };
     let mut v = Values::new();
     v.set("path", &path)?;
@@ -194,9 +200,47 @@ fn route(stack: Stack, prefix: &str, rule: &Rule) -> Result<String, TemplateErro
             stack.name().to_ascii_lowercase()
         );
     }
-    out.push_str(&template::render(t, &v)?);
+    let text = template::render(t, &v)?;
+    out.push_str(&match exact {
+        Some(p) => segment_prefix(stack, &text, p),
+        None => text,
+    });
     out.push('\n');
     Ok(out)
+}
+
+/// `text`, a snippet rendered for the directory `prefix/`, made to cover `prefix` itself too,
+/// at a segment boundary as the policy's prefix does. nginx's prefix location `/p/` never
+/// matches `/p` (a request for it is redirected to `/p/` when the location proxies, which a
+/// preflight may not follow) and `location /p` would match `/px`: a regular expression says
+/// exactly `/p` or below. Apache's `<Location "/p">` already matches `/p`, `/p/…` and not
+/// `/px`; its preflight rule gets the same expression. Express mounts at a segment boundary.
+fn segment_prefix(stack: Stack, text: &str, prefix: &str) -> String {
+    let dir = format!("{prefix}/");
+    let re = format!("^{}(/|$)", regex_escape(prefix));
+    match stack {
+        Stack::Nginx => text.replace(
+            &format!("location {dir} {{"),
+            &format!("location ~ \"{re}\" {{"),
+        ),
+        Stack::Apache => text
+            .replace(&format!("\"^{dir}\""), &format!("\"{re}\""))
+            .replace(&format!("{dir}\""), &format!("{prefix}\"")),
+        Stack::Express => text.replace(&format!("'{dir}'"), &format!("'{prefix}'")),
+        _ => text.to_owned(),
+    }
+}
+
+/// `s` as a regular expression matching it literally (PCRE: nginx, Apache).
+fn regex_escape(s: &str) -> String {
+    let mut out = String::with_capacity(s.len());
+    for ch in s.chars() {
+        if ".^$*+?()[]{}|\\".contains(ch) {
+            out.push('\\');
+        }
+        out.push(ch);
+    }
+    out
 }
 
 /// Whether a snippet turns credentials on.
@@ -237,6 +281,46 @@ mod tests {
         let out = render(&p, Stack::Nginx);
         assert!(out.contains("route /a'b/: not rendered"), "{out}");
         assert!(out.contains("location /ok/"), "{out}");
+    }
+
+    #[test]
+    fn a_prefix_without_slash_covers_the_path_itself_at_a_segment_boundary() {
+        // Found by the lab's policy group: `location /v1/data/` and `<Location "/v1/data/">`
+        // never matched `/v1/data`, the path the suggested prefix came from.
+        let p = Policy::parse(
+            "p.toml",
+            "[[route]]\nprefix = \"/v1.x/data\"\norigins = [\"https://app.example.com\"]\nmethods = [\"GET\", \"PUT\"]\nrequest_headers = [\"content-type\"]\n",
+        )
+        .unwrap();
+        let nginx = render(&p, Stack::Nginx);
+        assert!(
+            nginx.contains(r#"location ~ "^/v1\.x/data(/|$)" {"#),
+            "{nginx}"
+        );
+        assert!(!nginx.contains("location /v1.x/data/"), "{nginx}");
+        let apache = render(&p, Stack::Apache);
+        assert!(apache.contains(r#"<Location "/v1.x/data">"#), "{apache}");
+        assert!(
+            apache.contains(r#"RewriteRule "^/v1\.x/data(/|$)" - [R=204,L]"#),
+            "{apache}"
+        );
+        assert!(
+            apache.contains(r#"ProxyPass "http://127.0.0.1:8080/v1.x/data""#),
+            "{apache}"
+        );
+        let express = render(&p, Stack::Express);
+        assert!(
+            express.contains("app.use('/v1.x/data', apiRouter)"),
+            "{express}"
+        );
+        assert!(!express.contains("/v1.x/data/'"), "{express}");
+        // A directory prefix is written as it is.
+        let dir = Policy::parse(
+            "p.toml",
+            "[[route]]\nprefix = \"/api/\"\norigins = [\"https://app.example.com\"]\n",
+        )
+        .unwrap();
+        assert!(render(&dir, Stack::Nginx).contains("location /api/ {"));
     }
 
     #[test]

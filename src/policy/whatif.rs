@@ -21,6 +21,14 @@ pub const LIST_CAP: usize = 50;
 pub fn synthesize(policy: &Policy, ex: &Exchange, origin: Option<&str>) -> Exchange {
     let preflight = ex.is_preflight();
     let mut out = ex.clone();
+    // A request the browser kept back (its preflight failed) is recorded without the `Origin`
+    // it would have carried (DevTools' provisional headers): without it, and without the
+    // failure mark dropped below, the re-judged request would look same-origin and pass.
+    if let Some(o) = origin.map(str::trim).filter(|o| !o.is_empty())
+        && ex.origin().is_none()
+    {
+        out.request.headers.push(b"Origin", o.as_bytes());
+    }
     out.failure = None;
     out.hints.h2_reset = None;
     let (status, kept) = match &ex.response {
@@ -238,6 +246,29 @@ max_age = 600
 
     fn header(e: &Exchange, n: &str) -> Option<String> {
         e.response.as_ref().and_then(|r| r.headers.combined_str(n))
+    }
+
+    #[test]
+    fn a_request_recorded_without_origin_is_re_judged_with_the_origin_it_implies() {
+        // The actual request of a failed preflight, as DevTools records it: no Origin header.
+        let p = policy();
+        let kept_back = ex("PUT", &[("Content-Type", "application/json")], None);
+        for (origin, allowed) in [
+            ("https://app.example.com", true),
+            ("https://evil.example.net", false),
+        ] {
+            let s = synthesize(&p, &kept_back, Some(origin));
+            assert_eq!(s.origin().as_deref(), Some(origin));
+            assert_eq!(
+                header(&s, "access-control-allow-origin").is_some(),
+                allowed,
+                "{origin}"
+            );
+        }
+        // An Origin recorded stays the only one.
+        let sent = ex("GET", &[("Origin", "https://app.example.com")], None);
+        let s = synthesize(&p, &sent, Some("https://other.example.com"));
+        assert_eq!(s.request.headers.get_all("origin").count(), 1);
     }
 
     #[test]

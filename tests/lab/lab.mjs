@@ -78,6 +78,7 @@ for (const name of [
   'apache-front',
   'express-behind',
   'other', // a port in no allowlist (never connected to)
+  'page2', // http://localhost:PAGE2: a second page origin, the one the policy group does not allow
 ]) {
   let p;
   do p = await freePort();
@@ -85,9 +86,10 @@ for (const name of [
   PORT[name] = p;
 }
 const CAPTURE_PORTS = Object.entries(PORT)
-  .filter(([n]) => n !== 'other')
+  .filter(([n]) => n !== 'other' && n !== 'page2')
   .map(([, p]) => p);
 const PAGE_ORIGIN = `http://localhost:${PORT.page}`;
+const PAGE2_ORIGIN = `http://localhost:${PORT.page2}`;
 const LAB_VALUES = {
   origin: PAGE_ORIGIN,
   other_origin: 'http://partner.lab.test',
@@ -351,10 +353,15 @@ function pageServer() {
     res.writeHead(200, { 'Content-Type': 'text/plain', 'Set-Cookie': 'cw_lab=1; SameSite=None; Secure; Path=/' });
     res.end('cookie set');
   });
+  const page2 = http.createServer((req, res) => {
+    res.writeHead(200, { 'Content-Type': 'text/html' });
+    res.end('<!doctype html><title>corswatch lab (other origin)</title><p>corswatch lab page, other origin</p>');
+  });
   return Promise.all([
     new Promise((r) => page.listen(PORT.page, 'localhost', r)),
+    new Promise((r) => page2.listen(PORT.page2, 'localhost', r)),
     new Promise((r) => cookie.listen(PORT.cookie, '127.0.0.1', r)),
-  ]).then(() => [page, cookie]);
+  ]).then(() => [page, page2, cookie]);
 }
 
 async function launchBrowser() {
@@ -532,6 +539,196 @@ function describe(v) {
   return v.blocked ? v.cors_error ?? 'blocked' : `allowed${v.authz_wildcard ? ' + Authorization under *' : ''}`;
 }
 
+// ------------------------------------------------------------------------------ policy group
+
+// Issue 14: the rendered configuration of a suggested policy, applied to the real stack, and
+// Chromium's verdicts compared with corswatch's what-if prediction (group `policy`).
+const POLICY_STACKS = ['express', 'nginx', 'apache', 'fastapi', 'flask', 'django'];
+// `allowed`: from the page origin (the policy is suggested from these); `other`: from the
+// second page origin, which the misconfigured server allows and the policy does not.
+const POLICY_REQUESTS = [
+  { from: 'allowed', req: 'get' },
+  { from: 'allowed', req: 'put_json' },
+  { from: 'allowed', req: 'custom_header' },
+  { from: 'allowed', req: 'delete' },
+  { from: 'other', req: 'get' },
+  { from: 'other', req: 'put_json' },
+];
+// The example upstream of the catalogue's proxy snippets (`{{upstream}}`'s default): the
+// rendered configuration says to set it to the application's address, which the lab does.
+const EXAMPLE_UPSTREAM = 'http://127.0.0.1:8080';
+
+function corswatchRun(argv) {
+  const r = spawnSync(CORSWATCH, argv, { encoding: 'utf8', maxBuffer: 256 << 20 });
+  if (r.status !== 0) throw new Error(`corswatch ${argv.join(' ')}: exit ${r.status}\n${r.stderr}`);
+  return r.stdout;
+}
+
+async function pageAt(b, origin) {
+  if (b.at === origin) return;
+  await b.page.goto(`${origin}/?policy`);
+  b.at = origin;
+}
+
+/// One pass of the policy group over `items` (each with `slot`): every request in Chromium;
+/// returns nothing, stores the verdict and its CDP events in `r[name]`, `r[`${name}Events`]`.
+async function policyPass(name, b, items) {
+  for (const it of items) {
+    const dir = path.join(WORK, 'runs', `policy-${name}`, it.stack);
+    let children = [];
+    try {
+      children = await bring(it.g, it[`${name}Slot`], dir);
+      for (const r of it.reqs) {
+        await pageAt(b, r.origin);
+        const from = b.events.length;
+        // Another URL per pass: no preflight cached by the misconfigured run answers it.
+        r[name] = await judge(b, `${r.url}&${name}`, REQUESTS[r.req], it.prefix, false);
+        r[`${name}Events`] = b.events.slice(from);
+      }
+    } catch (e) {
+      it[`${name}Error`] = String(e.message ?? e);
+      log(`  policy ${it.stack} (${name}): ${it[`${name}Error`].split('\n')[0]}`);
+    } finally {
+      for (const c of children) await stop(c);
+      await waitClosed(PORT[it.stack]);
+    }
+  }
+  await pageAt(b, PAGE_ORIGIN);
+}
+
+async function policyGroup(b) {
+  const t0 = Date.now();
+  const dir = path.join(WORK, 'policy');
+  fs.rmSync(dir, { recursive: true, force: true });
+  fs.mkdirSync(dir, { recursive: true });
+  log(`\n== policy group: ${POLICY_STACKS.join(', ')}`);
+  const items = POLICY_STACKS.map((stack) => {
+    const g = GROUPS.find((x) => x.group === stack && x.stack === stack && !x.front);
+    const sc = g.scenarios.find((x) => x.name === 'origin_not_allowed');
+    const prefix = `/s/policy.${stack}/`;
+    const values = { ...LAB_VALUES, other_origin: PAGE2_ORIGIN, path: prefix };
+    const reqs = POLICY_REQUESTS.map((r, n) => ({
+      ...r,
+      n,
+      origin: r.from === 'allowed' ? PAGE_ORIGIN : PAGE2_ORIGIN,
+      // The query's name tells the requests apart in the HAR (values are redacted, names not).
+      url: `http://127.0.0.1:${PORT[stack]}${prefix}${REQUESTS[r.req].endpoint}?cwreq${n}`,
+    }));
+    return { stack, g, sc, prefix, brokenSlot: renderSlot(sc.slot, values), reqs };
+  });
+  b.at = null;
+  await policyPass('broken', b, items);
+
+  const failures = [];
+  const lines = [];
+  const harOf = (events, file) => {
+    fs.writeFileSync(file, JSON.stringify(buildDevtoolsHar(events, new Map(), b.version, `${PAGE_ORIGIN}/`)));
+    return file;
+  };
+  for (const it of items) {
+    try {
+      if (it.brokenError) throw new Error(`misconfigured run: ${it.brokenError}`);
+      // The recording of the misconfigured run (both origins), and the allowed origin's part of
+      // it, from which the policy is suggested.
+      const all = harOf(it.reqs.flatMap((r) => r.brokenEvents), path.join(dir, `${it.stack}-broken.har`));
+      const allowedHar = harOf(
+        it.reqs.filter((r) => r.from === 'allowed').flatMap((r) => r.brokenEvents),
+        path.join(dir, `${it.stack}-allowed.har`),
+      );
+      it.policyFile = path.join(dir, `${it.stack}.toml`);
+      corswatchRun(['policy', 'suggest', allowedHar, '-o', it.policyFile]);
+      const policyText = fs.readFileSync(it.policyFile, 'utf8');
+      if (!policyText.includes(`"${PAGE_ORIGIN}"`) || policyText.includes(`"${PAGE2_ORIGIN}"`)) {
+        throw new Error(`suggested policy should allow ${PAGE_ORIGIN} and not ${PAGE2_ORIGIN}:\n${policyText}`);
+      }
+      const rendered = corswatchRun(['policy', 'render', it.policyFile, '--stack', it.stack]);
+      it.policySlot = rendered.replace(/\n+$/, '').replaceAll(EXAMPLE_UPSTREAM, LAB_VALUES.upstream);
+      fs.writeFileSync(path.join(dir, `${it.stack}.rendered`), it.policySlot + '\n');
+      // The prediction: what-if on the misconfigured run's recording.
+      const report = JSON.parse(corswatchRun(['analyze', all, '--policy', it.policyFile, '--format', 'json']));
+      const wi = report.what_if;
+      if (!wi) throw new Error('no what_if in the report');
+      it.whatIf = { now_pass: wi.now_pass, now_break: wi.now_break, still_blocked: wi.still_blocked, still_pass: wi.still_pass };
+      const entries = JSON.parse(fs.readFileSync(all, 'utf8')).log.entries;
+      const reqOf = (index) => /[?&]cwreq(\d+)/.exec(entries[index]?.request?.url ?? '')?.[1];
+      for (const [list, blocked] of [
+        ['now_pass', false],
+        ['now_break', true],
+        ['still_blocked', true],
+      ]) {
+        for (const x of wi[`${list}_list`] ?? []) {
+          const n = reqOf(x.index);
+          if (n === undefined) throw new Error(`what_if ${list} entry ${x.index} (${x.method} ${x.route}) is none of the lab's requests`);
+          const r = it.reqs[Number(n)];
+          (r.lists ??= []).push(list);
+          r.predictBlocked = (r.predictBlocked ?? false) || blocked;
+        }
+      }
+      for (const r of it.reqs) {
+        // Not listed: passing today and under the policy (still_pass).
+        if (!r.lists) {
+          if (r.broken.blocked) throw new Error(`request ${r.n} (${r.req} from ${r.from}) is blocked today and in no what_if list`);
+          r.lists = ['still_pass'];
+          r.predictBlocked = false;
+        }
+      }
+    } catch (e) {
+      it.error = String(e.message ?? e);
+    }
+  }
+  const ready = items.filter((it) => !it.error);
+  await policyPass('policy', b, ready);
+
+  const summary = [];
+  let agreedAll = 0;
+  let disagreedAll = 0;
+  for (const it of items) {
+    const err = it.error ?? it.policyError;
+    if (err) {
+      failures.push(`policy render ${it.stack}: ${err}${it.policySlot ? `\n--- rendered configuration applied:\n${it.policySlot}\n---` : ''}`);
+      lines.push(`policy render ${it.stack}: ${it.reqs.length} requests, not judged (${err.split('\n')[0]})`);
+      summary.push({ stack: it.stack, error: err });
+      continue;
+    }
+    let agreed = 0;
+    const bad = [];
+    for (const r of it.reqs) {
+      const c = r.policy;
+      const chromeBlocked = c.blocked || !c.js.ok;
+      // A request predicted to pass must also reach the application (a 2xx): a configuration
+      // that answers CORS but breaks the routing does not count as applied.
+      const served = chromeBlocked || (c.js.status >= 200 && c.js.status < 300);
+      if (chromeBlocked === r.predictBlocked && served) agreed++;
+      else if (!served) bad.push(`request ${r.n} ${REQUESTS[r.req].method} ${r.req} from ${r.origin}: allowed, as predicted, but answered ${c.js.status}`);
+      else bad.push(`request ${r.n} ${REQUESTS[r.req].method} ${r.req} from ${r.origin}: what-if ${r.lists.join('+')} (${r.predictBlocked ? 'blocked' : 'passes'}), Chromium ${describe(c)} [${c.js.ok ? c.js.status : c.js.error}]`);
+    }
+    const allowedPass = it.reqs.filter((r) => r.from === 'allowed' && !r.predictBlocked).length;
+    const otherBlocked = it.reqs.filter((r) => r.from === 'other' && r.predictBlocked).length;
+    // The premise: the policy lets the page origin's requests through and not the other's.
+    if (allowedPass !== it.reqs.filter((r) => r.from === 'allowed').length || otherBlocked !== it.reqs.filter((r) => r.from === 'other').length) {
+      bad.push(`premise: the what-if should pass every request from ${PAGE_ORIGIN} and block every one from ${PAGE2_ORIGIN}: ${it.reqs.map((r) => `${r.n}:${r.lists.join('+')}`).join(' ')}`);
+    }
+    agreedAll += agreed;
+    disagreedAll += it.reqs.length - agreed;
+    lines.push(`policy render ${it.stack}: ${it.reqs.length} requests, agreed ${agreed}, disagreed ${it.reqs.length - agreed} (what-if: now_pass ${it.whatIf.now_pass}, now_break ${it.whatIf.now_break}, still_blocked ${it.whatIf.still_blocked}, still_pass ${it.whatIf.still_pass})`);
+    if (bad.length) failures.push(`policy render ${it.stack}:\n  ${bad.join('\n  ')}\n--- rendered configuration applied:\n${it.policySlot}\n---`);
+    summary.push({
+      stack: it.stack,
+      policy: fs.readFileSync(it.policyFile, 'utf8'),
+      rendered: it.policySlot,
+      what_if: it.whatIf,
+      requests: it.reqs.map((r) => ({ n: r.n, req: r.req, origin: r.origin, today: r.broken, what_if: r.lists, chromium: r.policy })),
+    });
+  }
+  const seconds = Math.round((Date.now() - t0) / 1000);
+  let out = `\n== policy group: suggested policy, rendered per stack, applied, judged by Chromium against the what-if\n`;
+  out += lines.join('\n') + '\n';
+  out += `policy: ${items.length} stacks, ${agreedAll + disagreedAll} requests judged, agreed ${agreedAll}, disagreed ${disagreedAll}, ${items.filter((it) => it.error || it.policyError).length} stacks not judged, in ${seconds} s\n`;
+  console.log(out);
+  fs.writeFileSync(path.join(WORK, 'policy-summary.json'), JSON.stringify({ seconds, stacks: summary, failures }, null, 1));
+  return failures;
+}
+
 async function main() {
   fs.mkdirSync(WORK, { recursive: true });
   fs.rmSync(path.join(WORK, 'runs'), { recursive: true, force: true });
@@ -562,7 +759,7 @@ async function main() {
   const pending = [];
   const fail = (item, what) => (item.sc.pending ? pending : failures).push(`${item.id}: ${what}`);
 
-  await pass('broken', b, plan);
+  if (plan.length) await pass('broken', b, plan);
 
   // Verdicts, premises, and the fixes to apply.
   const toFix = [];
@@ -636,6 +833,10 @@ async function main() {
       }
     }
   }
+
+  // Issue 14: suggested policies, rendered, applied and judged (group `policy`).
+  const policyFailures = !ONLY || ONLY.includes('policy') ? await policyGroup(b) : [];
+  failures.push(...policyFailures);
 
   // Hop-aware assertions on the two-hop captures.
   const hop = Object.fromEntries(HOP_AWARE.map((h) => [h, []]));

@@ -3,7 +3,9 @@
 # Flask + flask-cors, FastAPI/Starlette and Django + django-cors-headers, misconfigured per the
 # troubleshooting guide, judged by real Chromium; corswatch's verdicts (pcap and DevTools HAR)
 # must equal Chromium's, and every fix corswatch prints, applied as it is, must make Chromium
-# allow the request. See tests/lab/README.md.
+# allow the request; and (group `policy`, issue 14) a policy suggested from a misconfigured run,
+# rendered per stack and applied, must get from Chromium the verdicts corswatch's what-if
+# predicted. See tests/lab/README.md.
 #
 # Run as root on Debian 12 (installs what it needs: apt, a venv, npm ci). Loopback only; every
 # process is stopped by PID; bounded by CW_LAB_TIMEOUT seconds (default 600). Exit 1 on any

@@ -6,6 +6,8 @@ const app = express();
 const apiRouter = express.Router();
 const ok = (req, res) => res.json({ ok: true, method: req.method });
 apiRouter.route('/data').get(ok).post(ok).put(ok).delete(ok);
+// The router mounted at the resource itself (a policy route `/s/policy.express/data`).
+apiRouter.route('/').get(ok).post(ok).put(ok).delete(ok);
 apiRouter.post('/echo', (req, res) => res.json({ got: req.body ?? null }));
 apiRouter.get('/v2/report', ok);
 apiRouter.get('/fail', () => {
