@@ -418,6 +418,39 @@ fn nth_route_line(text: &str, i: usize) -> usize {
         .map_or(1, |(n, _)| n + 1)
 }
 
+/// An exchange for the unit tests of this module's parts: `req` and `resp` headers, status.
+#[cfg(test)]
+fn test_exchange(
+    method: &str,
+    url: &str,
+    req: &[(&str, &str)],
+    resp: Option<(u16, &[(&str, &str)])>,
+) -> crate::model::Exchange {
+    use crate::model::{Location, Request, Response, SourceRef, Timestamp};
+    crate::model::Exchange {
+        source: SourceRef {
+            input: std::sync::Arc::from("t"),
+            location: Location::HarEntry(0),
+        },
+        time: Timestamp(1_000_000_000),
+        client: None,
+        server: None,
+        connection: None,
+        request: Request {
+            method: method.into(),
+            url: url.into(),
+            http_version: "HTTP/1.1".into(),
+            headers: req.iter().map(|(n, v)| (*n, *v)).collect(),
+        },
+        response: resp.map(|(status, h)| Response {
+            status,
+            headers: h.iter().map(|(n, v)| (*n, *v)).collect(),
+        }),
+        failure: None,
+        hints: Default::default(),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -498,38 +531,5 @@ vary_origin = false
     fn schema_is_json() {
         let v: serde_json::Value = serde_json::from_str(SCHEMA).unwrap();
         assert_eq!(v["type"], "object");
-    }
-}
-
-/// An exchange for the unit tests of this module's parts: `req` and `resp` headers, status.
-#[cfg(test)]
-fn test_exchange(
-    method: &str,
-    url: &str,
-    req: &[(&str, &str)],
-    resp: Option<(u16, &[(&str, &str)])>,
-) -> crate::model::Exchange {
-    use crate::model::{Location, Request, Response, SourceRef, Timestamp};
-    crate::model::Exchange {
-        source: SourceRef {
-            input: std::sync::Arc::from("t"),
-            location: Location::HarEntry(0),
-        },
-        time: Timestamp(1_000_000_000),
-        client: None,
-        server: None,
-        connection: None,
-        request: Request {
-            method: method.into(),
-            url: url.into(),
-            http_version: "HTTP/1.1".into(),
-            headers: req.iter().map(|(n, v)| (*n, *v)).collect(),
-        },
-        response: resp.map(|(status, h)| Response {
-            status,
-            headers: h.iter().map(|(n, v)| (*n, *v)).collect(),
-        }),
-        failure: None,
-        hints: Default::default(),
     }
 }
