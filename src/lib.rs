@@ -8,12 +8,14 @@
 //! drive    the one driver of analyze and watch            -> net for packets, then the pipeline
 //! net      frames -> TCP reassembly -> HTTP/1.x           -> Exchange (model)
 //! pipeline hop (two hops of one request) -> pair (preflight <-> actual) -> context ->
-//!          cors::classify -> Event -> aggregate
+//!          cors::classify (for the recording's engine) -> policy (what-if, drift) -> Event ->
+//!          aggregate
 //! sinks    report (text, JSON, merge, explain), metrics + serve (/metrics, /report), events
 //! ```
 //!
 //! Beside the stages: `url` (URLs, origins, routes), `fix` (the fix per kind and server stack),
-//! `redact` (what no output may show), `watch` (the agent around the driver).
+//! `stack` (which server stack answered), `policy` (policy files, suggest, render), `redact`
+//! (what no output may show), `watch` (the agent around the driver).
 
 #![warn(missing_docs)]
 
