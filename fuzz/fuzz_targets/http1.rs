@@ -15,14 +15,16 @@
 //! The cut points come from a hash of the whole input.
 #![no_main]
 
-use corswatch::model::{CaptureHealth, Exchange, Timestamp};
+use corswatch::model::{CaptureHealth, Timestamp};
 use corswatch::net::http::{Ctx, HttpConn, Side};
 use libfuzzer_sys::fuzz_target;
 use std::collections::VecDeque;
 use std::net::{IpAddr, Ipv4Addr, SocketAddr};
 use std::sync::Arc;
 
-type Seen = (String, String, Option<u16>, Vec<String>);
+#[path = "common/seen.rs"]
+mod seen;
+use seen::{Seen, seen};
 
 #[derive(Debug, PartialEq, Eq)]
 struct Outcome {
@@ -35,23 +37,6 @@ impl Outcome {
     fn clean(&self) -> bool {
         self.parse_errors == 0 && self.not_http == 0
     }
-}
-
-fn seen(x: &Exchange) -> Seen {
-    (
-        x.request.method.clone(),
-        x.request.url.clone(),
-        x.response.as_ref().map(|r| r.status),
-        x.response
-            .as_ref()
-            .map(|r| {
-                r.headers
-                    .iter()
-                    .map(|(n, _)| n.to_ascii_lowercase())
-                    .collect()
-            })
-            .unwrap_or_default(),
-    )
 }
 
 /// Feeds both streams, each in the pieces `cut` gives (`None`: whole).

@@ -75,27 +75,12 @@ fn frame(p: &Pkt) -> Vec<u8> {
 }
 
 /// What the oracle compares: method, URL, status, response header names.
-type Seen = (String, String, Option<u16>, Vec<String>);
+#[path = "common/seen.rs"]
+mod seen;
+use seen::Seen;
 
 fn seen(out: &[Exchange]) -> Vec<Seen> {
-    out.iter()
-        .map(|x| {
-            (
-                x.request.method.clone(),
-                x.request.url.clone(),
-                x.response.as_ref().map(|r| r.status),
-                x.response
-                    .as_ref()
-                    .map(|r| {
-                        r.headers
-                            .iter()
-                            .map(|(n, _)| n.to_ascii_lowercase())
-                            .collect()
-                    })
-                    .unwrap_or_default(),
-            )
-        })
-        .collect()
+    out.iter().map(seen::seen).collect()
 }
 
 fn run(pkts: &[&Pkt]) -> (Vec<Seen>, u64) {

@@ -769,13 +769,7 @@ fn feed(
         }
         cx.acked = *server_acked;
         if let Some(a) = ack {
-            let mut sink = Sink {
-                app,
-                side: Side::Request,
-                cx: &mut cx,
-                keys: &mut *parts.keys,
-            };
-            dirs[0].acked(a, &mut sink, &mut *parts.tcp);
+            acked(dirs, 0, a, app, &mut cx, parts.keys, parts.tcp);
         }
     }
     let s = Seg {
@@ -802,13 +796,7 @@ fn feed(
     if d == 0
         && let Some(a) = ack
     {
-        let mut sink = Sink {
-            app,
-            side: Side::Response,
-            cx: &mut cx,
-            keys: &mut *parts.keys,
-        };
-        dirs[1].acked(a, &mut sink, &mut *parts.tcp);
+        acked(dirs, 1, a, app, &mut cx, parts.keys, parts.tcp);
     }
     let after = dirs[0].held_bytes() + dirs[1].held_bytes();
     *parts.held_total = parts
@@ -820,6 +808,25 @@ fn feed(
         .saturating_add(app.buffered())
         .saturating_sub(http_before);
     p.flags & link::FLAG_RST != 0 || (dirs[0].finished() && dirs[1].finished())
+}
+
+/// Direction `o` was acknowledged up to `ack`: what it never showed before that is lost.
+fn acked(
+    dirs: &mut [Reassembler; 2],
+    o: usize,
+    ack: u32,
+    app: &mut App,
+    cx: &mut Ctx<'_>,
+    keys: &mut KeyStore,
+    tcp: &mut TcpStats,
+) {
+    let mut sink = Sink {
+        app,
+        side: side_of(o),
+        cx,
+        keys,
+    };
+    dirs[o].acked(ack, &mut sink, tcp);
 }
 
 fn side_of(dir: usize) -> Side {
