@@ -351,3 +351,48 @@ fn suggestion_snapshot() {
     );
     insta::assert_snapshot!("policy_suggest_proxies_pcap", stdout(&out));
 }
+
+#[test]
+fn the_html_report_shows_the_what_if_and_the_drift() {
+    let dir = tempfile::tempdir().unwrap();
+    let file = "captures/lab/reflecting-curl.pcap";
+    let full = dir.path().join("full.toml");
+    suggest(file, &full);
+    // The suggested policy without the lookalike origin: its one request now breaks.
+    let text = std::fs::read_to_string(&full)
+        .unwrap()
+        .replace("\"https://evil.example\", ", "")
+        .replace(", \"https://evil.example\"", "");
+    let proposed = dir.path().join("proposed.toml");
+    std::fs::write(&proposed, text).unwrap();
+    let declared = dir.path().join("declared.toml");
+    std::fs::write(&declared, DECLARED).unwrap();
+    let html = stdout(&run(
+        corswatch()
+            .current_dir(root())
+            .args(["analyze", file, "--format", "html", "--policy"])
+            .arg(&proposed)
+            .arg("--declared")
+            .arg(&declared),
+        0,
+    ));
+    for want in [
+        r##"<a href="#what-if">What if</a>"##,
+        r##"<a href="#drift">Drift</a>"##,
+        r#"<section id="what-if">"#,
+        "<h3>Now break</h3>",
+        "<code>https://evil.example</code> (1)",
+        r#"<section id="drift">"#,
+        "<td><code>reflected_origin</code></td>",
+    ] {
+        assert!(html.contains(want), "{want} missing");
+    }
+    // Without a policy, neither section.
+    let plain = stdout(&run(
+        corswatch()
+            .current_dir(root())
+            .args(["analyze", file, "--format", "html"]),
+        0,
+    ));
+    assert!(!plain.contains("id=\"what-if\"") && !plain.contains("id=\"drift\""));
+}

@@ -156,8 +156,16 @@ pub fn check(
             if !extra.is_empty() {
                 push(DriftRule::MethodsBeyondPolicy, extra.join(", "));
             }
+            // Accept, Accept-Language and Content-Language are safelisted by name (only odd
+            // values need a listing) and Starlette lists them on every preflight: not drift.
+            // Content-Type is: listed, it lets JSON bodies through.
             let extra: Vec<String> = elements(h, "access-control-allow-headers")
-                .filter(|n| !rule.allows_header(n))
+                .filter(|n| {
+                    !rule.allows_header(n)
+                        && !["accept", "accept-language", "content-language"]
+                            .iter()
+                            .any(|s| n.eq_ignore_ascii_case(s))
+                })
                 .collect();
             if !extra.is_empty() {
                 push(DriftRule::HeadersBeyondPolicy, extra.join(", "));
@@ -309,7 +317,11 @@ mod tests {
             &[
                 ("Access-Control-Allow-Origin", "https://a.example"),
                 ("Access-Control-Allow-Methods", "PUT, DELETE"),
-                ("Access-Control-Allow-Headers", "X-Token, X-Debug"),
+                // Starlette's: the three safelisted by name are not drift, Content-Type is.
+                (
+                    "Access-Control-Allow-Headers",
+                    "Accept, Accept-Language, Content-Language, Content-Type, X-Token, X-Debug",
+                ),
                 ("Access-Control-Allow-Credentials", "true"),
                 ("Vary", "Origin"),
             ],
@@ -324,7 +336,7 @@ mod tests {
             ]
         );
         assert_eq!(d[1].detail, "DELETE");
-        assert_eq!(d[2].detail, "X-Debug");
+        assert_eq!(d[2].detail, "Content-Type, X-Debug");
         let e = ex(
             "GET",
             &[("Origin", "https://b.example")],

@@ -27,6 +27,7 @@
 
 pub mod drift;
 pub mod pattern;
+pub mod per_route;
 pub mod render;
 pub mod stage;
 pub mod suggest;

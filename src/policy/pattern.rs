@@ -142,6 +142,28 @@ impl OriginPattern {
         }
     }
 
+    /// For a subdomain pattern, a regular expression (PCRE, Python `re`, JavaScript) that
+    /// matches exactly the `Origin` values the pattern allows; `None` for the other patterns.
+    pub fn regex(&self) -> Option<String> {
+        let OriginPattern::Subdomains {
+            scheme,
+            suffix,
+            port,
+        } = self
+        else {
+            return None;
+        };
+        let port = match default_port(scheme) {
+            Some(p) if p == *port => String::new(),
+            _ => format!(":{port}"),
+        };
+        // One or more labels as `valid_dns` has them, then the suffix with its dots escaped.
+        Some(format!(
+            "^{scheme}://([a-z0-9_]([a-z0-9_-]{{0,61}}[a-z0-9_])?\\.)+{}{port}$",
+            suffix.replace('.', "\\.")
+        ))
+    }
+
     /// `*`.
     pub fn is_any(&self) -> bool {
         matches!(self, OriginPattern::Any)

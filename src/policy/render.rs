@@ -18,6 +18,9 @@ fn comment(stack: Stack) -> &'static str {
 
 /// `policy` as `stack`'s configuration.
 pub fn render(policy: &Policy, stack: Stack) -> String {
+    if let Some(text) = super::per_route::render(policy, stack) {
+        return text;
+    }
     let c = comment(stack);
     let mut out = String::new();
     let _ = writeln!(

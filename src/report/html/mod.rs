@@ -8,6 +8,7 @@
 //! way), plus blocked requests over time from the aggregate's bounded timeline. Lists are
 //! bounded by the report's `top`; what does not fit is counted in an "other" row.
 
+mod policy;
 mod svg;
 
 use super::ReportData;
@@ -114,11 +115,12 @@ pub fn render(d: &ReportData<'_>, opts: &HtmlOptions) -> String {
 <style>{CSS}</style></head>
 <body>
 <header><h1>CORS report</h1><p class="inputs">{inputs}</p>
-<nav><a href="#summary">Summary</a> <a href="#timeline">Over time</a> <a href="#top">Most affected</a> <a href="#preflights">Preflights</a> <a href="#health">Capture health</a> <a href="#kinds">Kinds</a></nav></header>
+<nav><a href="#summary">Summary</a> <a href="#timeline">Over time</a> <a href="#top">Most affected</a> <a href="#preflights">Preflights</a> <a href="#health">Capture health</a>{policy_nav} <a href="#kinds">Kinds</a></nav></header>
 <main>
 "##,
         ver = esc(&version()),
         t = esc(&title),
+        policy_nav = policy::nav(&r),
         inputs = r
             .inputs
             .iter()
@@ -141,6 +143,7 @@ pub fn render(d: &ReportData<'_>, opts: &HtmlOptions) -> String {
     top(&mut o, &r);
     preflights(&mut o, &r);
     health(&mut o, &r);
+    policy::sections(&mut o, &r);
     let _ = writeln!(o, r##"<section id="kinds"><h2>Kinds</h2>"##);
     if kinds.is_empty() {
         let _ = writeln!(
