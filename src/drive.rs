@@ -367,6 +367,10 @@ impl<C: Consumer> Sender for Driver<C> {
         if let Some((_, info)) = self.input.as_mut() {
             info.exchanges += 1;
         }
+        self.health.truncated_values = self
+            .health
+            .truncated_values
+            .saturating_add(exchange.hints.truncated.len() as u64);
         self.consumer.exchange(exchange);
         true
     }

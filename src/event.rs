@@ -84,6 +84,10 @@ pub struct Event {
     /// without one, or where the answer keeps to it.
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub policy_drift: Vec<Drift>,
+    /// Headers the recording holds that were too large to read (`request origin`...): the
+    /// outcome's confidence says what they could change.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub truncated: Vec<String>,
 }
 
 impl Event {
@@ -138,6 +142,7 @@ impl Event {
             stacks: Vec::new(),
             engines: None,
             policy_drift: Vec::new(),
+            truncated: ex.hints.truncated.clone(),
         })
     }
 

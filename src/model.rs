@@ -331,6 +331,10 @@ pub struct ClientHints {
     /// Seen on the wire, not recorded by a client: the HTTP/2 stream was reset. Chromium
     /// resets the stream of most blocked responses that carry a body: a hint, not a verdict.
     pub h2_reset: Option<H2Reset>,
+    /// Headers the recording holds but corswatch did not read, cut for size (`request
+    /// origin`, `response access-control-allow-origin`): verdicts that could depend on them
+    /// are inferred.
+    pub truncated: Vec<String>,
 }
 
 /// An RST_STREAM that ended an HTTP/2 exchange.
@@ -533,6 +537,10 @@ pub struct CaptureHealth {
     /// QUIC long-header datagrams on UDP port 443: HTTP/3 that a TCP capture cannot read.
     #[serde(default, skip_serializing_if = "is_zero")]
     pub quic_packets: u64,
+    /// Header values a recording holds but corswatch did not read, cut for size (each named
+    /// in the input's problems; verdicts that could depend on them are inferred).
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub truncated_values: u64,
 }
 
 fn is_zero(n: &u64) -> bool {
@@ -554,6 +562,7 @@ impl CaptureHealth {
             .retransmitted_segments
             .saturating_add(o.retransmitted_segments);
         self.truncated_packets = self.truncated_packets.saturating_add(o.truncated_packets);
+        self.truncated_values = self.truncated_values.saturating_add(o.truncated_values);
         self.ip_fragments_skipped = self
             .ip_fragments_skipped
             .saturating_add(o.ip_fragments_skipped);

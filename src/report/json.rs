@@ -299,6 +299,12 @@ pub fn capture_warnings(h: &CaptureHealth) -> Vec<String> {
             h.flows_evicted
         ));
     }
+    if h.truncated_values > 0 {
+        w.push(format!(
+            "{} header value(s) too large to read (the problems name each entry): verdicts that could depend on them are inferred",
+            h.truncated_values
+        ));
+    }
     if h.truncated_packets > 0 {
         w.push(format!(
             "{} packets cut by the snapshot length: capture with a larger snaplen (-s 0)",

@@ -38,6 +38,45 @@ pub(crate) const NO_RESPONSE_ON_WIRE: &str = "no response was captured for this 
 
 /// Classifies one exchange; see [`super::classify`].
 pub(super) fn classify(ex: &Exchange, ctx: &Context<'_>) -> Classification {
+    let mut c = judge(ex, ctx);
+    if !ex.hints.truncated.is_empty() {
+        // A value the recording holds and corswatch did not read may be the one that decides.
+        let reason = format!(
+            "the recording's {} {} too large to read, and the outcome could depend on {}",
+            ex.hints.truncated.join(", "),
+            if ex.hints.truncated.len() == 1 {
+                "was"
+            } else {
+                "were"
+            },
+            if ex.hints.truncated.len() == 1 {
+                "it"
+            } else {
+                "them"
+            },
+        );
+        match c
+            .verdicts
+            .iter_mut()
+            .find(|v| v.class() == VerdictClass::Blocked)
+        {
+            Some(v) => {
+                if v.confidence == Confidence::Certain {
+                    v.confidence = Confidence::Inferred(reason);
+                }
+                for t in &ex.hints.truncated {
+                    v.evidence
+                        .push((t.clone(), "[truncated: too large to read]".into()));
+                }
+            }
+            None if c.pass_assumption.is_none() => c.pass_assumption = Some(reason),
+            None => {}
+        }
+    }
+    c
+}
+
+fn judge(ex: &Exchange, ctx: &Context<'_>) -> Classification {
     let origin = ex
         .request
         .headers

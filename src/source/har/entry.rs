@@ -29,6 +29,8 @@ pub(super) struct Request<'a> {
     pub(super) url: Option<Cow<'a, str>>,
     pub(super) http_version: Option<Cow<'a, str>>,
     pub(super) headers: Headers,
+    /// Headers whose name or value was over the size cap: left out, named here.
+    pub(super) truncated: Vec<String>,
     /// How many cookies the request lists (the scanner writes the count).
     pub(super) cookies: u64,
 }
@@ -37,6 +39,8 @@ pub(super) struct Request<'a> {
 pub(super) struct Response<'a> {
     pub(super) status: Option<Lenient<'a>>,
     pub(super) headers: Headers,
+    /// As the request's.
+    pub(super) truncated: Vec<String>,
     pub(super) error: Option<Cow<'a, str>>,
     pub(super) failure_text: Option<Cow<'a, str>>,
 }
@@ -154,7 +158,7 @@ fn request<'a>(c: &mut Cursor<'a>) -> Result<Request<'a>, JsonError> {
             b"method" => r.method = string(c)?,
             b"url" => r.url = string(c)?,
             b"httpVersion" => r.http_version = string(c)?,
-            b"headers" => r.headers = headers(c)?,
+            b"headers" => r.headers = headers(c, &mut r.truncated)?,
             b"cookies" => {
                 r.cookies = match c.kind() {
                     Kind::Scalar => match c.scalar()? {
@@ -184,7 +188,7 @@ fn response<'a>(c: &mut Cursor<'a>) -> Result<Response<'a>, JsonError> {
     c.object(|c, key| {
         match key {
             b"status" => r.status = Some(lenient(c)?),
-            b"headers" => r.headers = headers(c)?,
+            b"headers" => r.headers = headers(c, &mut r.truncated)?,
             b"_error" => r.error = string(c)?,
             b"_failureText" => r.failure_text = string(c)?,
             _ => {
@@ -224,7 +228,9 @@ fn initiator<'a>(c: &mut Cursor<'a>) -> Result<Initiator<'a>, JsonError> {
 
 /// A headers array: elements without a name skipped, and HTTP/2 and HTTP/3 pseudo-headers
 /// (framing, not headers) left out. Names and values stay bytes: nothing needs them as text.
-fn headers(c: &mut Cursor<'_>) -> Result<Headers, JsonError> {
+/// A header whose name or value the scanner cut for size is left out and named in
+/// `truncated` (lowercase; `(a header name)` when the name itself was cut).
+fn headers(c: &mut Cursor<'_>, truncated: &mut Vec<String>) -> Result<Headers, JsonError> {
     let mut hs = Headers::with_capacity(16, 512);
     if c.kind() != Kind::Array {
         c.skip()?;
@@ -259,7 +265,11 @@ fn headers(c: &mut Cursor<'_>) -> Result<Headers, JsonError> {
             }
             Ok(())
         })?;
-        if !name.is_empty() && !name.starts_with(b":") {
+        if *name == *super::TRUNCATED {
+            truncated.push("(a header name)".into());
+        } else if *value == *super::TRUNCATED {
+            truncated.push(String::from_utf8_lossy(&name).to_ascii_lowercase());
+        } else if !name.is_empty() && !name.starts_with(b":") {
             hs.push(&name, &value);
         }
         Ok(())

@@ -28,6 +28,10 @@ use std::sync::Arc;
 /// Strings longer than this (bodies, data URLs) are replaced by "" in the entry copy: nothing
 /// CORS needs is that long.
 const MAX_STRING: usize = 64 * 1024;
+/// What the scanner writes for a string longer than [`MAX_STRING`] (a JSON escape), and what
+/// it reads back as: a NUL, which no HTTP header value or URL holds.
+const TRUNCATED_JSON: &[u8] = br"\u0000truncated";
+const TRUNCATED: &[u8] = b"\0truncated";
 /// An entry whose remaining JSON is larger than this is skipped with a problem.
 const MAX_ENTRY: usize = 16 * 1024 * 1024;
 /// At most this many `pages` are remembered (for the page URL of each entry).
@@ -81,6 +85,8 @@ pub struct HarSource<R> {
     scan: Scanner<R>,
     state: State,
     index: u64,
+    /// A problem to report after the exchange it belongs to (values cut for size).
+    pending: Option<Item>,
     entry: Vec<u8>,
     pages: HashMap<String, String>,
     producer: Option<String>,
@@ -110,6 +116,7 @@ impl<R: Read> HarSource<R> {
             scan: Scanner::new(reader),
             state: State::Start,
             index: 0,
+            pending: None,
             entry: Vec::with_capacity(64 * 1024),
             pages: HashMap::new(),
             producer: None,
@@ -148,6 +155,9 @@ impl<R: Read> HarSource<R> {
 
     /// Advances to the next entry (or problem). Returns `None` at the end.
     fn step(&mut self) -> Option<Item> {
+        if let Some(p) = self.pending.take() {
+            return Some(p);
+        }
         loop {
             match self.state {
                 State::Done => return None,
@@ -353,6 +363,14 @@ impl<R: Read> HarSource<R> {
             .ok_or(EntryError::NoUrl)?
             .into_owned();
 
+        if url.as_bytes() == TRUNCATED || method.as_bytes() == TRUNCATED {
+            return Err(EntryError::Truncated(MAX_STRING >> 10));
+        }
+        let mut truncated: Vec<String> = req
+            .truncated
+            .iter()
+            .map(|h| format!("request {h}"))
+            .collect();
         let mut headers = req.headers;
         if !headers.contains("cookie") && req.cookies > 0 {
             // Some producers list cookies only in the array; the header's presence is what
@@ -374,6 +392,7 @@ impl<R: Read> HarSource<R> {
                     .filter(|s| !s.is_empty())
                     .or(r.failure_text.filter(|s| !s.is_empty()))
                     .map(Cow::into_owned);
+                truncated.extend(r.truncated.iter().map(|h| format!("response {h}")));
                 (r.status.map_or(0, |s| s.integer()), r.headers, err)
             }
             None => (0, Headers::new(), None),
@@ -415,7 +434,19 @@ impl<R: Read> HarSource<R> {
             producer: self.producer.clone(),
             browser: self.browser.clone(),
             h2_reset: None,
+            truncated,
         };
+        if !hints.truncated.is_empty() {
+            self.pending = Some(Item::Problem(InputError::HarEntry {
+                input: self.input.clone(),
+                index,
+                message: format!(
+                    "{} over {} KiB: not read, verdicts that could depend on it are inferred",
+                    hints.truncated.join(", "),
+                    MAX_STRING >> 10
+                ),
+            }));
+        }
         Ok(Exchange {
             source: SourceRef {
                 input: self.input.clone(),
@@ -451,6 +482,8 @@ enum EntryError {
     NoMethod,
     #[error("the request has no `url`")]
     NoUrl,
+    #[error("skipped: its URL or method is over {0} KiB")]
+    Truncated(usize),
 }
 
 enum StartError {
@@ -626,6 +659,71 @@ mod tests {
         let ex = exchanges(&items);
         assert_eq!(ex.len(), 1, "{:?}", problems(&items));
         assert_eq!(ex[0].request.url, "https://a.example/\"q\"");
+    }
+
+    #[test]
+    fn values_cut_for_size_are_named_and_make_verdicts_inferred() {
+        // A 300 MB Origin once became `''` without a word; now the header is left out, named
+        // in the exchange and in a problem, and the verdict says what it could not read.
+        let big = "h".repeat(MAX_STRING + 10);
+        let entry = |req: &str, resp: &str| {
+            format!(
+                r#"{{"request":{{"method":"GET","url":"https://api.example/x","headers":[{req}]}},"response":{{"status":200,"headers":[{resp}]}}}}"#
+            )
+        };
+        let long_url = format!(
+            r#"{{"request":{{"method":"GET","url":"https://api.example/{big}","headers":[]}}}}"#
+        );
+        let json = format!(
+            r#"{{"log":{{"entries":[{},{},{long_url}]}}}}"#,
+            entry(
+                &format!(r#"{{"name":"Origin","value":"https://{big}"}}"#),
+                ""
+            ),
+            entry(
+                r#"{"name":"Origin","value":"https://app.example"}"#,
+                &format!(r#"{{"name":"Access-Control-Allow-Origin","value":"{big}"}}"#)
+            ),
+        );
+        let items = read(&json);
+        let ex = exchanges(&items);
+        let p = problems(&items);
+        assert_eq!(ex.len(), 2, "{p:?}");
+        assert_eq!(ex[0].hints.truncated, ["request origin"]);
+        assert!(ex[0].origin().is_none());
+        assert_eq!(
+            ex[1].hints.truncated,
+            ["response access-control-allow-origin"]
+        );
+        assert_eq!(p.len(), 3, "{p:?}");
+        assert!(
+            p[0].contains("entry 0") && p[0].contains("request origin over 64 KiB"),
+            "{p:?}"
+        );
+        assert!(
+            p[2].contains("entry 2") && p[2].contains("URL or method is over 64 KiB"),
+            "{p:?}"
+        );
+        let ctx = crate::cors::Context::default();
+        let c = crate::cors::classify(ex[1], &ctx);
+        let v = c.blocked().unwrap();
+        assert_eq!(v.kind, crate::cors::Kind::AcaoMissing);
+        assert!(
+            matches!(&v.confidence, crate::cors::Confidence::Inferred(r) if r.contains("response access-control-allow-origin was too large")),
+            "{:?}",
+            v.confidence
+        );
+        assert!(v.evidence.iter().any(
+            |(n, val)| n == "response access-control-allow-origin" && val.contains("truncated")
+        ));
+        let c = crate::cors::classify(ex[0], &ctx);
+        assert!(c.blocked().is_none());
+        assert!(
+            c.pass_assumption
+                .as_deref()
+                .unwrap_or("")
+                .contains("request origin")
+        );
     }
 
     #[test]

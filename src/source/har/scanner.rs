@@ -350,7 +350,8 @@ impl<R: Read> Scanner<R> {
     }
 
     /// After an opening quote: consumes the string up to and including its closing quote,
-    /// copying it (with the quote) into `out`. A string longer than `cap` is copied as empty.
+    /// copying it (with the quote) into `out`. A string longer than `cap` is copied as
+    /// [`super::TRUNCATED_JSON`], so that the reader can say which value it lost.
     pub(super) fn string_body(
         &mut self,
         mut out: Option<&mut Vec<u8>>,
@@ -373,6 +374,7 @@ impl<R: Read> Scanner<R> {
             {
                 if o.len() - start + take > cap {
                     o.truncate(start);
+                    o.extend_from_slice(super::TRUNCATED_JSON);
                     dropped = true;
                 } else {
                     o.extend_from_slice(&avail[..take]);
