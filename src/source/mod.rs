@@ -203,16 +203,20 @@ fn read_depth(input: Arc<str>, mut reader: Box<dyn Read + Send>, tx: &mut dyn Se
     match Format::detect(&start) {
         Some(Format::Har) => {
             tx.format(Format::Har);
-            for item in har::HarSource::new(input, r) {
-                let go_on = match item {
-                    har::Item::Exchange(ex) => tx.exchange(ex),
-                    har::Item::Problem(p) => {
-                        tx.problem(p);
-                        true
+            let mut each = |item| match item {
+                har::Item::Exchange(ex) => tx.exchange(ex),
+                har::Item::Problem(p) => {
+                    tx.problem(p);
+                    true
+                }
+            };
+            if std::thread::available_parallelism().is_ok_and(|n| n.get() > 1) {
+                har::read_threaded(input, r, &mut each);
+            } else {
+                for item in har::HarSource::new(input, r) {
+                    if !each(item) {
+                        return;
                     }
-                };
-                if !go_on {
-                    return;
                 }
             }
         }

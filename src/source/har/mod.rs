@@ -85,14 +85,33 @@ pub struct HarSource<R> {
     scan: Scanner<R>,
     state: State,
     index: u64,
-    /// A problem to report after the exchange it belongs to (values cut for size).
-    pending: Option<Item>,
+    /// The copy of the entry just scanned (what [`Converter::item`] reads).
     entry: Vec<u8>,
+    log: Arc<LogInfo>,
+    saw_entries: bool,
+    conv: Converter,
+}
+
+/// What `log` says about every entry, as far as the scanner has read.
+#[derive(Debug, Clone, Default)]
+struct LogInfo {
     pages: HashMap<String, String>,
     producer: Option<String>,
     browser: Option<String>,
-    saw_entries: bool,
+}
+
+/// What the scanner found: an entry (its copy in [`HarSource::entry`]), or a problem.
+enum Raw {
+    Entry(u64),
+    Problem(InputError),
+}
+
+/// Turns entry copies into exchanges, in file order.
+struct Converter {
+    input: Arc<str>,
     last_time: Timestamp,
+    /// A problem to report after the exchange it belongs to (values cut for size).
+    pending: Option<Item>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -111,18 +130,20 @@ enum State {
 impl<R: Read> HarSource<R> {
     /// Reads `reader`, naming it `input` in problems.
     pub fn new(input: Arc<str>, reader: R) -> Self {
+        let input_name = input.clone();
         HarSource {
             input,
             scan: Scanner::new(reader),
             state: State::Start,
             index: 0,
-            pending: None,
             entry: Vec::with_capacity(64 * 1024),
-            pages: HashMap::new(),
-            producer: None,
-            browser: None,
+            log: Arc::default(),
             saw_entries: false,
-            last_time: Timestamp::default(),
+            conv: Converter {
+                input: input_name,
+                last_time: Timestamp::default(),
+                pending: None,
+            },
         }
     }
 
@@ -154,17 +175,14 @@ impl<R: Read> HarSource<R> {
     }
 
     /// Advances to the next entry (or problem). Returns `None` at the end.
-    fn step(&mut self) -> Option<Item> {
-        if let Some(p) = self.pending.take() {
-            return Some(p);
-        }
+    fn step(&mut self) -> Option<Raw> {
         loop {
             match self.state {
                 State::Done => return None,
                 State::Start => {
                     if let Err(e) = self.enter_log() {
                         self.state = State::Done;
-                        return Some(Item::Problem(self.shape_or_syntax(e)));
+                        return Some(Raw::Problem(self.shape_or_syntax(e)));
                     }
                 }
                 State::InLog => match self.next_log_key() {
@@ -172,7 +190,7 @@ impl<R: Read> HarSource<R> {
                     Ok(false) => {
                         self.state = State::Done;
                         if !self.saw_entries {
-                            return Some(Item::Problem(InputError::HarShape {
+                            return Some(Raw::Problem(InputError::HarShape {
                                 input: self.input.clone(),
                                 message: "not a HAR: `log.entries` is missing".into(),
                             }));
@@ -180,7 +198,7 @@ impl<R: Read> HarSource<R> {
                     }
                     Err(e) => {
                         self.state = State::Done;
-                        return Some(Item::Problem(self.syntax(e, None)));
+                        return Some(Raw::Problem(self.syntax(e, None)));
                     }
                 },
                 State::InEntries { first } => return self.next_entry(first),
@@ -266,6 +284,7 @@ impl<R: Read> HarSource<R> {
     }
 
     fn remember(&mut self, key: &[u8], json: &[u8]) {
+        let log = Arc::make_mut(&mut self.log);
         match key {
             b"pages" => {
                 if let Ok(pages) = serde_json::from_slice::<Vec<HarPage>>(json) {
@@ -273,7 +292,7 @@ impl<R: Read> HarSource<R> {
                         if let (Some(id), Some(title)) = (p.id, p.title)
                             && (title.starts_with("http://") || title.starts_with("https://"))
                         {
-                            self.pages.insert(id, title);
+                            log.pages.insert(id, title);
                         }
                     }
                 }
@@ -281,10 +300,10 @@ impl<R: Read> HarSource<R> {
             b"creator" | b"browser" => {
                 if let Ok(c) = serde_json::from_slice::<HarCreator>(json) {
                     if key == b"browser" {
-                        self.browser.clone_from(&c.name);
+                        log.browser.clone_from(&c.name);
                     }
-                    if key == b"creator" || self.producer.is_none() {
-                        self.producer = c.name;
+                    if key == b"creator" || log.producer.is_none() {
+                        log.producer = c.name;
                     }
                 }
             }
@@ -292,7 +311,7 @@ impl<R: Read> HarSource<R> {
         }
     }
 
-    fn next_entry(&mut self, first: bool) -> Option<Item> {
+    fn next_entry(&mut self, first: bool) -> Option<Raw> {
         let index = self.index;
         let r = (|| -> Result<bool, ScanError> {
             self.scan.skip_ws()?;
@@ -320,20 +339,13 @@ impl<R: Read> HarSource<R> {
             Ok(true) => {
                 self.state = State::InEntries { first: false };
                 self.index += 1;
-                Some(match self.convert(index) {
-                    Ok(ex) => Item::Exchange(Box::new(ex)),
-                    Err(e) => Item::Problem(InputError::HarEntry {
-                        input: self.input.clone(),
-                        index,
-                        message: e.to_string(),
-                    }),
-                })
+                Some(Raw::Entry(index))
             }
             Err(ScanError::TooLarge) => {
                 // The scanner kept going to the end of the entry, so the next one can be read.
                 self.state = State::InEntries { first: false };
                 self.index += 1;
-                Some(Item::Problem(InputError::HarEntry {
+                Some(Raw::Problem(InputError::HarEntry {
                     input: self.input.clone(),
                     index,
                     message: format!(
@@ -344,13 +356,27 @@ impl<R: Read> HarSource<R> {
             }
             Err(e) => {
                 self.state = State::Done;
-                Some(Item::Problem(self.syntax(e, Some(index))))
+                Some(Raw::Problem(self.syntax(e, Some(index))))
             }
         }
     }
+}
 
-    fn convert(&mut self, index: u64) -> Result<Exchange, EntryError> {
-        let e = Entry::read(&self.entry)?;
+impl Converter {
+    /// The item of entry `index`, from its copy `entry`.
+    fn item(&mut self, index: u64, entry: &[u8], log: &LogInfo) -> Item {
+        match self.convert(index, entry, log) {
+            Ok(ex) => Item::Exchange(Box::new(ex)),
+            Err(e) => Item::Problem(InputError::HarEntry {
+                input: self.input.clone(),
+                index,
+                message: e.to_string(),
+            }),
+        }
+    }
+
+    fn convert(&mut self, index: u64, entry: &[u8], log: &LogInfo) -> Result<Exchange, EntryError> {
+        let e = Entry::read(entry)?;
         let req = e.request.ok_or(EntryError::NoRequest)?;
         let method = req
             .method
@@ -429,10 +455,10 @@ impl<R: Read> HarSource<R> {
             request_id: e.request_id.map(|v| v.0.into_owned()),
             from_cache: e.from_cache.is_some_and(|c| c.truthy()),
             server_ip,
-            page_url: e.pageref.and_then(|p| self.pages.get(p.as_ref()).cloned()),
+            page_url: e.pageref.and_then(|p| log.pages.get(p.as_ref()).cloned()),
             sanitized: false,
-            producer: self.producer.clone(),
-            browser: self.browser.clone(),
+            producer: log.producer.clone(),
+            browser: log.browser.clone(),
             h2_reset: None,
             truncated,
         };
@@ -500,8 +526,66 @@ impl From<ScanError> for StartError {
 impl<R: Read> Iterator for HarSource<R> {
     type Item = Item;
     fn next(&mut self) -> Option<Item> {
-        self.step()
+        if let Some(p) = self.conv.pending.take() {
+            return Some(p);
+        }
+        Some(match self.step()? {
+            Raw::Entry(index) => self.conv.item(index, &self.entry, &self.log),
+            Raw::Problem(p) => Item::Problem(p),
+        })
     }
+}
+
+/// Reads a HAR as [`HarSource`] does, into `each` (which returns false to stop), with the
+/// scanning on a thread of its own: the scanner is most of the reading, and converting the
+/// entry copies beside it takes the rest off its path. The items come in the same order.
+pub fn read_threaded<R: Read + Send>(
+    input: Arc<str>,
+    reader: R,
+    each: &mut dyn FnMut(Item) -> bool,
+) {
+    let mut src = HarSource::new(input.clone(), reader);
+    let mut conv = Converter {
+        input,
+        last_time: Timestamp::default(),
+        pending: None,
+    };
+    std::thread::scope(|s| {
+        let (tx, rx) = std::sync::mpsc::sync_channel::<Scanned>(256);
+        s.spawn(move || {
+            while let Some(raw) = src.step() {
+                let msg = match raw {
+                    Raw::Entry(i) => Scanned::Entry(i, src.entry.clone(), src.log.clone()),
+                    Raw::Problem(p) => Scanned::Problem(p),
+                };
+                if tx.send(msg).is_err() {
+                    break;
+                }
+            }
+        });
+        for msg in rx.iter() {
+            let item = match msg {
+                Scanned::Entry(i, bytes, log) => conv.item(i, &bytes, &log),
+                Scanned::Problem(p) => Item::Problem(p),
+            };
+            if !each(item) {
+                break;
+            }
+            if let Some(p) = conv.pending.take()
+                && !each(p)
+            {
+                break;
+            }
+        }
+        // The scanner stops at its next send.
+        drop(rx);
+    });
+}
+
+/// What the scanning thread hands over.
+enum Scanned {
+    Entry(u64, Vec<u8>, Arc<LogInfo>),
+    Problem(InputError),
 }
 
 fn describe_byte(b: u8) -> String {
@@ -724,6 +808,29 @@ mod tests {
                 .unwrap_or("")
                 .contains("request origin")
         );
+    }
+
+    #[test]
+    fn the_threaded_reader_gives_the_same_items_in_the_same_order() {
+        let big = "h".repeat(MAX_STRING + 1);
+        let json = format!(
+            r#"{{"log":{{"creator":{{"name":"WebInspector"}},"pages":[{{"id":"p1","title":"https://app.example/"}}],"entries":[{ENTRY},{{"request":{{"method":"GET","url":"https://a.example/","headers":[{{"name":"Origin","value":"{big}"}}]}},"pageref":"p1"}},{{"request":{{}}}},{ENTRY}]}}}}"#
+        );
+        let one: Vec<String> = read(&json).iter().map(|i| format!("{i:?}")).collect();
+        let mut two = Vec::new();
+        read_threaded(Arc::from("t.har"), json.as_bytes(), &mut |i| {
+            two.push(format!("{i:?}"));
+            true
+        });
+        assert_eq!(one.len(), 5, "{one:?}");
+        assert_eq!(one, two);
+        // A consumer that stops early stops the scanner too.
+        let mut n = 0;
+        read_threaded(Arc::from("t.har"), json.as_bytes(), &mut |_| {
+            n += 1;
+            false
+        });
+        assert_eq!(n, 1);
     }
 
     #[test]
