@@ -362,12 +362,7 @@ impl<R: Read> Scanner<R> {
         loop {
             self.fill()?;
             let avail = &self.buf[self.pos..self.len];
-            // Most strings are short: a plain look at the first bytes beats setting up memchr.
-            let head = avail.len().min(32);
-            let found = avail[..head]
-                .iter()
-                .position(|&b| b == b'"' || b == b'\\')
-                .or_else(|| memchr::memchr2(b'"', b'\\', &avail[head..]).map(|p| p + head));
+            let found = quote_or_backslash(avail);
             let take = found.unwrap_or(avail.len());
             if let Some(o) = out.as_deref_mut()
                 && !dropped
@@ -404,6 +399,36 @@ impl<R: Read> Scanner<R> {
     }
 }
 
+/// The first `"` or `\\` in `s`. Most strings are short: eight bytes at a time in a word
+/// (no setup) over the first 64, then memchr for the long ones.
+fn quote_or_backslash(s: &[u8]) -> Option<usize> {
+    const ONES: u64 = u64::from_ne_bytes([0x01; 8]);
+    const HIGH: u64 = u64::from_ne_bytes([0x80; 8]);
+    const QUOTES: u64 = u64::from_ne_bytes([b'"'; 8]);
+    const SLASHES: u64 = u64::from_ne_bytes([b'\\'; 8]);
+    // Bytes equal to zero get their high bit set; the lowest set bit is exact (borrows only
+    // run upwards), which is the one wanted.
+    let zero = |x: u64| x.wrapping_sub(ONES) & !x & HIGH;
+    let mut i = 0;
+    while let Some(w) = s.get(i..i + 8).filter(|_| i < 64) {
+        let mut b = [0u8; 8];
+        b.copy_from_slice(w);
+        let x = u64::from_le_bytes(b);
+        let m = zero(x ^ QUOTES) | zero(x ^ SLASHES);
+        if m != 0 {
+            return Some(i + (m.trailing_zeros() / 8) as usize);
+        }
+        i += 8;
+    }
+    if i < 64 {
+        return s[i..]
+            .iter()
+            .position(|&b| b == b'"' || b == b'\\')
+            .map(|p| p + i);
+    }
+    memchr::memchr2(b'"', b'\\', &s[i..]).map(|p| p + i)
+}
+
 /// The index past the run of spaces at `i` (indentation: eight at a time).
 fn skip_spaces(s: &[u8], mut i: usize) -> usize {
     const SPACES: u64 = u64::from_ne_bytes([b' '; 8]);
@@ -417,4 +442,30 @@ fn skip_spaces(s: &[u8], mut i: usize) -> usize {
         i += 1;
     }
     i
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn quote_or_backslash_finds_the_first() {
+        for n in 0..150 {
+            for c in [b'"', b'\\'] {
+                let mut v = vec![b'a'; n];
+                v.push(c);
+                v.extend_from_slice(b"x\"y\\");
+                assert_eq!(quote_or_backslash(&v), Some(n), "{n}");
+                // The bytes next to the wanted ones, and bytes with the high bit set.
+                v[..n].fill(c.wrapping_add(1));
+                assert_eq!(quote_or_backslash(&v), Some(n), "{n} +1");
+                v[..n].fill(c.wrapping_sub(1));
+                assert_eq!(quote_or_backslash(&v), Some(n), "{n} -1");
+                v[..n].fill(c | 0x80);
+                assert_eq!(quote_or_backslash(&v), Some(n), "{n} high");
+            }
+            assert_eq!(quote_or_backslash(&vec![0u8; n]), None);
+            assert_eq!(quote_or_backslash(&vec![0xffu8; n]), None);
+        }
+    }
 }
