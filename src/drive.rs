@@ -72,6 +72,10 @@ pub fn default_threads() -> usize {
 pub trait Consumer {
     /// One exchange, in the order the decoder completed it.
     fn exchange(&mut self, exchange: Box<Exchange>);
+    /// The consumer runs in a thread of its own (the run has two threads or more).
+    fn parallel(&self) -> bool {
+        false
+    }
 }
 
 /// A consumer that is the pipeline, or stands for it: it also learns the clock of a quiet link
@@ -342,6 +346,10 @@ fn drain<C: Consumer>(
 }
 
 impl<C: Consumer> Sender for Driver<C> {
+    fn threads(&self) -> usize {
+        if self.consumer.parallel() { 2 } else { 1 }
+    }
+
     fn format(&mut self, format: Format) {
         if let Some((_, info)) = self.input.as_mut() {
             info.format = Some(format.name());
@@ -430,6 +438,10 @@ impl Forward {
 }
 
 impl Consumer for Forward {
+    fn parallel(&self) -> bool {
+        true
+    }
+
     fn exchange(&mut self, exchange: Box<Exchange>) {
         self.batch.push(exchange);
         if self.batch.len() >= FORWARD_BATCH {

@@ -178,6 +178,11 @@ pub trait Sender {
     fn secrets(&mut self, _key_log: &[u8]) {}
     /// Hands over whatever is batched (a live link went quiet, a paced replay waits).
     fn flush(&mut self) {}
+    /// Threads the run may use (`--threads`): with two or more, a HAR is scanned in a
+    /// thread of its own.
+    fn threads(&self) -> usize {
+        1
+    }
 }
 
 /// Reads one input to its end into `tx`, picking the reader by the input's first bytes (HAR,
@@ -203,6 +208,7 @@ fn read_depth(input: Arc<str>, mut reader: Box<dyn Read + Send>, tx: &mut dyn Se
     match Format::detect(&start) {
         Some(Format::Har) => {
             tx.format(Format::Har);
+            let threaded = tx.threads() > 1;
             let mut each = |item| match item {
                 har::Item::Exchange(ex) => tx.exchange(ex),
                 har::Item::Problem(p) => {
@@ -210,7 +216,7 @@ fn read_depth(input: Arc<str>, mut reader: Box<dyn Read + Send>, tx: &mut dyn Se
                     true
                 }
             };
-            if std::thread::available_parallelism().is_ok_and(|n| n.get() > 1) {
+            if threaded {
                 har::read_threaded(input, r, &mut each);
             } else {
                 for item in har::HarSource::new(input, r) {
