@@ -95,18 +95,19 @@ pub fn from_headers(h: &Headers) -> Vec<(Stack, String)> {
     let powered = h.get_str("x-powered-by").map(|s| s.into_owned());
     let django = django_shape(h);
     if let Some(s) = server.as_deref() {
-        let l = s.trim().to_ascii_lowercase();
-        if l.starts_with("nginx") || l.starts_with("openresty") {
+        let t = s.trim();
+        let starts = |p: &str| t.get(..p.len()).is_some_and(|h| h.eq_ignore_ascii_case(p));
+        if starts("nginx") || starts("openresty") {
             add(Stack::Nginx, line("Server", s));
-        } else if l.starts_with("apache") && !l.starts_with("apache-coyote") {
+        } else if starts("apache") && !starts("apache-coyote") {
             add(Stack::Apache, line("Server", s));
-        } else if l.starts_with("kestrel") {
+        } else if starts("kestrel") {
             add(Stack::AspNetCore, line("Server", s));
-        } else if l.starts_with("werkzeug") {
+        } else if starts("werkzeug") {
             add(Stack::Flask, line("Server", s));
-        } else if l.starts_with("wsgiserver") || l.starts_with("daphne") {
+        } else if starts("wsgiserver") || starts("daphne") {
             add(Stack::Django, line("Server", s));
-        } else if (l.starts_with("uvicorn") || l.starts_with("hypercorn")) && django.is_none() {
+        } else if (starts("uvicorn") || starts("hypercorn")) && django.is_none() {
             add(Stack::FastApi, line("Server", s));
         }
     }
@@ -156,21 +157,25 @@ fn django_shape(h: &Headers) -> Option<String> {
 /// Spring's CORS processor varies on exactly `Origin`, `Access-Control-Request-Method` and
 /// `Access-Control-Request-Headers`.
 fn spring_shape(h: &Headers) -> Option<String> {
-    let vary: Vec<String> = h
-        .get_all("vary")
-        .flat_map(|v| {
-            String::from_utf8_lossy(v)
-                .split(',')
-                .map(|e| e.trim().to_owned())
-                .collect::<Vec<_>>()
-        })
-        .collect();
-    let has = |n: &str| vary.iter().any(|e| e == n);
-    (has("Origin") && has("Access-Control-Request-Method") && has("Access-Control-Request-Headers"))
-        .then(|| {
-            "Vary: Origin, Access-Control-Request-Method, Access-Control-Request-Headers (Spring)"
-                .into()
-        })
+    // Runs for every response: the elements are compared in place, nothing is copied.
+    let mut seen = [false; 3];
+    for e in h.get_all("vary").flat_map(|v| v.split(|b| *b == b',')) {
+        let e = e.trim_ascii();
+        for (i, n) in [
+            &b"Origin"[..],
+            b"Access-Control-Request-Method",
+            b"Access-Control-Request-Headers",
+        ]
+        .iter()
+        .enumerate()
+        {
+            seen[i] |= e == *n;
+        }
+    }
+    (seen == [true; 3]).then(|| {
+        "Vary: Origin, Access-Control-Request-Method, Access-Control-Request-Headers (Spring)"
+            .into()
+    })
 }
 
 /// The `cors` package answers a preflight 204 with methods joined without spaces
