@@ -138,14 +138,19 @@ impl Users {
         };
         let ok = bcrypt::verify(password, hash).unwrap_or(false) && known;
         if ok {
-            let k = self.cache_key(user, password);
-            let mut set = self.lock();
-            if set.len() >= CACHE_CAP {
-                set.clear();
-            }
-            set.insert(k);
+            self.remember(self.cache_key(user, password));
         }
         ok
+    }
+
+    /// Adds a verified key; a full set starts again (simpler than LRU, and a refill costs one
+    /// bcrypt per live scraper).
+    fn remember(&self, key: [u8; 32]) {
+        let mut set = self.lock();
+        if set.len() >= CACHE_CAP {
+            set.clear();
+        }
+        set.insert(key);
     }
 
     /// Verifies on the blocking pool, so that a bcrypt does not stall the other connections.
@@ -187,14 +192,10 @@ mod tests {
     fn the_cache_is_bounded() {
         let u = users();
         for i in 0..CACHE_CAP + 10 {
-            let k = u.cache_key("u", &i.to_string());
-            let mut set = u.lock();
-            if set.len() >= CACHE_CAP {
-                set.clear();
-            }
-            set.insert(k);
+            u.remember(u.cache_key("u", &i.to_string()));
+            assert!(u.lock().len() <= CACHE_CAP);
         }
-        assert!(u.lock().len() <= CACHE_CAP);
+        assert!(u.cached("u", &(CACHE_CAP + 9).to_string()));
     }
 
     #[test]

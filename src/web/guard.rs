@@ -178,3 +178,55 @@ async fn check(State(g): State<Arc<Guard>>, req: Request, next: Next) -> Respons
     }
     resp
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::metrics::MetricsConfig;
+
+    fn guard() -> Arc<Guard> {
+        Guard::new(
+            Arc::new(Current::new(super::super::WebConfig::default())),
+            Arc::new(Metrics::new(&MetricsConfig::default())),
+            Duration::from_secs(1),
+        )
+    }
+
+    #[test]
+    fn the_bucket_admits_a_burst_then_one_per_interval() {
+        let g = guard();
+        assert!(g.admit(None), "no limit");
+        let s = RateLimit {
+            interval: Duration::from_millis(200),
+            burst: 3,
+        };
+        assert_eq!((0..5).filter(|_| g.admit(Some(s))).count(), 3);
+        std::thread::sleep(Duration::from_millis(250));
+        assert!(g.admit(Some(s)), "a token back after an interval");
+        assert!(!g.admit(Some(s)));
+        let wider = RateLimit { burst: 5, ..s };
+        assert_eq!(
+            (0..6).filter(|_| g.admit(Some(wider))).count(),
+            5,
+            "new settings, full bucket"
+        );
+    }
+
+    #[test]
+    fn refusals_are_all_counted_but_logged_once_per_reason_and_period() {
+        let g = guard();
+        for _ in 0..5 {
+            g.refuse(Refusal::Unauthorized, None, "no credentials");
+        }
+        g.refuse(Refusal::RateLimited, None, "/metrics");
+        let logged = g.logged.lock().unwrap();
+        assert_eq!(logged[&Refusal::Unauthorized].1, 4, "four held back");
+        assert_eq!(logged[&Refusal::RateLimited].1, 0);
+        drop(logged);
+        let text = g.metrics.render_prometheus();
+        assert!(
+            text.contains("corswatch_web_requests_refused_total{reason=\"unauthorized\"} 5"),
+            "{text}"
+        );
+    }
+}

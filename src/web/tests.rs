@@ -271,3 +271,13 @@ fn a_reload_keeps_the_old_config_on_an_error() {
     current.reload().unwrap();
     assert!(current.get().users.is_none());
 }
+
+#[test]
+fn the_deployment_example_is_of_the_format() {
+    let f: FileFormat =
+        serde_yaml_ng::from_str(include_str!("../../dashboards/deploy/web.yml")).unwrap();
+    let tls = f.tls_server_config.unwrap();
+    assert_eq!(tls.cert_file, Some(PathBuf::from("tls/server.pem")));
+    let users = f.basic_auth_users.unwrap();
+    assert!(Users::new(users).is_ok());
+}
