@@ -11,6 +11,9 @@ use std::sync::{Arc, Mutex};
 /// Distinct verified (user, password) pairs remembered; past it the set starts again.
 const CACHE_CAP: usize = 256;
 
+/// bcrypt runs at once: a flood of wrong passwords queues instead of taking every core.
+const PARALLEL_BCRYPT: usize = 2;
+
 /// What the `Authorization` header of a request carried.
 #[derive(Debug, PartialEq, Eq)]
 pub enum Credentials {
@@ -61,6 +64,7 @@ pub struct Users {
     /// Keyed so that the cache is no faster a password oracle than bcrypt to whoever reads memory.
     key: ring::hmac::Key,
     verified: Mutex<HashSet<[u8; 32]>>,
+    bcrypt_slots: tokio::sync::Semaphore,
 }
 
 impl std::fmt::Debug for Users {
@@ -90,6 +94,7 @@ impl Users {
             hashes,
             key,
             verified: Mutex::new(HashSet::new()),
+            bcrypt_slots: tokio::sync::Semaphore::new(PARALLEL_BCRYPT),
         })
     }
 
@@ -153,11 +158,15 @@ impl Users {
         set.insert(key);
     }
 
-    /// Verifies on the blocking pool, so that a bcrypt does not stall the other connections.
+    /// Verifies on the blocking pool, so that a bcrypt does not stall the other connections,
+    /// [`PARALLEL_BCRYPT`] at a time.
     pub async fn verify(self: &Arc<Self>, user: String, password: String) -> bool {
         if self.cached(&user, &password) {
             return true;
         }
+        let Ok(_slot) = self.bcrypt_slots.acquire().await else {
+            return false;
+        };
         let me = self.clone();
         tokio::task::spawn_blocking(move || me.verify_blocking(&user, &password))
             .await

@@ -134,42 +134,29 @@ pub fn guard(router: Router, g: Arc<Guard>) -> Router {
 async fn check(State(g): State<Arc<Guard>>, req: Request, next: Next) -> Response {
     let cfg = g.current.get();
     let peer = req.extensions().get::<Peer>().map(|p| p.0);
+    let path = req.uri().path().to_string();
     let mut resp = if !g.admit(cfg.rate_limit) {
-        g.refuse(Refusal::RateLimited, peer, req.uri().path());
+        g.refuse(Refusal::RateLimited, peer, &path);
         (StatusCode::TOO_MANY_REQUESTS, "Too Many Requests\n").into_response()
     } else {
-        let open = OPEN_PATHS.contains(&req.uri().path());
-        let denied = match (&cfg.users, open) {
-            (Some(users), false) => {
-                match Credentials::from_header(req.headers().get(header::AUTHORIZATION)) {
-                    Credentials::Given { user, password } => {
-                        if users.verify(user.clone(), password).await {
-                            None
-                        } else {
-                            let user: String = user.chars().take(64).collect();
-                            Some(format!("wrong password or unknown user {user:?}"))
-                        }
-                    }
-                    Credentials::Missing => Some("no credentials".to_string()),
-                    Credentials::Malformed => Some("malformed Basic credentials".to_string()),
-                }
+        // The bound covers the wait for a bcrypt slot too.
+        let answer = async {
+            let authorization = req.headers().get(header::AUTHORIZATION).cloned();
+            if let Some(why) = denied(&cfg, &path, authorization).await {
+                g.refuse(Refusal::Unauthorized, peer, &why);
+                let mut r = (StatusCode::UNAUTHORIZED, "Unauthorized\n").into_response();
+                r.headers_mut()
+                    .insert(header::WWW_AUTHENTICATE, HeaderValue::from_static("Basic"));
+                r
+            } else {
+                next.run(req).await
             }
-            _ => None,
         };
-        if let Some(why) = denied {
-            g.refuse(Refusal::Unauthorized, peer, &why);
-            let mut r = (StatusCode::UNAUTHORIZED, "Unauthorized\n").into_response();
-            r.headers_mut()
-                .insert(header::WWW_AUTHENTICATE, HeaderValue::from_static("Basic"));
-            r
-        } else {
-            let path = req.uri().path().to_string();
-            match tokio::time::timeout(g.request_timeout, next.run(req)).await {
-                Ok(r) => r,
-                Err(_) => {
-                    g.refuse(Refusal::Timeout, peer, &path);
-                    (StatusCode::SERVICE_UNAVAILABLE, "request timed out\n").into_response()
-                }
+        match tokio::time::timeout(g.request_timeout, answer).await {
+            Ok(r) => r,
+            Err(_) => {
+                g.refuse(Refusal::Timeout, peer, &path);
+                (StatusCode::SERVICE_UNAVAILABLE, "request timed out\n").into_response()
             }
         }
     };
@@ -177,6 +164,30 @@ async fn check(State(g): State<Arc<Guard>>, req: Request, next: Next) -> Respons
         resp.headers_mut().insert(name.clone(), value.clone());
     }
     resp
+}
+
+/// Why the request may not pass basic auth, or None.
+async fn denied(
+    cfg: &super::WebConfig,
+    path: &str,
+    authorization: Option<HeaderValue>,
+) -> Option<String> {
+    let users = cfg.users.as_ref()?;
+    if OPEN_PATHS.contains(&path) {
+        return None;
+    }
+    match Credentials::from_header(authorization.as_ref()) {
+        Credentials::Given { user, password } => {
+            if users.verify(user.clone(), password).await {
+                None
+            } else {
+                let user: String = user.chars().take(64).collect();
+                Some(format!("wrong password or unknown user {user:?}"))
+            }
+        }
+        Credentials::Missing => Some("no credentials".to_string()),
+        Credentials::Malformed => Some("malformed Basic credentials".to_string()),
+    }
 }
 
 #[cfg(test)]

@@ -99,6 +99,11 @@ async fn connection(
             let acceptor = tokio_rustls::TlsAcceptor::from(cfg);
             match tokio::time::timeout(limits.header_timeout, acceptor.accept(tcp)).await {
                 Ok(Ok(stream)) => http(stream, peer, app, limits, stopped).await,
+                // Closed before or during the hello without a word: a TCP health check or a
+                // port scan, not a client turned away.
+                Ok(Err(e)) if e.kind() == std::io::ErrorKind::UnexpectedEof => {
+                    tracing::debug!(%peer, "web: connection closed in the TLS handshake");
+                }
                 Ok(Err(e)) => guard.refuse(Refusal::TlsHandshake, Some(peer), &e.to_string()),
                 Err(_) => guard.refuse(Refusal::TlsHandshake, Some(peer), "handshake timed out"),
             }
