@@ -42,3 +42,4 @@ pub mod stack;
 pub mod timeline;
 pub mod url;
 pub mod watch;
+pub mod web;

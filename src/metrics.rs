@@ -4,6 +4,9 @@
 //! rest into `other`, counting each fold in `corswatch_label_overflow_total{label}`.
 
 mod hops;
+mod web;
+
+pub use web::Refusal;
 
 use crate::aggregate::Totals;
 use crate::cors::{ExchangeType, Kind, VerdictClass};
@@ -171,6 +174,8 @@ pub struct Metrics {
     last_exchanges: AtomicU64,
     /// Hops, layers and detected stacks (`metrics/hops.rs`).
     hops: hops::HopMetrics,
+    /// The endpoints' refusals and connections (`metrics/web.rs`).
+    web: web::WebMetrics,
 }
 
 impl Metrics {
@@ -218,6 +223,7 @@ impl Metrics {
             last_drops: Mutex::new([0; 3]),
             last_exchanges: AtomicU64::new(0),
             hops: hops::HopMetrics::register(&mut registry),
+            web: web::WebMetrics::register(&mut registry),
             registry: Registry::default(),
         };
         let r = &mut registry;
@@ -547,6 +553,16 @@ impl Metrics {
         }
     }
 
+    /// Counts a request or connection the endpoints turned away.
+    pub fn refused(&self, reason: Refusal) {
+        self.web.refused(reason);
+    }
+
+    /// Moves the open-connections gauge of the endpoints by `delta`.
+    pub fn web_connections(&self, delta: i64) {
+        self.web.connections(delta);
+    }
+
     /// Prometheus text format 0.0.4.
     pub fn render_prometheus(&self) -> String {
         let mut s = String::new();
@@ -598,6 +614,8 @@ mod tests {
             "corswatch_http2_streams_reset_total",
             "corswatch_quic_packets_total",
             "corswatch_hops_total",
+            "corswatch_web_requests_refused_total",
+            "corswatch_web_connections",
         ] {
             assert!(
                 text.contains(&format!("# TYPE {name} ")),

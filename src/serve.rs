@@ -1,5 +1,5 @@
-//! The read-only HTTP endpoints of `watch`: `/metrics`, `/report`, `/healthz`. Nothing can be
-//! changed through them.
+//! The read-only HTTP endpoints of `watch`: `/metrics`, `/report` (unless turned off),
+//! `/healthz`. Nothing can be changed through them. TLS, auth and limits are `web`'s.
 
 use crate::metrics::{Metrics, OPENMETRICS_CONTENT_TYPE, PROMETHEUS_CONTENT_TYPE};
 use axum::Router;
@@ -12,8 +12,8 @@ use std::sync::{Arc, Mutex};
 
 /// State shared between the processing thread and the endpoints.
 pub struct Shared {
-    /// The Prometheus registry.
-    pub metrics: Metrics,
+    /// The Prometheus registry (shared with the endpoints' guard, which counts refusals).
+    pub metrics: Arc<Metrics>,
     /// The JSON report so far, re-rendered by the processing thread.
     pub report: Mutex<Arc<String>>,
     /// False once the capture failed or stopped on an error.
@@ -26,7 +26,7 @@ impl Shared {
     /// State with an empty report.
     pub fn new(metrics: Metrics) -> Self {
         Shared {
-            metrics,
+            metrics: Arc::new(metrics),
             report: Mutex::new(Arc::new(String::from("{}\n"))),
             capturing: AtomicBool::new(true),
             seen: AtomicU64::new(0),
@@ -51,14 +51,17 @@ impl Shared {
     }
 }
 
-/// The routes: `/metrics`, `/report`, `/healthz`.
-pub fn router(shared: Arc<Shared>) -> Router {
-    Router::new()
+/// The routes: `/metrics`, `/report` (when `report`), `/healthz`.
+pub fn router(shared: Arc<Shared>, report: bool) -> Router {
+    let r = Router::new()
         .route("/metrics", get(metrics))
-        .route("/report", get(report))
-        .route("/healthz", get(healthz))
-        .route("/", get(index))
-        .with_state(shared)
+        .route("/healthz", get(healthz));
+    let r = if report {
+        r.route("/report", get(self::report)).route("/", get(index))
+    } else {
+        r.route("/", get(index_without_report))
+    };
+    r.with_state(shared)
 }
 
 async fn metrics(State(s): State<Arc<Shared>>, headers: HeaderMap) -> Response {
@@ -97,4 +100,8 @@ async fn healthz(State(s): State<Arc<Shared>>) -> Response {
 
 async fn index() -> &'static str {
     "corswatch: /metrics (Prometheus), /report (JSON report so far), /healthz\n"
+}
+
+async fn index_without_report() -> &'static str {
+    "corswatch: /metrics (Prometheus), /healthz\n"
 }

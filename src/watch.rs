@@ -13,6 +13,7 @@ use crate::serve::{self, Shared};
 use crate::source::channel::{self, Feed};
 use crate::source::live::{self, LiveError, LiveOptions};
 use crate::source::replay::{self, Pace};
+use crate::web;
 use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::sync::Arc;
@@ -63,6 +64,8 @@ pub struct WatchConfig {
     pub events: Option<EventLogConfig>,
     /// No start and stop lines on stderr.
     pub quiet: bool,
+    /// TLS, auth, limits and routes of the endpoints (`--web.config.file`).
+    pub web: crate::web::WebOptions,
 }
 
 /// Why the agent could not run.
@@ -132,6 +135,20 @@ pub fn run(cfg: WatchConfig) -> Result<RunSummary, WatchError> {
         .map_err(WatchError::Runtime)?;
 
     let shared = Arc::new(Shared::new(Metrics::new(&cfg.metrics)));
+    let web_config = cfg.web.config.clone().unwrap_or_default();
+    let (scheme, security) = match &cfg.web.config {
+        Some(w) => (
+            if w.tls.is_some() { "https" } else { "http" },
+            format!(" ({} from {})", w.describe(), w.path.display()),
+        ),
+        None => ("http", String::new()),
+    };
+    let current = Arc::new(web::Current::new(web_config));
+    let guard = web::Guard::new(
+        current.clone(),
+        shared.metrics.clone(),
+        cfg.web.request_timeout,
+    );
     // 32 batches of 256 KiB: enough slack for bursts, little memory (a replay waits instead).
     let (producer, rx) = channel::channel(32, live.is_none());
     let (input_name, describe) = match &cfg.input {
@@ -163,9 +180,14 @@ pub fn run(cfg: WatchConfig) -> Result<RunSummary, WatchError> {
     };
     if !cfg.quiet {
         eprintln!(
-            "corswatch {}: watching {describe}; serving http://{}/metrics, /report, /healthz{}{}",
+            "corswatch {}: watching {describe}; serving {scheme}://{}/metrics{}, /healthz{security}{}{}",
             env!("CARGO_PKG_VERSION"),
             cfg.listen,
+            if cfg.web.report_endpoint {
+                ", /report"
+            } else {
+                ""
+            },
             match dropped {
                 Ok(true) => "; capabilities dropped",
                 Ok(false) => "",
@@ -231,16 +253,22 @@ pub fn run(cfg: WatchConfig) -> Result<RunSummary, WatchError> {
 
     let exit_when_done = cfg.exit_when_done;
     let serve_result = rt.block_on(async {
-        tokio::spawn(reopen_on_hangup(hangup, events.clone()));
+        tokio::spawn(reopen_on_hangup(hangup, events.clone(), current));
         let listener = tokio::net::TcpListener::from_std(listener).map_err(WatchError::Runtime)?;
-        let app = serve::router(shared.clone());
+        let app = web::guard(
+            serve::router(shared.clone(), cfg.web.report_endpoint),
+            guard.clone(),
+        );
         let done = done.clone();
-        axum::serve(listener, app)
-            .with_graceful_shutdown(async move {
-                shutdown_signal(done, exit_when_done).await;
-            })
-            .await
-            .map_err(WatchError::Runtime)
+        web::serve(
+            listener,
+            app,
+            guard,
+            cfg.web.limits,
+            shutdown_signal(done, exit_when_done),
+        )
+        .await
+        .map_err(WatchError::Runtime)
     });
 
     producer.stop();
@@ -265,16 +293,28 @@ pub fn run(cfg: WatchConfig) -> Result<RunSummary, WatchError> {
     Ok(summary)
 }
 
-/// SIGHUP: reopen the events file (logrotate moved it away). Without an events file there is
-/// nothing to reopen, and the signal is only logged instead of ending the agent.
-async fn reopen_on_hangup(mut hangup: tokio::signal::unix::Signal, events: Option<Arc<EventLog>>) {
+/// SIGHUP: reopen the events file (logrotate moved it away) and reread the web config (a
+/// renewed certificate). Without either there is nothing to do, and the signal is only logged
+/// instead of ending the agent.
+async fn reopen_on_hangup(
+    mut hangup: tokio::signal::unix::Signal,
+    events: Option<Arc<EventLog>>,
+    web: Arc<web::Current>,
+) {
     while hangup.recv().await.is_some() {
+        let path = web.get().path.clone();
+        if !path.as_os_str().is_empty() {
+            match web.reload() {
+                Ok(()) => tracing::info!(file = %path.display(), "SIGHUP: web config reread"),
+                Err(e) => tracing::error!(error = %e, "SIGHUP: web config kept as it was"),
+            }
+        }
         match &events {
             Some(log) => match log.reopen() {
                 Ok(()) => tracing::info!("SIGHUP: events file reopened"),
                 Err(e) => tracing::error!(error = %e, "SIGHUP: cannot reopen the events file"),
             },
-            None => tracing::info!("SIGHUP: nothing to reopen"),
+            None => tracing::debug!("SIGHUP: no events file to reopen"),
         }
     }
 }

@@ -6,8 +6,8 @@
 # 1. dashboards/check.sh: promtool checks the rules, runs their unit tests, parses every
 #    dashboard query and checks the example Prometheus configs.
 # 2. Replay a real browser capture, with the lab's two-hop proxy traffic (30 passes), through
-#    `corswatch watch` and lint a real scrape
-#    with `promtool check metrics`.
+#    `corswatch watch` behind TLS and basic auth (--web.config.file, the fixtures of tests/web),
+#    and lint a real scrape with `promtool check metrics`.
 # 3. Start Prometheus (temp data dir, loopback, scrape and evaluation every 1 s) on the replay,
 #    with alerts.yml loaded from a copy on a 10x clock (windows and `for:` in seconds).
 # 4. Run every dashboard query and every rule expression through /api/v1/query: each must be a
@@ -15,6 +15,8 @@
 #    has data, and each alert's expression empty or not as the capture says.
 # 5. /api/v1/alerts: the blocked-spike alert fires, the others the capture triggers go pending or
 #    fire, and the rest never fire.
+# 7. The endpoints' guard: Prometheus's target is up over TLS with basic auth; no credentials, a
+#    wrong password and plain HTTP are refused, and the refusals are counted (agent and Prometheus).
 #
 # Bounded in time (DEADLINE seconds); stops everything it started by PID; exits non-zero on failure.
 set -euo pipefail
@@ -85,6 +87,29 @@ bash dashboards/check.sh
 
 # --- 2. the agent on a real capture --------------------------------------------------------
 AGENT_PORT=$(free_port)
+# The endpoints behind TLS and basic auth: the test CA's server certificate (localhost,
+# 127.0.0.1; tests/web/make.sh), paths relative to the web config. The hash is
+# `htpasswd -nbBC 10 "" e2e-scrape-password`, the cost a deployment would use.
+SCRAPE_USER=prometheus
+SCRAPE_PASSWORD=e2e-scrape-password
+CA="$ROOT/tests/web/ca.pem"
+mkdir "$WORK/web"
+cp tests/web/server.pem tests/web/server.key "$WORK/web/"
+cat >"$WORK/web/web.yml" <<'EOF'
+tls_server_config:
+  cert_file: server.pem
+  key_file: server.key
+  min_version: TLS12
+basic_auth_users:
+  prometheus: $2y$10$VM7ENNlGy0.lxuZbaiSB1OJBZ/kef9rNt1dL0M8FUjm1MrE83KZXS
+EOF
+AGENT="https://127.0.0.1:$AGENT_PORT"
+# GET from the agent as Prometheus would: TLS verified against the test CA, basic auth.
+agent() { curl -sf --cacert "$CA" -u "$SCRAPE_USER:$SCRAPE_PASSWORD" "$AGENT$1"; }
+blocked_in_metrics() { agent /metrics | grep -q '^corswatch_blocked_total{'; }
+refused() { # reason: the agent's own count
+  agent /metrics | awk -v r="reason=\"$1\"" 'index($0, "corswatch_web_requests_refused_total{") == 1 && index($0, r) { print $2 }'
+}
 # The capture, 30 times over with timestamps shifted (as if the browser ran the page again every
 # 48 s): `--repeat` replays the same timestamps again, and the pairing does not give the same
 # outcomes on later passes. At --speed 10 that is ~5 s of traffic per pass, for longer than the
@@ -126,13 +151,12 @@ EOF
 # repeats every (kind, origin, route), and earns half a line at 0.01 lines a second.
 "$BIN" watch --replay "$WORK/repeated.pcap" --speed 10 --top-routes 20 \
   --events "$WORK/events.jsonl" --events-burst 2 --events-rate 0.01 --events-host e2e \
-  --declared "$WORK/declared.toml" \
+  --declared "$WORK/declared.toml" --web.config.file "$WORK/web/web.yml" \
   --listen "127.0.0.1:$AGENT_PORT" >"$WORK/agent.log" 2>&1 &
 PIDS+=($!)
-wait_for "corswatch /healthz" 20 curl -sf "http://127.0.0.1:$AGENT_PORT/healthz"
-wait_for "blocked requests in /metrics" 20 \
-  sh -c "curl -sf http://127.0.0.1:$AGENT_PORT/metrics | grep -q '^corswatch_blocked_total{'"
-curl -sf "http://127.0.0.1:$AGENT_PORT/metrics" >"$WORK/scrape.txt"
+wait_for "corswatch /healthz over TLS" 20 curl -sf --cacert "$CA" "$AGENT/healthz"
+wait_for "blocked requests in /metrics" 20 blocked_in_metrics
+agent /metrics >"$WORK/scrape.txt"
 say "promtool check metrics on a real scrape ($(grep -vc '^#' "$WORK/scrape.txt") samples)"
 promtool check metrics <"$WORK/scrape.txt" || fail "promtool check metrics found problems"
 
@@ -161,6 +185,12 @@ rule_files:
   - $WORK/alerts.yml
 scrape_configs:
   - job_name: corswatch
+    scheme: https
+    tls_config:
+      ca_file: $CA
+    basic_auth:
+      username: $SCRAPE_USER
+      password: $SCRAPE_PASSWORD
     static_configs:
       - targets: ['127.0.0.1:$AGENT_PORT']
 EOF
@@ -248,7 +278,7 @@ for expr, what in [
 # The loaded rule file, as Prometheus parsed it: proves alerts.yml loads and gives every expression.
 groups = api("/api/v1/rules")["groups"]
 rules = [r for g in groups for r in g["rules"]]
-check(len(rules) == 17, f"17 rules loaded, got {len(rules)}")
+check(len(rules) == 18, f"18 rules loaded, got {len(rules)}")
 
 # What this capture must show. Alerts absent here have an empty expression on it.
 expect_nonempty = {
@@ -322,7 +352,7 @@ print("alerts:")
 must_fire = ["CorswatchBlockedRequestsHigh", "CorswatchPreflightFailureRatioHigh",
              "CorswatchSecurityFinding", "CorswatchLabelOverflow", "CorswatchPolicyDrift"]
 must_not = ["CorswatchAgentDown", "CorswatchNotCapturing", "CorswatchPacketsDropped",
-            "CorswatchBlockedRatioHigh", "CorswatchNewBlockedKind"]
+            "CorswatchBlockedRatioHigh", "CorswatchNewBlockedKind", "CorswatchEndpointRefusals"]
 # Every expected alert must go pending (its `for:` is 6 to 180 s here), and the blocked spike must
 # go on to fire (60 s). `seen` keeps every state each alert reached during the wait.
 seen = {}
@@ -355,7 +385,7 @@ print(f"{checks - len(failures)} passed, {len(failures)} failed")
 sys.exit(1 if failures else 0)
 EOF
 # --- 6. the event stream of the same agent: JSON lines, counted, rate-limited -----------------
-curl -sf "http://127.0.0.1:$AGENT_PORT/metrics" >"$WORK/scrape-events.txt"
+agent /metrics >"$WORK/scrape-events.txt"
 python3 - "$WORK/events.jsonl" "$WORK/scrape-events.txt" "$PROM" <<'EOF'
 import json, sys, urllib.parse, urllib.request
 path, scrape, prom = sys.argv[1:4]
@@ -379,4 +409,35 @@ print(f"event stream: {len(lines)} lines, {written:.0f} written and {suppressed:
 for f in fails: print(f"  FAIL {f}")
 sys.exit(1 if fails else 0)
 EOF
+# --- 7. the endpoints' guard ----------------------------------------------------------------
+prom_value() {
+  curl -sf "$PROM/api/v1/query" --data-urlencode "query=$1" |
+    python3 -c 'import json, sys; r = json.load(sys.stdin)["data"]["result"]; print(r[0]["value"][1] if r else "none")'
+}
+up=$(prom_value "up{job=\"corswatch\",instance=\"127.0.0.1:$AGENT_PORT\"}")
+[ "$up" = 1 ] || fail "Prometheus's target is not up over TLS with basic auth (up=$up)"
+url=$(curl -sf "$PROM/api/v1/targets" | python3 -c 'import json, sys; print(json.load(sys.stdin)["data"]["activeTargets"][0]["scrapeUrl"])')
+case "$url" in https://*) ;; *) fail "Prometheus scrapes $url, not https" ;; esac
+say "Prometheus scrapes $url: up"
+before=$(refused unauthorized)
+code=$(curl -s -o /dev/null -w '%{http_code}' --cacert "$CA" -u "$SCRAPE_USER:wrong-password" "$AGENT/metrics")
+[ "$code" = 401 ] || fail "a wrong password got $code, not 401"
+code=$(curl -s -o /dev/null -w '%{http_code}' --cacert "$CA" "$AGENT/report")
+[ "$code" = 401 ] || fail "/report without credentials got $code, not 401"
+curl -s -D - -o /dev/null --cacert "$CA" "$AGENT/metrics" | grep -qi '^www-authenticate: Basic' ||
+  fail "a 401 without WWW-Authenticate: Basic"
+if curl -sf -o /dev/null "http://127.0.0.1:$AGENT_PORT/metrics"; then fail "plain HTTP was answered"; fi
+after=$(refused unauthorized)
+[ "$after" -ge $((before + 3)) ] || fail "refusals counted $before -> $after, expected 3 more"
+[ "$(refused tls_handshake)" -ge 1 ] || fail "the plain-HTTP attempt is not counted as tls_handshake"
+grep -q 'web endpoint refused a request' "$WORK/agent.log" || fail "no warn line for the refusals"
+# Prometheus sees the counter rise on its next scrapes.
+seen_by_prometheus() {
+  [ "$(prom_value "corswatch_web_requests_refused_total{reason=\"unauthorized\"} >= $after")" != none ]
+}
+# (Not wait_for: the alert wait above may have spent the deadline; this is 10 s at most.)
+for _ in $(seq 20); do seen_by_prometheus && break; sleep 0.5; done
+seen_by_prometheus || fail "Prometheus does not see the refusals counted ($after)"
+say "guard: a wrong password, no credentials and plain HTTP refused; unauthorized $before -> $after (agent and Prometheus), tls_handshake $(refused tls_handshake)"
+
 say "done in $((SECONDS - START))s"

@@ -22,3 +22,4 @@ mod policy;
 mod threads;
 mod tls_h2;
 mod watch;
+mod web;

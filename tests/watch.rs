@@ -7,7 +7,7 @@ use std::net::{TcpListener, TcpStream};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
-fn free_port() -> u16 {
+pub(crate) fn free_port() -> u16 {
     TcpListener::bind("127.0.0.1:0")
         .unwrap()
         .local_addr()
@@ -28,7 +28,7 @@ fn http(port: u16, raw: &str) -> Option<(u16, String)> {
     Some((status, body))
 }
 
-fn get(port: u16, path: &str) -> Option<(u16, String)> {
+pub(crate) fn get(port: u16, path: &str) -> Option<(u16, String)> {
     http(
         port,
         &format!("GET {path} HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n"),
@@ -36,7 +36,7 @@ fn get(port: u16, path: &str) -> Option<(u16, String)> {
 }
 
 /// Kills the child (SIGKILL) if the test ends early.
-struct Guard(Option<Child>);
+pub(crate) struct Guard(pub(crate) Option<Child>);
 
 impl Drop for Guard {
     fn drop(&mut self) {
@@ -75,7 +75,7 @@ fn unsafe_kill(pid: i32, sig: i32) {
         .status();
 }
 
-fn wait_for(limit: Duration, mut f: impl FnMut() -> bool) -> bool {
+pub(crate) fn wait_for(limit: Duration, mut f: impl FnMut() -> bool) -> bool {
     let start = Instant::now();
     while start.elapsed() < limit {
         if f() {
@@ -87,7 +87,7 @@ fn wait_for(limit: Duration, mut f: impl FnMut() -> bool) -> bool {
 }
 
 /// Sum of a metric's samples whose label set contains every `label="value"` in `with`.
-fn metric(text: &str, name: &str, with: &[&str]) -> f64 {
+pub(crate) fn metric(text: &str, name: &str, with: &[&str]) -> f64 {
     text.lines()
         .filter(|l| !l.starts_with('#'))
         .filter(|l| l.starts_with(name) && l[name.len()..].starts_with(['{', ' ']))

@@ -114,6 +114,35 @@ pub struct WatchArgs {
     /// (`policy_drift`) and listed in /report
     #[arg(long, value_name = "FILE", env = "CORSWATCH_DECLARED")]
     declared: Option<PathBuf>,
+    /// TLS, client certificates, basic auth, response headers and a rate limit for the
+    /// endpoints: a Prometheus exporter-toolkit web config file (YAML), reread on SIGHUP
+    #[arg(
+        long = "web.config.file",
+        value_name = "FILE",
+        env = "CORSWATCH_WEB_CONFIG_FILE"
+    )]
+    web_config_file: Option<PathBuf>,
+    /// Connections to the endpoints open at once; more are closed and counted in
+    /// corswatch_web_requests_refused_total{reason="connection_limit"}
+    #[arg(long = "web.max-connections", value_name = "N", default_value_t = 64)]
+    web_max_connections: usize,
+    /// Do not serve /report (it names the origins and routes seen); /metrics and /healthz stay
+    #[arg(long)]
+    no_report_endpoint: bool,
+}
+
+/// The `web.*` keys of the config file: `web.config.file = "..."` reads as the flag does.
+#[derive(Debug, Default, serde::Deserialize)]
+#[serde(rename_all = "kebab-case", deny_unknown_fields)]
+struct WebKeys {
+    config: Option<WebConfigKeys>,
+    max_connections: Option<usize>,
+}
+
+#[derive(Debug, Default, serde::Deserialize)]
+#[serde(deny_unknown_fields)]
+struct WebConfigKeys {
+    file: Option<PathBuf>,
 }
 
 /// The config file of `watch`: every key is a long flag's name, and means what the flag means.
@@ -144,6 +173,9 @@ pub struct FileConfig {
     events_host: Option<String>,
     proxy_sets_cors: Option<bool>,
     declared: Option<PathBuf>,
+    /// `web.config.file` and `web.max-connections`: TOML reads the dots as tables.
+    web: Option<WebKeys>,
+    no_report_endpoint: Option<bool>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum, serde::Deserialize)]
@@ -221,7 +253,20 @@ impl WatchArgs {
             events_host => Some,
             proxy_sets_cors,
             declared => Some,
+            no_report_endpoint,
         );
+        if let Some(w) = f.web {
+            if let Some(file) = w.config.and_then(|c| c.file)
+                && !given("web_config_file")
+            {
+                self.web_config_file = Some(file);
+            }
+            if let Some(n) = w.max_connections
+                && !given("web_max_connections")
+            {
+                self.web_max_connections = n;
+            }
+        }
     }
 
     /// The agent's configuration; bad combinations are usage errors.
@@ -266,7 +311,23 @@ impl WatchArgs {
             Some(p) => Some(std::sync::Arc::new(corswatch::policy::Policy::load(p)?)),
             None => None,
         };
+        let web_config = match &self.web_config_file {
+            Some(p) => Some(corswatch::web::WebConfig::load(p)?),
+            None => None,
+        };
+        if self.web_max_connections == 0 {
+            bail!("--web.max-connections must be 1 or more");
+        }
         Ok(WatchConfig {
+            web: corswatch::web::WebOptions {
+                config: web_config,
+                limits: corswatch::web::Limits {
+                    max_connections: self.web_max_connections,
+                    ..corswatch::web::Limits::default()
+                },
+                report_endpoint: !self.no_report_endpoint,
+                ..corswatch::web::WebOptions::default()
+            },
             policy: corswatch::policy::stage::PolicyConfig {
                 declared,
                 ..Default::default()
@@ -402,6 +463,31 @@ mod tests {
         let example: FileConfig =
             toml::from_str(include_str!("../../dashboards/deploy/corswatch.toml")).unwrap();
         assert_eq!(example.events_burst, Some(10));
+    }
+
+    #[test]
+    fn web_keys_read_as_the_flags() {
+        let file = "web.config.file = \"/etc/corswatch/web.yml\"\n\
+                    web.max-connections = 8\nno-report-endpoint = true\n";
+        let w = parse(&["watch"], file);
+        assert_eq!(
+            w.web_config_file.as_deref(),
+            Some(std::path::Path::new("/etc/corswatch/web.yml"))
+        );
+        assert_eq!(w.web_max_connections, 8);
+        assert!(w.no_report_endpoint);
+        let w = parse(&["watch", "--web.max-connections", "3"], file);
+        assert_eq!(w.web_max_connections, 3, "the flag wins");
+        let w = parse(
+            &["watch", "--replay", "x.pcap"],
+            "[web]\nmax-connections = 5\n",
+        );
+        assert_eq!(w.web_max_connections, 5, "a [web] table is the same key");
+        let c = w.into_config(true).unwrap();
+        assert!(c.web.report_endpoint && c.web.config.is_none());
+        assert_eq!(c.web.limits.max_connections, 5);
+        assert!(toml::from_str::<FileConfig>("web.config.path = \"x\"").is_err());
+        assert!(toml::from_str::<FileConfig>("web.timeout = 3").is_err());
     }
 
     #[test]
