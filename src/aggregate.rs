@@ -22,6 +22,24 @@ pub struct TopN {
     cap: usize,
     map: HashMap<String, u64, RandomState>,
     other: u64,
+    /// Keys turned away by the cap (each time), for the memory budget's books.
+    refused: u64,
+}
+
+/// Longest key kept, bytes: a longer one (an origin of kilobytes) is cut, so that a key's cost
+/// is bounded whatever the wire sends.
+pub const MAX_KEY: usize = 256;
+
+/// `key` cut to at most [`MAX_KEY`] bytes on a character boundary, marked with `…`.
+pub fn bounded_key(key: &str) -> std::borrow::Cow<'_, str> {
+    if key.len() <= MAX_KEY {
+        return key.into();
+    }
+    let mut end = MAX_KEY - '…'.len_utf8();
+    while !key.is_char_boundary(end) {
+        end -= 1;
+    }
+    format!("{}…", &key[..end]).into()
 }
 
 /// One row of a top list.
@@ -40,18 +58,26 @@ impl TopN {
             cap,
             map: HashMap::default(),
             other: 0,
+            refused: 0,
         }
     }
 
-    /// Adds `n` to `key`, or to `other` once the cap is reached.
+    /// Adds `n` to `key` (cut to [`MAX_KEY`] bytes), or to `other` once the cap is reached.
     pub fn add(&mut self, key: &str, n: u64) {
-        if let Some(c) = self.map.get_mut(key) {
+        let key = bounded_key(key);
+        if let Some(c) = self.map.get_mut(key.as_ref()) {
             *c += n;
         } else if self.map.len() < self.cap {
-            self.map.insert(key.to_string(), n);
+            self.map.insert(key.into_owned(), n);
         } else {
             self.other += n;
+            self.refused += 1;
         }
+    }
+
+    /// Keys turned away by the cap.
+    pub fn refused(&self) -> u64 {
+        self.refused
     }
 
     /// Counts that did not fit under the cap.
@@ -88,6 +114,7 @@ impl TopN {
             self.add(k, *c);
         }
         self.other += o.other;
+        self.refused += o.refused;
     }
 }
 
@@ -353,6 +380,9 @@ impl Aggregate {
 
     fn add_kind(&mut self, ev: &Event, v: &Verdict, origin: &str, route: &str, method: &str) {
         let limits = self.limits;
+        // A kind's lists are short (the report shows ten rows): they shrink only with a budget
+        // below the default.
+        let per_kind = (limits.keys / 8).clamp(8, 100);
         let ks = self.kinds.entry(v.kind).or_insert_with(|| KindStats {
             kind: v.kind,
             count: 0,
@@ -360,9 +390,9 @@ impl Aggregate {
             firefox_error: v.firefox_error,
             message: v.message.clone(),
             evidence: v.evidence.clone(),
-            failed_parameters: TopN::new(limits.keys.min(100)),
-            origins: TopN::new(limits.keys.min(100)),
-            routes: TopN::new(limits.keys.min(100)),
+            failed_parameters: TopN::new(per_kind),
+            origins: TopN::new(per_kind),
+            routes: TopN::new(per_kind),
             methods: TopN::new(32),
             examples: Vec::new(),
             inferred: 0,
@@ -403,6 +433,30 @@ impl Aggregate {
         }
     }
 
+    /// Keys the run's top lists (sized by the budget) turned away, for the capture health's
+    /// `evictions.aggregate`. A kind's own short lists fold into `other` by design and are not
+    /// counted.
+    pub fn refused(&self) -> u64 {
+        [
+            &self.origins,
+            &self.routes,
+            &self.methods,
+            &self.request_headers,
+        ]
+        .into_iter()
+        .map(TopN::refused)
+        .sum()
+    }
+
+    /// Copies the evictions of the stages after the decoder (pairing and hop matching, the
+    /// top lists) into the capture health, beside the decoder's own.
+    pub fn book_evictions(&mut self) {
+        let refused = self.refused();
+        let e = &mut self.health.evictions;
+        e.pairing = self.pairing.evicted.saturating_add(self.hops.evicted);
+        e.aggregate = refused;
+    }
+
     /// Kinds sorted for reports: class (blocked first), then count, then id.
     pub fn ranked_kinds(&self) -> Vec<&KindStats> {
         let mut v: Vec<&KindStats> = self.kinds.values().collect();
@@ -441,5 +495,19 @@ mod tests {
         let top1 = t.top(1);
         assert_eq!(top1.len(), 2);
         assert_eq!(top1[1].count, 8);
+        assert_eq!(t.refused(), 1, "`c` was turned away once");
+    }
+
+    #[test]
+    fn keys_are_cut_so_their_cost_is_bounded() {
+        let mut t = TopN::new(10);
+        let long = format!("https://{}.example", "é".repeat(3000));
+        t.add(&long, 1);
+        t.add(&long, 1);
+        let top = t.top(10);
+        assert_eq!(top.len(), 1);
+        assert_eq!(top[0].count, 2);
+        assert!(top[0].value.len() <= MAX_KEY && top[0].value.ends_with('…'));
+        assert_eq!(bounded_key("https://a.example"), "https://a.example");
     }
 }

@@ -471,7 +471,7 @@ impl Downstream for Forward {
 
 /// Called with the results so far (and the books they came with) each time the pipeline
 /// learns new books: the agent publishes its metrics and report from it.
-pub type OnBooks<'s> = Box<dyn FnMut(&Outcome, &Books) + 's>;
+pub type OnBooks<'s> = Box<dyn FnMut(&mut Outcome, &Books) + 's>;
 
 /// The pipeline, with the books the driver last sent.
 pub struct Pipeline<'s> {
@@ -494,7 +494,7 @@ impl<'s> Pipeline<'s> {
     }
 
     /// Calls `f` with the results so far whenever new books arrive.
-    pub fn on_books(mut self, f: impl FnMut(&Outcome, &Books) + 's) -> Self {
+    pub fn on_books(mut self, f: impl FnMut(&mut Outcome, &Books) + 's) -> Self {
         self.on_books = Some(Box::new(f));
         self
     }
@@ -516,6 +516,7 @@ impl<'s> Pipeline<'s> {
     pub fn snapshot(&self) -> Outcome {
         let mut aggregate = self.analyzer.snapshot();
         aggregate.health = self.books.health;
+        aggregate.book_evictions();
         Outcome {
             aggregate,
             run: self.books.run.clone(),
@@ -526,6 +527,7 @@ impl<'s> Pipeline<'s> {
     pub fn finish(self) -> Outcome {
         let mut aggregate = self.analyzer.finish();
         aggregate.health = self.books.health;
+        aggregate.book_evictions();
         Outcome {
             aggregate,
             run: self.books.run,
@@ -552,9 +554,9 @@ impl Downstream for Pipeline<'_> {
     fn books(&mut self, books: Books) {
         self.books = books;
         if self.on_books.is_some() {
-            let o = self.snapshot();
+            let mut o = self.snapshot();
             if let Some(f) = self.on_books.as_mut() {
-                f(&o, &self.books);
+                f(&mut o, &self.books);
             }
         }
     }

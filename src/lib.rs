@@ -20,6 +20,7 @@
 #![warn(missing_docs)]
 
 pub mod aggregate;
+pub mod budget;
 pub mod context;
 pub mod cors;
 pub mod drive;

@@ -7,6 +7,22 @@ mod flags;
 #[global_allocator]
 static ALLOC: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
+unsafe extern "C" {
+    /// mimalloc's option setter (linked in by the `mimalloc` crate).
+    fn mi_option_set(option: std::ffi::c_int, value: std::ffi::c_long);
+}
+
+/// `mi_option_purge_delay` in mimalloc.h (v2 and v3 alike).
+const MI_OPTION_PURGE_DELAY: std::ffi::c_int = 15;
+
+/// mimalloc keeps freed pages for 10 ms before giving them back: a flood that churns
+/// connections kept up to a third of `--max-memory` so (20 MiB more peak RSS, and less
+/// predictable). Giving them back at once cost no measurable time.
+fn allocator_for_a_budget() {
+    // SAFETY: sets a plain integer option; mimalloc allows it at any time, from any thread.
+    unsafe { mi_option_set(MI_OPTION_PURGE_DELAY, 0) }
+}
+
 use anyhow::{Context as _, Result, bail};
 use corswatch::cors::Kind;
 use corswatch::drive;
@@ -20,6 +36,7 @@ use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
 fn main() -> ExitCode {
+    allocator_for_a_budget();
     let (cli, matches) = match Cli::parse_with_matches() {
         Ok(c) => c,
         Err(e) => {
@@ -124,7 +141,7 @@ fn analyze(args: AnalyzeArgs, color: bool) -> Result<u8> {
         }
     };
     let policy = args.policy_config()?;
-    let outcome = drive::analyze(&args.drive_config(policy), &args.files, sink)?;
+    let outcome = drive::analyze(&args.drive_config(policy)?, &args.files, sink)?;
     if let Some(e) = write_err {
         return Err(e).context("cannot write the events");
     }

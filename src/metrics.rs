@@ -78,6 +78,11 @@ struct DriftLabels {
 }
 
 #[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct PartLabels {
+    part: &'static str,
+}
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
 struct VersionLabels {
     version: &'static str,
 }
@@ -103,12 +108,14 @@ impl Bounded {
             Ok(s) => s,
             Err(p) => p.into_inner(),
         };
-        if seen.contains(value) {
-            return value.to_string();
+        // Cut like the report's keys: a label value's cost is bounded whatever the wire sends.
+        let value = crate::aggregate::bounded_key(value);
+        if seen.contains(value.as_ref()) {
+            return value.into_owned();
         }
         if seen.len() < self.cap {
             seen.insert(value.to_string());
-            return value.to_string();
+            return value.into_owned();
         }
         overflow.inc();
         "other".to_string()
@@ -124,6 +131,9 @@ pub struct MetricsConfig {
     pub top_routes: usize,
     /// When set, only these origins keep their own series.
     pub origins: Option<Vec<String>>,
+    /// Series of the families with `origin` or `route` labels, together; past it a new
+    /// combination is counted under `other` values (the `labels` part of `--max-memory`).
+    pub max_series: usize,
 }
 
 impl Default for MetricsConfig {
@@ -132,6 +142,7 @@ impl Default for MetricsConfig {
             top_origins: 50,
             top_routes: 100,
             origins: None,
+            max_series: crate::budget::Budget::default().series,
         }
     }
 }
@@ -168,6 +179,12 @@ pub struct Metrics {
     drift: Family<DriftLabels, Counter>,
     origins: Bounded,
     routes: Bounded,
+    evictions: Family<PartLabels, Counter>,
+    max_series: usize,
+    /// New series turned into `other` ones by `max_series`.
+    series_refused: AtomicU64,
+    /// Series of the families under `max_series`.
+    series: std::sync::atomic::AtomicUsize,
     /// Last totals seen, to turn cumulative source counters into increments.
     last_health: Mutex<CaptureHealth>,
     last_drops: Mutex<[u64; 3]>,
@@ -219,6 +236,10 @@ impl Metrics {
                 allow: None,
                 seen: Mutex::new(HashSet::new()),
             },
+            evictions: Family::default(),
+            max_series: cfg.max_series.max(1),
+            series_refused: AtomicU64::new(0),
+            series: std::sync::atomic::AtomicUsize::new(0),
             last_health: Mutex::new(CaptureHealth::default()),
             last_drops: Mutex::new([0; 3]),
             last_exchanges: AtomicU64::new(0),
@@ -345,6 +366,13 @@ impl Metrics {
             "Answers departing from the declared CORS policy (--declared), by rule and route",
             m.drift.clone(),
         );
+        r.register(
+            "evictions",
+            "State evicted or refused to stay within --max-memory, by part: flows, held_bytes, \
+             http_bytes, pipelined, pairing, aggregate, labels (flows and http_bytes are the \
+             connections also counted in corswatch_flows_evicted_total)",
+            m.evictions.clone(),
+        );
         let build: Family<VersionLabels, Gauge> = Family::default();
         build
             .get_or_create(&VersionLabels {
@@ -380,6 +408,9 @@ impl Metrics {
         for label in ["origin", "route"] {
             let _ = m.overflow.get_or_create(&LabelLabels { label });
         }
+        for part in PARTS {
+            let _ = m.evictions.get_or_create(&PartLabels { part });
+        }
         for class in ["blocked", "warning", "finding", "drift"] {
             let _ = m.events_written.get_or_create(&ClassLabels { class });
             let _ = m.events_suppressed.get_or_create(&ClassLabels { class });
@@ -411,13 +442,16 @@ impl Metrics {
                         &ev.route,
                         &self.overflow.get_or_create(&LabelLabels { label: "route" }),
                     );
-                    self.blocked
-                        .get_or_create(&BlockedLabels {
-                            kind: v.kind,
-                            origin: origin(),
-                            route,
-                        })
-                        .inc();
+                    let l = BlockedLabels {
+                        kind: v.kind,
+                        origin: origin(),
+                        route,
+                    };
+                    let l = self.admit(&self.blocked, l, |l| {
+                        l.origin = "other".into();
+                        l.route = "other".into();
+                    });
+                    self.blocked.get_or_create(&l).inc();
                 }
                 VerdictClass::Blocked => {}
                 VerdictClass::Warning => {
@@ -426,12 +460,12 @@ impl Metrics {
                         .inc();
                 }
                 VerdictClass::Finding => {
-                    self.findings
-                        .get_or_create(&FindingLabels {
-                            kind: v.kind,
-                            origin: origin(),
-                        })
-                        .inc();
+                    let l = FindingLabels {
+                        kind: v.kind,
+                        origin: origin(),
+                    };
+                    let l = self.admit(&self.findings, l, |l| l.origin = "other".into());
+                    self.findings.get_or_create(&l).inc();
                 }
                 VerdictClass::Note => {
                     self.notes.get_or_create(&KindLabels { kind: v.kind }).inc();
@@ -443,12 +477,12 @@ impl Metrics {
                 &ev.route,
                 &self.overflow.get_or_create(&LabelLabels { label: "route" }),
             );
-            self.drift
-                .get_or_create(&DriftLabels {
-                    rule: d.rule.id(),
-                    route,
-                })
-                .inc();
+            let l = DriftLabels {
+                rule: d.rule.id(),
+                route,
+            };
+            let l = self.admit(&self.drift, l, |l| l.route = "other".into());
+            self.drift.get_or_create(&l).inc();
         }
         let outcome = match (ev.exchange_type.clone(), ev.pairing) {
             (ExchangeType::Preflight, _) if ev.blocked => Some("failed"),
@@ -462,6 +496,31 @@ impl Metrics {
                 .get_or_create(&OutcomeLabels { outcome })
                 .inc();
         }
+    }
+
+    /// The series of `family` to count `labels` in: itself while the series cap allows a new
+    /// series, else (counted as refused) `labels` folded by `fold` into `other` values.
+    fn admit<S>(&self, family: &Family<S, Counter>, mut labels: S, fold: impl FnOnce(&mut S)) -> S
+    where
+        S: Clone + std::hash::Hash + Eq,
+    {
+        if family.get(&labels).is_some() {
+            return labels;
+        }
+        if self.series.load(Ordering::Relaxed) >= self.max_series {
+            self.series_refused.fetch_add(1, Ordering::Relaxed);
+            fold(&mut labels);
+            if family.get(&labels).is_some() {
+                return labels;
+            }
+        }
+        self.series.fetch_add(1, Ordering::Relaxed);
+        labels
+    }
+
+    /// New series refused by the series cap so far.
+    pub fn label_evictions(&self) -> u64 {
+        self.series_refused.load(Ordering::Relaxed)
     }
 
     /// Counts what the event stream did with one event.
@@ -528,6 +587,13 @@ impl Metrics {
             .inc_by(d(h.h2_streams_reset, last.h2_streams_reset));
         self.quic_packets
             .inc_by(d(h.quic_packets, last.quic_packets));
+        for ((part, now), (_, before)) in
+            parts(&h.evictions).into_iter().zip(parts(&last.evictions))
+        {
+            self.evictions
+                .get_or_create(&PartLabels { part })
+                .inc_by(d(now, before));
+        }
         *last = *h;
         self.flows
             .set(i64::try_from(open_flows).unwrap_or(i64::MAX));
@@ -578,6 +644,31 @@ impl Metrics {
     }
 }
 
+/// The parts of the memory budget, as `corswatch_evictions_total{part}` names them.
+const PARTS: [&str; 7] = [
+    "flows",
+    "held_bytes",
+    "http_bytes",
+    "pipelined",
+    "pairing",
+    "aggregate",
+    "labels",
+];
+
+/// Each part's count, in the order of [`PARTS`].
+fn parts(e: &crate::model::Evictions) -> [(&'static str, u64); 7] {
+    let v = [
+        e.flows,
+        e.held_bytes,
+        e.http_bytes,
+        e.pipelined,
+        e.pairing,
+        e.aggregate,
+        e.labels,
+    ];
+    std::array::from_fn(|i| (PARTS[i], v[i]))
+}
+
 /// Content type of the Prometheus text format.
 pub const PROMETHEUS_CONTENT_TYPE: &str =
     prometheus_client::encoding::prometheus_text::CONTENT_TYPE;
@@ -616,6 +707,7 @@ mod tests {
             "corswatch_hops_total",
             "corswatch_web_requests_refused_total",
             "corswatch_web_connections",
+            "corswatch_evictions_total",
         ] {
             assert!(
                 text.contains(&format!("# TYPE {name} ")),
@@ -636,5 +728,36 @@ mod tests {
         assert_eq!(m.origins.fold("c", &c), "other");
         assert_eq!(m.origins.fold("a", &c), "a");
         assert_eq!(c.get(), 1);
+    }
+
+    #[test]
+    fn series_are_capped_and_counted() {
+        let m = Metrics::new(&MetricsConfig {
+            top_origins: 1000,
+            top_routes: 1000,
+            max_series: 3,
+            ..MetricsConfig::default()
+        });
+        let c = Counter::default();
+        for i in 0..10 {
+            let l = BlockedLabels {
+                kind: Kind::AcaoMissing,
+                origin: m.origins.fold(&format!("https://o{i}.example"), &c),
+                route: "/".into(),
+            };
+            let l = m.admit(&m.blocked, l, |l| {
+                l.origin = "other".into();
+                l.route = "other".into();
+            });
+            m.blocked.get_or_create(&l).inc();
+        }
+        assert_eq!(
+            m.series.load(Ordering::Relaxed),
+            4,
+            "three series and the `other` one"
+        );
+        assert_eq!(m.label_evictions(), 7);
+        let long = "x".repeat(5000);
+        assert!(m.origins.fold(&long, &c).len() <= crate::aggregate::MAX_KEY);
     }
 }

@@ -141,6 +141,11 @@ pub struct Headers {
 }
 
 impl Headers {
+    /// Bytes held on the heap.
+    pub fn heap_bytes(&self) -> usize {
+        self.buf.capacity() + self.spans.capacity() * std::mem::size_of::<(u32, u32, u32)>()
+    }
+
     /// No headers.
     pub fn new() -> Self {
         Self::default()
@@ -428,6 +433,19 @@ impl Exchange {
     pub fn origin(&self) -> Option<Cow<'_, str>> {
         self.request.headers.get_str("origin")
     }
+
+    /// About what the exchange holds in memory, for the byte caps of the stages that keep
+    /// exchanges waiting.
+    pub fn heap_bytes(&self) -> usize {
+        let r = &self.request;
+        std::mem::size_of::<Exchange>()
+            + r.method.capacity()
+            + r.url.capacity()
+            + r.http_version.capacity()
+            + r.headers.heap_bytes()
+            + self.response.as_ref().map_or(0, |r| r.headers.heap_bytes())
+            + self.failure.as_ref().map_or(0, |_| 256)
+    }
 }
 
 /// What pairing learned about the preflight / actual-request relation of an exchange.
@@ -541,6 +559,50 @@ pub struct CaptureHealth {
     /// in the input's problems; verdicts that could depend on them are inferred).
     #[serde(default, skip_serializing_if = "is_zero")]
     pub truncated_values: u64,
+    /// What the memory budget (`--max-memory`) evicted or refused, by part; left out while
+    /// nothing was.
+    #[serde(default, skip_serializing_if = "Evictions::is_empty")]
+    pub evictions: Evictions,
+}
+
+/// Evictions and refusals of each part of the memory budget (`crate::budget`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, serde::Serialize, serde::Deserialize)]
+#[serde(default)]
+pub struct Evictions {
+    /// Connections closed because the flow table was full (least recently seen first).
+    pub flows: u64,
+    /// Connections whose holes were skipped because out-of-order bytes were over the cap.
+    pub held_bytes: u64,
+    /// Connections closed because HTTP state (partial heads, waiting requests) was over the
+    /// cap (least recently seen first).
+    pub http_bytes: u64,
+    /// Requests pushed out of a connection's pipelining queue, reported without response.
+    pub pipelined: u64,
+    /// Exchanges settled early (unpaired) because pairing or hop matching held too much.
+    pub pairing: u64,
+    /// Origins, routes, methods or headers turned away by a full top list of the run, each time
+    /// (counted in its `other` row).
+    pub aggregate: u64,
+    /// Metric series refused by the series cap (counted under `origin="other", route="other"`).
+    pub labels: u64,
+}
+
+impl Evictions {
+    /// Nothing evicted or refused.
+    pub fn is_empty(&self) -> bool {
+        *self == Evictions::default()
+    }
+
+    /// Adds another run's counts (saturating).
+    pub fn add(&mut self, o: &Evictions) {
+        self.flows = self.flows.saturating_add(o.flows);
+        self.held_bytes = self.held_bytes.saturating_add(o.held_bytes);
+        self.http_bytes = self.http_bytes.saturating_add(o.http_bytes);
+        self.pipelined = self.pipelined.saturating_add(o.pipelined);
+        self.pairing = self.pairing.saturating_add(o.pairing);
+        self.aggregate = self.aggregate.saturating_add(o.aggregate);
+        self.labels = self.labels.saturating_add(o.labels);
+    }
 }
 
 fn is_zero(n: &u64) -> bool {
@@ -589,5 +651,6 @@ impl CaptureHealth {
         self.h2_frame_errors = self.h2_frame_errors.saturating_add(o.h2_frame_errors);
         self.h2_streams_reset = self.h2_streams_reset.saturating_add(o.h2_streams_reset);
         self.quic_packets = self.quic_packets.saturating_add(o.quic_packets);
+        self.evictions.add(&o.evictions);
     }
 }

@@ -85,6 +85,9 @@ pub struct PairConfig {
     pub hold_ns: i64,
     /// Exchanges held at most; the oldest is settled first past it.
     pub max_pending: usize,
+    /// Bytes of held exchanges at most (the pairing part of `--max-memory`); the oldest is
+    /// settled first past it.
+    pub max_pending_bytes: usize,
 }
 
 impl Default for PairConfig {
@@ -93,6 +96,7 @@ impl Default for PairConfig {
             window_ns: 10_000_000_000,
             hold_ns: 2_000_000_000,
             max_pending: 50_000,
+            max_pending_bytes: 64 << 20,
         }
     }
 }
@@ -174,6 +178,8 @@ struct Held {
     seq: u64,
     role: Role,
     side: Side,
+    /// What the exchange holds, counted in [`Pairer::bytes`].
+    bytes: usize,
     exchange: Box<Exchange>,
 }
 
@@ -187,6 +193,8 @@ pub struct Pairer {
     /// Seeded per process: keys come from the wire.
     hasher: RandomState,
     count: usize,
+    /// Bytes of the held exchanges.
+    bytes: usize,
     seq: u64,
     now: Timestamp,
     stats: PairStats,
@@ -203,6 +211,7 @@ impl Pairer {
             expiry: VecDeque::new(),
             hasher: RandomState::default(),
             count: 0,
+            bytes: 0,
             seq: 0,
             now: Timestamp::default(),
             stats: PairStats::default(),
@@ -313,9 +322,15 @@ impl Pairer {
         ex: Box<Exchange>,
         out: &mut Vec<Unit>,
     ) {
-        if self.count >= self.cfg.max_pending {
+        let bytes = ex.heap_bytes();
+        while self.count > 0
+            && (self.count >= self.cfg.max_pending
+                || self.bytes.saturating_add(bytes) > self.cfg.max_pending_bytes)
+        {
+            if !self.expire_one(false, out) {
+                break;
+            }
             self.stats.evicted += 1;
-            self.expire_one(false, out);
         }
         let key = self.hasher.hash_one(Key::of(&ex, role));
         self.seq += 1;
@@ -325,9 +340,11 @@ impl Pairer {
             seq,
             role,
             side,
+            bytes,
             exchange: ex,
         });
         self.count += 1;
+        self.bytes += bytes;
     }
 
     /// Takes the oldest held exchange that pairs with `ex` (of the role `ex` has: the other
@@ -348,6 +365,7 @@ impl Pairer {
             self.held.remove(&hash);
         }
         self.count -= 1;
+        self.bytes = self.bytes.saturating_sub(h.bytes);
         Some(h.exchange)
     }
 
@@ -357,12 +375,15 @@ impl Pairer {
                 break;
             }
             let open = at_end && *deadline > self.now;
-            self.expire_one(open, out);
+            if !self.expire_one(open, out) {
+                break;
+            }
         }
     }
 
-    /// Settles the oldest held exchange (skipping entries already paired).
-    fn expire_one(&mut self, capture_open: bool, out: &mut Vec<Unit>) {
+    /// Settles the oldest held exchange (skipping entries already paired); false when none
+    /// was held.
+    fn expire_one(&mut self, capture_open: bool, out: &mut Vec<Unit>) -> bool {
         while let Some((_, key, seq)) = self.expiry.pop_front() {
             let Some(q) = self.held.get_mut(&key) else {
                 continue;
@@ -375,6 +396,7 @@ impl Pairer {
                 self.held.remove(&key);
             }
             self.count -= 1;
+            self.bytes = self.bytes.saturating_sub(h.bytes);
             let pairing = if h.role == Role::Preflight {
                 self.stats.preflight_without_actual += 1;
                 Pairing::PreflightAlone { capture_open }
@@ -382,8 +404,9 @@ impl Pairer {
                 Pairing::Unpaired
             };
             out.push(single(h.exchange, pairing));
-            return;
+            return true;
         }
+        false
     }
 }
 
@@ -555,5 +578,36 @@ mod tests {
         assert_eq!(p.stats().evicted, 3);
         p.finish(&mut out);
         assert_eq!(out.len(), 5);
+    }
+
+    #[test]
+    fn byte_cap_evicts_oldest() {
+        let one = ex(
+            0,
+            0,
+            "OPTIONS",
+            &[O, ("Access-Control-Request-Method", "PUT")],
+        )
+        .heap_bytes();
+        let mut p = Pairer::new(PairConfig {
+            max_pending_bytes: one * 3,
+            ..PairConfig::default()
+        });
+        let mut out = Vec::new();
+        for i in 0..10 {
+            let e = ex(
+                i,
+                0,
+                "OPTIONS",
+                &[O, ("Access-Control-Request-Method", "PUT")],
+            );
+            p.push(e, &mut out);
+            assert!(p.bytes <= one * 3);
+        }
+        assert_eq!(out.len(), 7);
+        assert_eq!(p.stats().evicted, 7);
+        p.finish(&mut out);
+        assert_eq!(out.len(), 10);
+        assert_eq!(p.bytes, 0);
     }
 }

@@ -66,6 +66,9 @@ pub struct WatchConfig {
     pub quiet: bool,
     /// TLS, auth, limits and routes of the endpoints (`--web.config.file`).
     pub web: crate::web::WebOptions,
+    /// The memory budget's caps (`--max-memory`), for every stage (the metrics' series cap is
+    /// in `metrics`).
+    pub budget: crate::budget::Budget,
 }
 
 /// Why the agent could not run.
@@ -149,8 +152,10 @@ pub fn run(cfg: WatchConfig) -> Result<RunSummary, WatchError> {
         shared.metrics.clone(),
         cfg.web.request_timeout,
     );
-    // 32 batches of 256 KiB: enough slack for bursts, little memory (a replay waits instead).
-    let (producer, rx) = channel::channel(32, live.is_none());
+    // 32 batches of 256 KiB for a live capture: enough slack for bursts, in the memory
+    // budget's reserve. A replay waits instead, so 4 are enough.
+    let depth = if live.is_some() { 32 } else { 4 };
+    let (producer, rx) = channel::channel(depth, live.is_none());
     let (input_name, describe) = match &cfg.input {
         WatchInput::Live(o) => (
             o.interface.clone(),
@@ -228,7 +233,7 @@ pub fn run(cfg: WatchConfig) -> Result<RunSummary, WatchError> {
         let shared = shared.clone();
         let done = done.clone();
         let queue_drops = producer.queue_drops();
-        let drive = drive::Config {
+        let mut drive = drive::Config {
             pairing: cfg.pairing,
             threads: cfg.threads,
             net: crate::net::Limits {
@@ -239,6 +244,7 @@ pub fn run(cfg: WatchConfig) -> Result<RunSummary, WatchError> {
             policy: cfg.policy.clone(),
             ..drive::Config::default()
         };
+        cfg.budget.apply(&mut drive);
         let name = input_name.clone();
         let events = events.clone();
         std::thread::Builder::new()
@@ -378,7 +384,9 @@ fn process(
     let outcome = if cfg.threads <= 1 {
         finish(inline(&rx), shared, queue_drops)
     } else {
-        let (tx, to_pipeline) = std::sync::mpsc::sync_channel(64);
+        // As `analyze`: 16 batches in flight, a few thousand exchanges (memory in the budget's
+        // reserve).
+        let (tx, to_pipeline) = std::sync::mpsc::sync_channel(16);
         let (c, s, q) = (cfg.clone(), shared.clone(), queue_drops.clone());
         let e = events.clone();
         let thread = std::thread::Builder::new()
@@ -418,8 +426,8 @@ fn process(
 /// Settles the pipeline and publishes the final results.
 fn finish(p: Pipeline<'_>, shared: &Shared, queue_drops: &AtomicU64) -> Outcome {
     let books = p.last_books().clone();
-    let outcome = p.finish();
-    publish(shared, queue_drops, &outcome, &books);
+    let mut outcome = p.finish();
+    publish(shared, queue_drops, &mut outcome, &books);
     outcome
 }
 
@@ -485,7 +493,9 @@ fn intake<D: Downstream>(rx: &Receiver<Feed>, driver: &mut Driver<D>, name: &str
 }
 
 /// Brings the metrics and the running report up to `o`.
-fn publish(shared: &Shared, queue_drops: &AtomicU64, o: &Outcome, books: &Books) {
+fn publish(shared: &Shared, queue_drops: &AtomicU64, o: &mut Outcome, books: &Books) {
+    // Label sets are the one part of the budget that lives in the metrics, not the pipeline.
+    o.aggregate.health.evictions.labels = shared.metrics.label_evictions();
     shared.metrics.totals(&o.aggregate.totals);
     shared.metrics.hops(&o.aggregate);
     shared.metrics.health(&o.aggregate.health, books.open_flows);

@@ -13,6 +13,7 @@ mod dashboards;
 mod engines;
 mod events;
 mod firefox;
+mod floods;
 mod har;
 mod hops;
 mod html;

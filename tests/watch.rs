@@ -268,6 +268,44 @@ fn label_cardinality_is_bounded() {
     );
 }
 
+/// The memory budget in the agent: the flow table and the series cap evict, and both the
+/// metrics (`corswatch_evictions_total{part}`) and `/report` count it.
+#[test]
+fn budget_evictions_are_counted_in_metrics_and_report() {
+    use corswatch::net::flood::{self, Flood};
+    let dir = tempfile::tempdir().unwrap();
+    let pcap = dir.path().join("origins.pcap");
+    let f = std::io::BufWriter::new(std::fs::File::create(&pcap).unwrap());
+    flood::write(f, Flood::Origins, 2000).unwrap();
+    let port = free_port();
+    let mut w = start_replay(
+        &pcap,
+        port,
+        &[
+            "--top-origins",
+            "1000",
+            "--max-series",
+            "10",
+            "--max-flows",
+            "8",
+        ],
+    );
+    replay_done(port);
+    let (_, m) = get(port, "/metrics").unwrap();
+    let (_, report) = get(port, "/report").unwrap();
+    w.interrupt(Duration::from_secs(10));
+
+    let flows = metric(&m, "corswatch_evictions_total", &["part=\"flows\""]);
+    let labels = metric(&m, "corswatch_evictions_total", &["part=\"labels\""]);
+    assert!(flows > 0.0 && labels > 0.0, "{m}");
+    // Ten series, then the `other` one per kind.
+    assert!(series(&m, "corswatch_blocked_total") <= 12, "{m}");
+    let r: serde_json::Value = serde_json::from_str(&report).unwrap();
+    let e = &r["capture_health"]["evictions"];
+    assert_eq!(e["flows"].as_f64(), Some(flows), "{e}");
+    assert_eq!(e["labels"].as_f64(), Some(labels), "{e}");
+}
+
 #[test]
 fn watch_without_live_feature_or_with_bad_input_says_why() {
     if cfg!(feature = "live") {

@@ -65,6 +65,8 @@ pub struct AnalyzeArgs {
     /// Chromium for packet captures. Events show the other engine's verdict where it differs
     #[arg(long, value_enum)]
     pub browser: Option<Browser>,
+    #[command(flatten)]
+    pub memory: super::memory::MemoryArgs,
 }
 
 #[derive(Clone, Copy, PartialEq, Eq, ValueEnum)]
@@ -134,9 +136,9 @@ impl AnalyzeArgs {
     }
 
     /// The pipeline's configuration; `policy`: the policies read from `--policy` and
-    /// `--declared`.
-    pub fn drive_config(&self, policy: PolicyConfig) -> drive::Config {
-        drive::Config {
+    /// `--declared`. A budget below the minimum is a usage error.
+    pub fn drive_config(&self, policy: PolicyConfig) -> anyhow::Result<drive::Config> {
+        let mut cfg = drive::Config {
             policy,
             pairing: PairConfig {
                 window_ns: (self.pair_window.min(3600) as i64) * 1_000_000_000,
@@ -154,6 +156,8 @@ impl AnalyzeArgs {
             },
             engine: self.browser.map(Engine::from),
             ..drive::Config::default()
-        }
+        };
+        self.memory.budget()?.apply(&mut cfg);
+        Ok(cfg)
     }
 }

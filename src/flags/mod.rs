@@ -3,6 +3,7 @@
 
 pub mod analyze;
 pub mod docs;
+pub mod memory;
 pub mod policy;
 pub mod watch;
 

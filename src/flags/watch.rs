@@ -1,5 +1,6 @@
 //! `corswatch watch` flags.
 
+use super::memory::{MemoryArgs, Size};
 use anyhow::{Context as _, Result, bail};
 use clap::parser::ValueSource;
 use clap::{ArgMatches, ValueEnum};
@@ -114,6 +115,12 @@ pub struct WatchArgs {
     /// (`policy_drift`) and listed in /report
     #[arg(long, value_name = "FILE", env = "CORSWATCH_DECLARED")]
     declared: Option<PathBuf>,
+    #[command(flatten)]
+    memory: MemoryArgs,
+    /// Metric series with `origin` or `route` labels, together; a new combination past it is
+    /// counted under `other` values (default: --max-memory / 10 KiB)
+    #[arg(long, value_name = "N", help_heading = "Memory budget")]
+    max_series: Option<usize>,
     /// TLS, client certificates, basic auth, response headers and a rate limit for the
     /// endpoints: a Prometheus exporter-toolkit web config file (YAML), reread on SIGHUP
     #[arg(
@@ -176,6 +183,13 @@ pub struct FileConfig {
     /// `web.config.file` and `web.max-connections`: TOML reads the dots as tables.
     web: Option<WebKeys>,
     no_report_endpoint: Option<bool>,
+    max_memory: Option<Size>,
+    max_flows: Option<usize>,
+    max_held_bytes: Option<Size>,
+    max_http_bytes: Option<Size>,
+    max_pairing_bytes: Option<Size>,
+    max_aggregate_keys: Option<usize>,
+    max_series: Option<usize>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum, serde::Deserialize)]
@@ -254,6 +268,26 @@ impl WatchArgs {
             proxy_sets_cors,
             declared => Some,
             no_report_endpoint,
+            max_series => Some,
+        );
+        // The budget's flags live in their own group (shared with `analyze`).
+        let m = &mut self.memory;
+        macro_rules! memory {
+            ($($field:ident => $wrap:expr),* $(,)?) => {$(
+                if let Some(v) = f.$field {
+                    if !given(stringify!($field)) {
+                        m.$field = $wrap(v);
+                    }
+                }
+            )*};
+        }
+        memory!(
+            max_memory => |v: Size| v.0,
+            max_flows => Some,
+            max_held_bytes => |v: Size| Some(v.0),
+            max_http_bytes => |v: Size| Some(v.0),
+            max_pairing_bytes => |v: Size| Some(v.0),
+            max_aggregate_keys => Some,
         );
         if let Some(w) = f.web {
             if let Some(file) = w.config.and_then(|c| c.file)
@@ -307,6 +341,10 @@ impl WatchArgs {
             }),
             (None, None) => bail!("give -i INTERFACE or --replay FILE"),
         };
+        let mut budget = self.memory.budget()?;
+        if let Some(n) = self.max_series {
+            budget.series = n.max(1);
+        }
         let declared = match &self.declared {
             Some(p) => Some(std::sync::Arc::new(corswatch::policy::Policy::load(p)?)),
             None => None,
@@ -338,7 +376,9 @@ impl WatchArgs {
                 top_origins: self.top_origins,
                 top_routes: self.top_routes,
                 origins: self.origins,
+                max_series: budget.series,
             },
+            budget,
             pairing: PairConfig::default(),
             hops: HopConfig {
                 proxy_sets_cors: self.proxy_sets_cors,
@@ -387,6 +427,9 @@ mod tests {
             events-burst = 3
             log-format = "json"
             fast = true
+            max-memory = "128M"
+            max-flows = 5000
+            max-http-bytes = 1048576
         "#;
         let w = parse(&["watch", "--top-routes", "9"], file);
         assert_eq!(w.listen.port(), 9999);
@@ -397,7 +440,14 @@ mod tests {
         assert!(w.log_format == LogFormat::Json);
         assert_eq!(w.origins.as_deref().map(<[String]>::len), Some(2));
         assert_eq!(w.events_rate, 1.0, "not in the file: the default");
+        assert_eq!(w.memory.max_memory, 128 << 20);
         let c = w.into_config(false).unwrap();
+        assert_eq!(c.budget.flows, 5000);
+        assert_eq!(c.budget.http_bytes, 1 << 20);
+        assert_eq!(
+            c.budget.held_bytes,
+            corswatch::budget::Budget::split(128 << 20).held_bytes
+        );
         assert!(matches!(
             c.input,
             corswatch::watch::WatchInput::Replay { .. }

@@ -46,6 +46,9 @@ pub struct HopConfig {
     pub window_ns: i64,
     /// Exchanges held at most while they wait; the oldest is let go first past it.
     pub max_pending: usize,
+    /// Bytes of the exchanges held at most (with pairing, the `pairing` part of
+    /// `--max-memory`); the oldest is let go first past it.
+    pub max_pending_bytes: usize,
     /// Declared: the proxy in front sets the CORS headers, so an inner hop seen alone shows
     /// the app's answer, not the browser's (`--proxy-sets-cors`). Ignored where both hops are
     /// visible: the traffic says who set what.
@@ -57,6 +60,7 @@ impl Default for HopConfig {
         HopConfig {
             window_ns: 2_000_000_000,
             max_pending: 20_000,
+            max_pending_bytes: 32 << 20,
             proxy_sets_cors: false,
         }
     }
@@ -74,6 +78,8 @@ pub struct HopStage {
     index: HashMap<u64, Vec<u64>>,
     /// Exchanges in `queue`.
     held: usize,
+    /// Their bytes ([`Exchange::heap_bytes`]).
+    held_bytes: usize,
     /// The latest request start seen (input time).
     now: Timestamp,
     /// The input the waiting exchanges came from.
@@ -140,6 +146,7 @@ impl HopStage {
             first_seq: 0,
             index: HashMap::new(),
             held: 0,
+            held_bytes: 0,
             now: Timestamp::default(),
             input: None,
             evidence: HashMap::new(),
@@ -177,6 +184,7 @@ impl HopStage {
             return;
         }
         let seq = self.first_seq + self.queue.len() as u64;
+        self.held_bytes += ex.heap_bytes();
         match key {
             Some(k) => {
                 if let Some(at) = self.best_group(k, &ex) {
@@ -201,7 +209,9 @@ impl HopStage {
             }),
         }
         self.held += 1;
-        while self.held > self.cfg.max_pending {
+        while self.held > self.cfg.max_pending
+            || (self.held_bytes > self.cfg.max_pending_bytes && !self.queue.is_empty())
+        {
             self.evicted += self.queue.front().map_or(0, |s| s.members.len() as u64);
             self.release_front(out);
         }
@@ -293,6 +303,8 @@ impl HopStage {
         let seq = self.first_seq;
         self.first_seq += 1;
         self.held -= slot.members.len();
+        let bytes: usize = slot.members.iter().map(|m| m.heap_bytes()).sum();
+        self.held_bytes = self.held_bytes.saturating_sub(bytes);
         if let Some(k) = slot.key
             && let Some(v) = self.index.get_mut(&k)
         {

@@ -376,6 +376,31 @@ fn cap_lets_the_oldest_go_and_counts_it() {
 }
 
 #[test]
+fn byte_cap_lets_the_oldest_go_and_counts_it() {
+    let xs: Vec<_> = (0..5)
+        .map(|i| {
+            ex(
+                i,
+                i as i64,
+                "GET",
+                &format!("https://api.example/r{i}"),
+                BROWSER,
+                PROXY,
+            )
+            .b()
+        })
+        .collect();
+    let one = xs[0].heap_bytes();
+    let cfg = HopConfig {
+        max_pending_bytes: one * 2 + one / 2,
+        ..HopConfig::default()
+    };
+    let (out, st) = run(xs, cfg);
+    assert_eq!(out.len(), 5);
+    assert_eq!(st.evicted(), 3);
+}
+
+#[test]
 fn inner_hop_alone_judged_as_the_browsers_inferred() {
     let i = inner()
         .h("X-Forwarded-For", "10.0.0.9")

@@ -24,6 +24,8 @@
 
 pub(crate) mod app;
 pub mod decoder;
+#[cfg(any(test, feature = "testkit"))]
+pub mod flood;
 pub mod h2;
 pub mod http;
 pub mod link;

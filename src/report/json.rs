@@ -293,7 +293,10 @@ pub fn capture_warnings(h: &CaptureHealth) -> Vec<String> {
             h.quic_packets
         ));
     }
-    if h.flows_evicted > 0 {
+    if let Some(line) = evictions_line(&h.evictions) {
+        w.push(line);
+    } else if h.flows_evicted > 0 {
+        // Reports of older versions: no parts.
         w.push(format!(
             "{} flows evicted by the memory caps",
             h.flows_evicted
@@ -312,6 +315,46 @@ pub fn capture_warnings(h: &CaptureHealth) -> Vec<String> {
         ));
     }
     w
+}
+
+/// What the memory budget evicted or refused, part by part, and what to do about it; `None`
+/// while nothing was.
+fn evictions_line(e: &crate::model::Evictions) -> Option<String> {
+    let parts = [
+        (
+            e.flows,
+            "connections evicted (flow table full, --max-flows)",
+        ),
+        (
+            e.held_bytes,
+            "connections gave up out-of-order bytes (--max-held-bytes)",
+        ),
+        (
+            e.http_bytes,
+            "connections evicted for their HTTP state (--max-http-bytes)",
+        ),
+        (e.pipelined, "pipelined requests pushed out unanswered"),
+        (
+            e.pairing,
+            "exchanges settled unpaired (--max-pairing-bytes)",
+        ),
+        (
+            e.aggregate,
+            "top-list values counted as `other` (--max-aggregate-keys)",
+        ),
+        (e.labels, "metric series folded into `other` (--max-series)"),
+    ];
+    let said: Vec<String> = parts
+        .iter()
+        .filter(|(n, _)| *n > 0)
+        .map(|(n, what)| format!("{n} {what}"))
+        .collect();
+    (!said.is_empty()).then(|| {
+        format!(
+            "memory budget (--max-memory): {}; exchanges on evicted connections are lost, the rest is only less detailed: raise the budget or the part's flag to keep more",
+            said.join(", ")
+        )
+    })
 }
 
 /// The report as pretty JSON, with a final newline.

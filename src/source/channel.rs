@@ -5,27 +5,48 @@
 
 use super::{Format, InputError, Packet, Sender};
 use crate::model::{Exchange, Timestamp};
-use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::mpsc::{Receiver, SyncSender, TrySendError, sync_channel};
+use std::sync::{Arc, Mutex};
 
 /// Bytes of packet data per batch.
 const BATCH_BYTES: usize = 256 * 1024;
 /// A batch is sent once it holds this much.
 const BATCH_FULL: usize = 240 * 1024;
+/// Or this many packets: a flood of small packets must not grow the index past what was
+/// reserved (the queue's memory is in the budget's fixed reserve).
+const BATCH_PACKETS: usize = BATCH_BYTES / 256;
 
 /// Packets copied into one buffer.
 pub struct Batch {
     data: Vec<u8>,
-    /// (timestamp, link type, start, end, packet number) into `data`.
     packets: Vec<(Timestamp, u32, usize, usize, u64)>,
+    /// Where the buffers go back when the batch is done with: the capture thread reuses them
+    /// instead of allocating while the processing thread frees (which made the allocator hold
+    /// tens of megabytes under a flood).
+    pool: Pool,
 }
 
+/// Spare batch buffers, shared by the two ends of a channel.
+type Pool = Arc<Mutex<Vec<Buffers>>>;
+type Buffers = (Vec<u8>, Vec<(Timestamp, u32, usize, usize, u64)>);
+
+/// Spare buffers kept at most (more are freed).
+const POOL: usize = 8;
+
 impl Batch {
-    fn new() -> Self {
+    fn new(pool: &Pool) -> Self {
+        let spare = pool.lock().ok().and_then(|mut p| p.pop());
+        let (data, packets) = spare.unwrap_or_else(|| {
+            (
+                Vec::with_capacity(BATCH_BYTES),
+                Vec::with_capacity(BATCH_PACKETS),
+            )
+        });
         Batch {
-            data: Vec::with_capacity(BATCH_BYTES),
-            packets: Vec::with_capacity(BATCH_BYTES / 256),
+            data,
+            packets,
+            pool: pool.clone(),
         }
     }
 
@@ -49,6 +70,23 @@ impl Batch {
     /// The newest packet's timestamp.
     pub fn last_time(&self) -> Option<Timestamp> {
         self.packets.last().map(|p| p.0)
+    }
+}
+
+impl Drop for Batch {
+    fn drop(&mut self) {
+        let mut data = std::mem::take(&mut self.data);
+        let mut packets = std::mem::take(&mut self.packets);
+        if data.capacity() < BATCH_BYTES {
+            return;
+        }
+        data.clear();
+        packets.clear();
+        if let Ok(mut p) = self.pool.lock()
+            && p.len() < POOL
+        {
+            p.push((data, packets));
+        }
     }
 }
 
@@ -115,6 +153,7 @@ pub struct ChannelSender {
     stop: Arc<AtomicBool>,
     queue_drops: Arc<AtomicU64>,
     lossless: bool,
+    pool: Pool,
 }
 
 /// A channel of `capacity` feeds. `lossless` senders wait when it is full (replay); the others
@@ -127,6 +166,7 @@ pub fn channel(capacity: usize, lossless: bool) -> (ChannelSender, Receiver<Feed
         stop: Arc::new(AtomicBool::new(false)),
         queue_drops: Arc::new(AtomicU64::new(0)),
         lossless,
+        pool: Pool::default(),
     };
     (sender, rx)
 }
@@ -139,6 +179,7 @@ impl Clone for ChannelSender {
             stop: self.stop.clone(),
             queue_drops: self.queue_drops.clone(),
             lossless: self.lossless,
+            pool: self.pool.clone(),
         }
     }
 }
@@ -191,10 +232,11 @@ impl Sender for ChannelSender {
     }
 
     fn packet(&mut self, packet: Packet<'_>) -> bool {
-        let batch = self.batch.get_or_insert_with(Batch::new);
+        let pool = &self.pool;
+        let batch = self.batch.get_or_insert_with(|| Batch::new(pool));
         batch.push(packet);
-        if batch.data.len() >= BATCH_FULL {
-            let full = std::mem::replace(batch, Batch::new());
+        if batch.data.len() >= BATCH_FULL || batch.packets.len() >= BATCH_PACKETS {
+            let full = std::mem::replace(batch, Batch::new(&self.pool));
             return self.send(Feed::Packets(full));
         }
         !self.stopped()

@@ -7,9 +7,10 @@ use super::link::{self, Frame, Segment};
 use super::tcp::{Reassembler, Seg, StreamSink, TcpStats};
 use super::tls::{self, keys::KeyStore};
 use crate::model::{CaptureHealth, Exchange, Timestamp, TlsPeer};
+use hash::FlowHash;
 use reorder::{Early, LateAck, MAX_EARLY, Piece, REORDER_WINDOW_NS};
 use std::collections::{HashMap, VecDeque};
-use std::hash::{BuildHasher, Hash, Hasher};
+use std::hash::{Hash, Hasher};
 use std::net::{IpAddr, SocketAddr};
 use std::sync::Arc;
 
@@ -65,45 +66,6 @@ impl Hash for FlowKey {
                 }
             }
         }
-    }
-}
-
-/// A multiply-rotate hash with a per-process random seed: SipHash cost a sixth of the time per
-/// packet, and the seed keeps collisions hard to aim at from the wire.
-#[derive(Clone)]
-struct FlowHash(u64);
-
-impl FlowHash {
-    fn new() -> Self {
-        FlowHash(std::collections::hash_map::RandomState::new().hash_one(0x5eed_u64) | 1)
-    }
-}
-
-impl BuildHasher for FlowHash {
-    type Hasher = FlowHasher;
-    fn build_hasher(&self) -> FlowHasher {
-        FlowHasher(self.0)
-    }
-}
-
-struct FlowHasher(u64);
-
-impl Hasher for FlowHasher {
-    fn write(&mut self, bytes: &[u8]) {
-        for c in bytes.chunks(8) {
-            let mut w = [0u8; 8];
-            w[..c.len()].copy_from_slice(c);
-            self.write_u64(u64::from_le_bytes(w));
-        }
-    }
-    fn write_u64(&mut self, w: u64) {
-        self.0 = (self.0 ^ w)
-            .wrapping_mul(0x9e37_79b9_7f4a_7c15)
-            .rotate_left(29);
-    }
-    fn finish(&self) -> u64 {
-        let h = self.0.wrapping_mul(0xff51_afd7_ed55_8ccd);
-        h ^ (h >> 32)
     }
 }
 
@@ -400,7 +362,8 @@ impl Decoder {
             self.relieve();
         }
         if self.http_total > self.limits.max_http_total {
-            self.evict();
+            let n = self.evict();
+            self.health.evictions.http_bytes += n;
         }
     }
 
@@ -451,6 +414,7 @@ impl Decoder {
             if self.held_total <= self.limits.max_held_total / 2 {
                 break;
             }
+            self.health.evictions.held_bytes += 1;
             self.skip_holes(key);
         }
     }
@@ -539,7 +503,8 @@ impl Decoder {
             return false;
         }
         if self.flows.len() >= self.limits.max_flows {
-            self.evict();
+            let n = self.evict();
+            self.health.evictions.flows += n;
         }
         let (client, server) = orient(seg);
         let id = self.next_id;
@@ -575,18 +540,19 @@ impl Decoder {
         true
     }
 
-    /// Closes the least recently seen eighth of the flows.
-    fn evict(&mut self) {
+    /// Closes the least recently seen eighth of the flows; returns how many.
+    fn evict(&mut self) -> u64 {
         let mut ages: Vec<(Timestamp, FlowKey)> =
             self.flows.iter().map(|(k, f)| (f.last_seen, *k)).collect();
         let n = (ages.len() / 8).max(1).min(ages.len());
         if n == 0 {
-            return;
+            return 0;
         }
         ages.select_nth_unstable_by_key(n - 1, |a| a.0);
         for (_, k) in ages.into_iter().take(n) {
             self.close(k, true);
         }
+        n as u64
     }
 
     fn sweep_idle(&mut self) {
@@ -891,6 +857,7 @@ impl StreamSink for Sink<'_, '_> {
     }
 }
 
+mod hash;
 mod reorder;
 #[cfg(test)]
 mod tests;

@@ -62,6 +62,8 @@ fn flow_cap_evicts_oldest_and_reports_their_requests() {
     let h = d.health();
     assert_eq!(h.flows, 10);
     assert_eq!(h.flows_evicted, 6);
+    assert_eq!(h.evictions.flows, 6, "counted as the flow table's");
+    assert_eq!(h.evictions.http_bytes, 0);
     let evicted = drain(&mut d);
     assert_eq!(evicted.len(), 6);
     assert!(evicted.iter().all(|x| x.response.is_none()));
@@ -148,6 +150,7 @@ fn held_bytes_stay_within_caps() {
         }
     }
     assert!(d.health().gaps > 0);
+    assert!(d.health().evictions.held_bytes > 0);
 }
 
 #[test]
@@ -388,6 +391,10 @@ fn tls_state_without_keys_is_capped_over_all_connections() {
     }
     let h = d.health();
     assert!(h.flows_evicted > 0, "{h:?}");
+    assert_eq!(
+        h.evictions.http_bytes, h.flows_evicted,
+        "counted as the HTTP part's"
+    );
     d.finish();
     let h = d.health();
     assert_eq!(h.tls_connections, 60);
@@ -573,4 +580,37 @@ fn client_fin_captured_before_its_request() {
         }
     }
     assert!(failed.is_empty(), "(order, exchanges, gaps): {failed:?}");
+}
+
+/// One connection pipelining requests that are never answered: past the per-connection queue the
+/// oldest go out unanswered, each counted.
+#[test]
+fn unanswered_pipelines_are_bounded_and_counted() {
+    let mut d = decoder(Limits::default());
+    let mut n = 0;
+    let port = 44000;
+    n += 1;
+    d.packet(Timestamp(0), 101, &frame(true, port, 100, 0, SYN, b""), n);
+    n += 1;
+    d.packet(
+        Timestamp(0),
+        101,
+        &frame(false, port, 500, 101, SYN | ACK, b""),
+        n,
+    );
+    let mut seq = 101u32;
+    for _ in 0..3000 {
+        n += 1;
+        d.packet(
+            Timestamp(0),
+            101,
+            &frame(true, port, seq, 501, ACK | PSH, REQ),
+            n,
+        );
+        seq += REQ.len() as u32;
+        assert!(d.http_bytes() <= 1 << 20, "{}", d.http_bytes());
+    }
+    let pushed = drain(&mut d).len() as u64;
+    assert!(pushed >= 3000 - 1024, "{pushed}");
+    assert_eq!(d.health().evictions.pipelined, pushed);
 }

@@ -543,6 +543,7 @@ impl HttpConn {
             || self.pending_bytes.saturating_add(p.size) > MAX_PENDING_BYTES)
             && let Some(old) = self.pop_pending()
         {
+            cx.health.evictions.pipelined += 1;
             if let Some(request) = old.request {
                 emit(cx, request, old.packet, old.ts, None);
             }
