@@ -206,29 +206,42 @@ app.add_middleware(
                 regex.join("|")
             );
         }
-        let _ = writeln!(out, "            allow_methods={},", list(&methods(rule)));
-        let _ = writeln!(
-            out,
-            "            allow_headers={},",
-            list(&rule.request_headers)
+        options(
+            &mut out,
+            rule,
+            [
+                "allow_methods",
+                "allow_headers",
+                "expose_headers",
+                "allow_credentials",
+                "max_age",
+            ],
+            |k, v| format!("            {k}={v},"),
         );
-        if !rule.exposed_headers.is_empty() {
-            let _ = writeln!(
-                out,
-                "            expose_headers={},",
-                list(&rule.exposed_headers)
-            );
-        }
-        if rule.credentials {
-            out.push_str("            allow_credentials=True,\n");
-        }
-        if let Some(m) = rule.max_age {
-            let _ = writeln!(out, "            max_age={m},");
-        }
         out.push_str("        )),\n");
     }
     out.push_str("    ],\n)\n");
     out
+}
+
+/// A rule's methods, request headers, exposed headers, credentials and max-age as Python
+/// options named `names`, one line each as `line(name, value)` writes it.
+fn options(out: &mut String, rule: &Rule, names: [&str; 5], line: impl Fn(&str, &str) -> String) {
+    let mut put = |name: &str, value: &str| {
+        out.push_str(&line(name, value));
+        out.push('\n');
+    };
+    put(names[0], &list(&methods(rule)));
+    put(names[1], &list(&rule.request_headers));
+    if !rule.exposed_headers.is_empty() {
+        put(names[2], &list(&rule.exposed_headers));
+    }
+    if rule.credentials {
+        put(names[3], "True");
+    }
+    if let Some(m) = rule.max_age {
+        put(names[4], &m.to_string());
+    }
 }
 
 fn flask(routes: &[(Option<&str>, &Rule)]) -> String {
@@ -253,25 +266,18 @@ fn flask(routes: &[(Option<&str>, &Rule)]) -> String {
             continue;
         }
         let _ = writeln!(out, "        \"origins\": [{}],", o.join(", "));
-        let _ = writeln!(out, "        \"methods\": {},", list(&methods(rule)));
-        let _ = writeln!(
-            out,
-            "        \"allow_headers\": {},",
-            list(&rule.request_headers)
+        options(
+            &mut out,
+            rule,
+            [
+                "methods",
+                "allow_headers",
+                "expose_headers",
+                "supports_credentials",
+                "max_age",
+            ],
+            |k, v| format!("        \"{k}\": {v},"),
         );
-        if !rule.exposed_headers.is_empty() {
-            let _ = writeln!(
-                out,
-                "        \"expose_headers\": {},",
-                list(&rule.exposed_headers)
-            );
-        }
-        if rule.credentials {
-            out.push_str("        \"supports_credentials\": True,\n");
-        }
-        if let Some(m) = rule.max_age {
-            let _ = writeln!(out, "        \"max_age\": {m},");
-        }
         out.push_str("    },\n");
     }
     out.push_str("})\n");
