@@ -102,7 +102,7 @@ fn series(text: &str, name: &str) -> usize {
         .count()
 }
 
-fn start_replay(file: &std::path::Path, port: u16, extra: &[&str]) -> Guard {
+pub(crate) fn start_replay(file: &std::path::Path, port: u16, extra: &[&str]) -> Guard {
     let child = corswatch()
         .args([
             "watch",

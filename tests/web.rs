@@ -10,7 +10,6 @@ use rustls::pki_types::{CertificateDer, PrivateKeyDer, ServerName};
 use std::io::{Read, Write};
 use std::net::TcpStream;
 use std::path::PathBuf;
-use std::process::Stdio;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -38,21 +37,7 @@ fn web_config(body: &str) -> tempfile::TempDir {
 }
 
 fn start(port: u16, extra: &[&str]) -> Guard {
-    let child = corswatch()
-        .args([
-            "watch",
-            "--fast",
-            "--listen",
-            &format!("127.0.0.1:{port}"),
-            "--replay",
-        ])
-        .arg(root().join("captures/chromium-loopback.pcap"))
-        .args(extra)
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .spawn()
-        .unwrap();
-    Guard(Some(child))
+    crate::watch::start_replay(&root().join("captures/chromium-loopback.pcap"), port, extra)
 }
 
 struct Client {

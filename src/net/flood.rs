@@ -78,19 +78,7 @@ impl<W: Write> Pcap<W> {
             (SERVER, ip, PORT, port)
         };
         let f = &mut self.frame;
-        f.clear();
-        f.extend_from_slice(&[0, 0, 0, 0, 0, 2, 0, 0, 0, 0, 0, 1, 0x08, 0x00]);
-        f.extend_from_slice(&[0x45, 0]);
-        f.extend_from_slice(&((40 + payload.len()) as u16).to_be_bytes());
-        f.extend_from_slice(&[0, 0, 0x40, 0, 64, 6, 0, 0]);
-        f.extend_from_slice(&sip);
-        f.extend_from_slice(&dip);
-        f.extend_from_slice(&sp.to_be_bytes());
-        f.extend_from_slice(&dp.to_be_bytes());
-        f.extend_from_slice(&seq.to_be_bytes());
-        f.extend_from_slice(&ack.to_be_bytes());
-        f.extend_from_slice(&[0x50, flags, 0xff, 0xff, 0, 0, 0, 0]);
-        f.extend_from_slice(payload);
+        super::synth::tcp_frame(f, (sip, sp), (dip, dp), seq, ack, flags, payload);
         // 10 µs a packet: a million packets span 10 s, inside the idle timeout.
         self.us += 10;
         let mut h = [0u8; 16];

@@ -147,20 +147,7 @@ impl<W: Write> Gen<W> {
             (SERVER_IP, c.client_ip, port, c.client_port)
         };
         let f = &mut self.frame;
-        f.clear();
-        f.extend_from_slice(&[0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0x08, 0x00]);
-        let total = (40 + payload.len()) as u16;
-        f.extend_from_slice(&[0x45, 0]);
-        f.extend_from_slice(&total.to_be_bytes());
-        f.extend_from_slice(&[0, 0, 0x40, 0, 64, 6, 0, 0]);
-        f.extend_from_slice(&sip);
-        f.extend_from_slice(&dip);
-        f.extend_from_slice(&sp.to_be_bytes());
-        f.extend_from_slice(&dp.to_be_bytes());
-        f.extend_from_slice(&seq.to_be_bytes());
-        f.extend_from_slice(&ack.to_be_bytes());
-        f.extend_from_slice(&[0x50, flags, 0xff, 0xff, 0, 0, 0, 0]);
-        f.extend_from_slice(payload);
+        tcp_frame(f, (sip, sp), (dip, dp), seq, ack, flags, payload);
         let len = f.len();
         self.record(len)
     }
@@ -389,6 +376,32 @@ impl<W: Write> Gen<W> {
         c.seq[1] = c.seq[1].wrapping_add(1);
         self.packet(c, true, c.seq[0], c.seq[1], 0x10, b"")
     }
+}
+
+/// An Ethernet + IPv4 + TCP frame (no options, checksums left zero) into `f`.
+pub(crate) fn tcp_frame(
+    f: &mut Vec<u8>,
+    (sip, sp): ([u8; 4], u16),
+    (dip, dp): ([u8; 4], u16),
+    seq: u32,
+    ack: u32,
+    flags: u8,
+    payload: &[u8],
+) {
+    f.clear();
+    f.extend_from_slice(&[0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0x08, 0x00]);
+    let total = (40 + payload.len()) as u16;
+    f.extend_from_slice(&[0x45, 0]);
+    f.extend_from_slice(&total.to_be_bytes());
+    f.extend_from_slice(&[0, 0, 0x40, 0, 64, 6, 0, 0]);
+    f.extend_from_slice(&sip);
+    f.extend_from_slice(&dip);
+    f.extend_from_slice(&sp.to_be_bytes());
+    f.extend_from_slice(&dp.to_be_bytes());
+    f.extend_from_slice(&seq.to_be_bytes());
+    f.extend_from_slice(&ack.to_be_bytes());
+    f.extend_from_slice(&[0x50, flags, 0xff, 0xff, 0, 0, 0, 0]);
+    f.extend_from_slice(payload);
 }
 
 /// Writes a classic pcap (Ethernet, microseconds) of about `target_bytes` to `w`, with

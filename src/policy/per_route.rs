@@ -450,8 +450,7 @@ mod tests {
 
     #[test]
     fn the_rendered_files_parse() {
-        // The real-stack lab applies and judges them; here only their syntax, where the
-        // interpreter is installed.
+        // The real-stack lab applies and judges them; here only their syntax.
         let dir = tempfile::tempdir().unwrap();
         for (s, file, cmd) in [
             (Stack::FastApi, "a.py", ["python3", "-m", "py_compile"]),
@@ -463,7 +462,18 @@ mod tests {
             std::fs::write(&path, render(&two(), s).unwrap()).unwrap();
             let mut c = std::process::Command::new(cmd[0]);
             c.args(cmd[1..].iter().filter(|a| !a.is_empty())).arg(&path);
-            let Ok(out) = c.output() else { continue };
+            let out = match c.output() {
+                Ok(out) => out,
+                // Node may come later on a fresh machine (the lab installs it and applies the
+                // Express rendering for real); Python is always there and must not skip.
+                Err(e) if cmd[0] == "node" => {
+                    eprintln!(
+                        "not checked: the Express rendering's syntax ({e}); the lab applies it"
+                    );
+                    continue;
+                }
+                Err(e) => panic!("{}: {e}", cmd[0]),
+            };
             assert!(
                 out.status.success(),
                 "{s:?}: {}\n{}",
