@@ -3,8 +3,7 @@
 //! raw IPv4 frames (link type 101) with SYN, ACK numbers and FINs, then reordered within a small
 //! distance, duplicated and overlapped as the input says, nothing dropped.
 //!
-//! Segments move across directions and within the request direction; response segments keep
-//! their order unless `FUZZ_REORDER_RESPONSES=1` (finding 1 of `fuzz/README.md`).
+//! Segments move across and within both directions (finding 1 of `fuzz/README.md`).
 //!
 //! Oracles: the in-order feed gives the generated exchanges (method, URL, status, response
 //! header names); the disturbed feed gives the same exchanges as the in-order feed (order
@@ -326,37 +325,7 @@ fuzz_target!(|data: &[u8]| {
         keyed.push((at + k % (REORDER + 1), p));
     }
     keyed.sort_by_key(|(k, _)| *k);
-    let mut disturbed: Vec<&Pkt> = keyed.into_iter().map(|(_, p)| p).collect();
-    // Known limit (finding 1 of `fuzz/README.md`): response segments captured after a later
-    // response segment and after a request acknowledging both still lose the late bytes, so
-    // the response direction keeps its order unless `FUZZ_REORDER_RESPONSES=1`.
-    let keep: &[bool] = if std::env::var_os("FUZZ_REORDER_RESPONSES").is_some() {
-        &[]
-    } else {
-        &[false]
-    };
-    {
-        // The kept directions in their order (sequence order, copies beside their original).
-        for &client in keep {
-            let mut mine: Vec<&Pkt> = disturbed
-                .iter()
-                .copied()
-                .filter(|p| p.client == client)
-                .collect();
-            mine.sort_by_key(|p| {
-                (
-                    p.flags & SYN == 0,
-                    p.seq.wrapping_sub(if client { cisn } else { sisn }),
-                )
-            });
-            let mut it = mine.into_iter();
-            for slot in disturbed.iter_mut().filter(|p| p.client == client) {
-                if let Some(p) = it.next() {
-                    *slot = p;
-                }
-            }
-        }
-    }
+    let disturbed: Vec<&Pkt> = keyed.into_iter().map(|(_, p)| p).collect();
     if std::env::var_os("FUZZ_DEBUG").is_some() {
         eprintln!("disturbed:");
         for p in &disturbed {

@@ -6,8 +6,9 @@ use std::collections::BTreeMap;
 
 /// Receives the ordered stream of one direction.
 pub trait StreamSink {
-    /// The next bytes of the stream; `packet` and `ts` are those of the frame that carried them.
-    fn data(&mut self, bytes: &[u8], packet: u64, ts: Timestamp);
+    /// The next bytes of the stream; `packet`, `ts` and `ack` are those of the frame that
+    /// carried them (`ack` as an offset into the other direction's stream).
+    fn data(&mut self, bytes: &[u8], packet: u64, ts: Timestamp, ack: Option<u64>);
     /// `len` bytes were never captured (a hole skipped, or a snaplen cut).
     fn gap(&mut self, len: u64);
 }
@@ -18,6 +19,7 @@ struct Held {
     missing: u64,
     packet: u64,
     ts: Timestamp,
+    ack: Option<u64>,
 }
 
 /// Reassembly counters, added into the capture health by the decoder.
@@ -66,6 +68,10 @@ pub struct Seg<'a> {
     pub packet: u64,
     /// Capture time.
     pub ts: Timestamp,
+    /// The acknowledgement it carried, as an offset into the other direction's stream: what
+    /// the sender had received when it sent these bytes. Kept with bytes held out of order, so
+    /// that they are judged by their own acknowledgement when delivered late.
+    pub ack: Option<u64>,
 }
 
 impl Reassembler {
@@ -101,17 +107,6 @@ impl Reassembler {
             Some(f) if f <= self.offset => f.saturating_add(1),
             _ => self.offset,
         }
-    }
-
-    /// Stream offset just past everything this direction has shown so far: delivered, held
-    /// out of order, and its FIN (which takes a sequence number).
-    pub fn seen_end(&self) -> u64 {
-        let held = self.held.last_key_value().map_or(0, |(&k, h)| {
-            k.saturating_add(h.data.len() as u64)
-                .saturating_add(h.missing)
-        });
-        let fin = self.fin_at.map_or(0, |f| f.saturating_add(1));
-        self.offset.max(held).max(fin)
     }
 
     /// The stream starts at `seq` (known from the other side's SYN-ACK when the SYN was missed).
@@ -196,14 +191,13 @@ impl Reassembler {
             let cut = behind.min(len) as usize;
             let payload = seg.payload.get(cut..).unwrap_or(&[]);
             let missing = total - behind - payload.len() as u64;
-            self.deliver_at_offset(payload, missing, seg.packet, seg.ts, sink, stats);
+            self.deliver_at_offset(payload, missing, (seg.packet, seg.ts, seg.ack), sink, stats);
             self.drain(sink, stats);
         } else if start == self.offset {
             self.deliver_at_offset(
                 seg.payload,
                 u64::from(seg.missing),
-                seg.packet,
-                seg.ts,
+                (seg.packet, seg.ts, seg.ack),
                 sink,
                 stats,
             );
@@ -222,6 +216,7 @@ impl Reassembler {
                             missing: u64::from(seg.missing),
                             packet: seg.packet,
                             ts: seg.ts,
+                            ack: seg.ack,
                         },
                     ) {
                         self.held_bytes -= old.data.len();
@@ -240,13 +235,12 @@ impl Reassembler {
         &mut self,
         payload: &[u8],
         missing: u64,
-        packet: u64,
-        ts: Timestamp,
+        (packet, ts, ack): (u64, Timestamp, Option<u64>),
         sink: &mut dyn StreamSink,
         stats: &mut TcpStats,
     ) {
         if !payload.is_empty() {
-            sink.data(payload, packet, ts);
+            sink.data(payload, packet, ts, ack);
             self.offset = self.offset.saturating_add(payload.len() as u64);
         }
         if missing > 0 {
@@ -275,7 +269,7 @@ impl Reassembler {
             let cut = (self.offset - start).min(h.data.len() as u64) as usize;
             let payload = h.data.get(cut..).unwrap_or(&[]);
             let missing = end - self.offset - payload.len() as u64;
-            self.deliver_at_offset(payload, missing, h.packet, h.ts, sink, stats);
+            self.deliver_at_offset(payload, missing, (h.packet, h.ts, h.ack), sink, stats);
         }
     }
 
@@ -371,7 +365,7 @@ mod tests {
         gaps: Vec<u64>,
     }
     impl StreamSink for Collect {
-        fn data(&mut self, bytes: &[u8], _: u64, _: Timestamp) {
+        fn data(&mut self, bytes: &[u8], _: u64, _: Timestamp, _: Option<u64>) {
             self.bytes.extend_from_slice(bytes);
         }
         fn gap(&mut self, len: u64) {
@@ -389,6 +383,7 @@ mod tests {
             missing: 0,
             packet: 0,
             ts: Timestamp(0),
+            ack: None,
         }
     }
 

@@ -91,8 +91,6 @@ struct Flow {
     /// request went on, the acknowledgement waits (to declare those bytes lost at the end of
     /// the window).
     late_ack: Option<LateAck>,
-    /// The largest stream offset of the requests that a server segment acknowledged.
-    server_acked: Option<u64>,
 }
 
 /// Server names of TLS connections that could not be decrypted for want of keys, kept for the
@@ -129,7 +127,14 @@ pub struct Decoder {
     missing: MissingKeys,
     /// When connections with waiting segments must stop waiting: (due, connection, its id).
     early_due: VecDeque<(Timestamp, FlowKey, u64)>,
+    /// Connections that ended with both FINs, most recent last, so that a retransmission
+    /// captured after the end is not taken for a new connection picked up mid-stream.
+    ended: VecDeque<(FlowKey, Timestamp)>,
 }
+
+/// How many ended connections are remembered, and for how long (capture time).
+const ENDED_KEPT: usize = 128;
+const ENDED_FOR_NS: i64 = 10_000_000_000;
 
 /// Which kind of frame it was, for callers that report per-packet problems.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -163,6 +168,7 @@ impl Decoder {
             keylog_error,
             missing: MissingKeys::default(),
             early_due: VecDeque::new(),
+            ended: VecDeque::new(),
             input,
             limits,
             flows: HashMap::with_hasher(FlowHash::new()),
@@ -502,6 +508,15 @@ impl Decoder {
             // A pure ACK, FIN or RST of a connection we do not track.
             return false;
         }
+        if !seg.syn()
+            && self
+                .ended
+                .iter()
+                .any(|(k, at)| *k == key && ts.since(*at) < ENDED_FOR_NS)
+        {
+            self.tcp.retransmitted_segments += 1;
+            return false;
+        }
         if self.flows.len() >= self.limits.max_flows {
             let n = self.evict();
             self.health.evictions.flows += n;
@@ -534,7 +549,6 @@ impl Decoder {
                 early: VecDeque::new(),
                 early_bytes: 0,
                 late_ack: None,
-                server_acked: None,
             }),
         );
         true
@@ -580,6 +594,12 @@ impl Decoder {
         };
         if self.last == Some(key) {
             self.last = None;
+        }
+        if flow.dirs[0].finished() && flow.dirs[1].finished() {
+            if self.ended.len() >= ENDED_KEPT {
+                self.ended.pop_front();
+            }
+            self.ended.push_back((key, self.now));
         }
         if evicted {
             self.health.flows_evicted += 1;
@@ -706,7 +726,6 @@ fn feed(
         server,
         dirs,
         app,
-        server_acked,
         ..
     } = flow;
     let mut cx = Ctx {
@@ -727,16 +746,14 @@ fn feed(
     // before it pairs the response; a request first, so that it waits in the queue before
     // a lost response's hole releases the responses after it.
     let ack = p.ack.filter(|_| !defer_ack);
-    if d == 1 {
-        // Bytes reassembled late (held out of order) were sent with a later, larger
-        // acknowledgement than this segment's: the largest seen bounds them all.
-        if let Some(a) = p.ack.and_then(|a| dirs[0].offset_of(a)) {
-            *server_acked = (*server_acked).max(Some(a));
-        }
-        cx.acked = *server_acked;
-        if let Some(a) = ack {
-            acked(dirs, 0, a, app, &mut cx, parts.keys, parts.tcp);
-        }
+    // What the sender had received of the other direction: bytes held out of order and
+    // delivered late keep their own, so a response is never paired with a request its server
+    // had not received when it answered.
+    let seg_ack = p.ack.and_then(|a| dirs[1 - d].offset_of(a));
+    if d == 1
+        && let Some(a) = ack
+    {
+        acked(dirs, 0, a, app, &mut cx, parts.keys, parts.tcp);
     }
     let s = Seg {
         seq: p.seq,
@@ -746,6 +763,7 @@ fn feed(
         missing: p.missing,
         packet: p.packet,
         ts: p.ts,
+        ack: seg_ack,
     };
     let mut sink = Sink {
         app,
@@ -848,7 +866,10 @@ struct Sink<'a, 'c> {
 }
 
 impl StreamSink for Sink<'_, '_> {
-    fn data(&mut self, bytes: &[u8], packet: u64, ts: Timestamp) {
+    fn data(&mut self, bytes: &[u8], packet: u64, ts: Timestamp, ack: Option<u64>) {
+        if self.side == Side::Response {
+            self.cx.acked = ack;
+        }
         self.app
             .data(self.side, bytes, packet, ts, self.cx, self.keys);
     }

@@ -67,23 +67,30 @@ impl Early {
 }
 
 impl Flow {
-    /// Stream offset just past what direction `o` has shown, waiting segments included. Request
-    /// bytes count only up to their first hole: a response must not declare a request lost
-    /// whose segments arrive out of order, the later ones (or the FIN) first.
+    /// Stream offset just past what direction `o` has shown without a hole, waiting segments
+    /// included. Bytes past a hole do not count: the other side must not declare the bytes of
+    /// the hole lost when they are merely captured late (a request's later segments or FIN
+    /// first; a response's later segment before an earlier one and the request acknowledging
+    /// both).
     pub(super) fn seen_end(&self, o: usize) -> u64 {
-        let mut end = if o == 0 {
-            self.dirs[0].contiguous_end()
-        } else {
-            self.dirs[1].seen_end()
-        };
-        for e in self.early.iter().filter(|e| e.d == o) {
-            if let Some(start) = self.dirs[o].offset_of(e.seq) {
-                let fin = u64::from(e.flags & (link::FLAG_FIN | link::FLAG_SYN) != 0);
-                let len = e.payload.len() as u64 + u64::from(e.missing) + fin;
-                end = end.max(start.saturating_add(len));
+        let mut end = self.dirs[o].contiguous_end();
+        // Waiting segments extend it while they join on; `early` is short (at most
+        // `MAX_EARLY`), so the passes are cheap.
+        loop {
+            let before = end;
+            for e in self.early.iter().filter(|e| e.d == o) {
+                if let Some(start) = self.dirs[o].offset_of(e.seq)
+                    && start <= end
+                {
+                    let fin = u64::from(e.flags & (link::FLAG_FIN | link::FLAG_SYN) != 0);
+                    let len = e.payload.len() as u64 + u64::from(e.missing) + fin;
+                    end = end.max(start.saturating_add(len));
+                }
+            }
+            if end == before {
+                return end;
             }
         }
-        end
     }
 
     /// `p` acknowledges bytes of the other direction that the capture has not shown.
@@ -123,7 +130,7 @@ impl Decoder {
             if let Some(l) = flow.late_ack
                 && flow.dirs[1]
                     .offset_of(l.ack)
-                    .is_some_and(|a| a <= flow.dirs[1].seen_end())
+                    .is_some_and(|a| a <= flow.dirs[1].contiguous_end())
             {
                 flow.late_ack = None;
             }

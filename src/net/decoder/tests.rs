@@ -582,6 +582,72 @@ fn client_fin_captured_before_its_request() {
     assert!(failed.is_empty(), "(order, exchanges, gaps): {failed:?}");
 }
 
+/// The mirror of the case above (finding 1 of `fuzz/README.md`): a response segment captured
+/// after a later one of the same response and after the request that acknowledges both. The
+/// request's acknowledgement counts response bytes only up to their first hole, so the late
+/// segment is waited for instead of declared lost; held bytes keep their own acknowledgement, so
+/// the next response still pairs with its own request. A retransmission captured after both
+/// FINs is not a new connection.
+#[test]
+fn response_segment_captured_after_a_later_one_and_its_acknowledgement() {
+    const FIN: u8 = 0x01;
+    let (req_a, req_b) = (
+        b"GET /a HTTP/1.1\r\nHost: h\r\n\r\n",
+        b"GET /b HTTP/1.1\r\nHost: h\r\n\r\n",
+    );
+    let resp_a = b"HTTP/1.1 201 OK\r\nContent-Length: 10\r\n\r\n0123456789";
+    let resp_b = b"HTTP/1.1 202 OK\r\nTransfer-Encoding: chunked\r\n\r\n3\r\nabc\r\n0\r\n\r\n";
+    let (c0, s0) = (101u32, 501u32);
+    let c1 = c0 + req_a.len() as u32;
+    let c2 = c1 + req_b.len() as u32;
+    let s1 = s0 + resp_a.len() as u32;
+    let s2 = s1 + resp_b.len() as u32;
+    let cport = 40104;
+    let syn = frame(true, cport, 100, 0, SYN, b"");
+    let syn_ack = frame(false, cport, 500, 101, SYN | ACK, b"");
+    let ack = frame(true, cport, c0, s0, ACK, b"");
+    let qa = frame(true, cport, c0, s0, ACK | PSH, req_a);
+    let (ra1, ra2) = resp_a.split_at(20);
+    let ra_1 = frame(false, cport, s0, c1, ACK | PSH, ra1);
+    let ra_2 = frame(false, cport, s0 + 20, c1, ACK | PSH, ra2);
+    let qb = frame(true, cport, c1, s1, ACK | PSH, req_b);
+    let (rb1, rb2) = resp_b.split_at(30);
+    let rb_1 = frame(false, cport, s1, c2, ACK | PSH, rb1);
+    let rb_2 = frame(false, cport, s1 + 30, c2, ACK | PSH, rb2);
+    let fin_c = frame(true, cport, c2, s2, FIN | ACK, b"");
+    let fin_s = frame(false, cport, s2, c2 + 1, FIN | ACK, b"");
+    let want = vec![("a".to_string(), Some(201)), ("b".to_string(), Some(202))];
+    let mut failed = Vec::new();
+    for (i, order) in [
+        vec![&qa, &ra_1, &ra_2, &qb, &rb_1, &rb_2, &fin_c, &fin_s],
+        vec![&qa, &ra_2, &qb, &ra_1, &rb_1, &rb_2, &fin_c, &fin_s],
+        vec![&qa, &ra_2, &qb, &rb_1, &ra_1, &rb_2, &fin_c, &fin_s],
+        vec![&qa, &ra_1, &qb, &rb_2, &fin_c, &ra_2, &rb_1, &fin_s],
+        vec![&qa, &ra_1, &ra_2, &qb, &rb_1, &fin_s, &fin_c, &rb_2],
+        // Retransmissions after both FINs.
+        vec![
+            &qa, &ra_1, &ra_2, &qb, &rb_1, &rb_2, &fin_c, &fin_s, &rb_2, &fin_c,
+        ],
+    ]
+    .into_iter()
+    .enumerate()
+    {
+        let frames: Vec<Vec<u8>> = [&syn, &syn_ack, &ack]
+            .into_iter()
+            .chain(order)
+            .map(|f| f.to_vec())
+            .collect();
+        let (out, h) = run_frames(&frames, 1_000_000);
+        if statuses(&out) != want || h.gaps != 0 || h.flows != 1 {
+            failed.push((i, statuses(&out), h.gaps, h.flows));
+        }
+    }
+    assert!(
+        failed.is_empty(),
+        "(order, exchanges, gaps, flows): {failed:?}"
+    );
+}
+
 /// One connection pipelining requests that are never answered: past the per-connection queue the
 /// oldest go out unanswered, each counted.
 #[test]
