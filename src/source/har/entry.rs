@@ -33,6 +33,8 @@ pub(super) struct Request<'a> {
     pub(super) truncated: Vec<String>,
     /// How many cookies the request lists (the scanner writes the count).
     pub(super) cookies: u64,
+    /// Header elements that could not be read (not an object, or without a string name).
+    pub(super) unreadable: u32,
 }
 
 #[derive(Default)]
@@ -41,6 +43,8 @@ pub(super) struct Response<'a> {
     pub(super) headers: Headers,
     /// As the request's.
     pub(super) truncated: Vec<String>,
+    /// As the request's.
+    pub(super) unreadable: u32,
     pub(super) error: Option<Cow<'a, str>>,
     pub(super) failure_text: Option<Cow<'a, str>>,
 }
@@ -158,7 +162,7 @@ fn request<'a>(c: &mut Cursor<'a>) -> Result<Request<'a>, JsonError> {
             b"method" => r.method = string(c)?,
             b"url" => r.url = string(c)?,
             b"httpVersion" => r.http_version = string(c)?,
-            b"headers" => r.headers = headers(c, &mut r.truncated)?,
+            b"headers" => r.headers = headers(c, &mut r.truncated, &mut r.unreadable)?,
             b"cookies" => {
                 r.cookies = match c.kind() {
                     Kind::Scalar => match c.scalar()? {
@@ -188,7 +192,7 @@ fn response<'a>(c: &mut Cursor<'a>) -> Result<Response<'a>, JsonError> {
     c.object(|c, key| {
         match key {
             b"status" => r.status = Some(lenient(c)?),
-            b"headers" => r.headers = headers(c, &mut r.truncated)?,
+            b"headers" => r.headers = headers(c, &mut r.truncated, &mut r.unreadable)?,
             b"_error" => r.error = string(c)?,
             b"_failureText" => r.failure_text = string(c)?,
             _ => {
@@ -226,11 +230,16 @@ fn initiator<'a>(c: &mut Cursor<'a>) -> Result<Initiator<'a>, JsonError> {
     Ok(i)
 }
 
-/// A headers array: elements without a name skipped, and HTTP/2 and HTTP/3 pseudo-headers
-/// (framing, not headers) left out. Names and values stay bytes: nothing needs them as text.
-/// A header whose name or value the scanner cut for size is left out and named in
-/// `truncated` (lowercase; `(a header name)` when the name itself was cut).
-fn headers(c: &mut Cursor<'_>, truncated: &mut Vec<String>) -> Result<Headers, JsonError> {
+/// A headers array: HTTP/2 and HTTP/3 pseudo-headers (framing, not headers) left out. Names
+/// and values stay bytes: nothing needs them as text. A header whose name or value the scanner
+/// cut for size is left out and named in `truncated` (lowercase; `(a header name)` when the
+/// name itself was cut); an element that is not an object with a string name is skipped and
+/// counted in `unreadable`.
+fn headers(
+    c: &mut Cursor<'_>,
+    truncated: &mut Vec<String>,
+    unreadable: &mut u32,
+) -> Result<Headers, JsonError> {
     let mut hs = Headers::with_capacity(16, 512);
     if c.kind() != Kind::Array {
         c.skip()?;
@@ -239,14 +248,15 @@ fn headers(c: &mut Cursor<'_>, truncated: &mut Vec<String>) -> Result<Headers, J
     c.array(|c| {
         if c.kind() != Kind::Object {
             c.skip()?;
+            *unreadable += 1;
             return Ok(());
         }
-        let (mut name, mut value) = (Cow::Borrowed(&b""[..]), Cow::Borrowed(&b""[..]));
+        let (mut name, mut value) = (None, Cow::Borrowed(&b""[..]));
         c.object(|c, key| {
             match (key, c.kind()) {
                 (b"name", Kind::Scalar) => {
                     if let Scalar::String(raw) = c.scalar()? {
-                        name = json::unescape(raw)?;
+                        name = Some(json::unescape(raw)?);
                     }
                 }
                 (b"value", Kind::Scalar) => {
@@ -265,12 +275,15 @@ fn headers(c: &mut Cursor<'_>, truncated: &mut Vec<String>) -> Result<Headers, J
             }
             Ok(())
         })?;
-        if *name == *super::TRUNCATED {
-            truncated.push("(a header name)".into());
-        } else if *value == *super::TRUNCATED {
-            truncated.push(String::from_utf8_lossy(&name).to_ascii_lowercase());
-        } else if !name.is_empty() && !name.starts_with(b":") {
-            hs.push(&name, &value);
+        match name {
+            None => *unreadable += 1,
+            Some(n) if n.is_empty() => *unreadable += 1,
+            Some(n) if *n == *super::TRUNCATED => truncated.push("(a header name)".into()),
+            Some(n) if *value == *super::TRUNCATED => {
+                truncated.push(String::from_utf8_lossy(&n).to_ascii_lowercase());
+            }
+            Some(n) if !n.starts_with(b":") => hs.push(&n, &value),
+            Some(_) => {}
         }
         Ok(())
     })?;

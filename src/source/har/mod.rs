@@ -397,6 +397,10 @@ impl Converter {
             .iter()
             .map(|h| format!("request {h}"))
             .collect();
+        let mut unreadable = Vec::new();
+        if req.unreadable > 0 {
+            unreadable.push(format!("{} request", req.unreadable));
+        }
         let mut headers = req.headers;
         if !headers.contains("cookie") && req.cookies > 0 {
             // Some producers list cookies only in the array; the header's presence is what
@@ -419,6 +423,9 @@ impl Converter {
                     .or(r.failure_text.filter(|s| !s.is_empty()))
                     .map(Cow::into_owned);
                 truncated.extend(r.truncated.iter().map(|h| format!("response {h}")));
+                if r.unreadable > 0 {
+                    unreadable.push(format!("{} response", r.unreadable));
+                }
                 (r.status.map_or(0, |s| s.integer()), r.headers, err)
             }
             None => (0, Headers::new(), None),
@@ -462,15 +469,25 @@ impl Converter {
             h2_reset: None,
             truncated,
         };
+        let mut said = Vec::new();
         if !hints.truncated.is_empty() {
+            said.push(format!(
+                "{} over {} KiB: not read, verdicts that could depend on it are inferred",
+                hints.truncated.join(", "),
+                MAX_STRING >> 10
+            ));
+        }
+        if !unreadable.is_empty() {
+            said.push(format!(
+                "{} header element(s) without a name (or not an object) skipped",
+                unreadable.join(" and ")
+            ));
+        }
+        if !said.is_empty() {
             self.pending = Some(Item::Problem(InputError::HarEntry {
                 input: self.input.clone(),
                 index,
-                message: format!(
-                    "{} over {} KiB: not read, verdicts that could depend on it are inferred",
-                    hints.truncated.join(", "),
-                    MAX_STRING >> 10
-                ),
+                message: said.join("; "),
             }));
         }
         Ok(Exchange {
@@ -743,6 +760,22 @@ mod tests {
         let ex = exchanges(&items);
         assert_eq!(ex.len(), 1, "{:?}", problems(&items));
         assert_eq!(ex[0].request.url, "https://a.example/\"q\"");
+    }
+
+    #[test]
+    fn header_elements_without_a_name_are_counted_in_a_problem() {
+        let json = r#"{"log":{"entries":[{"request":{"method":"GET","url":"https://a.example/","headers":[{"name":"Origin","value":"https://b.example"},{"value":"x"},"Origin: y",{"name":":authority","value":"a.example"}]},"response":{"status":200,"headers":[{"name":"","value":"*"},{"name":"Vary","value":"Origin"}]}}]}}"#;
+        let items = read(json);
+        let ex = exchanges(&items);
+        let p = problems(&items);
+        assert_eq!(ex.len(), 1, "{p:?}");
+        assert_eq!(ex[0].request.headers.len(), 1);
+        assert_eq!(p.len(), 1, "{p:?}");
+        assert!(
+            p[0].contains("entry 0")
+                && p[0].contains("2 request and 1 response header element(s) without a name"),
+            "{p:?}"
+        );
     }
 
     #[test]
