@@ -138,6 +138,9 @@ pub struct Driver<C> {
     input: Option<(Arc<str>, InputInfo)>,
     /// Cumulative (kernel, interface) drops of a live capture.
     drops: (u64, u64),
+    /// Threads the sources may use beside this one (a HAR's scanner), when the consumer
+    /// runs in this thread.
+    threads: usize,
 }
 
 impl<'s> Driver<Pipeline<'s>> {
@@ -179,6 +182,7 @@ impl<C: Consumer> Driver<C> {
             run: RunInfo::default(),
             input: None,
             drops: (0, 0),
+            threads: 1,
         }
     }
 
@@ -347,7 +351,11 @@ fn drain<C: Consumer>(
 
 impl<C: Consumer> Sender for Driver<C> {
     fn threads(&self) -> usize {
-        if self.consumer.parallel() { 2 } else { 1 }
+        if self.consumer.parallel() {
+            2
+        } else {
+            self.threads
+        }
     }
 
     fn format(&mut self, format: Format) {
@@ -562,6 +570,17 @@ impl Downstream for Pipeline<'_> {
     }
 }
 
+/// Every path is a file that starts as a HAR does (not compressed, not standard input).
+fn all_har(paths: &[PathBuf]) -> bool {
+    paths.iter().all(|p| {
+        let mut start = [0u8; 512];
+        let n = std::fs::File::open(p)
+            .and_then(|mut f| f.read(&mut start))
+            .unwrap_or(0);
+        p.as_os_str() != "-" && source::Format::detect(&start[..n]) == Some(source::Format::Har)
+    })
+}
+
 /// `analyze`: reads every input in turn (`-` is standard input, once) into one pipeline, on
 /// `cfg.threads` threads, and returns the results.
 pub fn analyze(
@@ -569,8 +588,12 @@ pub fn analyze(
     paths: &[PathBuf],
     sink: impl FnMut(&Event),
 ) -> Result<Outcome, DriveError> {
-    if cfg.threads <= 1 {
+    if cfg.threads <= 1 || all_har(paths) {
+        // HARs only: the scanner takes a thread of its own and the pipeline stays here, beside
+        // the conversion. Two busy threads on two cores; a third (the split below) made three
+        // share them, which cost more than it gave.
         let mut d = Driver::new(cfg, sink);
+        d.threads = cfg.threads;
         d.read_paths(paths)?;
         return Ok(d.finish());
     }

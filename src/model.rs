@@ -138,6 +138,20 @@ pub struct Headers {
     buf: Vec<u8>,
     /// (name start, name end == value start, value end) into `buf`.
     spans: Vec<(u32, u32, u32)>,
+    /// A one-word Bloom filter of the names present ([`name_bit`]): most lookups are for
+    /// headers a message does not have (CORS headers on most responses), and they end here
+    /// without a scan.
+    names: u64,
+}
+
+/// The filter bit of a header name, the same for any ASCII case.
+fn name_bit(name: &[u8]) -> u64 {
+    let (first, last) = match (name.first(), name.last()) {
+        (Some(&f), Some(&l)) => (f | 0x20, l | 0x20),
+        _ => (0, 0),
+    };
+    let h = name.len().wrapping_mul(7) ^ usize::from(first).wrapping_mul(3) ^ usize::from(last);
+    1 << (h & 63)
 }
 
 impl Headers {
@@ -156,6 +170,7 @@ impl Headers {
         Headers {
             buf: Vec::with_capacity(bytes),
             spans: Vec::with_capacity(lines),
+            names: 0,
         }
     }
 
@@ -173,6 +188,7 @@ impl Headers {
         }
         self.buf.extend_from_slice(name);
         self.buf.extend_from_slice(value);
+        self.names |= name_bit(name);
         self.spans
             .push((start as u32, (start + name.len()) as u32, end as u32));
     }
@@ -195,6 +211,17 @@ impl Headers {
         })
     }
 
+    /// Header lines as (name, raw value) in wire order, the name as bytes: for scans over
+    /// every line that compare names as bytes (no UTF-8 check per name).
+    pub fn iter_raw(&self) -> impl Iterator<Item = (&[u8], &[u8])> + '_ {
+        self.spans.iter().map(move |&(a, b, c)| {
+            (
+                &self.buf[a as usize..b as usize],
+                &self.buf[b as usize..c as usize],
+            )
+        })
+    }
+
     /// All values of `name` (ASCII case-insensitive), in wire order.
     pub fn get_all<'a, 'n>(
         &'a self,
@@ -202,7 +229,12 @@ impl Headers {
     ) -> impl Iterator<Item = &'a [u8]> + use<'a, 'n> {
         // Compares bytes: this runs for every header lookup of every exchange.
         let want = name.as_bytes();
-        self.spans.iter().filter_map(move |&(a, b, c)| {
+        let spans = if self.names & name_bit(want) == 0 {
+            &[][..]
+        } else {
+            &self.spans[..]
+        };
+        spans.iter().filter_map(move |&(a, b, c)| {
             let n = &self.buf[a as usize..b as usize];
             n.eq_ignore_ascii_case(want)
                 .then(|| &self.buf[b as usize..c as usize])
@@ -652,5 +684,34 @@ impl CaptureHealth {
         self.h2_streams_reset = self.h2_streams_reset.saturating_add(o.h2_streams_reset);
         self.quic_packets = self.quic_packets.saturating_add(o.quic_packets);
         self.evictions.add(&o.evictions);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::Headers;
+    use proptest::prelude::*;
+
+    proptest! {
+        /// The name filter never hides a header: any ASCII case of a pushed name finds it, and
+        /// an absent name finds nothing.
+        #[test]
+        fn lookups_find_every_case_of_a_name(
+            names in proptest::collection::vec("[A-Za-z0-9!#$%&'*+.^_`|~-]{0,12}", 0..12),
+            flips in any::<u64>(),
+            other in "[a-z-]{1,12}",
+        ) {
+            let h: Headers = names.iter().map(|n| (n.as_bytes(), b"v".as_slice())).collect();
+            for (i, n) in names.iter().enumerate() {
+                let asked: String = n
+                    .chars()
+                    .enumerate()
+                    .map(|(j, c)| if (flips >> ((i + j) % 64)) & 1 == 1 { c.to_ascii_uppercase() } else { c.to_ascii_lowercase() })
+                    .collect();
+                prop_assert_eq!(h.count(&asked), names.iter().filter(|m| m.eq_ignore_ascii_case(n)).count());
+            }
+            let present = names.iter().any(|m| m.eq_ignore_ascii_case(&other));
+            prop_assert_eq!(h.contains(&other), present);
+        }
     }
 }

@@ -232,32 +232,15 @@ fn browser_set_lower(name: &[u8], value: &[u8]) -> bool {
 /// sorted (Chromium names the first one missing from ACAH in this order).
 pub(crate) fn unsafe_header_names(h: &Headers) -> Vec<String> {
     let mut unsafe_names: Vec<String> = Vec::new();
-    let mut safelisted_bytes = 0usize;
-    // Names are lowercased on the stack: this runs for every request, most names are safe.
-    let mut buf = [0u8; 64];
-    for (name, value) in h.iter() {
-        let value = trim_ows(value);
-        let long;
-        let lower: &[u8] = match buf.get_mut(..name.len()) {
-            Some(dst) => {
-                dst.copy_from_slice(name.as_bytes());
-                dst.make_ascii_lowercase();
-                dst
+    let safelisted_bytes = scan_unsafe(h, |lower| {
+        if !unsafe_names.iter().any(|n| n.as_bytes() == lower) {
+            // A name that is not UTF-8 is skipped, as `Headers::iter` (which names it "") did.
+            if let Ok(n) = std::str::from_utf8(lower) {
+                unsafe_names.push(n.to_owned());
             }
-            None => {
-                long = name.to_ascii_lowercase();
-                long.as_bytes()
-            }
-        };
-        if lower.is_empty() || browser_set_lower(lower, value) {
-            continue;
         }
-        if safelisted_lower(lower, value) {
-            safelisted_bytes += value.len();
-        } else if !unsafe_names.iter().any(|n| n.as_bytes() == lower) {
-            unsafe_names.push(name.to_ascii_lowercase());
-        }
-    }
+        true
+    });
     if safelisted_bytes > 1024 {
         // Rare: over the total limit, the safelisted names count too (second pass, same order).
         for (name, value) in h.iter() {
@@ -273,6 +256,50 @@ pub(crate) fn unsafe_header_names(h: &Headers) -> Vec<String> {
         }
     }
     unsafe_names
+}
+
+/// The request lists a header that makes it need a preflight: [`unsafe_header_names`] would
+/// not be empty. Stops at the first one, without allocating (this runs for every request).
+pub(crate) fn has_unsafe_header(h: &Headers) -> bool {
+    let mut found = false;
+    let safelisted_bytes = scan_unsafe(h, |lower| {
+        found = std::str::from_utf8(lower).is_ok();
+        !found
+    });
+    found || safelisted_bytes > 1024
+}
+
+/// Calls `on_unsafe` with the lowercase name of each line that is neither set by the browser
+/// nor safelisted (repeats included) while it returns true; returns the bytes of the
+/// safelisted values seen.
+fn scan_unsafe(h: &Headers, mut on_unsafe: impl FnMut(&[u8]) -> bool) -> usize {
+    let mut safelisted_bytes = 0usize;
+    // Names are lowercased on the stack: this runs for every request, most names are safe.
+    let mut buf = [0u8; 64];
+    for (name, value) in h.iter_raw() {
+        let value = trim_ows(value);
+        let long;
+        let lower: &[u8] = match buf.get_mut(..name.len()) {
+            Some(dst) => {
+                dst.copy_from_slice(name);
+                dst.make_ascii_lowercase();
+                dst
+            }
+            None => {
+                long = name.to_ascii_lowercase();
+                &long
+            }
+        };
+        if lower.is_empty() || browser_set_lower(lower, value) {
+            continue;
+        }
+        if safelisted_lower(lower, value) {
+            safelisted_bytes += value.len();
+        } else if !on_unsafe(lower) {
+            break;
+        }
+    }
+    safelisted_bytes
 }
 
 /// What the request itself says about CORS.

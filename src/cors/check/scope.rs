@@ -2,7 +2,7 @@
 //! and what kind of CORS request it is.
 
 use super::{LazyLine, base_evidence, is_redirect, line_for, lna, no_cors, push_header};
-use crate::cors::facts::{list_elements, request_facts, trim_ows};
+use crate::cors::facts::{list_elements, trim_ows};
 use crate::cors::{
     Classification, Confidence, Context, CorsError, ExchangeType, Kind, NotCors, Scope, Verdict,
 };
@@ -200,7 +200,7 @@ pub(super) fn exchange_type(ex: &Exchange, ctx: &Context<'_>, is_preflight: bool
     } else if ctx.pairing == Pairing::ActualAfterPreflight
         || ctx.partner.is_some_and(Exchange::is_preflight)
         || !matches!(ex.request.method.as_str(), "GET" | "HEAD" | "POST")
-        || request_facts(ex).needs_preflight
+        || crate::cors::facts::has_unsafe_header(&ex.request.headers)
     {
         ExchangeType::Actual
     } else {
