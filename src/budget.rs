@@ -10,7 +10,9 @@
 //! | pairing     | 10 %  | exchanges waiting for their preflight, actual request or hop |
 //! | aggregate   |  5 %  | the report's top lists (origins, routes, methods, headers)   |
 //! | label sets  |  5 %  | metric series ([`SERIES_COST`] bytes a series)               |
-//! | the rest    | 30 %  | the program, its threads, queues and allocator               |
+//! | the rest    | 30 %  | the program, its threads, queues and allocator, and a live   |
+//! |             |       | capture's kernel buffer and queue ([`Budget::capture_buffer`], |
+//! |             |       | [`Budget::capture_queue_batches`])                           |
 //!
 //! Each part evicts or refuses past its share and counts it in
 //! [`crate::model::Evictions`].
@@ -54,6 +56,21 @@ impl Default for Budget {
 }
 
 impl Budget {
+    /// The default kernel capture buffer of a live capture (`--buffer-size`): an eighth of the
+    /// budget, at most 16 MiB. The ring is mapped into the agent, and a burst touches every
+    /// page of it: at 16 MiB under a 64 MiB budget, a flood of half-open connections on `lo`
+    /// peaked at 64 to 70 MiB; at 8 MiB it stays within.
+    pub fn capture_buffer(&self) -> i32 {
+        i32::try_from((self.total / 8).min(16 << 20)).unwrap_or(16 << 20)
+    }
+
+    /// Batches of 256 KiB the live capture's queue holds: a sixteenth of the budget, 4 to 32.
+    pub fn capture_queue_batches(&self) -> usize {
+        usize::try_from(self.total / 16 / (256 << 10))
+            .unwrap_or(32)
+            .clamp(4, 32)
+    }
+
     /// The default shares of `total` bytes (at least [`MIN`]).
     pub fn split(total: u64) -> Budget {
         let total = total.max(MIN);
@@ -136,6 +153,22 @@ mod tests {
         assert!(parse_size("-1").is_err());
         assert!(parse_size("12T").is_err());
         assert!(parse_size("99999999999999999999G").is_err());
+    }
+
+    #[test]
+    fn a_live_capture_ring_and_queue_fit_in_the_reserve() {
+        for total in [MIN, DEFAULT, 1 << 30] {
+            let b = Budget::split(total);
+            let ring = b.capture_buffer() as u64;
+            let queue = (b.capture_queue_batches() as u64) * (256 << 10);
+            assert!(
+                ring <= 16 << 20 && ring <= total / 8,
+                "{total}: ring {ring}"
+            );
+            assert!(queue <= (total / 16).max(1 << 20), "{total}: queue {queue}");
+        }
+        assert_eq!(Budget::split(DEFAULT).capture_buffer(), 8 << 20);
+        assert_eq!(Budget::split(DEFAULT).capture_queue_batches(), 16);
     }
 
     #[test]

@@ -152,9 +152,14 @@ pub fn run(cfg: WatchConfig) -> Result<RunSummary, WatchError> {
         shared.metrics.clone(),
         cfg.web.request_timeout,
     );
-    // 32 batches of 256 KiB for a live capture: enough slack for bursts, in the memory
-    // budget's reserve. A replay waits instead, so 4 are enough.
-    let depth = if live.is_some() { 32 } else { 4 };
+    // Batches of 256 KiB: a live capture gets slack for bursts, a sixteenth of the memory
+    // budget (16 at 64 MiB, at most 32), in its reserve beside the kernel buffer. A replay
+    // waits instead, so 4 are enough.
+    let depth = if live.is_some() {
+        cfg.budget.capture_queue_batches()
+    } else {
+        4
+    };
     let (producer, rx) = channel::channel(depth, live.is_none());
     let (input_name, describe) = match &cfg.input {
         WatchInput::Live(o) => (

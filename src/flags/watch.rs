@@ -58,9 +58,10 @@ pub struct WatchArgs {
     /// Bytes captured per packet
     #[arg(long, default_value_t = 262_144)]
     snaplen: i32,
-    /// Kernel capture buffer, bytes
-    #[arg(long, default_value_t = 16 << 20)]
-    buffer_size: i32,
+    /// Kernel capture buffer, bytes (default: an eighth of --max-memory, at most 16 MiB: it is
+    /// part of the agent's memory once a burst fills it)
+    #[arg(long)]
+    buffer_size: Option<i32>,
     /// Put the interface in promiscuous mode
     #[arg(long)]
     promiscuous: bool,
@@ -251,7 +252,7 @@ impl WatchArgs {
             exit_when_done,
             filter,
             snaplen,
-            buffer_size,
+            buffer_size => Some,
             promiscuous,
             listen,
             origins => Some,
@@ -322,6 +323,7 @@ impl WatchArgs {
         if !(self.speed > 0.0 && self.speed.is_finite()) {
             bail!("--speed must be a positive number");
         }
+        let mut budget = self.memory.budget()?;
         let input = match (self.replay, self.interface) {
             (Some(path), _) => WatchInput::Replay {
                 path,
@@ -336,12 +338,11 @@ impl WatchArgs {
                 interface,
                 filter: self.filter,
                 snaplen: self.snaplen,
-                buffer_size: self.buffer_size,
+                buffer_size: self.buffer_size.unwrap_or_else(|| budget.capture_buffer()),
                 promiscuous: self.promiscuous,
             }),
             (None, None) => bail!("give -i INTERFACE or --replay FILE"),
         };
-        let mut budget = self.memory.budget()?;
         if let Some(n) = self.max_series {
             budget.series = n.max(1);
         }

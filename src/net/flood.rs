@@ -1,7 +1,9 @@
 //! Flood captures for the memory-budget tests (`tests/floods.sh`, `examples/gen_flood.rs`):
 //! traffic shaped to make an agent keep state, written as a classic pcap (Ethernet, IPv4,
 //! microseconds) to any writer, so that a generator can pipe it straight into `analyze -`.
-//! Deterministic: the n-th connection has the n-th client address and port.
+//! Deterministic: the n-th connection has the n-th client address and port. Loopback
+//! addresses only (127.0.0.0/8), so that replaying a flood on `lo` for the live test puts no
+//! other address on the wire.
 
 use std::io::{self, Write};
 
@@ -31,7 +33,7 @@ pub enum Flood {
     Pipelined,
 }
 
-const SERVER: [u8; 4] = [10, 0, 0, 1];
+const SERVER: [u8; 4] = [127, 0, 0, 1];
 const PORT: u16 = 8080;
 /// Keep-alive connections the `Origins` and `Routes` floods spread their exchanges over.
 const KEEPALIVE: u32 = 64;
@@ -69,8 +71,8 @@ impl<W: Write> Pcap<W> {
         flags: u8,
         payload: &[u8],
     ) -> io::Result<()> {
-        // Clients 10.128.0.0/9 by index, ports 1024..65535: a million distinct 4-tuples.
-        let ip = (0x0a80_0000 | (client / 60_000)).to_be_bytes();
+        // Clients 127.128.0.0/9 by index, ports 1024..65535: a million distinct 4-tuples.
+        let ip = (0x7f80_0000 | (client / 60_000)).to_be_bytes();
         let port = 1024 + (client % 60_000) as u16;
         let (sip, dip, sp, dp) = if to_server {
             (ip, SERVER, port, PORT)
