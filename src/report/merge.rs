@@ -221,6 +221,14 @@ impl KindAcc {
         }
         let room = MAX_EXAMPLES.saturating_sub(f.examples.len());
         f.examples.extend(k.examples.into_iter().take(room));
+        // Reports of different engines' recordings may name Firefox's error for the kind or
+        // not: any name wins over none, and the smallest of two, so the order of the inputs
+        // does not matter.
+        if let Some(e) = k.firefox_error
+            && f.firefox_error.as_ref().is_none_or(|x| e < *x)
+        {
+            f.firefox_error = Some(e);
+        }
         layers::merge_stacks(&mut f.stacks, k.stacks);
         layers::merge_causes(&mut f.likely_causes, k.likely_causes);
         if f.hop.is_none() {
@@ -394,6 +402,21 @@ mod tests {
             m["top"]["routes"],
             json!([{"value": "/", "count": 10}, {"value": "/api/{id}", "count": 3}, {"value": "other", "count": 1}])
         );
+    }
+
+    #[test]
+    fn a_kinds_firefox_error_does_not_depend_on_the_order() {
+        let a = report();
+        let mut b = report();
+        b["kinds"][0]["firefox_error"] = Value::Null;
+        let mut c = report();
+        c["kinds"][0]["firefox_error"] = json!("CORSDidNotSucceed");
+        for order in [[&a, &b, &c], [&b, &c, &a], [&c, &a, &b], [&b, &a, &c]] {
+            let m = merged(&order.map(|r| r.clone()));
+            assert_eq!(m["kinds"][0]["firefox_error"], "CORSDidNotSucceed");
+        }
+        let m = merged(&[b.clone(), a.clone()]);
+        assert_eq!(m["kinds"][0]["firefox_error"], "CORSMissingAllowOrigin");
     }
 
     #[test]
