@@ -447,17 +447,30 @@ fn arbitrary_segments_do_not_panic() {
     assert_eq!(d.open_flows(), 0);
 }
 
+/// Sequence numbers of a keep-alive connection (client ISN 100, server 500) carrying request
+/// a, response a, request b, response b: the client's before each request and after the last,
+/// then the server's.
+fn offsets([req_a, resp_a, req_b, resp_b]: [&[u8]; 4]) -> [u32; 6] {
+    let (c0, s0) = (101u32, 501u32);
+    let c1 = c0 + req_a.len() as u32;
+    let s1 = s0 + resp_a.len() as u32;
+    [
+        c0,
+        c1,
+        c1 + req_b.len() as u32,
+        s0,
+        s1,
+        s1 + resp_b.len() as u32,
+    ]
+}
+
 /// A keep-alive connection carrying `/a` then `/b`, answered 201 then 202, as the wire sent it.
 fn two_exchanges(cport: u16) -> Vec<Vec<u8>> {
     let req_a = b"GET /a HTTP/1.1\r\nHost: h\r\n\r\n";
     let req_b = b"GET /b HTTP/1.1\r\nHost: h\r\n\r\n";
     let resp_a = b"HTTP/1.1 201 Created\r\nContent-Length: 0\r\n\r\n";
     let resp_b = b"HTTP/1.1 202 Accepted\r\nContent-Length: 0\r\n\r\n";
-    let (c0, s0) = (101u32, 501u32);
-    let c1 = c0 + req_a.len() as u32;
-    let s1 = s0 + resp_a.len() as u32;
-    let c2 = c1 + req_b.len() as u32;
-    let s2 = s1 + resp_b.len() as u32;
+    let [c0, c1, c2, s0, s1, s2] = offsets([req_a, resp_a, req_b, resp_b]);
     vec![
         frame(true, cport, 100, 0, SYN, b""),
         frame(false, cport, 500, 101, SYN | ACK, b""),
@@ -597,11 +610,7 @@ fn response_segment_captured_after_a_later_one_and_its_acknowledgement() {
     );
     let resp_a = b"HTTP/1.1 201 OK\r\nContent-Length: 10\r\n\r\n0123456789";
     let resp_b = b"HTTP/1.1 202 OK\r\nTransfer-Encoding: chunked\r\n\r\n3\r\nabc\r\n0\r\n\r\n";
-    let (c0, s0) = (101u32, 501u32);
-    let c1 = c0 + req_a.len() as u32;
-    let c2 = c1 + req_b.len() as u32;
-    let s1 = s0 + resp_a.len() as u32;
-    let s2 = s1 + resp_b.len() as u32;
+    let [c0, c1, c2, s0, s1, s2] = offsets([req_a, resp_a, req_b, resp_b]);
     let cport = 40104;
     let syn = frame(true, cport, 100, 0, SYN, b"");
     let syn_ack = frame(false, cport, 500, 101, SYN | ACK, b"");
