@@ -59,12 +59,15 @@ pub struct SuggestArgs {
     /// Threads (default: the number of cores)
     #[arg(long, default_value_t = drive::default_threads())]
     pub threads: usize,
+    #[command(flatten)]
+    pub memory: super::memory::MemoryArgs,
 }
 
 impl SuggestArgs {
-    /// The pipeline's configuration: collect what a policy needs, build no clean-pass event.
-    pub fn drive_config(&self) -> drive::Config {
-        drive::Config {
+    /// The pipeline's configuration: collect what a policy needs, build no clean-pass event,
+    /// within the memory budget.
+    pub fn drive_config(&self) -> Result<drive::Config> {
+        let mut cfg = drive::Config {
             threads: self.threads.max(1),
             every_event: false,
             net: corswatch::net::Limits {
@@ -77,7 +80,9 @@ impl SuggestArgs {
                 ..PolicyConfig::default()
             },
             ..drive::Config::default()
-        }
+        };
+        self.memory.budget()?.apply(&mut cfg);
+        Ok(cfg)
     }
 }
 
@@ -103,7 +108,7 @@ pub fn run(cmd: PolicyCommand) -> Result<u8> {
 
 /// `policy suggest`: the policy as TOML, then each `--stack`'s configuration.
 fn suggest(args: &SuggestArgs) -> Result<u8> {
-    let outcome = drive::analyze(&args.drive_config(), &args.files, |_: &Event| {})?;
+    let outcome = drive::analyze(&args.drive_config()?, &args.files, |_: &Event| {})?;
     let suggestion = outcome
         .aggregate
         .policy
