@@ -82,6 +82,12 @@ impl<R: Read> Scanner<R> {
     }
 
     pub(super) fn skip_ws(&mut self) -> Result<(), ScanError> {
+        // Most calls find a token at once (compact JSON, or after a skipped run).
+        if let Some(&b) = self.buf.get(self.pos).filter(|_| self.pos < self.len)
+            && !matches!(b, b' ' | b'\n' | b'\r' | b'\t')
+        {
+            return Ok(());
+        }
         loop {
             self.fill()?;
             let avail = &self.buf[self.pos..self.len];
@@ -429,12 +435,16 @@ fn quote_or_backslash(s: &[u8]) -> Option<usize> {
     memchr::memchr2(b'"', b'\\', &s[i..]).map(|p| p + i)
 }
 
-/// The index past the run of spaces at `i` (indentation: eight at a time).
+/// The index past the run of spaces at `i` (indentation: eight at a time, the end of the run
+/// found in the last word by its first non-space byte).
 fn skip_spaces(s: &[u8], mut i: usize) -> usize {
-    const SPACES: u64 = u64::from_ne_bytes([b' '; 8]);
+    const SPACES: u64 = u64::from_le_bytes([b' '; 8]);
     while let Some(w) = s.get(i..i + 8) {
-        if w != SPACES.to_ne_bytes() {
-            break;
+        let mut b = [0u8; 8];
+        b.copy_from_slice(w);
+        let x = u64::from_le_bytes(b) ^ SPACES;
+        if x != 0 {
+            return i + (x.trailing_zeros() / 8) as usize;
         }
         i += 8;
     }
@@ -447,6 +457,23 @@ fn skip_spaces(s: &[u8], mut i: usize) -> usize {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn skip_spaces_stops_at_the_first_other_byte() {
+        for n in 0..40 {
+            for tail in [&b"x   "[..], b"\n", b""] {
+                let mut v = vec![b' '; n];
+                v.extend_from_slice(tail);
+                for start in 0..=n.min(3) {
+                    assert_eq!(
+                        skip_spaces(&v, start),
+                        n,
+                        "{n} spaces then {tail:?} from {start}"
+                    );
+                }
+            }
+        }
+    }
 
     #[test]
     fn quote_or_backslash_finds_the_first() {
