@@ -69,16 +69,19 @@ impl<'a> Cursor<'a> {
     fn string_body(&mut self) -> Result<&'a [u8], JsonError> {
         let start = self.i;
         loop {
-            match self.s.get(self.i) {
-                Some(b'"') => {
-                    let body = &self.s[start..self.i];
-                    self.i += 1;
-                    return Ok(body);
-                }
-                Some(b'\\') => self.i += 2,
-                Some(_) => self.i += 1,
-                None => return Err(JsonError::Syntax(start)),
+            // Words at a time, as the scanner does: every header name and value comes here.
+            let rest = self.s.get(self.i..).unwrap_or(&[]);
+            let Some(k) = super::scanner::quote_or_backslash(rest) else {
+                return Err(JsonError::Syntax(start));
+            };
+            self.i += k;
+            if rest[k] == b'"' {
+                let body = &self.s[start..self.i];
+                self.i += 1;
+                return Ok(body);
             }
+            // A backslash: the next byte is escaped, whatever it is.
+            self.i += 2;
         }
     }
 

@@ -407,7 +407,7 @@ impl<R: Read> Scanner<R> {
 
 /// The first `"` or `\\` in `s`. Most strings are short: eight bytes at a time in a word
 /// (no setup) over the first 64, then memchr for the long ones.
-fn quote_or_backslash(s: &[u8]) -> Option<usize> {
+pub(super) fn quote_or_backslash(s: &[u8]) -> Option<usize> {
     const ONES: u64 = u64::from_ne_bytes([0x01; 8]);
     const HIGH: u64 = u64::from_ne_bytes([0x80; 8]);
     const QUOTES: u64 = u64::from_ne_bytes([b'"'; 8]);
