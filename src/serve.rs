@@ -3,6 +3,7 @@
 
 use crate::metrics::{Metrics, OPENMETRICS_CONTENT_TYPE, PROMETHEUS_CONTENT_TYPE};
 use axum::Router;
+use axum::body::Bytes;
 use axum::extract::State;
 use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{IntoResponse, Response};
@@ -14,8 +15,9 @@ use std::sync::{Arc, Mutex};
 pub struct Shared {
     /// The Prometheus registry (shared with the endpoints' guard, which counts refusals).
     pub metrics: Arc<Metrics>,
-    /// The JSON report so far, re-rendered by the processing thread.
-    pub report: Mutex<Arc<String>>,
+    /// The JSON report so far, re-rendered by the processing thread; every answer shares it
+    /// (no copy per request: twenty scrapers made the resident memory swing by a fifth).
+    pub report: Mutex<Bytes>,
     /// False once the capture failed or stopped on an error.
     pub capturing: AtomicBool,
     /// Packets or exchanges seen so far (for /healthz).
@@ -27,7 +29,7 @@ impl Shared {
     pub fn new(metrics: Metrics) -> Self {
         Shared {
             metrics: Arc::new(metrics),
-            report: Mutex::new(Arc::new(String::from("{}\n"))),
+            report: Mutex::new(Bytes::from_static(b"{}\n")),
             capturing: AtomicBool::new(true),
             seen: AtomicU64::new(0),
         }
@@ -39,11 +41,11 @@ impl Shared {
             Ok(r) => r,
             Err(p) => p.into_inner(),
         };
-        *r = Arc::new(json);
+        *r = Bytes::from(json);
     }
 
     /// The report `/report` serves.
-    pub fn report(&self) -> Arc<String> {
+    pub fn report(&self) -> Bytes {
         match self.report.lock() {
             Ok(r) => r.clone(),
             Err(p) => p.into_inner().clone(),
@@ -78,11 +80,7 @@ async fn metrics(State(s): State<Arc<Shared>>, headers: HeaderMap) -> Response {
 }
 
 async fn report(State(s): State<Arc<Shared>>) -> Response {
-    (
-        [(header::CONTENT_TYPE, "application/json")],
-        s.report().as_str().to_owned(),
-    )
-        .into_response()
+    ([(header::CONTENT_TYPE, "application/json")], s.report()).into_response()
 }
 
 async fn healthz(State(s): State<Arc<Shared>>) -> Response {

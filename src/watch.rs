@@ -288,11 +288,9 @@ pub fn run(cfg: WatchConfig) -> Result<RunSummary, WatchError> {
     let summary = processing.join().unwrap_or_else(|_| RunSummary::default());
     serve_result?;
     if let Some(path) = &cfg.report_out {
-        std::fs::write(path, shared.report().as_bytes()).map_err(|source| {
-            WatchError::ReportOut {
-                path: path.clone(),
-                source,
-            }
+        std::fs::write(path, shared.report()).map_err(|source| WatchError::ReportOut {
+            path: path.clone(),
+            source,
         })?;
     }
     if !cfg.quiet {
