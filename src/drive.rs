@@ -570,14 +570,18 @@ impl Downstream for Pipeline<'_> {
     }
 }
 
-/// Every path is a file that starts as a HAR does (not compressed, not standard input).
+/// Every path is a regular file that starts as a HAR does (not compressed). Only regular
+/// files are sniffed: a pipe (`<(zcat …)`) or standard input would lose what was read.
 fn all_har(paths: &[PathBuf]) -> bool {
     paths.iter().all(|p| {
+        if p.as_os_str() == "-" || !std::fs::metadata(p).is_ok_and(|m| m.is_file()) {
+            return false;
+        }
         let mut start = [0u8; 512];
         let n = std::fs::File::open(p)
             .and_then(|mut f| f.read(&mut start))
             .unwrap_or(0);
-        p.as_os_str() != "-" && source::Format::detect(&start[..n]) == Some(source::Format::Har)
+        source::Format::detect(&start[..n]) == Some(source::Format::Har)
     })
 }
 

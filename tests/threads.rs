@@ -80,3 +80,25 @@ fn generated_traffic_gives_the_same_results_with_any_number_of_threads() {
     let events = String::from_utf8(output(&pcap, "events", 2)).unwrap();
     assert!(events.contains("\"pairing\":\"actual_after_preflight\""));
 }
+
+/// A HAR from a pipe (`<(zcat …)`) is read whole with several threads: only regular files are
+/// sniffed ahead of reading, so no byte of the pipe is lost to the sniffing.
+#[test]
+fn a_har_from_a_pipe_is_read_whole_with_any_threads() {
+    let har = capture("chromium-devtools.har");
+    let bin = corswatch().get_program().to_owned();
+    let totals = |input: &str| {
+        let out = run(
+            std::process::Command::new("bash").arg("-c").arg(format!(
+                "{:?} analyze {input} --threads 2 --format json",
+                bin
+            )),
+            0,
+        );
+        let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+        v["totals"].clone()
+    };
+    let whole = totals(&format!("{:?}", har));
+    assert!(whole["exchanges"].as_u64().unwrap() > 100, "{whole}");
+    assert_eq!(totals(&format!("<(cat {:?})", har)), whole);
+}
