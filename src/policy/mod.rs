@@ -452,6 +452,19 @@ fn test_exchange(
     }
 }
 
+/// `s` as a regular expression matching it literally: PCRE (nginx, Apache) and Python's `re`
+/// (the per-route renderings) escape the same characters.
+fn regex_escape(s: &str) -> String {
+    let mut out = String::with_capacity(s.len());
+    for ch in s.chars() {
+        if ".^$*+?()[]{}|\\".contains(ch) {
+            out.push('\\');
+        }
+        out.push(ch);
+    }
+    out
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

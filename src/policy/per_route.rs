@@ -5,7 +5,7 @@
 //! Here every route's rule is written once, and the longest matching prefix decides, as in
 //! the policy ([`super::prefix_matches`]).
 
-use super::{Policy, Rule};
+use super::{Policy, Rule, regex_escape};
 use crate::fix::Stack;
 use std::fmt::Write as _;
 
@@ -381,18 +381,6 @@ class CorsPolicyMiddleware:
 MIDDLEWARE.insert(0, f\"{__name__}.CorsPolicyMiddleware\")
 ",
     );
-    out
-}
-
-/// `s` as a regular expression matching it literally (Python `re`).
-fn regex_escape(s: &str) -> String {
-    let mut out = String::with_capacity(s.len());
-    for ch in s.chars() {
-        if ".^$*+?()[]{}|\\".contains(ch) {
-            out.push('\\');
-        }
-        out.push(ch);
-    }
     out
 }
 

@@ -4,7 +4,7 @@
 //! values; what that snippet cannot carry is said in a comment with the `explain` command that
 //! shows it.
 
-use super::{Policy, Rule};
+use super::{Policy, Rule, regex_escape};
 use crate::fix::{self, Stack, TemplateError, Values, template};
 use std::fmt::Write as _;
 
@@ -232,18 +232,6 @@ fn segment_prefix(stack: Stack, text: &str, prefix: &str) -> String {
         Stack::Express => text.replace(&format!("'{dir}'"), &format!("'{prefix}'")),
         _ => text.to_owned(),
     }
-}
-
-/// `s` as a regular expression matching it literally (PCRE: nginx, Apache).
-fn regex_escape(s: &str) -> String {
-    let mut out = String::with_capacity(s.len());
-    for ch in s.chars() {
-        if ".^$*+?()[]{}|\\".contains(ch) {
-            out.push('\\');
-        }
-        out.push(ch);
-    }
-    out
 }
 
 /// Whether a snippet turns credentials on.
