@@ -387,9 +387,8 @@ fn process(
     let outcome = if cfg.threads <= 1 {
         finish(inline(&rx), shared, queue_drops)
     } else {
-        // As `analyze`: 16 batches in flight, a few thousand exchanges (memory in the budget's
-        // reserve).
-        let (tx, to_pipeline) = std::sync::mpsc::sync_channel(16);
+        // As `analyze`: a few hundred exchanges in flight (memory in the budget's reserve).
+        let (tx, to_pipeline) = std::sync::mpsc::sync_channel(drive::FORWARD_DEPTH);
         let (c, s, q) = (cfg.clone(), shared.clone(), queue_drops.clone());
         let e = events.clone();
         let thread = std::thread::Builder::new()

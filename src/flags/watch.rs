@@ -42,7 +42,8 @@ pub struct WatchArgs {
     /// Replay as fast as possible
     #[arg(long)]
     fast: bool,
-    /// Replay the file this many times
+    /// Replay the file this many times, as traffic that goes on: each round a second after the
+    /// last, on new connections, while the last round's open ones age out
     #[arg(long, default_value_t = 1)]
     repeat: u32,
     /// Stop when the replay ends (default: keep serving until SIGINT/SIGTERM)

@@ -171,7 +171,8 @@ pub trait Sender {
     fn problem(&mut self, problem: InputError);
     /// Cumulative drop counts of a live capture (kernel, interface).
     fn drops(&mut self, _kernel: u64, _interface: u64) {}
-    /// A replay starts its next round: connections of the previous one are over.
+    /// A replay starts its next round: the packets that follow are new connections, even on
+    /// the addresses and ports of the previous round's.
     fn restart(&mut self) {}
     /// TLS key log text embedded in the capture (pcapng Decryption Secrets Block), for the
     /// packets that follow.

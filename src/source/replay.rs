@@ -23,7 +23,7 @@ pub fn replay(path: &Path, pace: Pace, repeat: u32, tx: &mut dyn Sender) {
     let mut span: Option<(Timestamp, Timestamp)> = None;
     for round in 0..repeat.max(1) {
         if round > 0 {
-            // Fresh connection state: the same sequence numbers again would look like one long
+            // New connections: the same sequence numbers again would look like one long
             // retransmission.
             tx.restart();
         }

@@ -1,6 +1,7 @@
-//! The connection table's hash.
+//! The connection table's key and hash.
 
-use std::hash::{BuildHasher, Hasher};
+use std::hash::{BuildHasher, Hash, Hasher};
+use std::net::{IpAddr, SocketAddr};
 
 /// A multiply-rotate hash with a per-process random seed: SipHash cost a sixth of the time per
 /// packet, and the seed keeps collisions hard to aim at from the wire.
@@ -38,5 +39,38 @@ impl Hasher for FlowHasher {
     fn finish(&self) -> u64 {
         let h = self.0.wrapping_mul(0xff51_afd7_ed55_8ccd);
         h ^ (h >> 32)
+    }
+}
+
+/// Normalised 4-tuple: both directions of a connection share it. The third field is the
+/// replay round ([`super::Decoder::next_round`]): the same addresses in another round are another
+/// connection.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(super) struct FlowKey(SocketAddr, SocketAddr, u32);
+
+impl Hash for FlowKey {
+    fn hash<H: Hasher>(&self, h: &mut H) {
+        h.write_u32(self.2);
+        for a in [self.0, self.1] {
+            let port = u64::from(a.port());
+            match a.ip() {
+                IpAddr::V4(ip) => h.write_u64((u64::from(u32::from(ip)) << 16) | port),
+                IpAddr::V6(ip) => {
+                    let v = u128::from(ip);
+                    h.write_u64(v as u64);
+                    h.write_u64(((v >> 64) as u64).rotate_left(16) ^ port);
+                }
+            }
+        }
+    }
+}
+
+impl FlowKey {
+    pub(super) fn of(a: SocketAddr, b: SocketAddr, round: u32) -> Self {
+        if a <= b {
+            FlowKey(a, b, round)
+        } else {
+            FlowKey(b, a, round)
+        }
     }
 }

@@ -7,11 +7,10 @@ use super::link::{self, Frame, Segment};
 use super::tcp::{Reassembler, Seg, StreamSink, TcpStats};
 use super::tls::{self, keys::KeyStore};
 use crate::model::{CaptureHealth, Exchange, Timestamp, TlsPeer};
-use hash::FlowHash;
+use hash::{FlowHash, FlowKey};
 use reorder::{Early, LateAck, MAX_EARLY, Piece, REORDER_WINDOW_NS};
 use std::collections::{HashMap, VecDeque};
-use std::hash::{Hash, Hasher};
-use std::net::{IpAddr, SocketAddr};
+use std::net::SocketAddr;
 use std::sync::Arc;
 
 /// Bounds on what the decoder keeps.
@@ -46,32 +45,6 @@ impl Default for Limits {
             idle_timeout_secs: 120,
             keylog: None,
         }
-    }
-}
-
-/// Normalised 4-tuple: both directions of a connection share it.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-struct FlowKey(SocketAddr, SocketAddr);
-
-impl Hash for FlowKey {
-    fn hash<H: Hasher>(&self, h: &mut H) {
-        for a in [self.0, self.1] {
-            let port = u64::from(a.port());
-            match a.ip() {
-                IpAddr::V4(ip) => h.write_u64((u64::from(u32::from(ip)) << 16) | port),
-                IpAddr::V6(ip) => {
-                    let v = u128::from(ip);
-                    h.write_u64(v as u64);
-                    h.write_u64(((v >> 64) as u64).rotate_left(16) ^ port);
-                }
-            }
-        }
-    }
-}
-
-impl FlowKey {
-    fn of(a: SocketAddr, b: SocketAddr) -> Self {
-        if a <= b { FlowKey(a, b) } else { FlowKey(b, a) }
     }
 }
 
@@ -130,6 +103,8 @@ pub struct Decoder {
     /// Connections that ended with both FINs, most recent last, so that a retransmission
     /// captured after the end is not taken for a new connection picked up mid-stream.
     ended: VecDeque<(FlowKey, Timestamp)>,
+    /// The replay round of the packets now coming ([`Decoder::next_round`]).
+    round: u32,
 }
 
 /// How many ended connections are remembered, and for how long (capture time).
@@ -169,6 +144,7 @@ impl Decoder {
             missing: MissingKeys::default(),
             early_due: VecDeque::new(),
             ended: VecDeque::new(),
+            round: 0,
             input,
             limits,
             flows: HashMap::with_hasher(FlowHash::new()),
@@ -183,6 +159,14 @@ impl Decoder {
             now: Timestamp(i64::MIN),
             last_sweep: Timestamp(i64::MIN),
         }
+    }
+
+    /// The capture starts again (a replay's next round, shifted in time): the packets that
+    /// follow belong to new connections, even on the addresses and ports of open ones. Those
+    /// stay, and end as connections do (FIN, idle timeout, eviction), so a looped replay
+    /// holds the steady state of continuous traffic instead of emptying at each round.
+    pub fn next_round(&mut self) {
+        self.round = self.round.wrapping_add(1);
     }
 
     /// Capture health so far.
@@ -303,7 +287,7 @@ impl Decoder {
     }
 
     fn segment(&mut self, seg: Segment<'_>, ts: Timestamp, number: u64) {
-        let key = FlowKey::of(seg.src, seg.dst);
+        let key = FlowKey::of(seg.src, seg.dst, self.round);
         let opening = seg.syn() && !seg.has_ack();
         if opening
             && let Some(f) = self.flows.get(&key)

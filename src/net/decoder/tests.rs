@@ -689,3 +689,33 @@ fn unanswered_pipelines_are_bounded_and_counted() {
     assert!(pushed >= 3000 - 1024, "{pushed}");
     assert_eq!(d.health().evictions.pipelined, pushed);
 }
+
+#[test]
+fn a_replay_round_is_new_connections_beside_the_open_ones() {
+    const OK: &[u8] = b"HTTP/1.1 200 OK\r\nContent-Length: 0\r\n\r\n";
+    // One exchange on a connection picked up mid-stream, that never ends.
+    let exchange = |d: &mut Decoder, t: i64, n: &mut u64| {
+        let req_end = 101 + REQ.len() as u32;
+        for f in [
+            frame(true, 40000, 101, 501, ACK | PSH, REQ),
+            frame(false, 40000, 501, req_end, ACK | PSH, OK),
+        ] {
+            *n += 1;
+            d.packet(Timestamp::from_secs(t), 101, &f, *n);
+        }
+    };
+    let mut d = decoder(Limits::default());
+    let mut n = 0;
+    exchange(&mut d, 1, &mut n);
+    // The same bytes again, in the same round, are retransmissions.
+    exchange(&mut d, 2, &mut n);
+    assert_eq!(drain(&mut d).len(), 1);
+    assert_eq!(d.open_flows(), 1);
+    // In the next round they are a new connection, and the first one stays open.
+    d.next_round();
+    exchange(&mut d, 3, &mut n);
+    let second = drain(&mut d);
+    assert_eq!(second.len(), 1);
+    assert!(second[0].response.is_some());
+    assert_eq!(d.open_flows(), 2);
+}
