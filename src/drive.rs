@@ -424,9 +424,10 @@ pub enum Msg {
 /// to keep memory and latency low.
 const FORWARD_BATCH: usize = 128;
 
-/// Messages in flight to the pipeline thread: a thousand exchanges at most. 16 messages of 256
-/// held 2.5 MiB more of the soak's heap, and the agent's RSS followed how full the queue
-/// happened to be (a 12 % spread over 20 s, 6 % with 8 of 128, at the same pace).
+/// Messages in flight to the pipeline thread: 1,024 exchanges at most. The agent's RSS
+/// follows how full this queue happens to be: over the soak, 16 messages of 128 made a 9 %
+/// spread, 8 of 128 under 6 %. A replay that oversubscribes two cores runs 10 to 20 % slower
+/// with 8 (less slack); full batches (`watch` flushes only when it has caught up) win some back.
 pub const FORWARD_DEPTH: usize = 8;
 
 /// The driver's end of a split run: forwards everything to the [`Pipeline`]'s thread.

@@ -459,7 +459,13 @@ fn intake<D: Downstream>(rx: &Receiver<Feed>, driver: &mut Driver<D>, name: &str
     // The packet clock, and when it last moved: on a quiet link, time goes on from there.
     let mut clock: Option<(Timestamp, Instant)> = None;
     loop {
-        match rx.recv_timeout(Duration::from_millis(250)) {
+        // Exchanges go on to the pipeline in full batches while the capture is ahead, and at
+        // once when it has nothing more: fewer, fuller messages, and no wait on a quiet link.
+        let next = rx.try_recv().or_else(|_| {
+            driver.consumer_mut().flush();
+            rx.recv_timeout(Duration::from_millis(250))
+        });
+        match next {
             Ok(feed) => {
                 let (seen, time) = match &feed {
                     Feed::Packets(b) => (b.len() as u64, b.last_time()),
@@ -470,9 +476,7 @@ fn intake<D: Downstream>(rx: &Receiver<Feed>, driver: &mut Driver<D>, name: &str
                 if let Some(t) = time {
                     clock = Some((t, Instant::now()));
                 }
-                let go_on = feed.deliver(driver);
-                driver.consumer_mut().flush();
-                if !go_on {
+                if !feed.deliver(driver) {
                     break;
                 }
             }
