@@ -422,12 +422,13 @@ pub enum Msg {
 
 /// Exchanges batched per message: few enough sends to cost nothing per exchange, small enough
 /// to keep memory and latency low.
-const FORWARD_BATCH: usize = 128;
+const FORWARD_BATCH: usize = 64;
 
-/// Messages in flight to the pipeline thread: 1,024 exchanges at most. The agent's RSS
-/// follows how full this queue happens to be: over the soak, 16 messages of 128 made a 9 %
-/// spread, 8 of 128 under 6 %. A replay that oversubscribes two cores runs 10 to 20 % slower
-/// with 8 (less slack); full batches (`watch` flushes only when it has caught up) win some back.
+/// Messages in flight to the pipeline thread: 512 exchanges at most. The agent's RSS follows
+/// how full this queue happens to be: over the 600-s soak, 16 messages of 256 (and huge pages)
+/// made an 18.9 % spread, 8 full messages of 128 9.2 %, of 64 6.3 %. Less slack can cost a
+/// replay that oversubscribes two cores 10 to 20 %; full messages (`watch` flushes only when it
+/// has caught up) win some back.
 pub const FORWARD_DEPTH: usize = 8;
 
 /// The driver's end of a split run: forwards everything to the [`Pipeline`]'s thread.
