@@ -10,6 +10,7 @@
 
 use crate::aggregate::{Aggregate, Limits};
 use crate::event::Event;
+use crate::hop::{HopMatcher, Released};
 use crate::model::{CaptureHealth, Exchange, Timestamp};
 use crate::net::{self, Decoder};
 use crate::pair::PairConfig;
@@ -412,8 +413,15 @@ impl<C: Consumer> Sender for Driver<C> {
 
 /// What a split driver sends to its pipeline.
 pub enum Msg {
-    /// Exchanges, in the order the driver completed them.
-    Exchanges(Vec<Box<Exchange>>),
+    /// What the driver's hop matcher let go, in order; see [`Analyzer::push_released`].
+    Exchanges {
+        /// Exchanges that went into the matcher since the last message.
+        pushed: u64,
+        /// Exchanges the matcher let go past its caps so far.
+        evicted: u64,
+        /// What it let go.
+        released: Vec<Released>,
+    },
     /// [`Downstream::advance`].
     Advance(Timestamp),
     /// [`Downstream::books`].
@@ -431,19 +439,23 @@ const FORWARD_BATCH: usize = 64;
 /// has caught up) win some back.
 pub const FORWARD_DEPTH: usize = 8;
 
-/// The driver's end of a split run: forwards everything to the [`Pipeline`]'s thread.
+/// The driver's end of a split run: recognises hops (the pipeline's first stage, the one
+/// that needs no other exchange's verdict) and forwards what it lets go to the [`Pipeline`]'s
+/// thread. Held exchanges go when the driver is dropped.
 pub struct Forward {
     tx: SyncSender<Msg>,
-    // Boxed as the pipeline holds them: unboxing here would mean a new allocation there.
-    #[allow(clippy::vec_box)]
-    batch: Vec<Box<Exchange>>,
+    hops: HopMatcher,
+    pushed: u64,
+    batch: Vec<Released>,
 }
 
 impl Forward {
-    /// Sends into `tx`.
-    pub fn new(tx: SyncSender<Msg>) -> Self {
+    /// Sends into `tx`; recognises hops with `hops`.
+    pub fn new(tx: SyncSender<Msg>, hops: crate::hop::HopConfig) -> Self {
         Forward {
             tx,
+            hops: HopMatcher::new(hops),
+            pushed: 0,
             batch: Vec::with_capacity(FORWARD_BATCH),
         }
     }
@@ -460,7 +472,8 @@ impl Consumer for Forward {
     }
 
     fn exchange(&mut self, exchange: Box<Exchange>) {
-        self.batch.push(exchange);
+        self.pushed += 1;
+        self.hops.push(exchange, &mut self.batch);
         if self.batch.len() >= FORWARD_BATCH {
             self.flush();
         }
@@ -469,6 +482,7 @@ impl Consumer for Forward {
 
 impl Downstream for Forward {
     fn advance(&mut self, now: Timestamp) {
+        self.hops.advance(now, &mut self.batch);
         self.flush();
         self.send(Msg::Advance(now));
     }
@@ -479,10 +493,22 @@ impl Downstream for Forward {
     }
 
     fn flush(&mut self) {
-        if !self.batch.is_empty() {
-            let batch = std::mem::replace(&mut self.batch, Vec::with_capacity(FORWARD_BATCH));
-            self.send(Msg::Exchanges(batch));
+        if !self.batch.is_empty() || self.pushed > 0 {
+            let released = std::mem::replace(&mut self.batch, Vec::with_capacity(FORWARD_BATCH));
+            let m = Msg::Exchanges {
+                pushed: std::mem::take(&mut self.pushed),
+                evicted: self.hops.evicted(),
+                released,
+            };
+            self.send(m);
         }
+    }
+}
+
+impl Drop for Forward {
+    fn drop(&mut self) {
+        self.hops.finish(&mut self.batch);
+        self.flush();
     }
 }
 
@@ -519,11 +545,11 @@ impl<'s> Pipeline<'s> {
     /// Applies what a [`Forward`] sent.
     pub fn apply(&mut self, m: Msg) {
         match m {
-            Msg::Exchanges(batch) => {
-                for ex in batch {
-                    self.analyzer.push(ex);
-                }
-            }
+            Msg::Exchanges {
+                pushed,
+                evicted,
+                released,
+            } => self.analyzer.push_released(pushed, evicted, released),
             Msg::Advance(now) => self.analyzer.advance(now),
             Msg::Books(b) => self.books(*b),
         }
@@ -614,7 +640,7 @@ pub fn analyze(
     let net = cfg.net.clone();
     std::thread::scope(|s| {
         let reader = s.spawn(move || {
-            let mut d = Driver::with_consumer(net, Forward::new(tx));
+            let mut d = Driver::with_consumer(net, Forward::new(tx, cfg.hops));
             let r = d.read_paths(paths);
             d.end(None);
             d.publish();

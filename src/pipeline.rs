@@ -90,6 +90,18 @@ impl<'s> Analyzer<'s> {
         self.drain();
     }
 
+    /// Feeds what a [`hop::HopMatcher`] in another thread let go, in its order: `pushed`
+    /// exchanges went into that matcher since the last call, `evicted` it let go so far.
+    pub fn push_released(&mut self, pushed: u64, evicted: u64, released: Vec<hop::Released>) {
+        self.aggregate.count_exchanges(pushed);
+        self.hops.evicted_elsewhere(evicted);
+        for r in released {
+            let ex = self.hops.keep(r);
+            self.pairer.push(ex, &mut self.units);
+            self.drain();
+        }
+    }
+
     /// Moves the clock forward on a quiet link, so that lone preflights settle in time.
     pub fn advance(&mut self, now: model::Timestamp) {
         self.hops.advance(now, &mut self.hop_out);

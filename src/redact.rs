@@ -88,6 +88,9 @@ pub fn url(u: &str) -> Cow<'_, str> {
 }
 
 fn mask_userinfo(base: &str) -> Cow<'_, str> {
+    if !base.contains('@') {
+        return Cow::Borrowed(base);
+    }
     if let Some(scheme_end) = base.find("://") {
         let rest = &base[scheme_end + 3..];
         let auth_end = rest.find('/').unwrap_or(rest.len());

@@ -91,8 +91,8 @@ pub fn from_headers(h: &Headers) -> Vec<(Stack, String)> {
         let v: String = v.trim().chars().take(60).collect();
         format!("{name}: {v}")
     };
-    let server = h.get_str("server").map(|s| s.into_owned());
-    let powered = h.get_str("x-powered-by").map(|s| s.into_owned());
+    let server = h.get_str("server");
+    let powered = h.get_str("x-powered-by");
     let django = django_shape(h);
     if let Some(s) = server.as_deref() {
         let t = s.trim();
@@ -112,10 +112,13 @@ pub fn from_headers(h: &Headers) -> Vec<(Stack, String)> {
         }
     }
     if let Some(p) = powered.as_deref() {
-        let l = p.trim().to_ascii_lowercase();
-        if l == "express" {
+        let t = p.trim();
+        if t.eq_ignore_ascii_case("express") {
             add(Stack::Express, line("X-Powered-By", p));
-        } else if l.starts_with("asp.net") {
+        } else if t
+            .get(..7)
+            .is_some_and(|x| x.eq_ignore_ascii_case("asp.net"))
+        {
             add(Stack::AspNetCore, line("X-Powered-By", p));
         }
     }

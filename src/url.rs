@@ -246,7 +246,7 @@ fn is_ows_char(c: char) -> bool {
 
 /// `scheme://authority` of an absolute URL, or "" when it has none.
 pub fn host_of(url: &str) -> &str {
-    match url.find("://") {
+    match scheme_sep(url) {
         Some(i) => {
             let rest = &url[i + 3..];
             &rest[..rest.find(['/', '?', '#']).unwrap_or(rest.len())]
@@ -304,7 +304,7 @@ pub fn resolve(base: &str, loc: &str) -> String {
     if loc.contains("://") {
         return loc.to_string();
     }
-    let scheme_end = base.find("://").map_or(0, |i| i + 3);
+    let scheme_end = scheme_sep(base).map_or(0, |i| i + 3);
     if let Some(rest) = loc.strip_prefix("//") {
         return format!("{}{}", &base[..scheme_end], rest);
     }
@@ -319,11 +319,26 @@ pub fn resolve(base: &str, loc: &str) -> String {
     format!("{}{}{}", &base[..authority_end], dir, loc)
 }
 
+/// Where the first `://` of `s` starts: `s.find("://")`, without the substring searcher's setup
+/// (it ran several times for every exchange).
+pub fn scheme_sep(s: &str) -> Option<usize> {
+    let b = s.as_bytes();
+    let mut from = 0;
+    while let Some(i) = b.get(from..)?.iter().position(|&c| c == b':') {
+        let at = from + i;
+        if b.get(at + 1..at + 3) == Some(b"//") {
+            return Some(at);
+        }
+        from = at + 1;
+    }
+    None
+}
+
 /// Turns a URL or path into a route template: ids, UUIDs, hashes and tokens become `{id}`,
 /// the query string is dropped, and long paths are cut, so routes stay few and carry no
 /// secrets.
 pub fn route(url: &str) -> String {
-    let path = match url.find("://") {
+    let path = match scheme_sep(url) {
         Some(i) => {
             let rest = &url[i + 3..];
             rest.find('/').map_or("/", |p| &rest[p..])
@@ -386,6 +401,13 @@ fn is_identifier(seg: &str) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    proptest::proptest! {
+        #[test]
+        fn scheme_sep_is_find(s in "[a-z:/é]{0,12}") {
+            proptest::prop_assert_eq!(scheme_sep(&s), s.find("://"));
+        }
+    }
 
     #[test]
     fn origins_serialize_without_default_port_or_slash() {

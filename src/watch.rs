@@ -402,7 +402,7 @@ fn process(
             });
         match thread {
             Ok(thread) => {
-                let mut driver = Driver::with_consumer(cfg.net.clone(), Forward::new(tx));
+                let mut driver = Driver::with_consumer(cfg.net.clone(), Forward::new(tx, cfg.hops));
                 intake(&rx, &mut driver, name, shared);
                 drop(driver);
                 match thread.join() {

@@ -11,7 +11,6 @@ use crate::model::{Exchange, Headers, Location, Response};
 use crate::redact;
 use crate::url::{Origin, UrlParts, origin_parts};
 use std::borrow::Cow;
-use std::cell::OnceCell;
 
 /// Shared hosting where anyone can publish under the named origin (apex) or a subdomain.
 const SHARED_APEX: &[&str] = &[
@@ -133,17 +132,14 @@ pub(super) fn security(
     let acac_true = rh
         .get(ACAC)
         .is_some_and(|v| trim_ows(v).eq_ignore_ascii_case(b"true"));
-    // Most responses earn no finding: evidence is built for the first one made.
-    let ev0 = OnceCell::new();
+    // Most responses earn no finding, and most of the rest one: evidence is built for each
+    // finding made (a cached copy cost a clone on top of the build).
     let ev = || {
-        ev0.get_or_init(|| {
-            let mut ev = Vec::with_capacity(3);
-            push(&mut ev, &ex.request.headers, "Origin");
-            push(&mut ev, rh, ACAO);
-            push(&mut ev, rh, ACAC);
-            ev
-        })
-        .clone()
+        let mut ev = Vec::with_capacity(3);
+        push(&mut ev, &ex.request.headers, "Origin");
+        push(&mut ev, rh, ACAO);
+        push(&mut ev, rh, ACAC);
+        ev
     };
 
     let packets = matches!(ex.source.location, Location::Packets { .. });

@@ -209,7 +209,7 @@ fn browser_url(ex: &Exchange) -> Option<String> {
         return None;
     }
     let url = &ex.request.url;
-    let i = url.find("://")?;
+    let i = crate::url::scheme_sep(url)?;
     let after = &url[i + 3..];
     let path_at = after.find('/').unwrap_or(after.len());
     let proto = proto.unwrap_or_else(|| url[..i].to_owned());

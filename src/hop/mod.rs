@@ -34,7 +34,7 @@ pub use facts::{HeaderLayer, HopFacts, InnerHop, Layer, Visible};
 
 use crate::model::{Exchange, Location, Request, Timestamp};
 use std::collections::{HashMap, VecDeque};
-use std::hash::{Hash, Hasher};
+use std::hash::{BuildHasher, Hash, Hasher};
 use std::net::IpAddr;
 use std::sync::Arc;
 
@@ -66,16 +66,33 @@ impl Default for HopConfig {
     }
 }
 
-/// The hop stage (see the module docs).
+/// The hop stage (see the module docs): the [`HopMatcher`], and the inner hops it found until
+/// the pipeline judges their browser-facing exchange.
 #[derive(Debug)]
 pub struct HopStage {
+    matcher: HopMatcher,
+    /// What the matcher let go, before it goes on.
+    released: Vec<Released>,
+    /// Inner hops of released browser-facing exchanges, until the pipeline judges them.
+    evidence: HashMap<EvidenceKey, Vec<Box<Exchange>>>,
+    /// Inner hops dropped past the evidence cap.
+    evicted: u64,
+    /// Let go by a matcher in another thread (see [`HopStage::keep`]).
+    evicted_there: u64,
+}
+
+/// Recognises the hops of one request (see the module docs). Runs before pairing, in the
+/// pipeline ([`HopStage`]) or, with two threads, beside the decoder.
+#[derive(Debug)]
+pub struct HopMatcher {
     cfg: HopConfig,
     /// Waiting groups in the arrival order of their first member.
     queue: VecDeque<Slot>,
     /// Sequence number of `queue[0]`.
     first_seq: u64,
-    /// Match key -> sequence numbers of the groups waiting under it.
-    index: HashMap<u64, Vec<u64>>,
+    /// Match key -> sequence numbers of the groups waiting under it, oldest first (the queue
+    /// lets go of the oldest first, so removal is at the front).
+    index: HashMap<u64, VecDeque<u64>, foldhash::fast::RandomState>,
     /// Exchanges in `queue`.
     held: usize,
     /// Their bytes ([`Exchange::heap_bytes`]).
@@ -84,9 +101,17 @@ pub struct HopStage {
     now: Timestamp,
     /// The input the waiting exchanges came from.
     input: Option<Arc<str>>,
-    /// Inner hops of released browser-facing exchanges, until the pipeline judges them.
-    evidence: HashMap<EvidenceKey, Vec<Box<Exchange>>>,
     evicted: u64,
+}
+
+/// An exchange the matcher let go: browser-facing (or alone), with the inner hops of the same
+/// request, outermost first.
+#[derive(Debug)]
+pub struct Released {
+    /// The exchange to pair and judge.
+    pub exchange: Box<Exchange>,
+    /// Its inner hops (none, mostly).
+    pub inner: Vec<Box<Exchange>>,
 }
 
 #[derive(Debug)]
@@ -141,32 +166,112 @@ impl HopStage {
     /// An empty stage.
     pub fn new(cfg: HopConfig) -> Self {
         HopStage {
-            cfg,
-            queue: VecDeque::new(),
-            first_seq: 0,
-            index: HashMap::new(),
-            held: 0,
-            held_bytes: 0,
-            now: Timestamp::default(),
-            input: None,
+            matcher: HopMatcher::new(cfg),
+            released: Vec::new(),
             evidence: HashMap::new(),
             evicted: 0,
+            evicted_there: 0,
         }
     }
 
     /// The configuration.
     pub fn config(&self) -> &HopConfig {
-        &self.cfg
+        &self.matcher.cfg
     }
 
-    /// Exchanges let go by the `max_pending` cap before their other hop could be looked for.
+    /// Exchanges let go by the caps before their other hop could be looked for.
+    pub fn evicted(&self) -> u64 {
+        self.matcher.evicted + self.evicted + self.evicted_there
+    }
+
+    /// Feeds one exchange (in the order the decoder completed them); exchanges whose hops are
+    /// settled go to `out`, browser-facing ones only, in arrival order.
+    pub fn push(&mut self, ex: Box<Exchange>, out: &mut Vec<Box<Exchange>>) {
+        self.matcher.push(ex, &mut self.released);
+        self.keep_released(out);
+    }
+
+    /// Moves the clock on a quiet link, letting go of what waited long enough.
+    pub fn advance(&mut self, now: Timestamp, out: &mut Vec<Box<Exchange>>) {
+        self.matcher.advance(now, &mut self.released);
+        self.keep_released(out);
+    }
+
+    /// End of input: everything waiting goes.
+    pub fn finish(&mut self, out: &mut Vec<Box<Exchange>>) {
+        self.matcher.finish(&mut self.released);
+        self.keep_released(out);
+    }
+
+    fn keep_released(&mut self, out: &mut Vec<Box<Exchange>>) {
+        let mut released = std::mem::take(&mut self.released);
+        for r in released.drain(..) {
+            out.push(self.keep(r));
+        }
+        self.released = released;
+    }
+
+    /// What a matcher let go (here or in another thread, which had let go of `evicted_there`
+    /// exchanges so far): keeps its inner hops for [`HopStage::take`], returns the exchange.
+    pub fn keep(&mut self, r: Released) -> Box<Exchange> {
+        if !r.inner.is_empty() {
+            // Bounded like the rest: past the cap the inner hops are dropped unseen (the
+            // outer one is still judged once).
+            if self.evidence.len() < self.matcher.cfg.max_pending {
+                self.evidence.insert(evidence_key(&r.exchange), r.inner);
+            } else {
+                self.evicted += r.inner.len() as u64;
+            }
+        }
+        r.exchange
+    }
+
+    /// How many exchanges a matcher in another thread let go so far.
+    pub fn evicted_elsewhere(&mut self, evicted: u64) {
+        self.evicted_there = evicted;
+    }
+
+    /// What is known of `ex`'s other hops, once, when the pipeline judges it.
+    pub fn take(&mut self, ex: &Exchange) -> Seen {
+        if !self.evidence.is_empty()
+            && let Some(inner) = self.evidence.remove(&evidence_key(ex))
+        {
+            return Seen::Both(inner);
+        }
+        if !matches!(ex.source.location, Location::Packets { .. }) {
+            return Seen::Alone;
+        }
+        match facts::inner_only(ex) {
+            Some(i) => Seen::InnerOnly(Box::new(i)),
+            None => Seen::Alone,
+        }
+    }
+}
+
+impl HopMatcher {
+    /// An empty matcher.
+    pub fn new(cfg: HopConfig) -> Self {
+        HopMatcher {
+            cfg,
+            queue: VecDeque::new(),
+            first_seq: 0,
+            index: HashMap::default(),
+            held: 0,
+            held_bytes: 0,
+            now: Timestamp::default(),
+            input: None,
+            evicted: 0,
+        }
+    }
+
+    /// Exchanges let go by the `max_pending` caps before their other hop could be looked for.
     pub fn evicted(&self) -> u64 {
         self.evicted
     }
 
     /// Feeds one exchange (in the order the decoder completed them); exchanges whose hops are
     /// settled go to `out`, browser-facing ones only, in arrival order.
-    pub fn push(&mut self, ex: Box<Exchange>, out: &mut Vec<Box<Exchange>>) {
+    pub fn push(&mut self, ex: Box<Exchange>, out: &mut Vec<Released>) {
         let same_input = self
             .input
             .as_ref()
@@ -180,7 +285,10 @@ impl HopStage {
         }
         let key = candidate_key(&ex);
         if key.is_none() && self.queue.is_empty() {
-            out.push(ex);
+            out.push(Released {
+                exchange: ex,
+                inner: Vec::new(),
+            });
             return;
         }
         let seq = self.first_seq + self.queue.len() as u64;
@@ -194,7 +302,7 @@ impl HopStage {
                     slot.members.push(ex);
                 } else {
                     let deadline = Timestamp(ex.time.0.saturating_add(self.cfg.window_ns));
-                    self.index.entry(k).or_default().push(seq);
+                    self.index.entry(k).or_default().push_back(seq);
                     self.queue.push_back(Slot {
                         key: Some(k),
                         deadline,
@@ -219,7 +327,7 @@ impl HopStage {
     }
 
     /// Moves the clock on a quiet link, letting go of what waited long enough.
-    pub fn advance(&mut self, now: Timestamp, out: &mut Vec<Box<Exchange>>) {
+    pub fn advance(&mut self, now: Timestamp, out: &mut Vec<Released>) {
         if now > self.now {
             self.now = now;
         }
@@ -227,24 +335,8 @@ impl HopStage {
     }
 
     /// End of input: everything waiting goes.
-    pub fn finish(&mut self, out: &mut Vec<Box<Exchange>>) {
+    pub fn finish(&mut self, out: &mut Vec<Released>) {
         self.release_all(out);
-    }
-
-    /// What is known of `ex`'s other hops, once, when the pipeline judges it.
-    pub fn take(&mut self, ex: &Exchange) -> Seen {
-        if !self.evidence.is_empty()
-            && let Some(inner) = self.evidence.remove(&evidence_key(ex))
-        {
-            return Seen::Both(inner);
-        }
-        if !matches!(ex.source.location, Location::Packets { .. }) {
-            return Seen::Alone;
-        }
-        match facts::inner_only(ex) {
-            Some(i) => Seen::InnerOnly(Box::new(i)),
-            None => Seen::Alone,
-        }
     }
 
     /// The waiting group `ex` belongs to, as an index into `queue`: one under the same key
@@ -280,7 +372,7 @@ impl HopStage {
         best.map(|(at, _)| at)
     }
 
-    fn release_ready(&mut self, out: &mut Vec<Box<Exchange>>) {
+    fn release_ready(&mut self, out: &mut Vec<Released>) {
         while self
             .queue
             .front()
@@ -290,13 +382,13 @@ impl HopStage {
         }
     }
 
-    fn release_all(&mut self, out: &mut Vec<Box<Exchange>>) {
+    fn release_all(&mut self, out: &mut Vec<Released>) {
         while !self.queue.is_empty() {
             self.release_front(out);
         }
     }
 
-    fn release_front(&mut self, out: &mut Vec<Box<Exchange>>) {
+    fn release_front(&mut self, out: &mut Vec<Released>) {
         let Some(slot) = self.queue.pop_front() else {
             return;
         };
@@ -308,29 +400,26 @@ impl HopStage {
         if let Some(k) = slot.key
             && let Some(v) = self.index.get_mut(&k)
         {
-            v.retain(|s| *s != seq);
+            if v.front() == Some(&seq) {
+                v.pop_front();
+            } else {
+                v.retain(|s| *s != seq);
+            }
             if v.is_empty() {
                 self.index.remove(&k);
             }
         }
         let mut members = slot.members;
-        if members.len() == 1 {
-            out.extend(members);
-            return;
+        if members.len() > 1 {
+            // The browser-facing hop started first; ties go to the one fewer proxies forwarded.
+            members.sort_by_key(|m| (m.time, forwarded_weight(&m.request)));
         }
-        // The browser-facing hop started first; ties go to the one fewer proxies forwarded.
-        members.sort_by_key(|m| (m.time, forwarded_weight(&m.request)));
         let mut it = members.into_iter();
-        let Some(outer) = it.next() else { return };
-        let inner: Vec<Box<Exchange>> = it.collect();
-        // Bounded like the rest: past the cap the inner hops are dropped unseen (the outer one
-        // is still judged once).
-        if self.evidence.len() < self.cfg.max_pending {
-            self.evidence.insert(evidence_key(&outer), inner);
-        } else {
-            self.evicted += inner.len() as u64;
-        }
-        out.push(outer);
+        let Some(exchange) = it.next() else { return };
+        out.push(Released {
+            exchange,
+            inner: it.collect(),
+        });
     }
 }
 
@@ -345,7 +434,8 @@ fn candidate_key(ex: &Exchange) -> Option<u64> {
     let target = target(&ex.request.url);
     let (path, query) = target.split_once('?').unwrap_or((target, ""));
     let last = &path[path.rfind('/').map_or(0, |i| i + 1)..];
-    let mut h = std::collections::hash_map::DefaultHasher::new();
+    // Fixed seed: the key only groups exchanges within one run.
+    let mut h = foldhash::fast::FixedState::default().build_hasher();
     ex.request.method.hash(&mut h);
     origin.hash(&mut h);
     last.hash(&mut h);
@@ -355,7 +445,7 @@ fn candidate_key(ex: &Exchange) -> Option<u64> {
 
 /// Path and query of a URL (no fragment).
 fn target(url: &str) -> &str {
-    let rest = match url.find("://") {
+    let rest = match crate::url::scheme_sep(url) {
         Some(i) => {
             let after = &url[i + 3..];
             after.find('/').map_or("/", |p| &after[p..])
@@ -391,11 +481,12 @@ fn hops_of_one_request(a: &Exchange, b: &Exchange, window_ns: i64) -> bool {
         };
     let ip = |s: Option<std::net::SocketAddr>| s.map(|s| s.ip());
     // The inner hop's client is the proxy, which is the outer hop's server.
+    // The header parse last: it is the dearest.
     (ip(inner.client).is_some() && ip(inner.client) == ip(outer.server))
+        || forwarded_weight(&inner.request) > forwarded_weight(&outer.request)
         || outer
             .client
             .is_some_and(|c| names_client(&inner.request, c.ip()))
-        || forwarded_weight(&inner.request) > forwarded_weight(&outer.request)
 }
 
 /// How many proxies a request's headers say it crossed (forwarding list elements and the
@@ -411,20 +502,16 @@ pub(crate) fn forwarded_weight(r: &Request) -> u32 {
         "x-forwarded-port",
         "x-envoy-external-address",
     ];
+    // Every request passes here: lookups that the headers' name filter mostly ends at once.
+    let h = &r.headers;
     let mut n = 0u32;
-    for (name, value) in r.headers.iter() {
-        // Every request passes here: most names are ruled out by their first letter.
-        if !matches!(
-            name.as_bytes().first(),
-            Some(b'x' | b'X' | b'v' | b'V' | b'f' | b'F')
-        ) {
-            continue;
-        }
-        if LISTS.iter().any(|l| name.eq_ignore_ascii_case(l)) {
+    for l in LISTS {
+        for value in h.get_all(l) {
             n += value.split(|b| *b == b',').count() as u32;
-        } else if ONES.iter().any(|l| name.eq_ignore_ascii_case(l)) {
-            n += 1;
         }
+    }
+    for l in ONES {
+        n += h.count(l) as u32;
     }
     if r.http_version.eq_ignore_ascii_case("HTTP/1.0") && r.headers.contains("sec-fetch-mode") {
         n += 1;

@@ -359,7 +359,7 @@ fn is_token_byte(b: u8) -> bool {
 
 /// The path of a URL (or the path itself), without query or fragment.
 fn url_path(s: &str) -> &str {
-    let path = match s.find("://") {
+    let path = match crate::url::scheme_sep(s) {
         Some(i) => {
             let rest = &s[i + 3..];
             rest.find('/').map_or("/", |p| &rest[p..])

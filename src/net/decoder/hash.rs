@@ -50,7 +50,8 @@ pub(super) struct FlowKey(SocketAddr, SocketAddr, u32);
 
 impl Hash for FlowKey {
     fn hash<H: Hasher>(&self, h: &mut H) {
-        h.write_u32(self.2);
+        // `write_u64` only: `write_u32` would take the hasher's byte path.
+        h.write_u64(u64::from(self.2));
         for a in [self.0, self.1] {
             let port = u64::from(a.port());
             match a.ip() {
