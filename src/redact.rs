@@ -36,7 +36,8 @@ pub fn is_sensitive_header(name: &str) -> bool {
 /// The value of a header as it may appear in any output.
 pub fn header_value<'a>(name: &str, value: &'a [u8]) -> Cow<'a, str> {
     if !is_sensitive_header(name) {
-        return String::from_utf8_lossy(value);
+        return std::str::from_utf8(value)
+            .map_or_else(|_| String::from_utf8_lossy(value), Cow::Borrowed);
     }
     let lower = name.to_ascii_lowercase();
     if lower == "authorization" || lower == "proxy-authorization" {

@@ -2,7 +2,6 @@
 //! spaces and sites. Everything here is a pure function of bytes; nothing panics on any input.
 
 use crate::model::{Exchange, Headers};
-use std::borrow::Cow;
 use std::net::IpAddr;
 
 // ----- Header names -----
@@ -42,14 +41,7 @@ pub(crate) fn is_token(s: &[u8]) -> bool {
         })
 }
 
-/// `String::from_utf8_lossy`, quicker on the usual valid (ASCII) text: `Utf8Chunks` costs
-/// several times a plain validation.
-pub(crate) fn lossy(v: &[u8]) -> Cow<'_, str> {
-    match std::str::from_utf8(v) {
-        Ok(s) => Cow::Borrowed(s),
-        Err(_) => String::from_utf8_lossy(v),
-    }
-}
+pub(crate) use crate::model::lossy;
 
 /// A header value without leading and trailing spaces and tabs (HTTP parsers strip them).
 pub(crate) fn trim_ows(v: &[u8]) -> &[u8] {

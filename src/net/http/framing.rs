@@ -37,7 +37,7 @@ pub(super) fn make_url(
         return format!("{scheme}://{target}");
     }
     let host: Cow<'_, str> = match headers.get("host") {
-        Some(h) => String::from_utf8_lossy(h.trim_ascii()),
+        Some(h) => crate::model::lossy(h.trim_ascii()),
         None => Cow::Owned(server.to_string()),
     };
     let mut url = String::with_capacity(8 + host.len() + target.len());
