@@ -118,7 +118,28 @@ pub struct Released {
 struct Slot {
     key: Option<u64>,
     deadline: Timestamp,
-    members: Vec<Box<Exchange>>,
+    /// The members' [`Exchange::heap_bytes`], counted as they came: the release does not read
+    /// exchanges that went cold while they waited.
+    bytes: usize,
+    /// The first member, and the others (none, mostly: no allocation for them).
+    first: Box<Exchange>,
+    more: Vec<Box<Exchange>>,
+}
+
+impl Slot {
+    fn new(key: Option<u64>, deadline: Timestamp, bytes: usize, ex: Box<Exchange>) -> Self {
+        Slot {
+            key,
+            deadline,
+            bytes,
+            first: ex,
+            more: Vec::new(),
+        }
+    }
+
+    fn members(&self) -> impl Iterator<Item = &Exchange> {
+        std::iter::once(&*self.first).chain(self.more.iter().map(|m| &**m))
+    }
 }
 
 /// An exchange's identity while it travels through pairing: its input, place and start.
@@ -292,35 +313,33 @@ impl HopMatcher {
             return;
         }
         let seq = self.first_seq + self.queue.len() as u64;
-        self.held_bytes += ex.heap_bytes();
+        let bytes = ex.heap_bytes();
+        self.held_bytes += bytes;
         match key {
             Some(k) => {
                 if let Some(at) = self.best_group(k, &ex) {
                     let slot = &mut self.queue[at];
                     let until = Timestamp(ex.time.0.saturating_add(self.cfg.window_ns));
                     slot.deadline = slot.deadline.max(until);
-                    slot.members.push(ex);
+                    slot.bytes += bytes;
+                    slot.more.push(ex);
                 } else {
                     let deadline = Timestamp(ex.time.0.saturating_add(self.cfg.window_ns));
                     self.index.entry(k).or_default().push_back(seq);
-                    self.queue.push_back(Slot {
-                        key: Some(k),
-                        deadline,
-                        members: vec![ex],
-                    });
+                    self.queue
+                        .push_back(Slot::new(Some(k), deadline, bytes, ex));
                 }
             }
-            None => self.queue.push_back(Slot {
-                key: None,
-                deadline: Timestamp(i64::MIN),
-                members: vec![ex],
-            }),
+            None => {
+                let slot = Slot::new(None, Timestamp(i64::MIN), bytes, ex);
+                self.queue.push_back(slot);
+            }
         }
         self.held += 1;
         while self.held > self.cfg.max_pending
             || (self.held_bytes > self.cfg.max_pending_bytes && !self.queue.is_empty())
         {
-            self.evicted += self.queue.front().map_or(0, |s| s.members.len() as u64);
+            self.evicted += self.queue.front().map_or(0, |s| 1 + s.more.len() as u64);
             self.release_front(out);
         }
         self.release_ready(out);
@@ -351,15 +370,13 @@ impl HopMatcher {
                 continue;
             };
             let clash = slot
-                .members
-                .iter()
+                .members()
                 .any(|m| m.server == ex.server || m.client == ex.client);
             if clash {
                 continue;
             }
             let near = slot
-                .members
-                .iter()
+                .members()
                 .filter(|m| hops_of_one_request(m, ex, self.cfg.window_ns))
                 .map(|m| m.time.since(ex.time).saturating_abs())
                 .min();
@@ -394,9 +411,8 @@ impl HopMatcher {
         };
         let seq = self.first_seq;
         self.first_seq += 1;
-        self.held -= slot.members.len();
-        let bytes: usize = slot.members.iter().map(|m| m.heap_bytes()).sum();
-        self.held_bytes = self.held_bytes.saturating_sub(bytes);
+        self.held -= 1 + slot.more.len();
+        self.held_bytes = self.held_bytes.saturating_sub(slot.bytes);
         if let Some(k) = slot.key
             && let Some(v) = self.index.get_mut(&k)
         {
@@ -409,11 +425,17 @@ impl HopMatcher {
                 self.index.remove(&k);
             }
         }
-        let mut members = slot.members;
-        if members.len() > 1 {
-            // The browser-facing hop started first; ties go to the one fewer proxies forwarded.
-            members.sort_by_key(|m| (m.time, forwarded_weight(&m.request)));
+        if slot.more.is_empty() {
+            out.push(Released {
+                exchange: slot.first,
+                inner: Vec::new(),
+            });
+            return;
         }
+        let mut members = slot.more;
+        members.insert(0, slot.first);
+        // The browser-facing hop started first; ties go to the one fewer proxies forwarded.
+        members.sort_by_key(|m| (m.time, forwarded_weight(&m.request)));
         let mut it = members.into_iter();
         let Some(exchange) = it.next() else { return };
         out.push(Released {
