@@ -4,9 +4,11 @@
 //! driver's thread; `watch` delivers what its capture thread sent
 //! ([`crate::source::channel::Feed`]).
 //!
-//! With two threads or more, decoding and the pipeline run apart: the driver forwards the
-//! exchanges ([`Forward`]) in the order it completed them, and the [`Pipeline`] applies them in
-//! that order in another thread, so the verdicts, events and reports are the same as with one.
+//! With two threads or more, decoding and the pipeline run apart: the driver matches the hops
+//! of each request (the pipeline's first stage, which needs no verdict) and forwards what that
+//! lets go ([`Forward`]) in order, and the [`Pipeline`] pairs, judges and counts it in that
+//! order in another thread, so the verdicts, events and reports are the same as with one. The
+//! two halves take about the same time.
 
 use crate::aggregate::{Aggregate, Limits};
 use crate::event::Event;
