@@ -441,6 +441,14 @@ const LABEL_MAP: &[(&str, &[Option<&str>])] = &[
     ("DisallowedByMode", &[None]),
 ];
 
+/// Differences that one fresh run shows and another does not, allowed but not required: Firefox
+/// used its preflight cache for the second PUT of these (one preflight, as Chromium) in the
+/// committed recording, and sent a second preflight despite `Access-Control-Max-Age: 600` (or
+/// the 5-s default) in CI's fresh run of 2026-12-03 on a loaded 2-core machine. The browser's
+/// wire, not corswatch's verdict: every verdict is still compared.
+const SOMETIMES_DIFFERENT: &[(&str, &str)] =
+    &[("pf_cache_default", "wire"), ("pf_cache_maxage", "wire")];
+
 /// Every difference between the engines that the suite shows, one entry per scenario and aspect
 /// ("verdict", "wire" or "cookies"), with what differs. `engines_differ_where_listed` fails on a
 /// difference missing here and on a listed one that no longer shows.
@@ -612,7 +620,10 @@ fn engines_differ_where_listed() {
         .iter()
         .map(|(n, a, _)| (n.to_string(), *a))
         .collect();
-    let new: Vec<_> = found.difference(&listed).collect();
+    let new: Vec<_> = found
+        .difference(&listed)
+        .filter(|(n, a)| !SOMETIMES_DIFFERENT.contains(&(n.as_str(), *a)))
+        .collect();
     let gone: Vec<_> = listed.difference(&found).collect();
     eprintln!(
         "engine differences: {} found ({} listed){report}",
