@@ -143,17 +143,46 @@ pub fn lossy(v: &[u8]) -> Cow<'_, str> {
 
 /// Header lines in wire order, with their original bytes and repetitions. Stored in one buffer
 /// so that a message costs two allocations however many headers it has.
-#[derive(Clone, Default, PartialEq, Eq)]
+#[derive(Clone, Default)]
 pub struct Headers {
     buf: Vec<u8>,
-    /// (name start, name end == value start, value end) into `buf`.
-    spans: Vec<(u32, u32, u32)>,
+    spans: Vec<Span>,
     /// A two-word Bloom filter of the names present ([`name_bits`]): most lookups are for
     /// headers a message does not have (CORS headers on most responses), and they end here
     /// without a scan. Two bits of 128 per name: with the 20-30 headers of a browser's
     /// request, one bit of 64 let a third of the absent names through to a scan.
     names: [u64; 2],
 }
+
+/// One line's name and value, as offsets into [`Headers::buf`]: a parsed head is copied whole,
+/// with its separators between the two.
+#[derive(Clone, Copy, Debug)]
+struct Span {
+    name: u32,
+    name_end: u32,
+    value: u32,
+    value_end: u32,
+}
+
+impl Span {
+    fn name<'a>(&self, buf: &'a [u8]) -> &'a [u8] {
+        buf.get(self.name as usize..self.name_end as usize)
+            .unwrap_or_default()
+    }
+    fn value<'a>(&self, buf: &'a [u8]) -> &'a [u8] {
+        buf.get(self.value as usize..self.value_end as usize)
+            .unwrap_or_default()
+    }
+}
+
+/// The same lines in the same order, however they are laid out.
+impl PartialEq for Headers {
+    fn eq(&self, other: &Self) -> bool {
+        self.len() == other.len() && self.iter_raw().eq(other.iter_raw())
+    }
+}
+
+impl Eq for Headers {}
 
 /// The filter bits of a header name, the same for any ASCII case: from its length and its
 /// first, middle and last bytes (`| 0x20` folds ASCII case; other bytes only collide more).
@@ -173,7 +202,7 @@ fn name_bits(name: &[u8]) -> [u64; 2] {
 impl Headers {
     /// Bytes held on the heap.
     pub fn heap_bytes(&self) -> usize {
-        self.buf.capacity() + self.spans.capacity() * std::mem::size_of::<(u32, u32, u32)>()
+        self.buf.capacity() + self.spans.capacity() * std::mem::size_of::<Span>()
     }
 
     /// No headers.
@@ -204,11 +233,69 @@ impl Headers {
         }
         self.buf.extend_from_slice(name);
         self.buf.extend_from_slice(value);
+        let mid = (start + name.len()) as u32;
+        self.add_span(
+            name,
+            Span {
+                name: start as u32,
+                name_end: mid,
+                value: mid,
+                value_end: end as u32,
+            },
+        );
+    }
+
+    fn add_span(&mut self, name: &[u8], span: Span) {
         let bits = name_bits(name);
         self.names[0] |= bits[0];
         self.names[1] |= bits[1];
-        self.spans
-            .push((start as u32, (start + name.len()) as u32, end as u32));
+        self.spans.push(span);
+    }
+
+    /// The lines of a parsed head, `lines` as (name, value) slices of `head`: the block from
+    /// the first name to the last value is copied once, not line by line (this runs for every
+    /// HTTP/1 message). Lines that are not slices of `head` are appended as by [`Headers::push`].
+    pub fn from_head<'h>(
+        head: &'h [u8],
+        lines: impl ExactSizeIterator<Item = (&'h [u8], &'h [u8])> + DoubleEndedIterator + Clone,
+    ) -> Headers {
+        let base = head.as_ptr() as usize;
+        // Where a slice of `head` lies in it; `None` for a slice of anything else.
+        let at = |s: &[u8]| {
+            let off = (s.as_ptr() as usize).checked_sub(base)?;
+            let end = off.checked_add(s.len())?;
+            (end <= head.len() && u32::try_from(end).is_ok()).then_some((off, end))
+        };
+        // A parser's lines lie in order: the block runs from the first name to the last value.
+        let first = lines
+            .clone()
+            .next()
+            .and_then(|(n, _)| at(n))
+            .map_or(0, |p| p.0);
+        let last = lines
+            .clone()
+            .next_back()
+            .and_then(|(_, v)| at(v))
+            .map_or(0, |p| p.1);
+        let block = head.get(first..last).unwrap_or_default();
+        let last = first + block.len();
+        let mut h = Headers::with_capacity(lines.len(), block.len());
+        h.buf.extend_from_slice(block);
+        for (n, v) in lines {
+            match (at(n), at(v)) {
+                (Some((a, b)), Some((c, d))) if a >= first && d <= last => h.add_span(
+                    n,
+                    Span {
+                        name: (a - first) as u32,
+                        name_end: (b - first) as u32,
+                        value: (c - first) as u32,
+                        value_end: (d - first) as u32,
+                    },
+                ),
+                _ => h.push(n, v),
+            }
+        }
+        h
     }
 
     /// Header lines.
@@ -223,21 +310,18 @@ impl Headers {
 
     /// Header lines as (name, raw value) in wire order.
     pub fn iter(&self) -> impl Iterator<Item = (&str, &[u8])> + '_ {
-        self.spans.iter().map(move |&(a, b, c)| {
-            let name = std::str::from_utf8(&self.buf[a as usize..b as usize]).unwrap_or("");
-            (name, &self.buf[b as usize..c as usize])
+        self.spans.iter().map(move |s| {
+            let name = std::str::from_utf8(s.name(&self.buf)).unwrap_or("");
+            (name, s.value(&self.buf))
         })
     }
 
     /// Header lines as (name, raw value) in wire order, the name as bytes: for scans over
     /// every line that compare names as bytes (no UTF-8 check per name).
     pub fn iter_raw(&self) -> impl Iterator<Item = (&[u8], &[u8])> + '_ {
-        self.spans.iter().map(move |&(a, b, c)| {
-            (
-                &self.buf[a as usize..b as usize],
-                &self.buf[b as usize..c as usize],
-            )
-        })
+        self.spans
+            .iter()
+            .map(move |s| (s.name(&self.buf), s.value(&self.buf)))
     }
 
     /// All values of `name` (ASCII case-insensitive), in wire order.
@@ -253,11 +337,10 @@ impl Headers {
         } else {
             &self.spans[..]
         };
-        spans.iter().filter_map(move |&(a, b, c)| {
-            let n = &self.buf[a as usize..b as usize];
-            n.eq_ignore_ascii_case(want)
-                .then(|| &self.buf[b as usize..c as usize])
-        })
+        spans
+            .iter()
+            .filter(move |s| s.name(&self.buf).eq_ignore_ascii_case(want))
+            .map(move |s| s.value(&self.buf))
     }
 
     /// The first value of `name`.
@@ -731,6 +814,42 @@ mod tests {
             }
             let present = names.iter().any(|m| m.eq_ignore_ascii_case(&other));
             prop_assert_eq!(h.contains(&other), present);
+        }
+
+        /// A head copied whole holds the same lines as one built line by line, and finds them
+        /// the same way; a line that is not a slice of the head is kept too.
+        #[test]
+        fn a_head_copied_whole_is_the_lines_pushed(
+            lines in proptest::collection::vec(("[A-Za-z-]{1,10}", "[ -~]{0,20}"), 0..10),
+            sep in "(: ?|:  )",
+            foreign in any::<bool>(),
+        ) {
+            let mut head = b"GET / HTTP/1.1\r\n".to_vec();
+            let mut at = Vec::new();
+            for (n, v) in &lines {
+                let a = head.len();
+                head.extend_from_slice(n.as_bytes());
+                head.extend_from_slice(sep.as_bytes());
+                let c = head.len();
+                head.extend_from_slice(v.as_bytes());
+                at.push((a..a + n.len(), c..head.len()));
+                head.extend_from_slice(b"\r\n");
+            }
+            head.extend_from_slice(b"\r\n");
+            let extra = (&b"X-Extra"[..], &b"1"[..]);
+            let mut parsed: Vec<(&[u8], &[u8])> =
+                at.iter().map(|(n, v)| (&head[n.clone()], &head[v.clone()])).collect();
+            if foreign {
+                parsed.insert(parsed.len() / 2, extra);
+            }
+            let whole = Headers::from_head(&head, parsed.iter().copied());
+            let pushed: Headers = parsed.iter().copied().collect();
+            prop_assert_eq!(&whole, &pushed);
+            prop_assert!(whole.iter_raw().eq(pushed.iter_raw()));
+            for (n, _) in &parsed {
+                let n = String::from_utf8_lossy(n).to_ascii_uppercase();
+                prop_assert_eq!(whole.get_all(&n).collect::<Vec<_>>(), pushed.get_all(&n).collect::<Vec<_>>());
+            }
         }
     }
 }

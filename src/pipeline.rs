@@ -256,7 +256,7 @@ impl<'s> Analyzer<'s> {
         {
             // A clean pass that no sink shows: counted (and its stack tallied), no event built.
             self.aggregate.count_pass(t, ex.time);
-            let stacks = stack::detect(ex.response.as_ref(), seen.app_response(), None);
+            let stacks = stack::detect_for_tally(ex.response.as_ref(), seen.app_response());
             self.aggregate.stacks.add(&stacks);
             return false;
         }

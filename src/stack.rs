@@ -10,6 +10,7 @@ use crate::fix::Stack;
 use crate::hop::{HopFacts, Visible};
 use crate::model::{Headers, Response};
 use serde::{Deserialize, Serialize};
+use std::borrow::Cow;
 use std::collections::BTreeMap;
 
 /// Where a detected stack sits.
@@ -81,15 +82,22 @@ fn is_proxy_capable(s: Stack) -> bool {
 /// The stacks one response's headers show, with the header that told each (at most one per
 /// stack), in the order found.
 pub fn from_headers(h: &Headers) -> Vec<(Stack, String)> {
+    stacks_of(h, true)
+}
+
+/// [`from_headers`]; the evidence only when `evidence` (a clean pass is only counted, and
+/// every response passes here).
+fn stacks_of(h: &Headers, evidence: bool) -> Vec<(Stack, String)> {
     let mut out: Vec<(Stack, String)> = Vec::new();
-    let mut add = |s: Stack, why: String| {
+    let mut add = |s: Stack, why: &dyn Fn() -> String| {
         if !out.iter().any(|(x, _)| *x == s) {
-            out.push((s, why));
+            out.push((s, if evidence { why() } else { String::new() }));
         }
     };
     let line = |name: &str, v: &str| -> String {
-        let v: String = v.trim().chars().take(60).collect();
-        format!("{name}: {v}")
+        let v = v.trim();
+        let cut = v.char_indices().nth(60).map_or(v.len(), |(i, _)| i);
+        format!("{name}: {}", &v[..cut])
     };
     let server = h.get_str("server");
     let powered = h.get_str("x-powered-by");
@@ -97,39 +105,46 @@ pub fn from_headers(h: &Headers) -> Vec<(Stack, String)> {
     if let Some(s) = server.as_deref() {
         let t = s.trim();
         let starts = |p: &str| t.get(..p.len()).is_some_and(|h| h.eq_ignore_ascii_case(p));
-        if starts("nginx") || starts("openresty") {
-            add(Stack::Nginx, line("Server", s));
+        let found = if starts("nginx") || starts("openresty") {
+            Some(Stack::Nginx)
         } else if starts("apache") && !starts("apache-coyote") {
-            add(Stack::Apache, line("Server", s));
+            Some(Stack::Apache)
         } else if starts("kestrel") {
-            add(Stack::AspNetCore, line("Server", s));
+            Some(Stack::AspNetCore)
         } else if starts("werkzeug") {
-            add(Stack::Flask, line("Server", s));
+            Some(Stack::Flask)
         } else if starts("wsgiserver") || starts("daphne") {
-            add(Stack::Django, line("Server", s));
+            Some(Stack::Django)
         } else if (starts("uvicorn") || starts("hypercorn")) && django.is_none() {
-            add(Stack::FastApi, line("Server", s));
+            Some(Stack::FastApi)
+        } else {
+            None
+        };
+        if let Some(stack) = found {
+            add(stack, &|| line("Server", s));
         }
     }
     if let Some(p) = powered.as_deref() {
         let t = p.trim();
         if t.eq_ignore_ascii_case("express") {
-            add(Stack::Express, line("X-Powered-By", p));
+            add(Stack::Express, &|| line("X-Powered-By", p));
         } else if t
             .get(..7)
             .is_some_and(|x| x.eq_ignore_ascii_case("asp.net"))
         {
-            add(Stack::AspNetCore, line("X-Powered-By", p));
+            add(Stack::AspNetCore, &|| line("X-Powered-By", p));
         }
     }
     if let Some(why) = django {
-        add(Stack::Django, why);
+        add(Stack::Django, &|| why.to_owned());
     }
     if let Some(why) = spring_shape(h) {
-        add(Stack::Spring, why);
+        add(Stack::Spring, &|| why.to_owned());
     }
-    if let Some(why) = express_cors_shape(h) {
-        add(Stack::Express, why);
+    if let Some(methods) = express_cors_shape(h) {
+        add(Stack::Express, &|| {
+            format!("Access-Control-Allow-Methods: {} (cors)", methods.trim())
+        });
     }
     out
 }
@@ -137,16 +152,16 @@ pub fn from_headers(h: &Headers) -> Vec<(Stack, String)> {
 /// django-cors-headers writes `Vary: origin` in lower case and lists `x-csrftoken` in its
 /// default allowed headers; Django's SecurityMiddleware sends `X-Frame-Options: DENY` with
 /// `Referrer-Policy: same-origin`.
-fn django_shape(h: &Headers) -> Option<String> {
+fn django_shape(h: &Headers) -> Option<&'static str> {
     if h.get_all("vary")
         .any(|v| v.split(|b| *b == b',').any(|e| e.trim_ascii() == b"origin"))
     {
-        return Some("Vary: origin (django-cors-headers)".into());
+        return Some("Vary: origin (django-cors-headers)");
     }
     if h.get_str("access-control-allow-headers")
         .is_some_and(|v| v.contains("x-csrftoken"))
     {
-        return Some("Access-Control-Allow-Headers: …x-csrftoken (django-cors-headers)".into());
+        return Some("Access-Control-Allow-Headers: …x-csrftoken (django-cors-headers)");
     }
     let deny = h
         .get_str("x-frame-options")
@@ -154,12 +169,12 @@ fn django_shape(h: &Headers) -> Option<String> {
     let same_origin = h
         .get_str("referrer-policy")
         .is_some_and(|v| v.trim() == "same-origin");
-    (deny && same_origin).then(|| "X-Frame-Options: DENY, Referrer-Policy: same-origin".into())
+    (deny && same_origin).then_some("X-Frame-Options: DENY, Referrer-Policy: same-origin")
 }
 
 /// Spring's CORS processor varies on exactly `Origin`, `Access-Control-Request-Method` and
 /// `Access-Control-Request-Headers`.
-fn spring_shape(h: &Headers) -> Option<String> {
+fn spring_shape(h: &Headers) -> Option<&'static str> {
     // Runs for every response: the elements are compared in place, nothing is copied.
     let mut seen = [false; 3];
     for e in h.get_all("vary").flat_map(|v| v.split(|b| *b == b',')) {
@@ -175,21 +190,21 @@ fn spring_shape(h: &Headers) -> Option<String> {
             seen[i] |= e == *n;
         }
     }
-    (seen == [true; 3]).then(|| {
-        "Vary: Origin, Access-Control-Request-Method, Access-Control-Request-Headers (Spring)"
-            .into()
-    })
+    (seen == [true; 3]).then_some(
+        "Vary: Origin, Access-Control-Request-Method, Access-Control-Request-Headers (Spring)",
+    )
 }
 
 /// The `cors` package answers a preflight 204 with methods joined without spaces
 /// (`GET,HEAD,PUT,PATCH,POST,DELETE`) and `Vary: Origin, Access-Control-Request-Headers`.
-fn express_cors_shape(h: &Headers) -> Option<String> {
+/// Returns the methods.
+fn express_cors_shape(h: &Headers) -> Option<Cow<'_, str>> {
     let methods = h.get_str("access-control-allow-methods")?;
     let vary = h.get_str("vary")?;
     (methods.contains(',')
         && !methods.contains(", ")
         && vary.trim() == "Origin, Access-Control-Request-Headers")
-        .then(|| format!("Access-Control-Allow-Methods: {} (cors)", methods.trim()))
+        .then_some(methods)
 }
 
 /// The stacks of a judged exchange: its response's, and where an inner hop was seen, the
@@ -202,8 +217,22 @@ pub fn detect(
     inner: Option<&Response>,
     hop: Option<&HopFacts>,
 ) -> Vec<Detected> {
+    detect_as(browser, inner, hop, true)
+}
+
+/// [`detect`] with every `evidence` empty: for a tally ([`StackTally::add`]), which reads none.
+pub fn detect_for_tally(browser: Option<&Response>, inner: Option<&Response>) -> Vec<Detected> {
+    detect_as(browser, inner, None, false)
+}
+
+fn detect_as(
+    browser: Option<&Response>,
+    inner: Option<&Response>,
+    hop: Option<&HopFacts>,
+    evidence: bool,
+) -> Vec<Detected> {
     let outer = browser
-        .map(|r| from_headers(&r.headers))
+        .map(|r| stacks_of(&r.headers, evidence))
         .unwrap_or_default();
     let mut out = Vec::new();
     let d = |stack, role, evidence, fix_here| Detected {
@@ -217,7 +246,7 @@ pub fn detect(
             let layers = hop.map_or(&[][..], |h| &h.layers[..]);
             let proxy_wrote = layers.iter().any(|l| l.set_by.by_proxy());
             let app_wrote = !proxy_wrote && !layers.is_empty();
-            let app_stacks = from_headers(&app.headers);
+            let app_stacks = stacks_of(&app.headers, evidence);
             for (s, why) in &app_stacks {
                 out.push(d(*s, Role::App, why.clone(), !proxy_wrote));
             }

@@ -345,7 +345,12 @@ pub fn route(url: &str) -> String {
         }
         None => url,
     };
-    let path = path.split(['?', '#']).next().unwrap_or("/");
+    // Bytes, not a `char` pattern: this runs for every event, and the delimiters are ASCII.
+    let end = path
+        .bytes()
+        .position(|b| b == b'?' || b == b'#')
+        .unwrap_or(path.len());
+    let path = &path[..end];
     let mut out = String::with_capacity(path.len().min(128));
     for (i, seg) in path.split('/').skip(1).enumerate() {
         if i >= 8 {

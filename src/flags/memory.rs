@@ -15,14 +15,14 @@ pub struct MemoryArgs {
     /// a fifth of --max-memory at 1 KiB each)
     #[arg(long, value_name = "N")]
     pub max_flows: Option<usize>,
-    /// Out-of-order TCP bytes held over all connections (default: a tenth of --max-memory)
+    /// Out-of-order TCP bytes held over all connections (default: a twentieth of --max-memory)
     #[arg(long, value_name = "SIZE", value_parser = size)]
     pub max_held_bytes: Option<u64>,
     /// Partial HTTP heads and requests waiting for a response, over all connections (default:
-    /// a fifth of --max-memory)
+    /// a tenth of --max-memory)
     #[arg(long, value_name = "SIZE", value_parser = size)]
     pub max_http_bytes: Option<u64>,
-    /// Exchanges waiting for their preflight, actual request or other hop (default: a tenth
+    /// Exchanges waiting for their preflight, actual request or other hop (default: a quarter
     /// of --max-memory)
     #[arg(long, value_name = "SIZE", value_parser = size)]
     pub max_pairing_bytes: Option<u64>,

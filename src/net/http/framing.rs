@@ -3,13 +3,9 @@
 
 use super::*;
 
-pub(super) fn to_headers(h: &[httparse::Header]) -> Headers {
-    let bytes = h.iter().map(|h| h.name.len() + h.value.len()).sum();
-    let mut out = Headers::with_capacity(h.len(), bytes);
-    for h in h {
-        out.push(h.name.as_bytes(), h.value);
-    }
-    out
+/// The parsed lines of `head` (the bytes httparse read them from).
+pub(super) fn to_headers(head: &[u8], h: &[httparse::Header]) -> Headers {
+    Headers::from_head(head, h.iter().map(|h| (h.name.as_bytes(), h.value)))
 }
 
 /// The request asked to continue in cleartext HTTP/2 (`Upgrade: h2c`).

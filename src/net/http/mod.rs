@@ -418,7 +418,7 @@ impl HttpConn {
                     return Parsed::Error;
                 };
                 let framing = body_framing(r.headers);
-                let headers = to_headers(r.headers);
+                let headers = to_headers(buf, r.headers);
                 let url = make_url(method, target, &headers, cx.server, cx.scheme);
                 let head = method.eq_ignore_ascii_case("HEAD");
                 let size = n + url.len() + 16 * r.headers.len() + std::mem::size_of::<Pending>();
@@ -500,7 +500,7 @@ impl HttpConn {
                             } else {
                                 let response = Response {
                                     status,
-                                    headers: to_headers(r.headers),
+                                    headers: to_headers(buf, r.headers),
                                 };
                                 emit(cx, request, p.packet, p.ts, Some((response, packet)));
                             }
