@@ -75,17 +75,8 @@ CW_PAGE_PORT=0 CW_API_PORT=0 CW_THIRD_PORT=0 CW_CLOSED_PORT="$qc" \
 CW_PUBLIC_ORIGINS="https://localhost:$q1,https://127.0.0.1:$q2,https://127.0.0.2:$q3" \
   "$server_bin" --log "$out/server-log.jsonl" > "$out/ports.json" 2> "$out/server.err" &
 server_pid=$!
-# Up to 30 s while it lives (on 2026-12-04 it did not answer within 5 s on a loaded CI machine).
-for _ in $(seq 600); do
-  [ -s "$out/ports.json" ] && break
-  kill -0 "$server_pid" 2>/dev/null || break
-  sleep 0.05
-done
-[ -s "$out/ports.json" ] || {
-  echo "scenario server did not start; its stderr:" >&2
-  cat "$out/server.err" >&2
-  exit 1
-}
+. "$here/server-wait.sh"
+wait_for_server "$out" "$server_pid"
 read -r p1 p2 p3 < <(node -e 'const d=JSON.parse(require("fs").readFileSync(process.argv[1],"utf8")).internal; console.log(d.page, d.api, d.third)' "$out/ports.json")
 echo "== scenario server pid $server_pid, listeners $p1 $p2 $p3; public https ports $q1 $q2 $q3, closed $qc" >&2
 

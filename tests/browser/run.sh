@@ -37,17 +37,8 @@ server_bin="$CARGO_TARGET_DIR/debug/examples/scenario_server"
 rm -f "$out/server-log.jsonl" "$out/ports.json" "$out/loopback.pcap"
 "$server_bin" --log "$out/server-log.jsonl" > "$out/ports.json" 2> "$out/server.err" &
 server_pid=$!
-# Up to 30 s while it lives (on 2026-12-04 it did not answer within 5 s on a loaded CI machine).
-for _ in $(seq 600); do
-  [ -s "$out/ports.json" ] && break
-  kill -0 "$server_pid" 2>/dev/null || break
-  sleep 0.05
-done
-[ -s "$out/ports.json" ] || {
-  echo "scenario server did not start; its stderr:" >&2
-  cat "$out/server.err" >&2
-  exit 1
-}
+. "$here/server-wait.sh"
+wait_for_server "$out" "$server_pid"
 read -r p1 p2 p3 pc < <(node -e 'const d=JSON.parse(require("fs").readFileSync(process.argv[1],"utf8")); console.log(d.page, d.api, d.third, d.closed)' "$out/ports.json")
 echo "== scenario server pid $server_pid, ports page=$p1 api=$p2 third=$p3 closed=$pc" >&2
 
