@@ -188,8 +188,12 @@ pub struct Pairer {
     cfg: PairConfig,
     /// Held exchanges by key hash.
     held: HashMap<u64, VecDeque<Held>, RandomState>,
-    /// (deadline, key hash, seq) in arrival order; entries already paired are skipped lazily.
-    expiry: VecDeque<(Timestamp, u64, u64)>,
+    /// (deadline, key hash, seq), one queue per wait (preflights: the window; a recording's
+    /// other entries: the hold), each in arrival order and so in deadline order. One queue
+    /// kept a lone preflight in front of every entry recorded after it for its whole window:
+    /// a realistic HAR then held ten seconds of entries, not two, and evicted from them.
+    /// Entries already paired are skipped lazily.
+    expiry: [VecDeque<(Timestamp, u64, u64)>; 2],
     /// Seeded per process: keys come from the wire.
     hasher: RandomState,
     count: usize,
@@ -208,7 +212,7 @@ impl Pairer {
         Pairer {
             cfg,
             held: HashMap::default(),
-            expiry: VecDeque::new(),
+            expiry: [VecDeque::new(), VecDeque::new()],
             hasher: RandomState::default(),
             count: 0,
             bytes: 0,
@@ -327,7 +331,8 @@ impl Pairer {
             && (self.count >= self.cfg.max_pending
                 || self.bytes.saturating_add(bytes) > self.cfg.max_pending_bytes)
         {
-            if !self.expire_one(false, out) {
+            // Evicting settles early what would settle first anyway.
+            if !self.expire_one(Timestamp(i64::MAX), false, out) {
                 break;
             }
             self.stats.evicted += 1;
@@ -335,7 +340,7 @@ impl Pairer {
         let key = self.hasher.hash_one(Key::of(&ex, role));
         self.seq += 1;
         let seq = self.seq;
-        self.expiry.push_back((deadline, key, seq));
+        self.expiry[usize::from(role != Role::Preflight)].push_back((deadline, key, seq));
         self.held.entry(key).or_default().push_back(Held {
             seq,
             role,
@@ -370,36 +375,49 @@ impl Pairer {
     }
 
     fn expire(&mut self, now: Timestamp, at_end: bool, out: &mut Vec<Unit>) {
-        while let Some((deadline, _, _)) = self.expiry.front() {
-            if *deadline > now && !at_end {
-                break;
-            }
-            let open = at_end && *deadline > self.now;
-            if !self.expire_one(open, out) {
-                break;
-            }
+        let due = if at_end { Timestamp(i64::MAX) } else { now };
+        while self.expire_one(due, at_end, out) {}
+    }
+
+    /// The queue whose front is due first (the earlier arrival on a tie).
+    fn next_due(&self) -> Option<usize> {
+        match (self.expiry[0].front(), self.expiry[1].front()) {
+            (Some(a), Some(b)) => Some(usize::from((b.0, b.2) < (a.0, a.2))),
+            (Some(_), None) => Some(0),
+            (None, Some(_)) => Some(1),
+            (None, None) => None,
         }
     }
 
-    /// Settles the oldest held exchange (skipping entries already paired); false when none
-    /// was held.
-    fn expire_one(&mut self, capture_open: bool, out: &mut Vec<Unit>) -> bool {
-        while let Some((_, key, seq)) = self.expiry.pop_front() {
-            let Some(q) = self.held.get_mut(&key) else {
+    /// Settles the held exchange due first, if it is due by `due` (entries already paired are
+    /// skipped); false when none was. `at_end`: the input ended, and a preflight whose window
+    /// was still open is marked so.
+    fn expire_one(&mut self, due: Timestamp, at_end: bool, out: &mut Vec<Unit>) -> bool {
+        while let Some(q) = self.next_due() {
+            let Some(&(deadline, key, seq)) = self.expiry[q].front() else {
+                break;
+            };
+            if deadline > due {
+                break;
+            }
+            self.expiry[q].pop_front();
+            let Some(held) = self.held.get_mut(&key) else {
                 continue;
             };
-            let Some(i) = q.iter().position(|h| h.seq == seq) else {
+            let Some(i) = held.iter().position(|h| h.seq == seq) else {
                 continue;
             };
-            let Some(h) = q.remove(i) else { continue };
-            if q.is_empty() {
+            let Some(h) = held.remove(i) else { continue };
+            if held.is_empty() {
                 self.held.remove(&key);
             }
             self.count -= 1;
             self.bytes = self.bytes.saturating_sub(h.bytes);
             let pairing = if h.role == Role::Preflight {
                 self.stats.preflight_without_actual += 1;
-                Pairing::PreflightAlone { capture_open }
+                Pairing::PreflightAlone {
+                    capture_open: at_end && deadline > self.now,
+                }
             } else {
                 Pairing::Unpaired
             };
@@ -609,5 +627,46 @@ mod tests {
         p.finish(&mut out);
         assert_eq!(out.len(), 10);
         assert_eq!(p.bytes, 0);
+    }
+
+    /// A HAR entry: held for the recording's order and for a preflight listed after it.
+    fn har(i: u64, ms: i64, method: &str, headers: &[(&str, &str)]) -> Box<Exchange> {
+        let mut e = ex(i, 0, method, headers);
+        e.source.location = Location::HarEntry(i);
+        e.time = Timestamp(ms * 1_000_000);
+        e
+    }
+
+    #[test]
+    fn a_lone_preflight_does_not_hold_later_entries_past_their_hold() {
+        let pf = [O, ("Access-Control-Request-Method", "PUT")];
+        let mut p = Pairer::new(PairConfig::default());
+        let mut out = Vec::new();
+        // A preflight no request follows, then a request listed before its own preflight.
+        p.push(har(0, 0, "OPTIONS", &pf), &mut out);
+        p.push(har(1, 100, "GET", &[O]), &mut out);
+        let mut late = har(2, 1_500, "OPTIONS", &pf);
+        late.request.url = "https://api.example/y".into();
+        p.push(late, &mut out);
+        assert!(out.is_empty(), "{out:?}");
+        // Past the request's 2 s hold, inside the preflight's 10 s window: the request
+        // settles, the preflight still waits.
+        p.push(har(3, 2_200, "GET", &[]), &mut out);
+        let settled: Vec<_> = out
+            .iter()
+            .filter_map(|u| match u {
+                Unit::Single { exchange, pairing } => Some((exchange.source.location, *pairing)),
+                Unit::Pair { .. } => None,
+            })
+            .collect();
+        assert_eq!(settled, [(Location::HarEntry(1), Pairing::Unpaired)]);
+        // The later preflight, still in its window, pairs with its request.
+        let mut put = har(4, 2_300, "PUT", &[O]);
+        put.request.url = "https://api.example/y".into();
+        p.push(put, &mut out);
+        assert!(matches!(out.last(), Some(Unit::Pair { .. })), "{out:?}");
+        p.finish(&mut out);
+        assert_eq!(p.stats().evicted, 0);
+        assert_eq!(p.count, 0);
     }
 }
