@@ -162,6 +162,8 @@ struct Span {
     name_end: u32,
     value: u32,
     value_end: u32,
+    /// [`name_key`] of the name: a scan compares it before the name's bytes.
+    key: u32,
 }
 
 impl Span {
@@ -184,12 +186,17 @@ impl PartialEq for Headers {
 
 impl Eq for Headers {}
 
-/// The filter bits of a header name, the same for any ASCII case: from its length and its
-/// first, middle and last bytes (`| 0x20` folds ASCII case; other bytes only collide more).
-fn name_bits(name: &[u8]) -> [u64; 2] {
+/// A header name's key, the same for any ASCII case: its length and its first, middle and
+/// last bytes (`| 0x20` folds ASCII case; other bytes only collide more). Names that differ
+/// in it differ.
+fn name_key(name: &[u8]) -> u32 {
     let at = |i: usize| u32::from(name.get(i).map_or(0, |b| b | 0x20));
     let len = name.len();
-    let key = (len as u32) ^ (at(0) << 8) ^ (at(len / 2) << 16) ^ (at(len.wrapping_sub(1)) << 24);
+    (len as u32 & 0xff) ^ (at(0) << 8) ^ (at(len / 2) << 16) ^ (at(len.wrapping_sub(1)) << 24)
+}
+
+/// The filter bits of a name's key.
+fn name_bits(key: u32) -> [u64; 2] {
     let h = key.wrapping_mul(0x9E37_79B1);
     // Two words, not a u128: its 16-byte alignment would pad every exchange.
     let mut bits = [0u64; 2];
@@ -241,12 +248,15 @@ impl Headers {
                 name_end: mid,
                 value: mid,
                 value_end: end as u32,
+                key: 0,
             },
         );
     }
 
-    fn add_span(&mut self, name: &[u8], span: Span) {
-        let bits = name_bits(name);
+    /// Adds the line at `span` (its key left to this) and `name` to the filter.
+    fn add_span(&mut self, name: &[u8], mut span: Span) {
+        span.key = name_key(name);
+        let bits = name_bits(span.key);
         self.names[0] |= bits[0];
         self.names[1] |= bits[1];
         self.spans.push(span);
@@ -290,6 +300,7 @@ impl Headers {
                         name_end: (b - first) as u32,
                         value: (c - first) as u32,
                         value_end: (d - first) as u32,
+                        key: 0,
                     },
                 ),
                 _ => h.push(n, v),
@@ -331,15 +342,17 @@ impl Headers {
     ) -> impl Iterator<Item = &'a [u8]> + use<'a, 'n> {
         // Compares bytes: this runs for every header lookup of every exchange.
         let want = name.as_bytes();
-        let bits = name_bits(want);
+        let key = name_key(want);
+        let bits = name_bits(key);
         let spans = if self.names[0] & bits[0] != bits[0] || self.names[1] & bits[1] != bits[1] {
             &[][..]
         } else {
             &self.spans[..]
         };
+        // The key first: most lines of a present name's message are other names.
         spans
             .iter()
-            .filter(move |s| s.name(&self.buf).eq_ignore_ascii_case(want))
+            .filter(move |s| s.key == key && s.name(&self.buf).eq_ignore_ascii_case(want))
             .map(move |s| s.value(&self.buf))
     }
 

@@ -5,7 +5,7 @@
 use crate::aggregate::{Aggregate, Limits};
 use crate::context::Observations;
 use crate::cors::engine::{self, EngineSplit};
-use crate::cors::{self, Context, Engine};
+use crate::cors::{self, Context, Detail, Engine};
 use crate::event::Event;
 use crate::hop::{self, HopConfig, HopStage};
 use crate::httpcache::HttpCache;
@@ -39,7 +39,9 @@ pub struct Analyzer<'s> {
 
 impl<'s> Analyzer<'s> {
     /// A pipeline whose events go to `sink` as their pairing settles. Events of exchanges that
-    /// pass clean are built only when `every_event` (the sink shows them, or counts them).
+    /// pass clean, and the text of every security finding (not only of a kind's first, which
+    /// the report keeps), are built only when `every_event` (the sink shows them, or counts
+    /// them).
     pub fn new(
         pairing: PairConfig,
         limits: Limits,
@@ -191,7 +193,7 @@ impl<'s> Analyzer<'s> {
             hop.as_ref().and_then(|h| h.page_origin.as_deref()),
             hop.is_some(),
         );
-        let ctx = Context {
+        let mut ctx = Context {
             partner,
             pairing,
             previous_hop: hop.as_ref().map(|h| h.previous.as_ref()),
@@ -205,8 +207,25 @@ impl<'s> Analyzer<'s> {
             distinct_reflected_origins: self.observations.reflected_origins(ex),
             cached_response: self.http_cache.for_failed(ex),
             engine: Engine::of(ex, self.engine),
+            // A sink that shows events wants every finding's text; the report keeps only a
+            // kind's first.
+            detail: if self.every_event {
+                Detail::Full
+            } else {
+                Detail::Counts
+            },
         };
         let mut classification = cors::classify(ex, &ctx);
+        if ctx.detail == Detail::Counts
+            && classification.verdicts.iter().any(|v| {
+                v.class() == cors::VerdictClass::Finding
+                    && !self.aggregate.kinds.contains_key(&v.kind)
+            })
+        {
+            // A kind the report has not seen: its text is the one the report keeps.
+            ctx.detail = Detail::Full;
+            classification = cors::classify(ex, &ctx);
+        }
         // The other engine's decision, where the engines can part (see `engine::may_differ`).
         let engines = engine::may_differ(ex)
             .then(|| {
@@ -256,7 +275,7 @@ impl<'s> Analyzer<'s> {
         {
             // A clean pass that no sink shows: counted (and its stack tallied), no event built.
             self.aggregate.count_pass(t, ex.time);
-            let stacks = stack::detect_for_tally(ex.response.as_ref(), seen.app_response());
+            let stacks = stack::detect_for_tally(ex.response.as_ref(), seen.app_response(), None);
             self.aggregate.stacks.add(&stacks);
             return false;
         }
@@ -267,7 +286,13 @@ impl<'s> Analyzer<'s> {
         event.engines = engines;
         event.policy_drift = drift;
         event.likely_causes = likely_causes;
-        event.stacks = stack::detect(
+        // Evidence is text for a sink that shows events; the report only tallies stacks.
+        let detect = if self.every_event {
+            stack::detect
+        } else {
+            stack::detect_for_tally
+        };
+        event.stacks = detect(
             ex.response.as_ref(),
             seen.app_response(),
             hop_facts.as_ref(),

@@ -221,8 +221,12 @@ pub fn detect(
 }
 
 /// [`detect`] with every `evidence` empty: for a tally ([`StackTally::add`]), which reads none.
-pub fn detect_for_tally(browser: Option<&Response>, inner: Option<&Response>) -> Vec<Detected> {
-    detect_as(browser, inner, None, false)
+pub fn detect_for_tally(
+    browser: Option<&Response>,
+    inner: Option<&Response>,
+    hop: Option<&HopFacts>,
+) -> Vec<Detected> {
+    detect_as(browser, inner, hop, false)
 }
 
 fn detect_as(

@@ -3,12 +3,14 @@
 //! client failure text and hints; alone, and with a partner preflight (or actual request),
 //! a previous hop, a cached response and a page origin.
 //!
-//! Oracles: no panic; the same input classifies the same twice; a blocked verdict has a
-//! non-empty message; an event built from it (as `analyze --format events` builds one)
+//! Oracles: no panic; the same input classifies the same twice; the verdicts without their
+//! text (`Detail::Counts`) are the same verdicts; a blocked verdict has a non-empty message; an event built from it (as `analyze --format events` builds one)
 //! serialises to JSON, is blocked exactly when the classification is, and names its kind.
 #![no_main]
 
-use corswatch::cors::{self, Classification, Context, Credentials, Engine, Kind, VerdictClass};
+use corswatch::cors::{
+    self, Classification, Context, Credentials, Detail, Engine, Kind, VerdictClass,
+};
 use corswatch::event::Event;
 use corswatch::model::{Exchange, Pairing};
 use libfuzzer_sys::arbitrary::Unstructured;
@@ -25,6 +27,30 @@ fn check(ex: &Exchange, ctx: &Context, pairing: Pairing) {
         cors::classify(ex, ctx),
         "classification is not deterministic"
     );
+    let bare = cors::classify(
+        ex,
+        &Context {
+            detail: Detail::Counts,
+            ..*ctx
+        },
+    );
+    let shape = |c: &Classification| {
+        c.verdicts
+            .iter()
+            .map(|v| {
+                (
+                    v.kind,
+                    v.cors_error,
+                    v.firefox_error,
+                    v.failed_parameter.clone(),
+                    v.confidence.clone(),
+                )
+            })
+            .collect::<Vec<_>>()
+    };
+    assert_eq!(shape(&bare), shape(&c), "the verdicts depend on the detail");
+    assert_eq!(bare.scope, c.scope);
+    assert_eq!(bare.pass_assumption, c.pass_assumption);
     let blocked = c.blocked().cloned();
     if let Some(v) = &blocked {
         assert!(
@@ -96,6 +122,7 @@ fuzz_target!(|data: &[u8]| {
         } else {
             Engine::Chromium
         },
+        detail: Detail::Full,
     };
     check(&ex, &ctx, Pairing::ActualAfterPreflight);
     // And the other way round: the partner as the preflight that was followed.

@@ -6,7 +6,7 @@ use super::facts::{
     ACAC, ACAO, ACAPN, Space, is_ip_literal, is_loopback_host, list_elements, lossy, server_space,
     site, trim_ows,
 };
-use super::{Confidence, Context, Kind, Verdict};
+use super::{Confidence, Context, Detail, Kind, Verdict};
 use crate::model::{Exchange, Headers, Location, Response};
 use crate::redact;
 use crate::url::{Origin, UrlParts, origin_parts};
@@ -59,7 +59,17 @@ fn lowercase(s: &str) -> Cow<'_, str> {
     }
 }
 
-fn finding(kind: Kind, message: String, evidence: Vec<(String, String)>) -> Verdict {
+/// A finding; its message and evidence built only when `ctx` wants the text.
+fn finding(
+    ctx: &Context<'_>,
+    kind: Kind,
+    message: impl FnOnce() -> String,
+    evidence: impl FnOnce() -> Vec<(String, String)>,
+) -> Verdict {
+    let (message, evidence) = match ctx.detail {
+        Detail::Full => (message(), evidence()),
+        Detail::Counts => (String::new(), Vec::new()),
+    };
     Verdict {
         kind,
         cors_error: None,
@@ -147,16 +157,18 @@ pub(super) fn security(
 
     if o == "null" && acao == "null" {
         out.push(finding(
+            ctx,
             Kind::SecNullOriginTrusted,
-            "The server trusts the origin 'null' (Access-Control-Allow-Origin: null): any page can get that origin from a sandboxed iframe or a data: URL and read the response.".into(),
-            ev(),
+            || "The server trusts the origin 'null' (Access-Control-Allow-Origin: null): any page can get that origin from a sandboxed iframe or a data: URL and read the response.".into(),
+            ev,
         ));
     }
     if acao == "*" && acac_true {
         out.push(finding(
+            ctx,
             Kind::SecWildcardPlusCredentialsConfig,
-            "The server sends Access-Control-Allow-Origin: * with Access-Control-Allow-Credentials: true: browsers refuse the pair, but it shows the intent to let any site read credentialed responses.".into(),
-            ev(),
+            || "The server sends Access-Control-Allow-Origin: * with Access-Control-Allow-Credentials: true: browsers refuse the pair, but it shows the intent to let any site read credentialed responses.".into(),
+            ev,
         ));
     }
     // A packet capture's scheme is a guess (TLS may end before the capture point).
@@ -169,11 +181,12 @@ pub(super) fn security(
         let host = Origin::parse(acao).and_then(|x| x.host().map(str::to_owned));
         if !host.as_deref().is_some_and(is_loopback_host) {
             out.push(finding(
+                ctx,
                 Kind::SecHttpOriginTrustedByHttps,
-                format!(
+                || format!(
                     "An https resource trusts the plain-http origin '{acao}': a network attacker can inject script into that origin and read this response."
                 ),
-                ev(),
+                ev,
             ));
         }
     }
@@ -181,19 +194,22 @@ pub(super) fn security(
         let internal = matches!(server_space(ex), Some(Space::Loopback | Space::Local));
         let sets_cookie = rh.contains("set-cookie");
         if internal || sets_cookie {
-            let mut ev = ev();
-            if let Some(ip) = ex.hints.server_ip.or_else(|| ex.server.map(|s| s.ip())) {
-                ev.push(("server".into(), ip.to_string()));
-            }
-            push(&mut ev, rh, "Set-Cookie");
             out.push(finding(
+                ctx,
                 Kind::SecWildcardInternalOrSensitive,
-                if internal {
+                || if internal {
                     "Access-Control-Allow-Origin: * on a server at a private or loopback address: any public page opened inside the network can read it.".into()
                 } else {
                     "Access-Control-Allow-Origin: * on a response that sets a cookie: any site can read this response.".into()
                 },
-                ev,
+                || {
+                    let mut ev = ev();
+                    if let Some(ip) = ex.hints.server_ip.or_else(|| ex.server.map(|s| s.ip())) {
+                        ev.push(("server".into(), ip.to_string()));
+                    }
+                    push(&mut ev, rh, "Set-Cookie");
+                    ev
+                },
             ));
         }
     }
@@ -203,13 +219,16 @@ pub(super) fn security(
         && cacheable(rh)
         && !list_elements(rh, "vary").any(|e| e.eq_ignore_ascii_case(b"origin") || e == b"*")
     {
-        let mut ev = ev();
-        push(&mut ev, rh, "Vary");
-        push(&mut ev, rh, "Cache-Control");
         out.push(finding(
+            ctx,
             Kind::SecMissingVaryOrigin,
-            "Access-Control-Allow-Origin changes with the request Origin, the response is cacheable, and Vary lacks Origin: a cache can serve one origin's answer to another (cache poisoning, CORS failures).".into(),
-            ev,
+            || "Access-Control-Allow-Origin changes with the request Origin, the response is cacheable, and Vary lacks Origin: a cache can serve one origin's answer to another (cache poisoning, CORS failures).".into(),
+            || {
+                let mut ev = ev();
+                push(&mut ev, rh, "Vary");
+                push(&mut ev, rh, "Cache-Control");
+                ev
+            },
         ));
     }
     // An app and its API both on the same hosting are one owner's, not a third party.
@@ -225,11 +244,12 @@ pub(super) fn security(
         && shared_hosting(url.map_or("", |u| u.host)) != Some(hosting)
     {
         out.push(finding(
+            ctx,
             Kind::SecThirdPartyOriginTrusted,
-            format!(
+            || format!(
                 "The server trusts '{acao}', an origin on shared hosting ({hosting}) where others can publish code."
             ),
-            ev(),
+            ev,
         ));
     }
     if !reflected {
@@ -250,22 +270,24 @@ pub(super) fn security(
         if odd_chars || (named_site && !same_site && o_host.contains(req_site)) {
             specific = true;
             out.push(finding(
+                ctx,
                 Kind::SecPrefixSuffixRegexMatch,
-                format!(
+                || format!(
                     "The server reflected the origin '{o}', which only imitates '{req_site}': its origin check matches a prefix, suffix or unescaped pattern."
                 ),
-                ev(),
+                ev,
             ));
         } else if named_site && same_site && o_host != req_site {
             let first = o_host.split('.').next().unwrap_or("");
             if random_label(first) {
                 specific = true;
                 out.push(finding(
+                    ctx,
                     Kind::SecAnySubdomainTrusted,
-                    format!(
+                    || format!(
                         "The server reflected the random-looking subdomain origin '{o}': it trusts any subdomain of {req_site}, so one XSS or takeover on any of them reads this API."
                     ),
-                    ev(),
+                    ev,
                 ));
             }
         }
@@ -286,18 +308,21 @@ pub(super) fn security(
                 )
             };
             out.push(finding(
+                ctx,
                 kind,
-                [
-                    "The server reflects unrelated origins ('",
-                    o,
-                    "' among ",
-                    &ctx.distinct_reflected_origins.to_string(),
-                    " distinct ones) ",
-                    what,
-                    ".",
-                ]
-                .concat(),
-                ev(),
+                || {
+                    [
+                        "The server reflects unrelated origins ('",
+                        o,
+                        "' among ",
+                        &ctx.distinct_reflected_origins.to_string(),
+                        " distinct ones) ",
+                        what,
+                        ".",
+                    ]
+                    .concat()
+                },
+                ev,
             ));
         }
     }
@@ -317,12 +342,15 @@ fn pna_opt_in(
             .get(ACAPN)
             .is_some_and(|v| trim_ows(v).eq_ignore_ascii_case(b"true"))
     {
-        let mut ev = ev();
-        push(&mut ev, rh, ACAPN);
         out.push(finding(
+            ctx,
             Kind::SecPnaOptInReflected,
-            "The device answers Access-Control-Allow-Private-Network: true to any origin: every public site may reach it.".into(),
-            ev,
+            || "The device answers Access-Control-Allow-Private-Network: true to any origin: every public site may reach it.".into(),
+            || {
+                let mut ev = ev();
+                push(&mut ev, rh, ACAPN);
+                ev
+            },
         ));
     }
 }

@@ -154,6 +154,19 @@ impl Classification {
     }
 }
 
+/// How much text a classification carries.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Detail {
+    /// Every verdict with its message and evidence.
+    #[default]
+    Full,
+    /// Security findings without their message and evidence (both left empty); everything
+    /// else as [`Detail::Full`] gives it. On realistic traffic most classified exchanges carry
+    /// a finding, and a run that only counts them (a report keeps the text of a kind's first
+    /// verdict) need not build the text of every one.
+    Counts,
+}
+
 /// What the rest of the traffic tells about an exchange.
 #[derive(Debug, Clone, Copy, Default)]
 pub struct Context<'a> {
@@ -185,6 +198,9 @@ pub struct Context<'a> {
     /// The engine whose decision is wanted (see [`engine`]): its order of checks, its codes,
     /// its console line.
     pub engine: Engine,
+    /// The text wanted (see [`Detail`]); the verdicts' kinds, codes, failed parameters and
+    /// confidence do not depend on it.
+    pub detail: Detail,
 }
 
 /// Classifies one exchange as the browser would.

@@ -272,10 +272,15 @@ mod fuzz {
                         distinct_reflected_origins: 5,
                         cached_response: None,
                         engine,
+                        detail: Detail::Full,
                     };
                     let c = classify(&ex, &ctx);
                     let blocked = c.verdicts.iter().filter(|v| v.class() == VerdictClass::Blocked).count();
                     prop_assert!(blocked <= 1);
+                    // Without the findings' text, the same verdicts.
+                    let bare = classify(&ex, &Context { detail: Detail::Counts, ..ctx });
+                    let kinds = |c: &Classification| c.verdicts.iter().map(|v| (v.kind, v.failed_parameter.clone())).collect::<Vec<_>>();
+                    prop_assert_eq!(kinds(&bare), kinds(&c));
                     let _ = classify(&partner, &ctx);
                 }
             }

@@ -2,9 +2,30 @@
 
 use super::*;
 
+/// The finding of `kind`; without its text under [`Detail::Counts`], and otherwise the same.
 fn finding_for(b: B, ctx: &Context<'_>, kind: Kind) -> Verdict {
-    let c = classify(&b.ex(), ctx);
-    find(&c, kind).clone()
+    let ex = b.ex();
+    let c = classify(&ex, ctx);
+    let v = find(&c, kind).clone();
+    assert!(!v.message.is_empty(), "{kind:?} without a message");
+    let counts = Context {
+        detail: Detail::Counts,
+        ..*ctx
+    };
+    let bare = classify(&ex, &counts);
+    let w = find(&bare, kind);
+    assert!(w.message.is_empty() && w.evidence.is_empty(), "{w:?}");
+    assert_eq!(
+        bare.verdicts.iter().map(|v| v.kind).collect::<Vec<_>>(),
+        c.verdicts.iter().map(|v| v.kind).collect::<Vec<_>>()
+    );
+    let without_text = Verdict {
+        message: String::new(),
+        evidence: Vec::new(),
+        ..v.clone()
+    };
+    assert_eq!(*w, without_text);
+    v
 }
 
 #[test]
