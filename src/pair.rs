@@ -83,10 +83,10 @@ pub struct PairConfig {
     /// Client-side recordings (HAR) may list the actual request just before its preflight:
     /// such an actual request is held this long for its preflight.
     pub hold_ns: i64,
-    /// Exchanges held at most; the oldest is settled first past it.
+    /// Exchanges held at most; past it, the one whose wait ends first is settled first.
     pub max_pending: usize,
-    /// Bytes of held exchanges at most (the pairing part of `--max-memory`); the oldest is
-    /// settled first past it.
+    /// Bytes of held exchanges at most (the pairing part of `--max-memory`); past it, the one
+    /// whose wait ends first is settled first.
     pub max_pending_bytes: usize,
 }
 

@@ -275,7 +275,7 @@ impl<'s> Analyzer<'s> {
         {
             // A clean pass that no sink shows: counted (and its stack tallied), no event built.
             self.aggregate.count_pass(t, ex.time);
-            let stacks = stack::detect_for_tally(ex.response.as_ref(), seen.app_response(), None);
+            let stacks = stack::detect_with(ex.response.as_ref(), seen.app_response(), None, false);
             self.aggregate.stacks.add(&stacks);
             return false;
         }
@@ -287,15 +287,11 @@ impl<'s> Analyzer<'s> {
         event.policy_drift = drift;
         event.likely_causes = likely_causes;
         // Evidence is text for a sink that shows events; the report only tallies stacks.
-        let detect = if self.every_event {
-            stack::detect
-        } else {
-            stack::detect_for_tally
-        };
-        event.stacks = detect(
+        event.stacks = stack::detect_with(
             ex.response.as_ref(),
             seen.app_response(),
             hop_facts.as_ref(),
+            self.every_event,
         );
         if let Some(f) = hop_facts {
             // With `--proxy-sets-cors`, an inner hop seen alone shows the app's answer only.

@@ -217,19 +217,12 @@ pub fn detect(
     inner: Option<&Response>,
     hop: Option<&HopFacts>,
 ) -> Vec<Detected> {
-    detect_as(browser, inner, hop, true)
+    detect_with(browser, inner, hop, true)
 }
 
-/// [`detect`] with every `evidence` empty: for a tally ([`StackTally::add`]), which reads none.
-pub fn detect_for_tally(
-    browser: Option<&Response>,
-    inner: Option<&Response>,
-    hop: Option<&HopFacts>,
-) -> Vec<Detected> {
-    detect_as(browser, inner, hop, false)
-}
-
-fn detect_as(
+/// [`detect`]; without `evidence`, every `evidence` empty: for a tally ([`StackTally::add`]),
+/// which reads none.
+pub fn detect_with(
     browser: Option<&Response>,
     inner: Option<&Response>,
     hop: Option<&HopFacts>,
