@@ -183,6 +183,11 @@ struct Held {
     exchange: Box<Exchange>,
 }
 
+/// [`Pairer::expiry`] queue of preflights waiting out their window.
+const WINDOW: usize = 0;
+/// [`Pairer::expiry`] queue of a recording's other entries waiting out their hold.
+const HOLD: usize = 1;
+
 /// The pairing stage (see the module docs).
 pub struct Pairer {
     cfg: PairConfig,
@@ -340,7 +345,12 @@ impl Pairer {
         let key = self.hasher.hash_one(Key::of(&ex, role));
         self.seq += 1;
         let seq = self.seq;
-        self.expiry[usize::from(role != Role::Preflight)].push_back((deadline, key, seq));
+        let q = if role == Role::Preflight {
+            WINDOW
+        } else {
+            HOLD
+        };
+        self.expiry[q].push_back((deadline, key, seq));
         self.held.entry(key).or_default().push_back(Held {
             seq,
             role,
@@ -381,10 +391,14 @@ impl Pairer {
 
     /// The queue whose front is due first (the earlier arrival on a tie).
     fn next_due(&self) -> Option<usize> {
-        match (self.expiry[0].front(), self.expiry[1].front()) {
-            (Some(a), Some(b)) => Some(usize::from((b.0, b.2) < (a.0, a.2))),
-            (Some(_), None) => Some(0),
-            (None, Some(_)) => Some(1),
+        match (self.expiry[WINDOW].front(), self.expiry[HOLD].front()) {
+            (Some(w), Some(h)) => Some(if (h.0, h.2) < (w.0, w.2) {
+                HOLD
+            } else {
+                WINDOW
+            }),
+            (Some(_), None) => Some(WINDOW),
+            (None, Some(_)) => Some(HOLD),
             (None, None) => None,
         }
     }
@@ -449,7 +463,7 @@ fn recorded_origin(ex: &Exchange) -> Option<String> {
 }
 
 fn strip_fragment(url: &str) -> &str {
-    url.split('#').next().unwrap_or(url)
+    crate::url::before_byte(url, b'#')
 }
 
 #[cfg(test)]
@@ -642,7 +656,8 @@ mod tests {
         let pf = [O, ("Access-Control-Request-Method", "PUT")];
         let mut p = Pairer::new(PairConfig::default());
         let mut out = Vec::new();
-        // A preflight no request follows, then a request listed before its own preflight.
+        // A preflight no request follows, a request that waits for a preflight that never
+        // comes, and a preflight for another URL listed after it.
         p.push(har(0, 0, "OPTIONS", &pf), &mut out);
         p.push(har(1, 100, "GET", &[O]), &mut out);
         let mut late = har(2, 1_500, "OPTIONS", &pf);
