@@ -188,7 +188,8 @@ impl Eq for Headers {}
 
 /// A header name's key, the same for any ASCII case: its length and its first, middle and
 /// last bytes (`| 0x20` folds ASCII case; other bytes only collide more). Names that differ
-/// in it differ.
+/// in it differ. Inlined: for the literal names of lookups it folds to a constant.
+#[inline(always)]
 fn name_key(name: &[u8]) -> u32 {
     let at = |i: usize| u32::from(name.get(i).map_or(0, |b| b | 0x20));
     let len = name.len();
@@ -196,6 +197,7 @@ fn name_key(name: &[u8]) -> u32 {
 }
 
 /// The filter bits of a name's key.
+#[inline(always)]
 fn name_bits(key: u32) -> [u64; 2] {
     let h = key.wrapping_mul(0x9E37_79B1);
     // Two words, not a u128: its 16-byte alignment would pad every exchange.
@@ -336,18 +338,19 @@ impl Headers {
     }
 
     /// All values of `name` (ASCII case-insensitive), in wire order.
+    #[inline]
     pub fn get_all<'a, 'n>(
         &'a self,
         name: &'n str,
     ) -> impl Iterator<Item = &'a [u8]> + use<'a, 'n> {
-        // Compares bytes: this runs for every header lookup of every exchange.
+        // Compares bytes: this runs for every header lookup of every exchange. Inlined, so
+        // that a literal name's key and filter bits are constants at the call site.
         let want = name.as_bytes();
         let key = name_key(want);
-        let bits = name_bits(key);
-        let spans = if self.names[0] & bits[0] != bits[0] || self.names[1] & bits[1] != bits[1] {
-            &[][..]
-        } else {
+        let spans = if self.may_have(key) {
             &self.spans[..]
+        } else {
+            &[][..]
         };
         // The key first: most lines of a present name's message are other names.
         spans
@@ -356,17 +359,42 @@ impl Headers {
             .map(move |s| s.value(&self.buf))
     }
 
+    /// The filter lets a name of this key through: most lookups are for names a message
+    /// does not have, and end here.
+    #[inline(always)]
+    fn may_have(&self, key: u32) -> bool {
+        let bits = name_bits(key);
+        self.names[0] & bits[0] == bits[0] && self.names[1] & bits[1] == bits[1]
+    }
+
+    /// The first value of a name with `key` (a present one: the filter let it through).
+    fn first(&self, key: u32, want: &[u8]) -> Option<&[u8]> {
+        self.spans
+            .iter()
+            .find(|s| s.key == key && s.name(&self.buf).eq_ignore_ascii_case(want))
+            .map(|s| s.value(&self.buf))
+    }
+
     /// The first value of `name`.
+    #[inline(always)]
     pub fn get(&self, name: &str) -> Option<&[u8]> {
-        self.get_all(name).next()
+        let want = name.as_bytes();
+        let key = name_key(want);
+        if self.may_have(key) {
+            self.first(key, want)
+        } else {
+            None
+        }
     }
 
     /// The first value of `name` as text (lossy for non-UTF-8 bytes).
+    #[inline(always)]
     pub fn get_str(&self, name: &str) -> Option<Cow<'_, str>> {
         self.get(name).map(lossy)
     }
 
     /// A line named `name` (any case) exists.
+    #[inline(always)]
     pub fn contains(&self, name: &str) -> bool {
         self.get(name).is_some()
     }

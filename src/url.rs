@@ -249,7 +249,11 @@ pub fn host_of(url: &str) -> &str {
     match scheme_sep(url) {
         Some(i) => {
             let rest = &url[i + 3..];
-            &rest[..rest.find(['/', '?', '#']).unwrap_or(rest.len())]
+            let end = rest
+                .bytes()
+                .position(|c| matches!(c, b'/' | b'?' | b'#'))
+                .unwrap_or(rest.len());
+            &rest[..end]
         }
         None => "",
     }
@@ -341,22 +345,36 @@ pub fn route(url: &str) -> String {
     let path = match scheme_sep(url) {
         Some(i) => {
             let rest = &url[i + 3..];
-            rest.find('/').map_or("/", |p| &rest[p..])
+            find_byte(rest, b'/').map_or("/", |p| &rest[p..])
         }
         None => url,
     };
-    // Bytes, not a `char` pattern: this runs for every event, and the delimiters are ASCII.
-    let end = path
-        .bytes()
-        .position(|b| b == b'?' || b == b'#')
-        .unwrap_or(path.len());
-    let path = &path[..end];
-    let mut out = String::with_capacity(path.len().min(128));
-    for (i, seg) in path.split('/').skip(1).enumerate() {
+    // Bytes, not `char` patterns: this runs for every event, its segments are short, and the
+    // `str` searchers' set-up cost more than the scan (every delimiter is ASCII, so every cut
+    // is a char boundary).
+    let b = path.as_bytes();
+    let end = b
+        .iter()
+        .position(|&c| c == b'?' || c == b'#')
+        .unwrap_or(b.len());
+    let mut out = String::with_capacity(end.min(128));
+    // Segments after the leading one (a path starts with `/`; text before it is skipped, as
+    // `split('/').skip(1)` did).
+    let Some(first) = b[..end].iter().position(|&c| c == b'/') else {
+        out.push('/');
+        return out;
+    };
+    let mut start = first + 1;
+    for i in 0.. {
         if i >= 8 {
             out.push_str("/…");
             break;
         }
+        let seg_end = b[start..end]
+            .iter()
+            .position(|&c| c == b'/')
+            .map_or(end, |p| start + p);
+        let seg = &path[start..seg_end];
         out.push('/');
         if is_identifier(seg) {
             out.push_str("{id}");
@@ -365,49 +383,167 @@ pub fn route(url: &str) -> String {
         } else {
             out.push_str(seg);
         }
-    }
-    if out.is_empty() {
-        out.push('/');
+        if seg_end == end {
+            break;
+        }
+        start = seg_end + 1;
     }
     out
 }
+
+/// Where the first `byte` (ASCII) of `s` is: `s.find(char)` for the short strings of URLs and
+/// header values, where the `str` searcher's set-up costs more than a plain scan.
+pub fn find_byte(s: &str, byte: u8) -> Option<usize> {
+    s.as_bytes().iter().position(|&c| c == byte)
+}
+
+/// `s` up to its first `byte` (ASCII), or all of it: `s.split(char).next()` without the
+/// searcher.
+pub fn before_byte(s: &str, byte: u8) -> &str {
+    find_byte(s, byte).map_or(s, |i| &s[..i])
+}
+
+/// Byte classes of [`is_identifier`], one table lookup per byte (it runs on every segment of
+/// every event's path).
+const DIGIT: u8 = 1;
+const HEX_OR_DASH: u8 = 2;
+const TOKEN: u8 = 4;
+const UPPER: u8 = 8;
+const LOWER: u8 = 16;
+const AT: u8 = 32;
+const DOT: u8 = 64;
+
+const SEGMENT_CLASS: [u8; 256] = {
+    let mut t = [0u8; 256];
+    let mut i = 0;
+    while i < 256 {
+        let c = i as u8;
+        let mut k = 0;
+        if c.is_ascii_digit() {
+            k |= DIGIT;
+        }
+        if c.is_ascii_hexdigit() || c == b'-' {
+            k |= HEX_OR_DASH;
+        }
+        if c.is_ascii_alphanumeric() || matches!(c, b'_' | b'-' | b'=' | b'.') {
+            k |= TOKEN;
+        }
+        if c.is_ascii_uppercase() {
+            k |= UPPER;
+        }
+        if c.is_ascii_lowercase() {
+            k |= LOWER;
+        }
+        if c == b'@' {
+            k |= AT;
+        }
+        if c == b'.' {
+            k |= DOT;
+        }
+        t[i] = k;
+        i += 1;
+    }
+    t
+};
 
 fn is_identifier(seg: &str) -> bool {
     let b = seg.as_bytes();
     if b.is_empty() {
         return false;
     }
-    // One pass over the segment: it runs for every event.
-    let (mut digits, mut hexish, mut token) = (0usize, true, true);
-    let (mut upper, mut lower, mut at, mut dot) = (false, false, false, false);
+    // One pass: what every byte is (`all`), what some byte is (`any`), and the digits.
+    let (mut all, mut any, mut digits) = (u8::MAX, 0u8, 0usize);
     for &c in b {
-        digits += usize::from(c.is_ascii_digit());
-        hexish &= c.is_ascii_hexdigit() || c == b'-';
-        token &= c.is_ascii_alphanumeric() || matches!(c, b'_' | b'-' | b'=' | b'.');
-        upper |= c.is_ascii_uppercase();
-        lower |= c.is_ascii_lowercase();
-        at |= c == b'@';
-        dot |= c == b'.';
+        let k = SEGMENT_CLASS[usize::from(c)];
+        all &= k;
+        any |= k;
+        digits += usize::from(k & DIGIT);
     }
     if digits == b.len() {
         return true;
     }
-    if hexish && b.len() >= 8 && digits > 0 {
+    if all & HEX_OR_DASH != 0 && b.len() >= 8 && digits > 0 {
         return true; // UUIDs, hashes, hex ids
     }
-    if at && dot {
+    if any & AT != 0 && any & DOT != 0 {
         return true; // e-mail addresses
     }
     // Opaque tokens: long, with digits, and either mixed-case (base64) or digit-heavy; a
     // snake_case name with a number in it (`report_2024`) stays a name.
-    b.len() >= 16 && digits >= 2 && ((upper && lower) || digits * 4 >= b.len()) && token
+    b.len() >= 16
+        && digits >= 2
+        && ((any & UPPER != 0 && any & LOWER != 0) || digits * 4 >= b.len())
+        && all & TOKEN != 0
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
 
+    /// `is_identifier` as it was written with one flag per class.
+    fn is_identifier_by_flags(seg: &str) -> bool {
+        let b = seg.as_bytes();
+        if b.is_empty() {
+            return false;
+        }
+        let digits = b.iter().filter(|c| c.is_ascii_digit()).count();
+        let hexish = b.iter().all(|&c| c.is_ascii_hexdigit() || c == b'-');
+        let token = b
+            .iter()
+            .all(|&c| c.is_ascii_alphanumeric() || matches!(c, b'_' | b'-' | b'=' | b'.'));
+        let (upper, lower) = (
+            b.iter().any(u8::is_ascii_uppercase),
+            b.iter().any(u8::is_ascii_lowercase),
+        );
+        let (at, dot) = (b.contains(&b'@'), b.contains(&b'.'));
+        digits == b.len()
+            || (hexish && b.len() >= 8 && digits > 0)
+            || (at && dot)
+            || (b.len() >= 16
+                && digits >= 2
+                && ((upper && lower) || digits * 4 >= b.len())
+                && token)
+    }
+
+    /// `route` as it was written with `str::split`, before the byte scan.
+    fn route_by_split(url: &str) -> String {
+        let path = match url.find("://") {
+            Some(i) => url[i + 3..].find('/').map_or("/", |p| &url[i + 3 + p..]),
+            None => url,
+        };
+        let path = path.split(['?', '#']).next().unwrap_or("");
+        let mut out = String::new();
+        for (i, seg) in path.split('/').skip(1).enumerate() {
+            if i >= 8 {
+                out.push_str("/…");
+                break;
+            }
+            out.push('/');
+            out.push_str(if is_identifier_by_flags(seg) {
+                "{id}"
+            } else if seg.len() > 48 {
+                "{long}"
+            } else {
+                seg
+            });
+        }
+        if out.is_empty() {
+            out.push('/');
+        }
+        out
+    }
+
     proptest::proptest! {
+        #[test]
+        fn route_is_the_split_route(s in "(https?://[a-z.]{0,6})?[a-z0-9/?#é]{0,40}") {
+            proptest::prop_assert_eq!(route(&s), route_by_split(&s));
+        }
+
+        #[test]
+        fn segment_classes_are_the_flags(s in "[a-zA-Z0-9@._=/é-]{0,40}") {
+            proptest::prop_assert_eq!(is_identifier(&s), is_identifier_by_flags(&s));
+        }
+
         #[test]
         fn scheme_sep_is_find(s in "[a-z:/é]{0,12}") {
             proptest::prop_assert_eq!(scheme_sep(&s), s.find("://"));
