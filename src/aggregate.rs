@@ -307,11 +307,6 @@ impl Aggregate {
         self.totals.exchanges += 1;
     }
 
-    /// Counts `n` exchanges read.
-    pub fn count_exchanges(&mut self, n: u64) {
-        self.totals.exchanges += n;
-    }
-
     /// Counts an exchange outside CORS, by why.
     pub fn count_not_cors(&mut self, why: &NotCors) {
         let t = &mut self.totals;

@@ -23,6 +23,9 @@ pub struct Analyzer<'s> {
     units: Vec<Unit>,
     actual_without_preflight: u64,
     every_event: bool,
+    /// How much text a finding carries: [`Detail::Full`] when a sink shows each event's text,
+    /// else [`Detail::Counts`] (the report's first of a kind is still written in full).
+    detail: Detail,
     sink: Box<dyn FnMut(&Event) + 's>,
     /// Hops of one request (browser→proxy, proxy→app): before pairing, so that only the
     /// browser-facing hop is paired and judged.
@@ -55,6 +58,11 @@ impl<'s> Analyzer<'s> {
             units: Vec::new(),
             actual_without_preflight: 0,
             every_event,
+            detail: if every_event {
+                Detail::Full
+            } else {
+                Detail::Counts
+            },
             sink: Box::new(sink),
             hops: HopStage::new(HopConfig::default()),
             hop_out: Vec::new(),
@@ -62,6 +70,13 @@ impl<'s> Analyzer<'s> {
             engine: None,
             policy: PolicyConfig::default(),
         }
+    }
+
+    /// Sets how much text findings and stack evidence carry: a sink that takes every event
+    /// but shows none of its text (metrics alone) wants [`Detail::Counts`].
+    pub fn with_detail(mut self, detail: Detail) -> Self {
+        self.detail = detail;
+        self
     }
 
     /// Re-judges, compares or collects per `cfg` (see [`crate::policy::stage`]).
@@ -90,18 +105,6 @@ impl<'s> Analyzer<'s> {
         self.hops.push(exchange, &mut self.hop_out);
         self.pair_hops();
         self.drain();
-    }
-
-    /// Feeds what a [`hop::HopMatcher`] in another thread let go, in its order: `pushed`
-    /// exchanges went into that matcher since the last call, `evicted` it let go so far.
-    pub fn push_released(&mut self, pushed: u64, evicted: u64, released: Vec<hop::Released>) {
-        self.aggregate.count_exchanges(pushed);
-        self.hops.evicted_elsewhere(evicted);
-        for r in released {
-            let ex = self.hops.keep(r);
-            self.pairer.push(ex, &mut self.units);
-            self.drain();
-        }
     }
 
     /// Moves the clock forward on a quiet link, so that lone preflights settle in time.
@@ -209,11 +212,7 @@ impl<'s> Analyzer<'s> {
             engine: Engine::of(ex, self.engine),
             // A sink that shows events wants every finding's text; the report keeps only a
             // kind's first.
-            detail: if self.every_event {
-                Detail::Full
-            } else {
-                Detail::Counts
-            },
+            detail: self.detail,
         };
         let mut classification = cors::classify(ex, &ctx);
         if ctx.detail == Detail::Counts
@@ -291,7 +290,7 @@ impl<'s> Analyzer<'s> {
             ex.response.as_ref(),
             seen.app_response(),
             hop_facts.as_ref(),
-            self.every_event,
+            self.detail == Detail::Full,
         );
         if let Some(f) = hop_facts {
             // With `--proxy-sets-cors`, an inner hop seen alone shows the app's answer only.

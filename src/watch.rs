@@ -247,6 +247,8 @@ pub fn run(cfg: WatchConfig) -> Result<RunSummary, WatchError> {
             },
             hops: cfg.hops,
             policy: cfg.policy.clone(),
+            // Metrics count and label events; only the event stream shows their text.
+            event_text: cfg.events.is_some(),
             ..drive::Config::default()
         };
         cfg.budget.apply(&mut drive);
@@ -402,7 +404,7 @@ fn process(
             });
         match thread {
             Ok(thread) => {
-                let mut driver = Driver::with_consumer(cfg.net.clone(), Forward::new(tx, cfg.hops));
+                let mut driver = Driver::with_consumer(cfg.net.clone(), Forward::new(tx));
                 intake(&rx, &mut driver, name, shared);
                 drop(driver);
                 match thread.join() {

@@ -106,3 +106,41 @@ fn a_har_from_a_pipe_is_read_whole_with_any_threads() {
     assert!(whole["exchanges"].as_u64().unwrap() > 100, "{whole}");
     assert_eq!(totals(&format!("<(cat {:?})", har)), whole);
 }
+
+/// What the metrics read of an event: its labels and its verdicts' kinds.
+fn labels(e: &corswatch::event::Event) -> String {
+    let kinds: Vec<_> = e.all_verdicts().map(|v| (v.kind, v.class())).collect();
+    format!(
+        "{} {:?} {} {:?} {} {kinds:?}",
+        e.url, e.exchange_type, e.counted, e.origin, e.route
+    )
+}
+
+/// `watch` without an event stream builds every event for the metrics but none of their text
+/// (`event_text: false`): the same events, labels, kinds and totals as with the text.
+#[test]
+fn events_without_their_text_count_and_label_the_same() {
+    use corswatch::drive::{Config, Driver};
+    let run = |event_text: bool| {
+        let cfg = Config {
+            event_text,
+            ..Config::default()
+        };
+        let mut seen = Vec::new();
+        let outcome = {
+            let mut d = Driver::new(&cfg, |e| seen.push(labels(e)));
+            d.read_paths(&[
+                capture("chromium-loopback.pcap"),
+                capture("chromium-devtools.har"),
+            ])
+            .unwrap();
+            d.finish()
+        };
+        (seen, format!("{:?}", outcome.aggregate.totals))
+    };
+    let (with_text, totals) = run(true);
+    let (without, totals_without) = run(false);
+    assert!(with_text.len() > 100, "{}", with_text.len());
+    assert_eq!(with_text, without);
+    assert_eq!(totals, totals_without);
+}

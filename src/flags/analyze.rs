@@ -146,6 +146,7 @@ impl AnalyzeArgs {
             },
             threads: self.threads.max(1),
             every_event: self.format == Format::Events,
+            event_text: self.format == Format::Events,
             net: corswatch::net::Limits {
                 keylog: self.keylog.clone(),
                 ..Default::default()

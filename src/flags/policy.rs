@@ -70,6 +70,7 @@ impl SuggestArgs {
         let mut cfg = drive::Config {
             threads: self.threads.max(1),
             every_event: false,
+            event_text: false,
             net: corswatch::net::Limits {
                 keylog: self.keylog.clone(),
                 ..Default::default()

@@ -77,12 +77,10 @@ pub struct HopStage {
     evidence: HashMap<EvidenceKey, Vec<Box<Exchange>>>,
     /// Inner hops dropped past the evidence cap.
     evicted: u64,
-    /// Let go by a matcher in another thread (see [`HopStage::keep`]).
-    evicted_there: u64,
 }
 
 /// Recognises the hops of one request (see the module docs). Runs before pairing, in the
-/// pipeline ([`HopStage`]) or, with two threads, beside the decoder.
+/// pipeline ([`HopStage`]), whatever the number of threads.
 #[derive(Debug)]
 pub struct HopMatcher {
     cfg: HopConfig,
@@ -191,7 +189,6 @@ impl HopStage {
             released: Vec::new(),
             evidence: HashMap::new(),
             evicted: 0,
-            evicted_there: 0,
         }
     }
 
@@ -202,7 +199,7 @@ impl HopStage {
 
     /// Exchanges let go by the caps before their other hop could be looked for.
     pub fn evicted(&self) -> u64 {
-        self.matcher.evicted + self.evicted + self.evicted_there
+        self.matcher.evicted + self.evicted
     }
 
     /// Feeds one exchange (in the order the decoder completed them); exchanges whose hops are
@@ -232,9 +229,9 @@ impl HopStage {
         self.released = released;
     }
 
-    /// What a matcher let go (here or in another thread, which had let go of `evicted_there`
-    /// exchanges so far): keeps its inner hops for [`HopStage::take`], returns the exchange.
-    pub fn keep(&mut self, r: Released) -> Box<Exchange> {
+    /// What the matcher let go: keeps its inner hops for [`HopStage::take`], returns the
+    /// exchange.
+    fn keep(&mut self, r: Released) -> Box<Exchange> {
         if !r.inner.is_empty() {
             // Bounded like the rest: past the cap the inner hops are dropped unseen (the
             // outer one is still judged once).
@@ -245,11 +242,6 @@ impl HopStage {
             }
         }
         r.exchange
-    }
-
-    /// How many exchanges a matcher in another thread let go so far.
-    pub fn evicted_elsewhere(&mut self, evicted: u64) {
-        self.evicted_there = evicted;
     }
 
     /// What is known of `ex`'s other hops, once, when the pipeline judges it.
@@ -454,8 +446,11 @@ fn candidate_key(ex: &Exchange) -> Option<u64> {
     }
     let origin = ex.request.headers.get("origin")?;
     let target = target(&ex.request.url);
-    let (path, query) = target.split_once('?').unwrap_or((target, ""));
-    let last = &path[path.rfind('/').map_or(0, |i| i + 1)..];
+    let (path, query) = match crate::url::find_byte(target, b'?') {
+        Some(q) => (&target[..q], &target[q + 1..]),
+        None => (target, ""),
+    };
+    let last = &path[path.bytes().rposition(|c| c == b'/').map_or(0, |i| i + 1)..];
     // Fixed seed: the key only groups exchanges within one run.
     let mut h = foldhash::fast::FixedState::default().build_hasher();
     ex.request.method.hash(&mut h);
@@ -470,11 +465,11 @@ fn target(url: &str) -> &str {
     let rest = match crate::url::scheme_sep(url) {
         Some(i) => {
             let after = &url[i + 3..];
-            after.find('/').map_or("/", |p| &after[p..])
+            crate::url::find_byte(after, b'/').map_or("/", |p| &after[p..])
         }
         None => url,
     };
-    rest.split('#').next().unwrap_or(rest)
+    crate::url::before_byte(rest, b'#')
 }
 
 /// Whether `a` and `b` (same match key, different connections and servers) are two hops of
