@@ -1,28 +1,7 @@
 //! The corswatch command line: parse arguments, run the library, set the exit code.
 
+mod allocator;
 mod flags;
-
-// Exchanges are built in the decoding thread and freed in the pipeline's: glibc's malloc spent
-// a fifth of the time on that; mimalloc frees across threads cheaply.
-#[global_allocator]
-static ALLOC: mimalloc::MiMalloc = mimalloc::MiMalloc;
-
-unsafe extern "C" {
-    // mimalloc's option setter (linked in by the `mimalloc` crate).
-    fn mi_option_set(option: std::ffi::c_int, value: std::ffi::c_long);
-}
-
-const MI_OPTION_PURGE_DELAY: std::ffi::c_int = 15; // in mimalloc.h, v2 and v3 alike
-/// mimalloc keeps freed pages for 10 ms before giving them back: a flood that churns
-/// connections kept up to a third of `--max-memory` so. Giving them back at once cost no
-/// measurable time. Its arena asks for transparent huge pages, which a 64 KiB purge cannot
-/// give back: the agent's RSS sat at three times its live heap and swung by 2 MiB steps.
-fn allocator_for_a_budget() {
-    // SAFETY: sets a plain integer option; mimalloc allows it at any time, from any thread.
-    unsafe { mi_option_set(MI_OPTION_PURGE_DELAY, 0) }
-    // SAFETY: takes integers, touches no memory; fails only before Linux 3.15 (no harm).
-    unsafe { libc::prctl(libc::PR_SET_THP_DISABLE, 1, 0, 0, 0) };
-}
 
 use anyhow::{Context as _, Result, bail};
 use corswatch::cors::Kind;
@@ -37,7 +16,7 @@ use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
 fn main() -> ExitCode {
-    allocator_for_a_budget();
+    allocator::for_a_budget();
     let (cli, matches) = match Cli::parse_with_matches() {
         Ok(c) => c,
         Err(e) => {

@@ -1,7 +1,7 @@
 //! Request facts: origins, safelisted headers, tokens, whether a preflight is needed, address
 //! spaces and sites. Everything here is a pure function of bytes; nothing panics on any input.
 
-use crate::model::{Exchange, Headers};
+use crate::model::{Exchange, Headers, name_key};
 use std::net::IpAddr;
 
 // ----- Header names -----
@@ -67,44 +67,56 @@ pub(crate) fn list_elements<'a>(h: &'a Headers, name: &'a str) -> impl Iterator<
 // ----- CORS-safelisted request headers (Fetch #cors-safelisted-request-header) -----
 
 fn is_cors_unsafe_byte(b: u8) -> bool {
-    (b < 0x20 && b != b'\t')
-        || matches!(
-            b,
-            b'"' | b'('
-                | b')'
-                | b':'
-                | b'<'
-                | b'>'
-                | b'?'
-                | b'@'
-                | b'['
-                | b'\\'
-                | b']'
-                | b'{'
-                | b'}'
-        )
-        || b == 0x7f
+    CORS_UNSAFE_BYTE[usize::from(b)]
 }
+
+/// Fetch's CORS-unsafe request-header bytes, by byte: every safelisted value is scanned.
+static CORS_UNSAFE_BYTE: [bool; 256] = {
+    let mut t = [false; 256];
+    let mut b = 0;
+    while b < 256 {
+        let c = b as u8;
+        t[b] = (c < 0x20 && c != b'\t')
+            || matches!(
+                c,
+                b'"' | b'('
+                    | b')'
+                    | b':'
+                    | b'<'
+                    | b'>'
+                    | b'?'
+                    | b'@'
+                    | b'['
+                    | b'\\'
+                    | b']'
+                    | b'{'
+                    | b'}'
+            )
+            || c == 0x7f;
+        b += 1;
+    }
+    t
+};
 
 /// Whether (name, value) is a CORS-safelisted request header. `name` must be lowercase.
 pub(crate) fn is_safelisted(name: &str, value: &[u8]) -> bool {
-    safelisted_lower(name.as_bytes(), value)
+    safelisted(class_of(name.as_bytes()), value)
 }
 
-/// [`is_safelisted`] for a lowercase name as bytes.
-fn safelisted_lower(name: &[u8], value: &[u8]) -> bool {
+/// Whether a line of this name class and `value` is CORS-safelisted.
+fn safelisted(class: Option<NameClass>, value: &[u8]) -> bool {
     if value.len() > 128 {
         return false;
     }
-    match name {
-        b"accept" => !value.iter().any(|&b| is_cors_unsafe_byte(b)),
-        b"accept-language" | b"content-language" => value.iter().all(|&b| {
+    match class {
+        Some(NameClass::Accept) => !value.iter().any(|&b| is_cors_unsafe_byte(b)),
+        Some(NameClass::Language) => value.iter().all(|&b| {
             b.is_ascii_alphanumeric() || matches!(b, b' ' | b'*' | b',' | b'-' | b'.' | b';' | b'=')
         }),
-        b"content-type" => {
+        Some(NameClass::ContentType) => {
             !value.iter().any(|&b| is_cors_unsafe_byte(b)) && safelisted_content_type(value)
         }
-        b"range" => simple_range(value),
+        Some(NameClass::Range) => simple_range(value),
         _ => false,
     }
 }
@@ -162,62 +174,182 @@ fn simple_range(value: &[u8]) -> bool {
 /// Headers that the page cannot set (forbidden) or that the browser adds itself below the CORS
 /// layer. None of them can make a request CORS-unsafe, so they never count. `name` lowercase.
 pub(crate) fn is_browser_set(name: &str, value: &[u8]) -> bool {
-    browser_set_lower(name.as_bytes(), value)
+    browser_set(name.as_bytes(), class_of(name.as_bytes()), value)
 }
 
-/// [`is_browser_set`] for a lowercase name as bytes.
-fn browser_set_lower(name: &[u8], value: &[u8]) -> bool {
-    if name.starts_with(b"sec-") || name.starts_with(b"proxy-") || name.starts_with(b":") {
+/// [`is_browser_set`] for a name in any case, of this class.
+fn browser_set(name: &[u8], class: Option<NameClass>, value: &[u8]) -> bool {
+    let prefix = |p: &[u8]| {
+        name.get(..p.len())
+            .is_some_and(|n| n.eq_ignore_ascii_case(p))
+    };
+    let prefixed = match name.first() {
+        Some(b':') => true,
+        Some(b's' | b'S') => prefix(b"sec-"),
+        Some(b'p' | b'P') => prefix(b"proxy-"),
+        _ => false,
+    };
+    if prefixed {
         return true;
     }
-    match name {
-        b"accept-charset"
-        | b"accept-encoding"
-        | b"access-control-request-headers"
-        | b"access-control-request-method"
-        | b"access-control-request-private-network"
-        | b"connection"
-        | b"content-length"
-        | b"cookie"
-        | b"cookie2"
-        | b"date"
-        | b"dnt"
-        | b"expect"
-        | b"host"
-        | b"keep-alive"
-        | b"origin"
-        | b"referer"
-        | b"set-cookie"
-        | b"te"
-        | b"trailer"
-        | b"transfer-encoding"
-        | b"upgrade"
-        | b"via"
-        | b"user-agent"
-        | b"priority"
-        | b"purpose"
-        | b"upgrade-insecure-requests"
-        | b"x-client-data"
-        // Client hints and interventions Chromium safelists with its own value rules.
-        | b"save-data"
-        | b"device-memory"
-        | b"dpr"
-        | b"width"
-        | b"viewport-width"
-        | b"rtt"
-        | b"downlink"
-        | b"ect"
-        | b"intervention"
-        // Chromium adds these on revalidation of a cached CORS response without a preflight.
-        | b"if-modified-since"
-        | b"if-none-match" => true,
-        // DevTools "Disable cache" (and reloads) add these in the network layer.
-        b"cache-control" | b"pragma" => {
+    match class {
+        Some(NameClass::BrowserSet) => true,
+        Some(NameClass::NoCache) => {
             let v = trim_ows(value);
             v.eq_ignore_ascii_case(b"no-cache") || v.eq_ignore_ascii_case(b"max-age=0")
         }
         _ => false,
     }
+}
+
+/// What a request header's name alone says about it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum NameClass {
+    /// Forbidden, or added by the browser below the CORS layer.
+    BrowserSet,
+    /// Added by DevTools' "Disable cache" and reloads with `no-cache` or `max-age=0`.
+    NoCache,
+    /// Safelisted `Accept`.
+    Accept,
+    /// Safelisted `Accept-Language`, `Content-Language`.
+    Language,
+    /// Safelisted `Content-Type`.
+    ContentType,
+    /// Safelisted `Range`.
+    Range,
+}
+
+/// The names with a class (lowercase); any other name is CORS-unsafe, except the `sec-`,
+/// `proxy-` and `:` ones.
+const CLASSED: [(&[u8], NameClass); 45] = {
+    use NameClass::*;
+    [
+        (b"accept-charset", BrowserSet),
+        (b"accept-encoding", BrowserSet),
+        (b"access-control-request-headers", BrowserSet),
+        (b"access-control-request-method", BrowserSet),
+        (b"access-control-request-private-network", BrowserSet),
+        (b"connection", BrowserSet),
+        (b"content-length", BrowserSet),
+        (b"cookie", BrowserSet),
+        (b"cookie2", BrowserSet),
+        (b"date", BrowserSet),
+        (b"dnt", BrowserSet),
+        (b"expect", BrowserSet),
+        (b"host", BrowserSet),
+        (b"keep-alive", BrowserSet),
+        (b"origin", BrowserSet),
+        (b"referer", BrowserSet),
+        (b"set-cookie", BrowserSet),
+        (b"te", BrowserSet),
+        (b"trailer", BrowserSet),
+        (b"transfer-encoding", BrowserSet),
+        (b"upgrade", BrowserSet),
+        (b"via", BrowserSet),
+        (b"user-agent", BrowserSet),
+        (b"priority", BrowserSet),
+        (b"purpose", BrowserSet),
+        (b"upgrade-insecure-requests", BrowserSet),
+        (b"x-client-data", BrowserSet),
+        // Client hints and interventions Chromium safelists with its own value rules.
+        (b"save-data", BrowserSet),
+        (b"device-memory", BrowserSet),
+        (b"dpr", BrowserSet),
+        (b"width", BrowserSet),
+        (b"viewport-width", BrowserSet),
+        (b"rtt", BrowserSet),
+        (b"downlink", BrowserSet),
+        (b"ect", BrowserSet),
+        (b"intervention", BrowserSet),
+        // Chromium adds these on revalidation of a cached CORS response without a preflight.
+        (b"if-modified-since", BrowserSet),
+        (b"if-none-match", BrowserSet),
+        (b"cache-control", NoCache),
+        (b"pragma", NoCache),
+        (b"accept", Accept),
+        (b"accept-language", Language),
+        (b"content-language", Language),
+        (b"content-type", ContentType),
+        (b"range", Range),
+    ]
+};
+
+/// [`CLASSED`] by a hash of the name's key, open addressing: an index + 1, 0 for none. Every
+/// line of every request is looked up here, so the name is compared once, never lowercased.
+static CLASS_SLOTS: [u8; 256] = {
+    let mut t = [0u8; 256];
+    let mut i = 0;
+    while i < CLASSED.len() {
+        let mut s = class_slot(name_key(CLASSED[i].0));
+        while t[s] != 0 {
+            s = (s + 1) % 256;
+        }
+        t[s] = i as u8 + 1;
+        i += 1;
+    }
+    t
+};
+
+const fn class_slot(key: u32) -> usize {
+    (key.wrapping_mul(0x9E37_79B1) >> 24) as usize
+}
+
+/// The class of a name in any case.
+fn class_of(name: &[u8]) -> Option<NameClass> {
+    class_by_key(name, name_key(name))
+}
+
+/// [`class_of`] with the name's [`name_key`] known.
+fn class_by_key(name: &[u8], key: u32) -> Option<NameClass> {
+    let mut s = class_slot(key);
+    loop {
+        let i = usize::from(*CLASS_SLOTS.get(s)?);
+        let (n, class) = CLASSED.get(i.checked_sub(1)?)?;
+        if eq_lowercase(name, n) {
+            return Some(*class);
+        }
+        s = (s + 1) % 256;
+    }
+}
+
+/// `name` is the lowercase ASCII `known` in any case. A word at a time (the library's
+/// byte-wise comparison was most of a lookup): OR-ing 0x20 folds case only where `known` has a
+/// letter, and only `A`-`Z` and `a`-`z` fold onto a letter.
+fn eq_lowercase(name: &[u8], known: &[u8]) -> bool {
+    let len = name.len();
+    if len != known.len() {
+        return false;
+    }
+    if len < 8 {
+        return name.eq_ignore_ascii_case(known);
+    }
+    let word = |s: &[u8], at: usize| {
+        s.get(at..at + 8)
+            .and_then(|w| <[u8; 8]>::try_from(w).ok())
+            .map_or(0, u64::from_le_bytes)
+    };
+    // Eight bytes at 0, 8, ... and the last eight (overlapping the one before).
+    let mut at = 0;
+    loop {
+        let at_ = at.min(len - 8);
+        let k = word(known, at_);
+        if word(name, at_) | lowercase_letters(k) != k {
+            return false;
+        }
+        if at_ + 8 >= len {
+            return true;
+        }
+        at += 8;
+    }
+}
+
+/// 0x20 in each byte of `k` that is `a`-`z` (the bytes of `k` are ASCII: no carries).
+const fn lowercase_letters(k: u64) -> u64 {
+    const ONES: u64 = 0x0101_0101_0101_0101;
+    const HIGH: u64 = ONES * 0x80;
+    let at_least_a = k.wrapping_add(ONES * (0x80 - b'a' as u64)) & HIGH;
+    let past_z = k.wrapping_add(ONES * (0x80 - b'z' as u64 - 1)) & HIGH;
+    (at_least_a & !past_z) >> 2
 }
 
 /// CORS-unsafe request-header names in the request's own order, lowercased, de-duplicated, not
@@ -266,10 +398,21 @@ pub(crate) fn has_unsafe_header(h: &Headers) -> bool {
 /// safelisted values seen.
 fn scan_unsafe(h: &Headers, mut on_unsafe: impl FnMut(&[u8]) -> bool) -> usize {
     let mut safelisted_bytes = 0usize;
-    // Names are lowercased on the stack: this runs for every request, most names are safe.
-    let mut buf = [0u8; 64];
-    for (name, value) in h.iter_raw() {
+    for (name, value, key) in h.iter_keyed() {
+        if name.is_empty() {
+            continue;
+        }
         let value = trim_ows(value);
+        let class = class_by_key(name, key);
+        if browser_set(name, class, value) {
+            continue;
+        }
+        if safelisted(class, value) {
+            safelisted_bytes += value.len();
+            continue;
+        }
+        // Lowercased on the stack, and only here: most names are safe.
+        let mut buf = [0u8; 64];
         let long;
         let lower: &[u8] = match buf.get_mut(..name.len()) {
             Some(dst) => {
@@ -282,12 +425,7 @@ fn scan_unsafe(h: &Headers, mut on_unsafe: impl FnMut(&[u8]) -> bool) -> usize {
                 &long
             }
         };
-        if lower.is_empty() || browser_set_lower(lower, value) {
-            continue;
-        }
-        if safelisted_lower(lower, value) {
-            safelisted_bytes += value.len();
-        } else if !on_unsafe(lower) {
+        if !on_unsafe(lower) {
             break;
         }
     }
@@ -479,6 +617,81 @@ pub(crate) fn site(host: &str) -> &str {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// The class a name has by a scan of [`CLASSED`]: what the slot table must answer.
+    fn class_by_scan(name: &[u8]) -> Option<NameClass> {
+        CLASSED
+            .iter()
+            .find(|(n, _)| name.eq_ignore_ascii_case(n))
+            .map(|&(_, c)| c)
+    }
+
+    #[test]
+    fn every_classed_name_is_found_in_any_case() {
+        for (n, class) in CLASSED {
+            let upper = n.to_ascii_uppercase();
+            assert_eq!(class_of(n), Some(class), "{}", String::from_utf8_lossy(n));
+            assert_eq!(
+                class_of(&upper),
+                Some(class),
+                "{}",
+                String::from_utf8_lossy(n)
+            );
+        }
+        assert_eq!(class_of(b"x-api-key"), None);
+        assert_eq!(class_of(b""), None);
+        // Same key (length, first, middle and last bytes) as `accept`, another name.
+        assert_eq!(name_key(b"axxext"), name_key(b"accept"));
+        assert_eq!(class_of(b"axxext"), None);
+    }
+
+    #[test]
+    fn lowercase_letters_marks_a_to_z() {
+        for b in 0u8..0x80 {
+            let w = u64::from_le_bytes([b; 8]);
+            let want = if b.is_ascii_lowercase() { 0x20 } else { 0 };
+            assert_eq!(
+                lowercase_letters(w),
+                u64::from_le_bytes([want; 8]),
+                "{b:#x}"
+            );
+        }
+    }
+
+    proptest::proptest! {
+        #[test]
+        fn eq_lowercase_is_eq_ignore_ascii_case(
+            known in "[a-z0-9:-]{0,40}",
+            name in proptest::collection::vec(proptest::num::u8::ANY, 0..40),
+            flips in proptest::collection::vec(proptest::bool::ANY, 40),
+            use_known in proptest::bool::ANY,
+        ) {
+            let mut name = if use_known { known.clone().into_bytes() } else { name };
+            for (b, flip) in name.iter_mut().zip(flips) {
+                if flip {
+                    *b ^= if b.is_ascii_alphabetic() { 0x20 } else { 0x0d };
+                }
+            }
+            let known = known.as_bytes();
+            proptest::prop_assert_eq!(eq_lowercase(&name, known), name.eq_ignore_ascii_case(known));
+        }
+
+        #[test]
+        fn class_table_is_the_scan(
+            pick in 0usize..CLASSED.len(),
+            flips in proptest::collection::vec(proptest::bool::ANY, 40),
+            other in "[a-zA-Z:-]{0,40}",
+            use_other in proptest::bool::ANY,
+        ) {
+            let mut name = if use_other { other.into_bytes() } else { CLASSED[pick].0.to_vec() };
+            for (b, flip) in name.iter_mut().zip(flips) {
+                if flip {
+                    *b = b.to_ascii_uppercase();
+                }
+            }
+            proptest::prop_assert_eq!(class_of(&name), class_by_scan(&name));
+        }
+    }
 
     #[test]
     fn safelist_rules() {
