@@ -328,7 +328,7 @@ pub fn resolve(base: &str, loc: &str) -> String {
 pub fn scheme_sep(s: &str) -> Option<usize> {
     let b = s.as_bytes();
     let mut from = 0;
-    while let Some(i) = b.get(from..)?.iter().position(|&c| c == b':') {
+    while let Some(i) = memchr::memchr(b':', b.get(from..)?) {
         let at = from + i;
         if b.get(at + 1..at + 3) == Some(b"//") {
             return Some(at);
@@ -353,10 +353,7 @@ pub fn route(url: &str) -> String {
     // `str` searchers' set-up cost more than the scan (every delimiter is ASCII, so every cut
     // is a char boundary).
     let b = path.as_bytes();
-    let end = b
-        .iter()
-        .position(|&c| c == b'?' || c == b'#')
-        .unwrap_or(b.len());
+    let end = memchr::memchr2(b'?', b'#', b).unwrap_or(b.len());
     let mut out = String::with_capacity(end.min(128));
     // Segments after the leading one (a path starts with `/`; text before it is skipped, as
     // `split('/').skip(1)` did).
@@ -391,10 +388,10 @@ pub fn route(url: &str) -> String {
     out
 }
 
-/// Where the first `byte` (ASCII) of `s` is: `s.find(char)` for the short strings of URLs and
-/// header values, where the `str` searcher's set-up costs more than a plain scan.
+/// Where the first `byte` (ASCII) of `s` is: `s.find(char)` without the `str` searcher's
+/// set-up, and a vector scan over the long URLs where a byte loop cost 3 instructions a byte.
 pub fn find_byte(s: &str, byte: u8) -> Option<usize> {
-    s.as_bytes().iter().position(|&c| c == byte)
+    memchr::memchr(byte, s.as_bytes())
 }
 
 /// `s` up to its first `byte` (ASCII), or all of it: `s.split(char).next()` without the

@@ -158,18 +158,24 @@ impl Headers {
             .and_then(|(_, v)| at(v))
             .map_or(0, |p| p.1);
         let block = head.get(first..last).unwrap_or_default();
-        let last = first + block.len();
         let mut h = Headers::with_capacity(lines.len(), block.len());
         h.buf.extend_from_slice(block);
+        // Where a slice lies in the block: one subtraction and two compares (the block's
+        // length fits in u32, so do offsets within it).
+        let lo = base.wrapping_add(first);
+        let within = |s: &[u8]| {
+            let off = (s.as_ptr() as usize).wrapping_sub(lo);
+            (off <= block.len() && s.len() <= block.len() - off).then_some(off as u32)
+        };
         for (n, v) in lines {
-            match (at(n), at(v)) {
-                (Some((a, b)), Some((c, d))) if a >= first && d <= last => h.add_span(
+            match (within(n), within(v)) {
+                (Some(a), Some(c)) => h.add_span(
                     n,
                     Span {
-                        name: (a - first) as u32,
-                        name_end: (b - first) as u32,
-                        value: (c - first) as u32,
-                        value_end: (d - first) as u32,
+                        name: a,
+                        name_end: a + n.len() as u32,
+                        value: c,
+                        value_end: c + v.len() as u32,
                         key: 0,
                     },
                 ),

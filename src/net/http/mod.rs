@@ -8,6 +8,7 @@ use crate::model::{
 };
 use std::borrow::Cow;
 use std::collections::VecDeque;
+use std::mem::MaybeUninit;
 use std::net::SocketAddr;
 use std::sync::Arc;
 
@@ -401,13 +402,15 @@ impl HttpConn {
         start: u64,
         cx: &mut Ctx,
     ) -> Parsed {
-        let mut hdrs = [httparse::EMPTY_HEADER; MAX_HEADERS];
+        // Left uninitialised: httparse writes the lines it returns, and filling 128 empty
+        // headers cost more than parsing a head's dozen lines.
+        let mut hdrs = [const { MaybeUninit::<httparse::Header<'_>>::uninit() }; MAX_HEADERS];
         match side {
             Side::Request => {
-                let mut r = httparse::Request::new(&mut hdrs);
+                let mut r = httparse::Request::new(&mut []);
                 let n = match httparse::ParserConfig::default()
                     .allow_multiple_spaces_in_request_line_delimiters(true)
-                    .parse_request(&mut r, buf)
+                    .parse_request_with_uninit_headers(&mut r, buf, &mut hdrs)
                 {
                     Ok(httparse::Status::Complete(n)) => n,
                     Ok(httparse::Status::Partial) => return Parsed::Partial,
@@ -454,13 +457,13 @@ impl HttpConn {
                 Parsed::Done(n)
             }
             Side::Response => {
-                let mut r = httparse::Response::new(&mut hdrs);
+                let mut r = httparse::Response::new(&mut []);
                 let n = match httparse::ParserConfig::default()
                     .allow_spaces_after_header_name_in_responses(true)
                     .allow_obsolete_multiline_headers_in_responses(true)
                     .allow_multiple_spaces_in_response_status_delimiters(true)
                     .ignore_invalid_headers_in_responses(true)
-                    .parse_response(&mut r, buf)
+                    .parse_response_with_uninit_headers(&mut r, buf, &mut hdrs)
                 {
                     Ok(httparse::Status::Complete(n)) => n,
                     Ok(httparse::Status::Partial) => return Parsed::Partial,
