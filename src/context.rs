@@ -90,20 +90,24 @@ impl Observations {
         let client = ex.client.map(|c| c.ip());
         let host = host_of(&ex.request.url);
         let Some(resp) = &ex.response else { return };
-        if let (Some(origin), Some(acao)) =
-            (ex.origin(), resp.headers.get("access-control-allow-origin"))
-            && origin.as_bytes() == acao
-            && origin != "null"
+        // Compared as bytes first, the text (for the hash) only for an echo; a non-UTF-8 value
+        // is no echo (as text it no longer matches the bytes).
+        if let (Some(o), Some(acao)) = (
+            ex.request.headers.get("origin"),
+            resp.headers.get("access-control-allow-origin"),
+        ) && o == acao
+            && o != b"null"
+            && let Ok(origin) = std::str::from_utf8(o)
         {
             let set = self.reflected.map.get_mut(host);
             match set {
                 Some(s) if s.len() < MAX_REFLECTED => {
-                    s.insert(hash(&origin));
+                    s.insert(hash(origin));
                 }
                 Some(_) => {}
                 None => {
                     let mut s = HashSet::new();
-                    s.insert(hash(&origin));
+                    s.insert(hash(origin));
                     self.reflected.insert(host.to_string(), s);
                 }
             }

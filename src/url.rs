@@ -249,10 +249,7 @@ pub fn host_of(url: &str) -> &str {
     match scheme_sep(url) {
         Some(i) => {
             let rest = &url[i + 3..];
-            let end = rest
-                .bytes()
-                .position(|c| matches!(c, b'/' | b'?' | b'#'))
-                .unwrap_or(rest.len());
+            let end = memchr::memchr3(b'/', b'?', b'#', rest.as_bytes()).unwrap_or(rest.len());
             &rest[..end]
         }
         None => "",

@@ -58,12 +58,17 @@ pub(super) enum Framing {
 pub(super) fn body_framing(h: &[httparse::Header]) -> Framing {
     let mut chunked = false;
     let mut length = None;
+    // The length first, inline: the library's case-insensitive compare is a call per line.
     for h in h {
-        if h.name.eq_ignore_ascii_case("transfer-encoding") {
-            let last = h.value.rsplit(|&b| b == b',').next().unwrap_or(&[]);
-            chunked = last.trim_ascii().eq_ignore_ascii_case(b"chunked");
-        } else if length.is_none() && h.name.eq_ignore_ascii_case("content-length") {
-            length = parse_length(h.value);
+        match h.name.len() {
+            17 if h.name.eq_ignore_ascii_case("transfer-encoding") => {
+                let last = h.value.rsplit(|&b| b == b',').next().unwrap_or(&[]);
+                chunked = last.trim_ascii().eq_ignore_ascii_case(b"chunked");
+            }
+            14 if length.is_none() && h.name.eq_ignore_ascii_case("content-length") => {
+                length = parse_length(h.value);
+            }
+            _ => {}
         }
     }
     if chunked {
