@@ -2,7 +2,10 @@
 //! spaces and sites. Everything here is a pure function of bytes; nothing panics on any input.
 
 use crate::model::{Exchange, Headers, name_key};
+use foldhash::fast::FixedState;
+use std::collections::HashSet;
 use std::net::IpAddr;
+use std::sync::LazyLock;
 
 // ----- Header names -----
 
@@ -352,6 +355,23 @@ const fn lowercase_letters(k: u64) -> u64 {
     (at_least_a & !past_z) >> 2
 }
 
+/// Whether `s` has an ASCII uppercase letter, 8 bytes at a time: hosts and origins pass here
+/// for every reflected origin, and are lowercase nearly always.
+pub(crate) fn has_ascii_uppercase(s: &[u8]) -> bool {
+    const ONES: u64 = 0x0101_0101_0101_0101;
+    let mut chunks = s.chunks_exact(8);
+    for c in &mut chunks {
+        let k = u64::from_le_bytes([c[0], c[1], c[2], c[3], c[4], c[5], c[6], c[7]]);
+        // An uppercase letter is a lowercase one with 0x20 clear; a byte with its high bit
+        // set (moved onto 0x20 by the shift) is no ASCII letter.
+        let x = k & (ONES * 0x7f);
+        if lowercase_letters(x | (ONES * 0x20)) & !x & !(k >> 2) != 0 {
+            return true;
+        }
+    }
+    chunks.remainder().iter().any(u8::is_ascii_uppercase)
+}
+
 /// CORS-unsafe request-header names in the request's own order, lowercased, de-duplicated, not
 /// sorted (Chromium names the first one missing from ACAH in this order).
 pub(crate) fn unsafe_header_names(h: &Headers) -> Vec<String> {
@@ -603,15 +623,20 @@ pub(crate) fn site(host: &str) -> &str {
         &host[start + 1..]
     };
     let two = last_n(2);
-    if TWO_LABEL_SUFFIXES
-        .iter()
-        .chain(SHARED_HOSTING)
-        .any(|s| s.len() == two.len() && two.eq_ignore_ascii_case(s))
-    {
-        last_n(3)
+    // A set, not a scan of the 70 suffixes: this runs for every reflected origin.
+    static SUFFIXES: LazyLock<HashSet<&'static str, FixedState>> = LazyLock::new(|| {
+        TWO_LABEL_SUFFIXES
+            .iter()
+            .chain(SHARED_HOSTING)
+            .copied()
+            .collect()
+    });
+    let listed = if has_ascii_uppercase(two.as_bytes()) {
+        SUFFIXES.contains(two.to_ascii_lowercase().as_str())
     } else {
-        two
-    }
+        SUFFIXES.contains(two)
+    };
+    if listed { last_n(3) } else { two }
 }
 
 #[cfg(test)]
@@ -645,6 +670,50 @@ mod tests {
         assert_eq!(class_of(b"axxext"), None);
     }
 
+    /// [`site`] as it was written before the suffix set: a scan of both lists.
+    fn site_by_scan(host: &str) -> &str {
+        let host = host.trim_end_matches('.');
+        if host.starts_with('[') || is_ip_literal(host) {
+            return host;
+        }
+        let last_n = |n: usize| -> &str {
+            let mut start = host.len();
+            for _ in 0..n {
+                match host.as_bytes()[..start].iter().rposition(|&c| c == b'.') {
+                    Some(dot) => start = dot,
+                    None => return host,
+                }
+            }
+            &host[start + 1..]
+        };
+        let two = last_n(2);
+        if TWO_LABEL_SUFFIXES
+            .iter()
+            .chain(SHARED_HOSTING)
+            .any(|s| s.len() == two.len() && two.eq_ignore_ascii_case(s))
+        {
+            last_n(3)
+        } else {
+            two
+        }
+    }
+
+    #[test]
+    fn site_finds_listed_suffixes_in_any_case() {
+        for s in TWO_LABEL_SUFFIXES.iter().chain(SHARED_HOSTING) {
+            for host in [
+                format!("a.b.{s}"),
+                format!("X.Y.{}", s.to_ascii_uppercase()),
+            ] {
+                assert_eq!(site(&host), site_by_scan(&host), "{host}");
+                if s.matches('.').count() == 1 {
+                    // Two-label suffixes: the site is one label more.
+                    assert_eq!(site(&host).matches('.').count(), 2, "{host}");
+                }
+            }
+        }
+    }
+
     #[test]
     fn lowercase_letters_marks_a_to_z() {
         for b in 0u8..0x80 {
@@ -659,6 +728,16 @@ mod tests {
     }
 
     proptest::proptest! {
+        #[test]
+        fn has_ascii_uppercase_is_the_byte_scan(s in proptest::collection::vec(proptest::num::u8::ANY, 0..40)) {
+            proptest::prop_assert_eq!(has_ascii_uppercase(&s), s.iter().any(u8::is_ascii_uppercase));
+        }
+
+        #[test]
+        fn site_is_the_scan(host in "[a-zA-Z0-9.:\\[\\]-]{0,30}(\\.(co\\.uk|github\\.io|Com\\.AU|example\\.com))?") {
+            proptest::prop_assert_eq!(site(&host), site_by_scan(&host));
+        }
+
         #[test]
         fn eq_lowercase_is_eq_ignore_ascii_case(
             known in "[a-z0-9:-]{0,40}",

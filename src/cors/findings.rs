@@ -3,8 +3,8 @@
 //! `Origin` too, so equality alone is never a finding.
 
 use super::facts::{
-    ACAC, ACAO, ACAPN, Space, is_ip_literal, is_loopback_host, list_elements, lossy, server_space,
-    site, trim_ows,
+    ACAC, ACAO, ACAPN, Space, has_ascii_uppercase, is_ip_literal, is_loopback_host, list_elements,
+    lossy, server_space, site, trim_ows,
 };
 use super::{Confidence, Context, Detail, Kind, Verdict};
 use crate::model::{Exchange, Headers, Location, Response};
@@ -52,7 +52,7 @@ fn shared_hosting(host: &str) -> Option<&'static str> {
 
 /// `s` lowercased, copied only when it has uppercase letters.
 fn lowercase(s: &str) -> Cow<'_, str> {
-    if s.bytes().any(|b| b.is_ascii_uppercase()) {
+    if has_ascii_uppercase(s.as_bytes()) {
         Cow::Owned(s.to_ascii_lowercase())
     } else {
         Cow::Borrowed(s)
