@@ -549,11 +549,18 @@ pub(crate) fn server_space(ex: &Exchange) -> Option<Space> {
 /// `localhost`, `*.localhost`, or a loopback literal.
 pub(crate) fn is_loopback_host(host: &str) -> bool {
     let h = host.trim_start_matches('[').trim_end_matches(']');
-    if h.eq_ignore_ascii_case("localhost") || h.to_ascii_lowercase().ends_with(".localhost") {
+    let b = h.as_bytes();
+    if b.eq_ignore_ascii_case(b"localhost")
+        || b.len()
+            .checked_sub(10)
+            .is_some_and(|at| b[at..].eq_ignore_ascii_case(b".localhost"))
+    {
         return true;
     }
-    h.parse::<IpAddr>()
-        .is_ok_and(|ip| ip_space(ip) == Space::Loopback)
+    // Only an address can be loopback: a name (no `:`, not ending in a digit) is not parsed.
+    (h.ends_with(|c: char| c.is_ascii_digit()) || h.contains(':'))
+        && h.parse::<IpAddr>()
+            .is_ok_and(|ip| ip_space(ip) == Space::Loopback)
 }
 
 /// Two-label public suffixes common enough to matter; without them `example.co.uk` would be
@@ -728,6 +735,17 @@ mod tests {
     }
 
     proptest::proptest! {
+        #[test]
+        fn is_loopback_host_is_the_lowercasing_form(
+            host in "\\[?(127\\.0\\.0\\.[0-9]{1,3}|::1|::ffff:127\\.0\\.0\\.1|[a-zA-Z0-9.:-]{0,12}(\\.?[lL][oO][cC][aA][lL][hH][oO][sS][tT])?)\\]?",
+        ) {
+            let h = host.trim_start_matches('[').trim_end_matches(']');
+            let old = h.eq_ignore_ascii_case("localhost")
+                || h.to_ascii_lowercase().ends_with(".localhost")
+                || h.parse::<IpAddr>().is_ok_and(|ip| ip_space(ip) == Space::Loopback);
+            proptest::prop_assert_eq!(is_loopback_host(&host), old);
+        }
+
         #[test]
         fn has_ascii_uppercase_is_the_byte_scan(s in proptest::collection::vec(proptest::num::u8::ANY, 0..40)) {
             proptest::prop_assert_eq!(has_ascii_uppercase(&s), s.iter().any(u8::is_ascii_uppercase));
