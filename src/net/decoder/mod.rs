@@ -540,14 +540,21 @@ impl Decoder {
 
     /// Closes the least recently seen eighth of the flows; returns how many.
     fn evict(&mut self) -> u64 {
-        let mut ages: Vec<(Timestamp, FlowKey)> =
-            self.flows.iter().map(|(k, f)| (f.last_seen, *k)).collect();
+        // Ties in last use broken by age, and the evicted closed in that order: not in the hash
+        // map's order, which changes from run to run.
+        let mut ages: Vec<(Timestamp, u64, FlowKey)> = self
+            .flows
+            .iter()
+            .map(|(k, f)| (f.last_seen, f.id, *k))
+            .collect();
         let n = (ages.len() / 8).max(1).min(ages.len());
         if n == 0 {
             return 0;
         }
-        ages.select_nth_unstable_by_key(n - 1, |a| a.0);
-        for (_, k) in ages.into_iter().take(n) {
+        ages.select_nth_unstable_by_key(n - 1, |a| (a.0, a.1));
+        ages.truncate(n);
+        ages.sort_unstable_by_key(|a| (a.0, a.1));
+        for (_, _, k) in ages {
             self.close(k, true);
         }
         n as u64
@@ -558,13 +565,16 @@ impl Decoder {
             .unwrap_or(i64::MAX)
             .saturating_mul(1_000_000_000);
         let now = self.now;
-        let idle: Vec<FlowKey> = self
+        let mut idle: Vec<(u64, FlowKey)> = self
             .flows
             .iter()
             .filter(|(_, f)| now.since(f.last_seen) > limit)
-            .map(|(k, _)| *k)
+            .map(|(k, f)| (f.id, *k))
             .collect();
-        for k in idle {
+        // Oldest connection first, as at the end of input: the hash map's order (seeded per
+        // process) decided which exchanges came out first, and so how they paired.
+        idle.sort_unstable_by_key(|k| k.0);
+        for (_, k) in idle {
             self.close(k, false);
         }
     }

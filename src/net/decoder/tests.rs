@@ -88,6 +88,44 @@ fn idle_connections_close_by_packet_time() {
     assert_eq!(d.open_flows(), 2);
 }
 
+/// Connections last used at the same instant close oldest first, whatever the hash seed of the
+/// connection table (each decoder has its own): the order once followed the table's.
+#[test]
+fn ties_close_oldest_first_with_any_hash_seed() {
+    let evicted = || {
+        let mut d = decoder(Limits {
+            max_flows: 16,
+            ..Limits::default()
+        });
+        let mut n = 0;
+        for i in 0..17 {
+            open_with_request(&mut d, 40000 + i, 5, &mut n);
+        }
+        drain(&mut d)
+            .iter()
+            .map(|x| x.client.map(|c| c.port()))
+            .collect::<Vec<_>>()
+    };
+    let idle = || {
+        let mut d = decoder(Limits::default());
+        let mut n = 0;
+        for i in 0..12 {
+            open_with_request(&mut d, 40000 + i, 0, &mut n);
+        }
+        open_with_request(&mut d, 41000, 200, &mut n);
+        drain(&mut d)
+            .iter()
+            .map(|x| x.client.map(|c| c.port()))
+            .collect::<Vec<_>>()
+    };
+    let want: Vec<_> = (40000..40012).map(Some).collect();
+    for _ in 0..8 {
+        // A seventeenth connection over a cap of 16 evicts an eighth: two.
+        assert_eq!(evicted(), [Some(40000), Some(40001)]);
+        assert_eq!(idle(), want);
+    }
+}
+
 #[test]
 fn reused_four_tuple_is_a_new_connection() {
     let mut d = decoder(Limits::default());
