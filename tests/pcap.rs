@@ -1135,16 +1135,24 @@ proptest! {
 /// report (`cargo test --test tests pcap::corpus -- --nocapture`). The corpus lives beside the
 /// repository (`../shared/corpus`); missing, the test fails (CI always has it), unless
 /// `CORSWATCH_NO_SHARED=1` says this checkout has no `../shared` on purpose.
-#[test]
-fn corpus_reads_without_panic() {
+/// The shared corpus's captures, sorted; `None` where `CORSWATCH_NO_SHARED=1` says this
+/// checkout has no `../shared` on purpose (missing otherwise, the test fails).
+fn corpus_pcaps() -> Option<Vec<std::path::PathBuf>> {
     let dir = crate::util::shared().join("corpus/pcap");
     let entries = match std::fs::read_dir(&dir) {
         Ok(e) => e,
-        Err(_) if std::env::var_os("CORSWATCH_NO_SHARED").is_some() => return,
+        Err(_) if std::env::var_os("CORSWATCH_NO_SHARED").is_some() => return None,
         Err(e) => panic!("{}: {e} (set CORSWATCH_NO_SHARED=1 to skip)", dir.display()),
     };
     let mut paths: Vec<_> = entries.filter_map(|e| e.ok().map(|e| e.path())).collect();
     paths.sort();
+    Some(paths)
+}
+
+#[test]
+fn corpus_reads_without_panic() {
+    let dir = crate::util::shared().join("corpus/pcap");
+    let Some(paths) = corpus_pcaps() else { return };
     assert!(
         paths.len() >= 10,
         "{}: only {} files",
@@ -1188,14 +1196,7 @@ fn corpus_reads_without_panic() {
 /// changed which preflights paired, and the report said 5 or 7 blocked from run to run.
 #[test]
 fn corpus_exchanges_come_out_in_the_same_order_on_every_run() {
-    let dir = crate::util::shared().join("corpus/pcap");
-    let entries = match std::fs::read_dir(&dir) {
-        Ok(e) => e,
-        Err(_) if std::env::var_os("CORSWATCH_NO_SHARED").is_some() => return,
-        Err(e) => panic!("{}: {e} (set CORSWATCH_NO_SHARED=1 to skip)", dir.display()),
-    };
-    let mut paths: Vec<_> = entries.filter_map(|e| e.ok().map(|e| e.path())).collect();
-    paths.sort();
+    let Some(paths) = corpus_pcaps() else { return };
     let order = |p: &Path| -> Vec<(u64, Summary)> {
         let name = p.file_name().unwrap().to_string_lossy().into_owned();
         let run = decode(&name, std::fs::File::open(p).unwrap()).0;

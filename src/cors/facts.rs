@@ -614,6 +614,25 @@ pub(crate) fn is_ip_literal(s: &str) -> bool {
 /// Approximate registrable domain ("site") of a host: the last two labels, or three under a
 /// known two-label public suffix. IP literals and single labels are their own site.
 pub(crate) fn site(host: &str) -> &str {
+    // A set, not a scan of the 70 suffixes: this runs for every reflected origin.
+    static SUFFIXES: LazyLock<HashSet<&'static str, FixedState>> = LazyLock::new(|| {
+        TWO_LABEL_SUFFIXES
+            .iter()
+            .chain(SHARED_HOSTING)
+            .copied()
+            .collect()
+    });
+    site_with(host, |two| {
+        if has_ascii_uppercase(two.as_bytes()) {
+            SUFFIXES.contains(two.to_ascii_lowercase().as_str())
+        } else {
+            SUFFIXES.contains(two)
+        }
+    })
+}
+
+/// [`site`] with `listed` saying whether the last two labels are a public suffix.
+fn site_with(host: &str, listed: impl Fn(&str) -> bool) -> &str {
     let host = host.trim_end_matches('.');
     if host.starts_with('[') || is_ip_literal(host) {
         return host;
@@ -630,20 +649,7 @@ pub(crate) fn site(host: &str) -> &str {
         &host[start + 1..]
     };
     let two = last_n(2);
-    // A set, not a scan of the 70 suffixes: this runs for every reflected origin.
-    static SUFFIXES: LazyLock<HashSet<&'static str, FixedState>> = LazyLock::new(|| {
-        TWO_LABEL_SUFFIXES
-            .iter()
-            .chain(SHARED_HOSTING)
-            .copied()
-            .collect()
-    });
-    let listed = if has_ascii_uppercase(two.as_bytes()) {
-        SUFFIXES.contains(two.to_ascii_lowercase().as_str())
-    } else {
-        SUFFIXES.contains(two)
-    };
-    if listed { last_n(3) } else { two }
+    if listed(two) { last_n(3) } else { two }
 }
 
 #[cfg(test)]
@@ -679,30 +685,12 @@ mod tests {
 
     /// [`site`] as it was written before the suffix set: a scan of both lists.
     fn site_by_scan(host: &str) -> &str {
-        let host = host.trim_end_matches('.');
-        if host.starts_with('[') || is_ip_literal(host) {
-            return host;
-        }
-        let last_n = |n: usize| -> &str {
-            let mut start = host.len();
-            for _ in 0..n {
-                match host.as_bytes()[..start].iter().rposition(|&c| c == b'.') {
-                    Some(dot) => start = dot,
-                    None => return host,
-                }
-            }
-            &host[start + 1..]
-        };
-        let two = last_n(2);
-        if TWO_LABEL_SUFFIXES
-            .iter()
-            .chain(SHARED_HOSTING)
-            .any(|s| s.len() == two.len() && two.eq_ignore_ascii_case(s))
-        {
-            last_n(3)
-        } else {
-            two
-        }
+        site_with(host, |two| {
+            TWO_LABEL_SUFFIXES
+                .iter()
+                .chain(SHARED_HOSTING)
+                .any(|s| s.len() == two.len() && two.eq_ignore_ascii_case(s))
+        })
     }
 
     #[test]
