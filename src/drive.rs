@@ -542,7 +542,17 @@ impl<'s> Pipeline<'s> {
     pub fn apply(&mut self, m: Msg) {
         match m {
             Msg::Exchanges(batch) => {
-                for ex in batch {
+                // Written by the other thread, so not in this core's cache: the batch's own
+                // bytes asked for at once (a few KiB), each one's heads while the one before
+                // is judged.
+                for ex in &batch {
+                    ex.prefetch_self();
+                }
+                let mut batch = batch.into_iter().peekable();
+                while let Some(ex) = batch.next() {
+                    if let Some(next) = batch.peek() {
+                        next.prefetch();
+                    }
                     self.analyzer.push(ex);
                 }
             }

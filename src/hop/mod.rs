@@ -33,9 +33,10 @@ pub use book::HopBook;
 pub use facts::{HeaderLayer, HopFacts, InnerHop, Layer, Visible};
 
 use crate::model::{Exchange, Location, Request, Timestamp};
+use std::collections::hash_map::Entry;
 use std::collections::{HashMap, VecDeque};
 use std::hash::{BuildHasher, Hash, Hasher};
-use std::net::IpAddr;
+use std::net::{IpAddr, SocketAddr};
 use std::sync::Arc;
 
 /// How hops are recognised and judged.
@@ -88,9 +89,10 @@ pub struct HopMatcher {
     queue: VecDeque<Slot>,
     /// Sequence number of `queue[0]`.
     first_seq: u64,
-    /// Match key -> sequence numbers of the groups waiting under it, oldest first (the queue
-    /// lets go of the oldest first, so removal is at the front).
-    index: HashMap<u64, VecDeque<u64>, foldhash::fast::RandomState>,
+    /// Match key -> the groups waiting under it, chained through [`Slot::next`] oldest first
+    /// (the queue lets go of the oldest first, so removal is at the head). A chain, not a list
+    /// per key: no allocation for each new key, nothing cold to read but the slots.
+    index: HashMap<u64, Chain, foldhash::fast::RandomState>,
     /// Exchanges in `queue`.
     held: usize,
     /// Their bytes ([`Exchange::heap_bytes`]).
@@ -119,24 +121,72 @@ struct Slot {
     /// The members' [`Exchange::heap_bytes`], counted as they came: the release does not read
     /// exchanges that went cold while they waited.
     bytes: usize,
+    /// What every later exchange under the same key reads of the first member: the member
+    /// itself went cold while it waited (a cache miss a look, measured in issue 11).
+    glance: Glance,
+    /// The next group waiting under the same key (its sequence number).
+    next: Option<u64>,
     /// The first member, and the others (none, mostly: no allocation for them).
     first: Box<Exchange>,
     more: Vec<Box<Exchange>>,
 }
 
+/// The first and last group waiting under one key (sequence numbers).
+#[derive(Debug, Clone, Copy)]
+struct Chain {
+    head: u64,
+    tail: u64,
+}
+
+/// What hop matching reads of an exchange most often: its start, addresses and
+/// [`forwarded_weight`].
+#[derive(Debug, Clone, Copy)]
+struct Glance {
+    time: Timestamp,
+    weight: u32,
+    server: Option<SocketAddr>,
+    client: Option<SocketAddr>,
+}
+
+impl Glance {
+    fn of(ex: &Exchange) -> Self {
+        Glance {
+            time: ex.time,
+            weight: forwarded_weight(&ex.request),
+            server: ex.server,
+            client: ex.client,
+        }
+    }
+
+    /// The two are on the same connection or server: not two hops of one request.
+    fn clashes(&self, other: &Glance) -> bool {
+        self.server == other.server || self.client == other.client
+    }
+}
+
 impl Slot {
-    fn new(key: Option<u64>, deadline: Timestamp, bytes: usize, ex: Box<Exchange>) -> Self {
+    fn new(
+        key: Option<u64>,
+        deadline: Timestamp,
+        bytes: usize,
+        ex: Box<Exchange>,
+        glance: Glance,
+    ) -> Self {
         Slot {
             key,
             deadline,
             bytes,
+            glance,
+            next: None,
             first: ex,
             more: Vec::new(),
         }
     }
 
-    fn members(&self) -> impl Iterator<Item = &Exchange> {
-        std::iter::once(&*self.first).chain(self.more.iter().map(|m| &**m))
+    /// The members with their glances (the later ones' taken now: few groups have them).
+    fn members(&self) -> impl Iterator<Item = (&Exchange, Glance)> {
+        std::iter::once((&*self.first, self.glance))
+            .chain(self.more.iter().map(|m| (&**m, Glance::of(m))))
     }
 }
 
@@ -309,7 +359,8 @@ impl HopMatcher {
         self.held_bytes += bytes;
         match key {
             Some(k) => {
-                if let Some(at) = self.best_group(k, &ex) {
+                let glance = Glance::of(&ex);
+                if let Some(at) = self.best_group(k, &ex, &glance) {
                     let slot = &mut self.queue[at];
                     let until = Timestamp(ex.time.0.saturating_add(self.cfg.window_ns));
                     slot.deadline = slot.deadline.max(until);
@@ -317,13 +368,37 @@ impl HopMatcher {
                     slot.more.push(ex);
                 } else {
                     let deadline = Timestamp(ex.time.0.saturating_add(self.cfg.window_ns));
-                    self.index.entry(k).or_default().push_back(seq);
+                    match self.index.entry(k) {
+                        Entry::Occupied(mut e) => {
+                            let tail = e.get().tail;
+                            if let Some(t) = tail
+                                .checked_sub(self.first_seq)
+                                .and_then(|at| self.queue.get_mut(at as usize))
+                            {
+                                t.next = Some(seq);
+                            }
+                            e.get_mut().tail = seq;
+                        }
+                        Entry::Vacant(e) => {
+                            e.insert(Chain {
+                                head: seq,
+                                tail: seq,
+                            });
+                        }
+                    }
                     self.queue
-                        .push_back(Slot::new(Some(k), deadline, bytes, ex));
+                        .push_back(Slot::new(Some(k), deadline, bytes, ex, glance));
                 }
             }
             None => {
-                let slot = Slot::new(None, Timestamp(i64::MIN), bytes, ex);
+                // Never looked at under a key: the weight is not needed.
+                let glance = Glance {
+                    time: ex.time,
+                    weight: 0,
+                    server: ex.server,
+                    client: ex.client,
+                };
+                let slot = Slot::new(None, Timestamp(i64::MIN), bytes, ex, glance);
                 self.queue.push_back(slot);
             }
         }
@@ -353,24 +428,31 @@ impl HopMatcher {
     /// The waiting group `ex` belongs to, as an index into `queue`: one under the same key
     /// with a member `ex` is a hop of, none of them on `ex`'s connection or server; the one
     /// whose nearest member started closest to `ex`.
-    fn best_group(&self, key: u64, ex: &Exchange) -> Option<usize> {
-        let seqs = self.index.get(&key)?;
+    fn best_group(&self, key: u64, ex: &Exchange, glance: &Glance) -> Option<usize> {
+        let chain = self.index.get(&key)?;
         let mut best: Option<(usize, i64)> = None;
-        for &seq in seqs {
-            let at = (seq - self.first_seq) as usize;
-            let Some(slot) = self.queue.get(at) else {
-                continue;
+        let mut next = Some(chain.head);
+        while let Some(seq) = next {
+            let Some((at, slot)) = seq
+                .checked_sub(self.first_seq)
+                .map(|at| at as usize)
+                .and_then(|at| Some((at, self.queue.get(at)?)))
+            else {
+                break;
             };
-            let clash = slot
-                .members()
-                .any(|m| m.server == ex.server || m.client == ex.client);
-            if clash {
+            next = slot.next;
+            if slot.glance.clashes(glance)
+                || slot
+                    .more
+                    .iter()
+                    .any(|m| m.server == ex.server || m.client == ex.client)
+            {
                 continue;
             }
             let near = slot
                 .members()
-                .filter(|m| hops_of_one_request(m, ex, self.cfg.window_ns))
-                .map(|m| m.time.since(ex.time).saturating_abs())
+                .filter(|(m, g)| hops_of_one_request((m, g), (ex, glance), self.cfg.window_ns))
+                .map(|(m, _)| m.time.since(ex.time).saturating_abs())
                 .min();
             if let Some(d) = near
                 && best.is_none_or(|(_, bd)| d < bd)
@@ -401,20 +483,27 @@ impl HopMatcher {
         let Some(slot) = self.queue.pop_front() else {
             return;
         };
+        // The next two to go: the first's heads, the second's own bytes (where the heads are).
+        if let Some(next) = self.queue.front() {
+            next.first.prefetch();
+        }
+        if let Some(after) = self.queue.get(1) {
+            after.first.prefetch_self();
+        }
         let seq = self.first_seq;
         self.first_seq += 1;
         self.held -= 1 + slot.more.len();
         self.held_bytes = self.held_bytes.saturating_sub(slot.bytes);
+        // The oldest group of all is the oldest under its key: the head of its chain.
         if let Some(k) = slot.key
-            && let Some(v) = self.index.get_mut(&k)
+            && let Some(chain) = self.index.get_mut(&k)
+            && chain.head == seq
         {
-            if v.front() == Some(&seq) {
-                v.pop_front();
-            } else {
-                v.retain(|s| *s != seq);
-            }
-            if v.is_empty() {
-                self.index.remove(&k);
+            match slot.next {
+                Some(n) => chain.head = n,
+                None => {
+                    self.index.remove(&k);
+                }
             }
         }
         if slot.more.is_empty() {
@@ -474,7 +563,28 @@ fn target(url: &str) -> &str {
 
 /// Whether `a` and `b` (same match key, different connections and servers) are two hops of
 /// one browser request.
-fn hops_of_one_request(a: &Exchange, b: &Exchange, window_ns: i64) -> bool {
+fn hops_of_one_request(
+    (a, ga): (&Exchange, &Glance),
+    (b, gb): (&Exchange, &Glance),
+    window_ns: i64,
+) -> bool {
+    let (outer, inner) = if (ga.time, ga.weight) <= (gb.time, gb.weight) {
+        ((a, ga), (b, gb))
+    } else {
+        ((b, gb), (a, ga))
+    };
+    let ip = |s: Option<SocketAddr>| s.map(|s| s.ip());
+    // The inner hop's client is the proxy, which is the outer hop's server, or its forwarding
+    // headers say so. Asked first from the glances: the exchanges themselves are cold, and
+    // without a proxy (most traffic) the answer is no. A weight of 0 means no forwarding
+    // header, so nothing for `names_client` to find.
+    let linked = ip(inner.1.client).is_some() && ip(inner.1.client) == ip(outer.1.server);
+    if !linked
+        && inner.1.weight <= outer.1.weight
+        && (inner.1.weight == 0 || outer.1.client.is_none())
+    {
+        return false;
+    }
     if a.request.method != b.request.method
         || a.time.since(b.time).saturating_abs() > window_ns
         || a.request.headers.get("origin") != b.request.headers.get("origin")
@@ -490,20 +600,13 @@ fn hops_of_one_request(a: &Exchange, b: &Exchange, window_ns: i64) -> bool {
     if !(long == short || (short.starts_with('/') && long.ends_with(short))) {
         return false;
     }
-    let (outer, inner) =
-        if (a.time, forwarded_weight(&a.request)) <= (b.time, forwarded_weight(&b.request)) {
-            (a, b)
-        } else {
-            (b, a)
-        };
-    let ip = |s: Option<std::net::SocketAddr>| s.map(|s| s.ip());
-    // The inner hop's client is the proxy, which is the outer hop's server.
     // The header parse last: it is the dearest.
-    (ip(inner.client).is_some() && ip(inner.client) == ip(outer.server))
-        || forwarded_weight(&inner.request) > forwarded_weight(&outer.request)
+    linked
+        || inner.1.weight > outer.1.weight
         || outer
+            .1
             .client
-            .is_some_and(|c| names_client(&inner.request, c.ip()))
+            .is_some_and(|c| names_client(&inner.0.request, c.ip()))
 }
 
 /// How many proxies a request's headers say it crossed (forwarding list elements and the

@@ -511,3 +511,48 @@ fn layers_name_every_change() {
         ]
     );
 }
+
+#[test]
+fn groups_under_one_key_stay_chained_as_the_oldest_go() {
+    // Six browsers send the same request to the proxy 400 ms apart (one key, six groups: they
+    // share the server), each followed 3 ms later by its inner hop, which the request 400 ms
+    // before could also be. With a 1 s window the oldest groups go while later ones wait, so
+    // the chain under the key loses its head while it grows at its tail.
+    let cfg = HopConfig {
+        window_ns: 1_000_000_000,
+        ..HopConfig::default()
+    };
+    let url = "https://api.example/api/data";
+    let mut xs = Vec::new();
+    for i in 0..6_i64 {
+        let t = i * 400;
+        let n = 100 + 10 * i as u64;
+        xs.push(ex(n, t, "GET", url, &format!("10.0.0.{}:51000", 10 + i), PROXY).b());
+        let out = format!("10.0.0.2:{}", 40000 + i);
+        xs.push(
+            ex(
+                n + 5,
+                t + 3,
+                "GET",
+                "http://10.0.0.3:8080/api/data",
+                &out,
+                APP,
+            )
+            .b(),
+        );
+    }
+    let (out, mut st) = run(xs, cfg);
+    assert_eq!(out.len(), 6);
+    for (i, o) in out.iter().enumerate() {
+        assert_eq!(o.time, Timestamp(i as i64 * 400_000_000));
+        match st.take(o) {
+            Seen::Both(inner) => {
+                assert_eq!(inner.len(), 1);
+                assert_eq!(inner[0].time.0 - o.time.0, 3_000_000, "request {i}");
+            }
+            other => panic!("request {i}: {other:?}"),
+        }
+    }
+    assert!(st.matcher.index.is_empty());
+    assert_eq!(st.evicted(), 0);
+}

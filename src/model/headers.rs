@@ -67,18 +67,33 @@ pub(crate) const fn name_key(name: &[u8]) -> u32 {
 #[inline(always)]
 fn name_bits(key: u32) -> [u64; 2] {
     let h = key.wrapping_mul(0x9E37_79B1);
-    // Two words, not a u128: its 16-byte alignment would pad every exchange.
-    let mut bits = [0u64; 2];
-    for b in [h >> 25, (h >> 18) & 127] {
-        bits[(b >> 6) as usize] |= 1 << (b & 63);
-    }
-    bits
+    // Two words, not a u128: its 16-byte alignment would pad every exchange. Each bit goes to
+    // its word by a mask, not an index: an indexed array lives in memory, and reading it back
+    // whole stalled on the two stores just made (a tenth of `to_headers`' time).
+    let (a, b) = (h >> 25, (h >> 18) & 127);
+    let (ma, mb) = (1u64 << (a & 63), 1u64 << (b & 63));
+    let (ha, hb) = (
+        0u64.wrapping_sub(u64::from(a >> 6)),
+        0u64.wrapping_sub(u64::from(b >> 6)),
+    );
+    [(ma & !ha) | (mb & !hb), (ma & ha) | (mb & hb)]
 }
 
 impl Headers {
     /// Bytes held on the heap.
     pub fn heap_bytes(&self) -> usize {
         self.buf.capacity() + self.spans.capacity() * std::mem::size_of::<Span>()
+    }
+
+    /// Hints the CPU to load the first lines of the spans and the bytes
+    /// ([`super::Exchange::prefetch`]).
+    #[inline]
+    pub(crate) fn prefetch(&self) {
+        let spans = self.spans.as_ptr().cast::<u8>();
+        super::prefetch(spans);
+        super::prefetch(spans.wrapping_add(64));
+        super::prefetch(self.buf.as_ptr());
+        super::prefetch(self.buf.as_ptr().wrapping_add(64));
     }
 
     /// No headers.
@@ -333,10 +348,21 @@ impl<N: AsRef<[u8]>, V: AsRef<[u8]>> FromIterator<(N, V)> for Headers {
 
 #[cfg(test)]
 mod tests {
-    use super::Headers;
+    use super::{Headers, name_bits};
     use proptest::prelude::*;
 
     proptest! {
+        /// The masks set the two bits an indexed array would: bit `b` of the 128, word `b / 64`.
+        #[test]
+        fn name_bits_are_the_two_indexed_bits(key in any::<u32>()) {
+            let h = key.wrapping_mul(0x9E37_79B1);
+            let mut want = [0u64; 2];
+            for b in [h >> 25, (h >> 18) & 127] {
+                want[(b >> 6) as usize] |= 1 << (b & 63);
+            }
+            prop_assert_eq!(name_bits(key), want);
+        }
+
         /// The name filter never hides a header: any ASCII case of a pushed name finds it, and
         /// an absent name finds nothing.
         #[test]
