@@ -46,12 +46,28 @@ impl Hasher for FlowHasher {
 /// (compared and hashed for every packet: `SocketAddr`'s enum cost a few dozen instructions a
 /// comparison). `meta` holds the replay round ([`super::Decoder::next_round`]: the same
 /// addresses in another round are another connection) and the address family.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy)]
 pub(super) struct FlowKey {
     /// Each end: address (IPv4 in the low word), then port.
     ends: [[u64; 3]; 2],
     meta: u64,
 }
+
+/// Word by word, without a branch: the derived comparison of the arrays called `memcmp`
+/// (two calls a packet, 3 % of the time of a capture's run).
+impl PartialEq for FlowKey {
+    #[inline]
+    fn eq(&self, o: &Self) -> bool {
+        let ([a, b], [c, d]) = (self.ends, o.ends);
+        let mut diff = self.meta ^ o.meta;
+        for i in 0..3 {
+            diff |= (a[i] ^ c[i]) | (b[i] ^ d[i]);
+        }
+        diff == 0
+    }
+}
+
+impl Eq for FlowKey {}
 
 impl Hash for FlowKey {
     fn hash<H: Hasher>(&self, h: &mut H) {
@@ -105,5 +121,19 @@ mod tests {
             h.hash_one(FlowKey::of(a6, b6, 3)),
             h.hash_one(FlowKey::of(b6, a6, 3))
         );
+    }
+
+    proptest::proptest! {
+        /// Equal exactly when every word is (values from a small range, so that keys meet).
+        #[test]
+        fn eq_is_the_fields_eq(
+            x in proptest::array::uniform2(proptest::array::uniform3(0u64..3)),
+            y in proptest::array::uniform2(proptest::array::uniform3(0u64..3)),
+            mx in 0u64..2,
+            my in 0u64..2,
+        ) {
+            let (p, q) = (FlowKey { ends: x, meta: mx }, FlowKey { ends: y, meta: my });
+            proptest::prop_assert_eq!(p == q, x == y && mx == my);
+        }
     }
 }
