@@ -87,13 +87,19 @@ impl Headers {
 
     /// Hints the CPU to load the first lines of the spans and the bytes
     /// ([`super::Exchange::prefetch`]).
+    /// Every line of both, up to a few KiB: a lookup scans the spans and compares a name
+    /// anywhere in the bytes.
     #[inline]
     pub(crate) fn prefetch(&self) {
-        let spans = self.spans.as_ptr().cast::<u8>();
-        super::prefetch(spans);
-        super::prefetch(spans.wrapping_add(64));
-        super::prefetch(self.buf.as_ptr());
-        super::prefetch(self.buf.as_ptr().wrapping_add(64));
+        let spans = std::mem::size_of_val(self.spans.as_slice());
+        for (at, len) in [
+            (self.spans.as_ptr().cast::<u8>(), spans.min(1 << 10)),
+            (self.buf.as_ptr(), self.buf.len().min(2 << 10)),
+        ] {
+            for off in (0..len).step_by(64) {
+                super::prefetch(at.wrapping_add(off));
+            }
+        }
     }
 
     /// No headers.
